@@ -1,0 +1,161 @@
+//! The command line: every command and flag, documented here and nowhere else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Stand up and run the AuthorWorks platform: terraform, helm, kubectl and the AWS CLI as ordered, resumable steps.",
+    after_help = "Environments: dev, staging, production (real AWS) and local (the dev stack on an AWS emulator).\n\
+                  Exit codes: 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Configuration file [default: xtask.toml in the repository root]
+    #[arg(long, global = true, value_name = "FILE", env = "XTASK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check every tool (found, version, minimum, how to install), AWS credentials and the emulator
+    Doctor(DoctorArgs),
+    /// Install the pinned tools the project can install itself (helm, the emulator, checkov)
+    Tools(ToolsArgs),
+    /// Start, stop or inspect the local AWS emulator (moto server on 127.0.0.1)
+    Emulator(EmulatorArgs),
+    /// Validate the infrastructure code: terraform fmt and validate, module conventions
+    Validate(ValidateArgs),
+    /// Create the environment's remote-state bucket if it is missing
+    Bootstrap(EnvRunArgs),
+    /// Plan an environment to a saved file and summarise the changes
+    Plan(PlanArgs),
+    /// Deploy an environment: preflight, plan, gates, apply the saved plan, record outputs
+    Deploy(DeployArgs),
+    /// Destroy an environment's stack (protected environments need confirmation)
+    Destroy(DestroyArgs),
+}
+
+/// Flags every pipeline command shares: how much of it to run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Print every command of every step, in order, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue the last run of this command from the step that failed or was interrupted
+    #[arg(long, conflicts_with_all = ["from", "only"])]
+    pub resume: bool,
+    /// Start at this step, skipping the ones before it
+    #[arg(long, value_name = "STEP", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Run only this step (repeat for several)
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
+    /// Stream every tool's output to the terminal as well as to the step logs
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EnvRunArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Skip the AWS credentials check (it calls `aws sts get-caller-identity`)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ToolsArgs {
+    #[command(subcommand)]
+    pub action: ToolsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ToolsAction {
+    /// Install helm, the emulator and checkov at their pinned versions into .tools/ (a no-op when present)
+    Install(RunArgsOnly),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgsOnly {
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EmulatorArgs {
+    #[command(subcommand)]
+    pub action: EmulatorAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmulatorAction {
+    /// Start the emulator in the background (reports the running one instead of starting a second)
+    Start,
+    /// Stop the emulator this project started
+    Stop,
+    /// Say whether the emulator runs, and where
+    Status,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Run only the checks whose name contains this text (repeat for several)
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// List the checks and exit
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Plan this environment's configuration against the local emulator from empty state: no cloud
+    /// credentials, the real backend untouched — the full set of resources the environment would have
+    #[arg(long)]
+    pub emulated: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Don't ask for confirmation in protected environments (for CI)
+    #[arg(long)]
+    pub yes: bool,
+    /// Let the plan destroy or replace data resources (databases, buckets, KMS keys, the cluster) in a
+    /// protected environment
+    #[arg(long)]
+    pub allow_destroy: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Confirm without a prompt by giving the environment's name again (required for protected
+    /// environments when there is no terminal)
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}

@@ -1,0 +1,260 @@
+//! The root configuration file, `xtask.toml`: the operational facts terraform does not need (which AWS
+//! account an environment must run in, whether it is protected, …), loaded into typed, validated
+//! settings. Every problem is reported as one line with `file:line` and exits 2.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::engine::usage;
+
+pub const FILE_NAME: &str = "xtask.toml";
+
+/// The AWS account the emulator answers for; `local` must name it.
+pub const EMULATOR_ACCOUNT_ID: &str = "123456789012";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub project: String,
+    pub emulator_port: Option<u16>,
+    environments: BTreeMap<String, Environment>,
+}
+
+/// One environment's settings.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    /// The account the caller's credentials must belong to (the guard run before anything else).
+    pub account_id: String,
+    pub region: String,
+    /// Where backups are copied and state is replicated, if anywhere.
+    pub dr_region: Option<String>,
+    /// Destructive actions need explicit confirmation.
+    pub protected: bool,
+    /// Applied to the local AWS emulator instead of a real account.
+    pub emulator: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    project: Spanned<String>,
+    #[serde(default)]
+    emulator: RawEmulator,
+    environments: BTreeMap<Spanned<String>, RawEnvironment>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEmulator {
+    port: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    account_id: Spanned<String>,
+    region: Spanned<String>,
+    dr_region: Option<Spanned<String>>,
+    #[serde(default)]
+    protected: bool,
+    #[serde(default)]
+    emulator: bool,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage(format!("cannot read the configuration {}: {e} (create it, or pass --config FILE)", path.display()))
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let at = |span: Option<Range<usize>>| match span {
+            Some(span) => format!("{}:{}", path.display(), line_of(text, span.start)),
+            None => path.display().to_string(),
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| usage(format!("{}: {}", at(e.span()), e.message().trim())))?;
+
+        let project = raw.project.get_ref();
+        if !is_name(project, 20) {
+            return Err(usage(format!(
+                "{}: project `{project}` must be 2-20 characters of a-z, 0-9 and -, starting with a letter",
+                at(Some(raw.project.span()))
+            )));
+        }
+        let emulator_port = match raw.emulator.port {
+            None => None,
+            Some(p) => Some(u16::try_from(*p.get_ref()).ok().filter(|p| *p >= 1024).ok_or_else(|| {
+                usage(format!("{}: emulator.port must be between 1024 and 65535", at(Some(p.span()))))
+            })?),
+        };
+
+        let mut environments = BTreeMap::new();
+        for (name, env) in raw.environments {
+            let at_name = at(Some(name.span()));
+            let name = name.into_inner();
+            if !is_name(&name, 20) {
+                return Err(usage(format!("{at_name}: environment name `{name}` must be a-z, 0-9 and -")));
+            }
+            let account_id = env.account_id.get_ref();
+            if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(usage(format!(
+                    "{}: environments.{name}.account_id `{account_id}` must be the 12-digit AWS account id",
+                    at(Some(env.account_id.span()))
+                )));
+            }
+            if env.emulator && account_id != EMULATOR_ACCOUNT_ID {
+                return Err(usage(format!(
+                    "{}: environments.{name}.account_id must be {EMULATOR_ACCOUNT_ID}, the emulator's account",
+                    at(Some(env.account_id.span()))
+                )));
+            }
+            for (key, region) in [("region", Some(&env.region)), ("dr_region", env.dr_region.as_ref())] {
+                if let Some(region) = region {
+                    if !is_region(region.get_ref()) {
+                        return Err(usage(format!(
+                            "{}: environments.{name}.{key} `{}` is not an AWS region (like us-east-1)",
+                            at(Some(region.span())),
+                            region.get_ref()
+                        )));
+                    }
+                }
+            }
+            if env.dr_region.as_ref().map(|r| r.get_ref()) == Some(env.region.get_ref()) {
+                return Err(usage(format!(
+                    "{at_name}: environments.{name}.dr_region must differ from its region"
+                )));
+            }
+            environments.insert(
+                name.clone(),
+                Environment {
+                    name,
+                    account_id: account_id.clone(),
+                    region: env.region.into_inner(),
+                    dr_region: env.dr_region.map(Spanned::into_inner),
+                    protected: env.protected,
+                    emulator: env.emulator,
+                },
+            );
+        }
+        if environments.is_empty() {
+            return Err(usage(format!("{}: no [environments.<name>] defined", path.display())));
+        }
+        Ok(Config { path: path.to_path_buf(), project: project.clone(), emulator_port, environments })
+    }
+
+    /// The named environment, or a usage error listing the valid names.
+    pub fn env(&self, name: &str) -> Result<&Environment> {
+        self.environments.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            usage(format!(
+                "unknown environment `{name}`: {} defines {}",
+                self.path.display(),
+                known.join(", ")
+            ))
+        })
+    }
+
+    pub fn environments(&self) -> impl Iterator<Item = &Environment> {
+        self.environments.values()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+fn is_name(s: &str, max: usize) -> bool {
+    (2..=max).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`, …
+pub fn is_region(s: &str) -> bool {
+    const DIRECTIONS: &[&str] =
+        &["north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest"];
+    let parts: Vec<&str> = s.split('-').collect();
+    let (geo, middle, number) = match parts.as_slice() {
+        [geo, dir, n] => (*geo, vec![*dir], *n),
+        [geo, partition, dir, n] if matches!(*partition, "gov" | "iso" | "isob") => (*geo, vec![*dir], *n),
+        _ => return false,
+    };
+    geo.len() == 2
+        && geo.bytes().all(|b| b.is_ascii_lowercase())
+        && middle.iter().all(|d| DIRECTIONS.contains(d))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+project = "authorworks"
+
+[environments.dev]
+account_id = "111122223333"
+region = "us-east-1"
+
+[environments.production]
+account_id = "444455556666"
+region = "us-east-1"
+dr_region = "us-west-2"
+protected = true
+"#;
+
+    fn err(text: &str) -> String {
+        format!("{:#}", Config::parse(Path::new("xtask.toml"), text).unwrap_err())
+    }
+
+    #[test]
+    fn loads_a_good_file() {
+        let config = Config::parse(Path::new("xtask.toml"), GOOD).unwrap();
+        let prod = config.env("production").unwrap();
+        assert!(prod.protected);
+        assert_eq!(prod.dr_region.as_deref(), Some("us-west-2"));
+        assert!(!config.env("dev").unwrap().protected);
+    }
+
+    #[test]
+    fn unknown_environment_lists_the_valid_ones() {
+        let config = Config::parse(Path::new("xtask.toml"), GOOD).unwrap();
+        let e = format!("{:#}", config.env("qa").unwrap_err());
+        assert!(e.contains("unknown environment `qa`") && e.contains("dev, production"), "{e}");
+    }
+
+    #[test]
+    fn each_bad_value_names_file_line_and_key() {
+        let e = err(&GOOD.replace("account_id = \"111122223333\"", "account_id = \"1111\""));
+        assert!(e.starts_with("xtask.toml:5:") && e.contains("environments.dev.account_id"), "{e}");
+        let e = err(&GOOD.replace("dr_region = \"us-west-2\"", "dr_region = \"mars-1\""));
+        assert!(e.starts_with("xtask.toml:11:") && e.contains("dr_region `mars-1`"), "{e}");
+        let e = err(&GOOD.replace("protected = true", "protected = true\nprotect = 1"));
+        assert!(e.starts_with("xtask.toml:13:") && e.contains("unknown field `protect`"), "{e}");
+        let e = err(&GOOD.replace("protected = true", "protected = \"yes\""));
+        assert!(e.starts_with("xtask.toml:12:") && e.contains("invalid type"), "{e}");
+        let e = err("project = \"authorworks\"\n[environments.dev\n");
+        assert!(e.starts_with("xtask.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn regions() {
+        for good in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(is_region(good), "{good}");
+        }
+        for bad in ["us-east", "useast-1", "us-easst-1", "US-EAST-1", "mars-1", "us-east-1a"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The local AWS emulator: moto server on 127.0.0.1, run as a managed background process.
+//!
+//! `start` records the process in `<work>/emulator/state.json` (pid, port) with its output in
+//! `<work>/emulator/moto.log`; `stop` stops only the process that file names, after checking it is
+//! still the emulator. AWS-managed IAM policies are loaded (the EKS roles attach them).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{EmulatorAction, EmulatorArgs, RunArgs};
+use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::tools::{self, Tools};
+use crate::Context;
+
+const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Running {
+    pub pid: u32,
+    pub port: u16,
+}
+
+impl Running {
+    pub fn endpoint(&self) -> String {
+        format!("http://{HOST}:{}", self.port)
+    }
+}
+
+fn dir(ctx: &Context) -> PathBuf {
+    ctx.work.join("emulator")
+}
+
+fn state_path(ctx: &Context) -> PathBuf {
+    dir(ctx).join("state.json")
+}
+
+pub fn log_path(ctx: &Context) -> PathBuf {
+    dir(ctx).join("moto.log")
+}
+
+/// The emulator this project started, if it is running and answering.
+pub fn running(ctx: &Context) -> Option<Running> {
+    let text = std::fs::read_to_string(state_path(ctx)).ok()?;
+    let state: Running = serde_json::from_str(&text).ok()?;
+    (is_emulator_process(state.pid) && answers(state.port)).then_some(state)
+}
+
+/// One line for `doctor` and `status`.
+pub fn describe(ctx: &Context) -> String {
+    match running(ctx) {
+        Some(r) => format!("running at {} (pid {}, log {})", r.endpoint(), r.pid, log_path(ctx).display()),
+        None => "not running (commands for `local` start it on demand; or: cargo xtask emulator start)".into(),
+    }
+}
+
+pub fn run_command(ctx: &Context, args: EmulatorArgs) -> Result<()> {
+    match args.action {
+        EmulatorAction::Status => {
+            println!("emulator: {}", describe(ctx));
+            Ok(())
+        }
+        EmulatorAction::Stop => {
+            match stop(ctx)? {
+                Some(r) => println!("emulator stopped (was pid {} on port {})", r.pid, r.port),
+                None => println!("emulator: not running; nothing to stop"),
+            }
+            Ok(())
+        }
+        EmulatorAction::Start => {
+            let port = ctx.config()?.emulator_port;
+            let mut pipeline = Pipeline::new(ctx, "emulator start");
+            pipeline.step(start_step(ctx, port, |_| {}));
+            pipeline.run(&RunArgs::default())?;
+            println!("emulator: {}", describe(ctx));
+            Ok(())
+        }
+    }
+}
+
+/// The step that makes sure the emulator runs (installing it first if needed), then hands its
+/// endpoint to `then`.
+pub fn start_step<'a>(ctx: &'a Context, port: Option<u16>, then: impl FnOnce(String) + 'a) -> Step<'a> {
+    let tools = Tools::new(ctx);
+    let shown = Cmd::new(tools::EMULATOR.bin)
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .args(["-H", "127.0.0.1", "-p"])
+        .arg(port.map(|p| p.to_string()).unwrap_or_else(|| "<a free port>".into()));
+    Step::new("emulator", "Start the AWS emulator on 127.0.0.1 unless it is running", vec![shown], move |c| {
+        let running = ensure(ctx, &tools, port, c)?;
+        then(running.endpoint());
+        Ok(())
+    })
+    .note("skipped when the emulator this project started is running; installs moto[server] into .tools on first use")
+}
+
+/// Starts the emulator unless it runs already; the running instance either way.
+pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) -> Result<Running> {
+    if let Some(r) = running(ctx) {
+        c.note(format!("already running at {} (pid {})", r.endpoint(), r.pid));
+        return Ok(r);
+    }
+    let exe = tools.ensure_emulator(c)?;
+    let port = match port {
+        Some(p) => p,
+        None => free_port()?,
+    };
+    if answers(port) {
+        bail!("port {port} on 127.0.0.1 is taken by another process; set emulator.port in xtask.toml to a free one");
+    }
+    std::fs::create_dir_all(dir(ctx)).context("creating the emulator directory")?;
+    let log = std::fs::File::create(log_path(ctx)).context("creating the emulator log")?;
+    let child = std::process::Command::new(&exe)
+        .args(["-H", &HOST.to_string(), "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let running = Running { pid: child.id(), port };
+    std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !answers(port) {
+        if !is_emulator_process(running.pid) || Instant::now() > deadline {
+            let _ = std::fs::remove_file(state_path(ctx));
+            bail!("the emulator did not come up on port {port}; see {}", log_path(ctx).display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.log(format!("emulator running at {} (pid {})", running.endpoint(), running.pid));
+    c.note(format!("started at {}", running.endpoint()));
+    Ok(running)
+}
+
+use std::os::unix::process::CommandExt;
+
+/// Stops the emulator this project started; `None` when none was running.
+pub fn stop(ctx: &Context) -> Result<Option<Running>> {
+    let path = state_path(ctx);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
+    let Ok(state) = serde_json::from_str::<Running>(&text) else {
+        std::fs::remove_file(&path).ok();
+        return Ok(None);
+    };
+    if !is_emulator_process(state.pid) {
+        std::fs::remove_file(&path).ok();
+        return Ok(None);
+    }
+    signal(state.pid, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while is_alive(state.pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if is_alive(state.pid) {
+        signal(state.pid, libc::SIGKILL);
+    }
+    std::fs::remove_file(&path).ok();
+    Ok(Some(state))
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) on the process group the emulator leads (it was started with its own group).
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), sig);
+    }
+}
+
+/// Alive and not a zombie.
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// The pid is alive and is a moto server (a recycled pid is never signalled).
+fn is_emulator_process(pid: u32) -> bool {
+    is_alive(pid)
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(tools::EMULATOR.bin))
+            .unwrap_or(false)
+}
+
+/// Something on the port answers HTTP.
+pub fn answers(port: u16) -> bool {
+    let addr = SocketAddr::from((HOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 8];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((HOST, 0)).context("finding a free port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The environment that sends the AWS CLI and SDKs to the emulator with its fixed test credentials
+/// (these are not secrets: the emulator accepts any).
+pub fn aws_env(endpoint: &str, region: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", region),
+        ("AWS_REGION", region),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+

@@ -1,0 +1,86 @@
+//! `cargo xtask` — the one entry point for everything an operator does with authorworks-infra.
+//!
+//! `main` parses the command line, dispatches with one `match`, and maps errors to the stable exit codes:
+//! 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.
+
+mod cli;
+mod config;
+mod doctor;
+mod emulator;
+mod engine;
+mod redact;
+mod terraform;
+mod tools;
+mod validate;
+
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    redact::register_from_env();
+    let cli = cli::Cli::parse();
+    let result = run(cli);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let (code, already_reported) = engine::classify(&err);
+            if !already_reported {
+                eprintln!("error: {}", redact::apply(&format!("{err:#}")));
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    let root = project_root();
+    let ctx = Context { root: root.clone(), work: work_dir(&root), config_path: cli.config.clone() };
+    use cli::Command::*;
+    match cli.command {
+        Doctor(args) => doctor::run(&ctx, args),
+        Tools(args) => tools::run_command(&ctx, args),
+        Emulator(args) => emulator::run_command(&ctx, args),
+        Validate(args) => validate::run(&ctx, args),
+        Bootstrap(_) => unimplemented!(),
+        Plan(_) => unimplemented!(),
+        Deploy(_) => unimplemented!(),
+        Destroy(_) => unimplemented!(),
+    }
+}
+
+/// What every command gets: where the repository is, where the xtask keeps its own files, and which
+/// configuration file to read.
+pub struct Context {
+    pub root: PathBuf,
+    pub work: PathBuf,
+    config_path: Option<PathBuf>,
+}
+
+impl Context {
+    /// The configuration, loaded and validated; any problem is a usage error (exit 2).
+    pub fn config(&self) -> anyhow::Result<config::Config> {
+        let path = self.config_path.clone().unwrap_or_else(|| self.root.join(config::FILE_NAME));
+        config::Config::load(&path)
+    }
+
+    /// Where the project installs the tools it can install itself.
+    pub fn tools_dir(&self) -> PathBuf {
+        std::env::var_os("XTASK_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| self.root.join(".tools"))
+    }
+}
+
+/// The repository root: the xtask crate's parent, or `XTASK_ROOT` (tests point it at a scratch copy).
+fn project_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(root);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository root").to_path_buf()
+}
+
+/// The xtask's own files (journal, logs, plans, emulator state): `target/xtask`, or `XTASK_WORK_DIR`.
+fn work_dir(root: &Path) -> PathBuf {
+    std::env::var_os("XTASK_WORK_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("xtask"))
+}

