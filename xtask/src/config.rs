@@ -14,9 +14,6 @@ use crate::engine::usage;
 
 pub const FILE_NAME: &str = "xtask.toml";
 
-/// The AWS account the emulator answers for; `local` must name it.
-pub const EMULATOR_ACCOUNT_ID: &str = "123456789012";
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
@@ -80,8 +77,8 @@ impl Config {
             Some(span) => format!("{}:{}", path.display(), line_of(text, span.start)),
             None => path.display().to_string(),
         };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| usage(format!("{}: {}", at(e.span()), e.message().trim())))?;
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| usage(format!("{}: {}", at(e.span()), e.message().trim().replace('\n', "; "))))?;
 
         let project = raw.project.get_ref();
         if !is_name(project, 20) {
@@ -111,12 +108,6 @@ impl Config {
                     at(Some(env.account_id.span()))
                 )));
             }
-            if env.emulator && account_id != EMULATOR_ACCOUNT_ID {
-                return Err(usage(format!(
-                    "{}: environments.{name}.account_id must be {EMULATOR_ACCOUNT_ID}, the emulator's account",
-                    at(Some(env.account_id.span()))
-                )));
-            }
             for (key, region) in [("region", Some(&env.region)), ("dr_region", env.dr_region.as_ref())] {
                 if let Some(region) = region {
                     if !is_region(region.get_ref()) {
@@ -129,9 +120,7 @@ impl Config {
                 }
             }
             if env.dr_region.as_ref().map(|r| r.get_ref()) == Some(env.region.get_ref()) {
-                return Err(usage(format!(
-                    "{at_name}: environments.{name}.dr_region must differ from its region"
-                )));
+                return Err(usage(format!("{at_name}: environments.{name}.dr_region must differ from its region")));
             }
             environments.insert(
                 name.clone(),
@@ -155,11 +144,7 @@ impl Config {
     pub fn env(&self, name: &str) -> Result<&Environment> {
         self.environments.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-            usage(format!(
-                "unknown environment `{name}`: {} defines {}",
-                self.path.display(),
-                known.join(", ")
-            ))
+            usage(format!("unknown environment `{name}`: {} defines {}", self.path.display(), known.join(", ")))
         })
     }
 

@@ -28,7 +28,9 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
             (Some(path), Some(v), _) => {
                 let pinned = tools::pinned_version(tool).filter(|p| tool.source == Source::Project && p != v);
                 match pinned {
-                    Some(p) => ("ok".to_string(), format!("{} (project pins {p}: cargo xtask tools install)", path.display())),
+                    Some(p) => {
+                        ("ok".to_string(), format!("{} (project pins {p}: cargo xtask tools install)", path.display()))
+                    }
                     None => ("ok".to_string(), path.display().to_string()),
                 }
             }
@@ -38,13 +40,22 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
             "missing" | "too old" => ui.bad(&status),
             _ => ui.warn(&status),
         };
-        rows.push([tool.name.to_string(), status, found.version.unwrap_or_else(|| "-".into()), tool.min.to_string(), hint]);
+        rows.push([
+            tool.name.to_string(),
+            status,
+            found.version.unwrap_or_else(|| "-".into()),
+            tool.min.to_string(),
+            hint,
+        ]);
     }
     print_rows(&rows);
 
     println!();
     match tools::provider_mirror() {
-        Some(dir) => println!("terraform providers: local mirror {} (the xtask points terraform at it: init works offline)", dir.display()),
+        Some(dir) => println!(
+            "terraform providers: local mirror {} (the xtask points terraform at it: init works offline)",
+            dir.display()
+        ),
         None => println!("terraform providers: from the registry (no local mirror found)"),
     }
     if args.offline {

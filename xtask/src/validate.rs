@@ -57,7 +57,8 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
     for dir in terraform::environment_dirs(&ctx.root) {
         let env = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let tf = Terraform::new(ctx, dir, &format!("validate-{env}"))?;
-        checks.push(Check { name: format!("terraform validate {env}"), run: Box::new(move || validate_root(ctx, &tf)) });
+        checks
+            .push(Check { name: format!("terraform validate {env}"), run: Box::new(move || validate_root(ctx, &tf)) });
     }
     Ok(checks)
 }
@@ -146,7 +147,11 @@ fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding>> {
         let file = d["range"]["filename"].as_str().map(|f| tf.dir.join(f)).unwrap_or_else(|| tf.dir.clone());
         let line = d["range"]["start"]["line"].as_u64().map(|l| l as usize);
         let detail = d["detail"].as_str().unwrap_or("").replace('\n', " ");
-        findings.push(Finding::new(&normalize(&file), line, format!("{}: {detail}", d["summary"].as_str().unwrap_or("error"))));
+        findings.push(Finding::new(
+            &normalize(&file),
+            line,
+            format!("{}: {detail}", d["summary"].as_str().unwrap_or("error")),
+        ));
     }
     Ok(findings)
 }
@@ -162,7 +167,11 @@ fn init_stamp(root: &Path, dir: &Path) -> String {
                 stack.push(path);
             } else if path.extension().is_some_and(|x| x == "tf") {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                parts.extend(text.lines().filter(|l| l.trim_start().starts_with("source") || l.contains("version")).map(|l| format!("{}:{l}", path.display())));
+                parts.extend(
+                    text.lines()
+                        .filter(|l| l.trim_start().starts_with("source") || l.contains("version"))
+                        .map(|l| format!("{}:{l}", path.display())),
+                );
             }
         }
     }

@@ -1,0 +1,134 @@
+//! `cargo xtask destroy <env>`: guards first (a protected environment's name typed back, or given with
+//! `--confirm`), then final RDS snapshots where the environment is protected, then terraform destroy.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+
+use crate::cli::DestroyArgs;
+use crate::engine::{usage, Cmd, Pipeline, Step};
+use crate::terraform::Target;
+use crate::{bootstrap, plan, Context};
+
+pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
+    let target = Target::new(ctx, &args.env, false)?;
+    let name = &target.env.name;
+    if let Some(given) = &args.confirm {
+        if given != name {
+            return Err(usage(format!("--confirm {given} does not match the environment `{name}`: nothing destroyed")));
+        }
+    } else if target.env.protected && !args.run.dry_run {
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(format!(
+                "`{name}` is protected: type its name at a terminal, or pass --confirm {name}; nothing destroyed"
+            )));
+        }
+        eprint!("`{name}` is protected. Destroying it deletes its cluster, databases (after final snapshots) and network.\nType `{name}` to destroy it: ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != name {
+            return Err(usage(format!("not confirmed (typed `{}`): nothing destroyed", answer.trim())));
+        }
+    }
+
+    let mut pipeline = Pipeline::new(ctx, format!("destroy {name}"));
+    bootstrap::ready_steps(ctx, &target, &mut pipeline);
+    pipeline.step(plan::init_step(ctx, &target));
+    if target.env.protected {
+        pipeline.step(final_snapshots_step(ctx, &target));
+    }
+    let shown = target.shown_endpoint(ctx);
+    let destroy = |endpoint: Option<&str>| -> Result<Cmd> {
+        Ok(target
+            .terraform(ctx, endpoint)?
+            .cmd(["destroy", "-input=false", "-no-color", "-auto-approve"])
+            .args(target.vars()))
+    };
+    let shown_destroy = destroy(shown.as_deref()).into_iter().collect();
+    pipeline.step(Step::new("destroy", format!("terraform destroy of `{name}`"), shown_destroy, |c| {
+        let endpoint = plan::endpoint_for(ctx, &target)?;
+        c.run(&destroy(endpoint.as_deref())?)
+    }));
+    pipeline.run(&args.run)
+}
+
+/// Every database of the environment gets a final manual snapshot (waited on), then its deletion
+/// protection is lifted so terraform can remove it.
+fn final_snapshots_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let prefix = format!("{}-{}-", target.config.project, target.env.name);
+    let shown = target.shown_endpoint(ctx);
+    let list = {
+        let prefix = prefix.clone();
+        move |endpoint: Option<&str>| {
+            target
+                .aws(ctx, endpoint)
+                .args(["rds", "describe-db-instances", "--output", "text", "--query"])
+                .arg(format!("DBInstances[?starts_with(DBInstanceIdentifier, '{prefix}')].DBInstanceIdentifier"))
+        }
+    };
+    let per_db = move |endpoint: Option<&str>, db: &str, stamp: &str| -> Vec<Cmd> {
+        let snapshot = format!("{db}-final-{stamp}");
+        vec![
+            target.aws(ctx, endpoint).args([
+                "rds",
+                "create-db-snapshot",
+                "--db-instance-identifier",
+                db,
+                "--db-snapshot-identifier",
+                &snapshot,
+            ]),
+            target.aws(ctx, endpoint).args([
+                "rds",
+                "wait",
+                "db-snapshot-available",
+                "--db-snapshot-identifier",
+                &snapshot,
+            ]),
+            target.aws(ctx, endpoint).args([
+                "rds",
+                "modify-db-instance",
+                "--db-instance-identifier",
+                db,
+                "--no-deletion-protection",
+                "--apply-immediately",
+            ]),
+        ]
+    };
+    let mut shown_cmds = vec![list(shown.as_deref())];
+    shown_cmds.extend(per_db(shown.as_deref(), "<each database>", "<UTC time>"));
+    Step::new(
+        "final-snapshots",
+        "Final snapshot of every database, then lift deletion protection",
+        shown_cmds,
+        move |c| {
+            let endpoint = plan::endpoint_for(ctx, target)?;
+            let stamp = utc_stamp();
+            let dbs = c.output(&list(endpoint.as_deref()))?;
+            let dbs: Vec<&str> = dbs.split_whitespace().collect();
+            for db in &dbs {
+                for cmd in per_db(endpoint.as_deref(), db, &stamp) {
+                    c.run(&cmd)?;
+                }
+            }
+            c.note(format!("{} final snapshot(s)", dbs.len()));
+            Ok(())
+        },
+    )
+}
+
+/// `20261122T104500Z`, from the system clock (no date library needed for this one format).
+pub fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}

@@ -1,0 +1,175 @@
+//! Shared by the CLI tests: run the real binary in a scratch work dir, with recording stand-ins on PATH.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A scratch area for one test: its own work dir (journal, logs, emulator state), the project's
+/// installed tools, no colour, not GitHub Actions.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub root: Option<PathBuf>,
+    pub path_prefix: Vec<PathBuf>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox { dir: tempfile::tempdir().unwrap(), root: None, path_prefix: Vec::new(), env: Vec::new() }
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A scratch repository root holding `files` (path, content).
+    pub fn with_root(mut self, files: &[(&str, &str)]) -> Sandbox {
+        let root = self.dir.path().join("repo");
+        for (path, content) in files {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        self.root = Some(root);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Sandbox {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Writes an executable stand-in `name` (a bash script body) into the sandbox's bin dir, first on PATH.
+    pub fn standin(mut self, name: &str, body: &str) -> Sandbox {
+        let bin = self.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!("#!/usr/bin/env bash\necho \"{name} $*\" >> \"{}\"\n{body}\n", self.calls_file().display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if !self.path_prefix.contains(&bin) {
+            self.path_prefix.push(bin);
+        }
+        self
+    }
+
+    pub fn calls_file(&self) -> PathBuf {
+        self.dir.path().join("calls.log")
+    }
+
+    /// Every stand-in call so far, one `tool args…` line each.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.calls_file()).unwrap_or_default().lines().map(String::from).collect()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("XTASK_WORK_DIR", self.work())
+            .env("XTASK_TOOLS_DIR", repo_root().join(".tools"))
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("XTASK_CONFIG")
+            .stdin(std::process::Stdio::null());
+        if let Some(root) = &self.root {
+            cmd.env("XTASK_ROOT", root);
+        }
+        if !self.path_prefix.is_empty() {
+            let mut paths = self.path_prefix.clone();
+            paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+            cmd.env("PATH", std::env::join_paths(paths).unwrap());
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.command(args).output().expect("running the xtask binary"))
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code(), code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout(), self.stderr());
+        self
+    }
+}
+
+/// An xtask.toml for fixtures: `dev` (real AWS, account 111122223333) and `local` (the emulator).
+pub const FIXTURE_CONFIG: &str = r#"project = "authorworks"
+
+[environments.dev]
+account_id = "111122223333"
+region = "us-east-1"
+
+[environments.prod]
+account_id = "444455556666"
+region = "us-east-1"
+dr_region = "us-west-2"
+protected = true
+
+[environments.local]
+account_id = "123456789012"
+region = "us-east-1"
+emulator = true
+"#;
+
+/// A repository whose environments are placeholders for stand-in terraform to "run".
+pub fn fixture_files() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("xtask.toml", FIXTURE_CONFIG),
+        ("terraform/environments/dev/main.tf", "terraform {\n  backend \"s3\" {}\n}\n"),
+        ("terraform/environments/prod/main.tf", "terraform {\n  backend \"s3\" {}\n}\n"),
+        ("terraform/bootstrap/main.tf", "# bootstrap\n"),
+    ]
+}
+
+/// Stand-ins for a happy `plan dev`: the right account, an existing state bucket, a plan with changes.
+pub fn happy_standins(sb: Sandbox) -> Sandbox {
+    sb.standin(
+        "aws",
+        r#"case "$*" in
+  *get-caller-identity*) echo 111122223333 ;;
+  *list-buckets*) echo authorworks-dev-tfstate-111122223333 ;;
+esac"#,
+    )
+    .standin(
+        "terraform",
+        r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) touch "${a#-out=}" ;; esac; done ;;
+  show) echo '{"applyable":true,"resource_changes":[{"address":"aws_vpc.main","mode":"managed","type":"aws_vpc","change":{"actions":["create"]}}]}' ;;
+  output) echo '{"vpc_id":{"value":"vpc-1"}}' ;;
+esac"#,
+    )
+}
