@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Check every tool (found, version, minimum, how to install), AWS credentials and the emulator
     Doctor(DoctorArgs),
-    /// Install the pinned tools the project can install itself (helm, the emulator, checkov)
+    /// Install the pinned tools the project can install itself (helm, the emulator, checkov, …)
     Tools(ToolsArgs),
     /// Start, stop or inspect the local AWS emulator (moto server on 127.0.0.1)
     Emulator(EmulatorArgs),
@@ -40,6 +40,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Destroy an environment's stack (protected environments need confirmation)
     Destroy(DestroyArgs),
+    /// The Linkerd mesh: identity certificates, install, check, issuer rotation
+    Mesh(MeshArgs),
 }
 
 /// Flags every pipeline command shares: how much of it to run.
@@ -85,7 +87,7 @@ pub struct ToolsArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ToolsAction {
-    /// Install helm, the emulator and checkov at their pinned versions into .tools/ (a no-op when present)
+    /// Install helm, the emulator, checkov and kubernetes-validate, pinned, into .tools/ (a no-op when present)
     Install(RunArgsOnly),
 }
 
@@ -158,4 +160,22 @@ pub struct DestroyArgs {
     pub confirm: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MeshArgs {
+    #[command(subcommand)]
+    pub action: MeshAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MeshAction {
+    /// Generate the trust anchor and issuer (ECDSA P-256) into Secrets Manager, or keep the stored ones
+    Certs(EnvRunArgs),
+    /// Install linkerd-crds and linkerd-control-plane with the stored identity (local: verify only)
+    Install(EnvRunArgs),
+    /// `linkerd check` when the CLI is present, else wait for the control plane (local: check the certificates)
+    Check(EnvRunArgs),
+    /// Sign a new issuer with the stored trust anchor, store it and roll it out
+    RotateIssuer(EnvRunArgs),
 }

@@ -19,7 +19,32 @@ pub struct Config {
     pub path: PathBuf,
     pub project: String,
     pub emulator_port: Option<u16>,
+    pub mesh: MeshSettings,
     environments: BTreeMap<String, Environment>,
+}
+
+/// How long the Linkerd identity certificates the xtask generates are valid.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshSettings {
+    #[serde(default = "default_anchor_days")]
+    pub trust_anchor_days: u32,
+    #[serde(default = "default_issuer_days")]
+    pub issuer_days: u32,
+}
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        MeshSettings { trust_anchor_days: default_anchor_days(), issuer_days: default_issuer_days() }
+    }
+}
+
+fn default_anchor_days() -> u32 {
+    3650
+}
+
+fn default_issuer_days() -> u32 {
+    365
 }
 
 /// One environment's settings.
@@ -35,6 +60,8 @@ pub struct Environment {
     pub protected: bool,
     /// Applied to the local AWS emulator instead of a real account.
     pub emulator: bool,
+    /// The Kubernetes overlay and the helm-values environment it uses (default: its own name).
+    pub overlay: String,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +70,8 @@ struct RawConfig {
     project: Spanned<String>,
     #[serde(default)]
     emulator: RawEmulator,
+    #[serde(default)]
+    mesh: Option<Spanned<MeshSettings>>,
     environments: BTreeMap<Spanned<String>, RawEnvironment>,
 }
 
@@ -62,6 +91,7 @@ struct RawEnvironment {
     protected: bool,
     #[serde(default)]
     emulator: bool,
+    overlay: Option<Spanned<String>>,
 }
 
 impl Config {
@@ -94,6 +124,20 @@ impl Config {
             })?),
         };
 
+        let mesh = match raw.mesh {
+            None => MeshSettings::default(),
+            Some(m) => {
+                let (span, mesh) = (m.span(), m.into_inner());
+                if mesh.issuer_days < 30 || mesh.issuer_days >= mesh.trust_anchor_days {
+                    return Err(usage(format!(
+                        "{}: mesh.issuer_days must be at least 30 and shorter than mesh.trust_anchor_days",
+                        at(Some(span))
+                    )));
+                }
+                mesh
+            }
+        };
+
         let mut environments = BTreeMap::new();
         for (name, env) in raw.environments {
             let at_name = at(Some(name.span()));
@@ -122,9 +166,20 @@ impl Config {
             if env.dr_region.as_ref().map(|r| r.get_ref()) == Some(env.region.get_ref()) {
                 return Err(usage(format!("{at_name}: environments.{name}.dr_region must differ from its region")));
             }
+            let overlay = match env.overlay {
+                Some(o) if !is_name(o.get_ref(), 20) => {
+                    return Err(usage(format!(
+                        "{}: environments.{name}.overlay must be an environment name",
+                        at(Some(o.span()))
+                    )));
+                }
+                Some(o) => o.into_inner(),
+                None => name.clone(),
+            };
             environments.insert(
                 name.clone(),
                 Environment {
+                    overlay,
                     name,
                     account_id: account_id.clone(),
                     region: env.region.into_inner(),
@@ -137,7 +192,7 @@ impl Config {
         if environments.is_empty() {
             return Err(usage(format!("{}: no [environments.<name>] defined", path.display())));
         }
-        Ok(Config { path: path.to_path_buf(), project: project.clone(), emulator_port, environments })
+        Ok(Config { path: path.to_path_buf(), project: project.clone(), emulator_port, mesh, environments })
     }
 
     /// The named environment, or a usage error listing the valid names.

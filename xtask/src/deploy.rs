@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::cli::DeployArgs;
 use crate::engine::{usage, Pipeline, Step};
 use crate::terraform::{PlanSummary, Target, DATA_RESOURCES};
-use crate::{bootstrap, plan, Context};
+use crate::{bootstrap, cluster, plan, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -22,6 +22,8 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
         pipeline.step(confirm_step(&target));
     }
     apply_steps(ctx, &target, &mut pipeline);
+    pipeline.step(outputs_step(ctx, &target));
+    cluster::deploy_steps(ctx, &target, &mut pipeline)?;
     pipeline.run(&args.run)
 }
 
@@ -106,28 +108,31 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
         })
         .note("skipped when the plan changes nothing; terraform refuses a plan made stale by a later state change"),
     );
+}
+
+/// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
+pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let shown = target.shown_endpoint(ctx);
     let output = move |endpoint: Option<&str>| -> Result<crate::engine::Cmd> {
         Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
     };
-    pipeline.step(
-        Step::new(
-            "outputs",
-            "Record the terraform outputs for the steps after it",
-            output(shown.as_deref()).into_iter().collect(),
-            move |c| {
-                let endpoint = plan::endpoint_for(ctx, target)?;
-                let json = c.output(&output(endpoint.as_deref())?)?;
-                let path = target.outputs_file();
-                target.ensure_dirs()?;
-                std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-                let count = serde_json::from_str::<serde_json::Value>(&json)
-                    .ok()
-                    .and_then(|v| v.as_object().map(|o| o.len()))
-                    .unwrap_or(0);
-                c.note(format!("{count} outputs in {}", path.display()));
-                Ok(())
-            },
-        )
-        .note(format!("writes {}", target.outputs_file().display())),
-    );
+    Step::new(
+        "outputs",
+        "Record the terraform outputs for the steps after it",
+        output(shown.as_deref()).into_iter().collect(),
+        move |c| {
+            let endpoint = plan::endpoint_for(ctx, target)?;
+            let json = c.output(&output(endpoint.as_deref())?)?;
+            let path = target.outputs_file();
+            target.ensure_dirs()?;
+            std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+            let count = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| o.len()))
+                .unwrap_or(0);
+            c.note(format!("{count} outputs in {}", path.display()));
+            Ok(())
+        },
+    )
+    .note(format!("writes {}", target.outputs_file().display()))
 }

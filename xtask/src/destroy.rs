@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cli::DestroyArgs;
 use crate::engine::{usage, Cmd, Pipeline, Step};
 use crate::terraform::Target;
-use crate::{bootstrap, plan, Context};
+use crate::{bootstrap, cluster, deploy, plan, Context};
 
 pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -34,6 +34,10 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let mut pipeline = Pipeline::new(ctx, format!("destroy {name}"));
     bootstrap::ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(plan::init_step(ctx, &target));
+    if !target.uses_emulator() {
+        pipeline.step(deploy::outputs_step(ctx, &target));
+        cluster::destroy_steps(ctx, &target, &mut pipeline)?;
+    }
     if target.env.protected {
         pipeline.step(final_snapshots_step(ctx, &target));
     }

@@ -64,6 +64,16 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         println!("AWS credentials: {}", credentials(&tools));
     }
     println!("emulator: {}", emulator::describe(ctx));
+    let warnings = crate::validate::mesh_expiry_warnings(ctx);
+    if warnings.is_empty() {
+        println!(
+            "mesh certificates: none expire within {} days (of those cached by `cargo xtask mesh`)",
+            crate::mesh::certs::WARN_DAYS
+        );
+    }
+    for warning in warnings {
+        println!("mesh certificates: {} {warning}", ui.warn("warning:"));
+    }
 
     if !problems.is_empty() {
         bail!("{} required tool(s) not ready — {}", problems.len(), problems.join("; "));

@@ -94,11 +94,13 @@ pub struct Cmd {
     pub args: Vec<String>,
     pub cwd: Option<PathBuf>,
     env: Vec<(String, String, bool)>,
+    /// Secret input fed to the tool's stdin (never shown, never logged).
+    stdin: Option<Arc<Vec<u8>>>,
 }
 
 impl Cmd {
     pub fn new(program: impl Into<String>) -> Cmd {
-        Cmd { program: program.into(), exe: None, args: Vec::new(), cwd: None, env: Vec::new() }
+        Cmd { program: program.into(), exe: None, args: Vec::new(), cwd: None, env: Vec::new(), stdin: None }
     }
 
     /// Runs `exe` while showing `program`.
@@ -131,6 +133,19 @@ impl Cmd {
         self
     }
 
+    /// Feeds `input` to the tool's standard input; its content is registered as a secret.
+    pub fn stdin_secret(mut self, input: String) -> Cmd {
+        redact::add(&input);
+        self.stdin = Some(Arc::new(input.into_bytes()));
+        self
+    }
+
+    /// Shows that secret input goes to stdin, for `--dry-run` where the input is not known yet.
+    pub fn stdin_placeholder(mut self) -> Cmd {
+        self.stdin = Some(Arc::new(Vec::new()));
+        self
+    }
+
     /// The command as a shell line (secrets masked), with paths shown relative to `root`.
     pub fn display(&self, root: &Path) -> String {
         let env = self.env_display(root);
@@ -146,6 +161,9 @@ impl Cmd {
     pub fn display_without_env(&self, root: &Path) -> String {
         let mut words = vec![quote(&self.program)];
         words.extend(self.args.iter().map(|a| quote(&rel(root, a))));
+        if self.stdin.is_some() {
+            words.push("< (secret values on stdin)".into());
+        }
         redact::apply(&words.join(" ")).into_owned()
     }
 
@@ -314,7 +332,7 @@ impl Sink {
 type StepFn<'a> = Box<dyn FnOnce(&mut StepCtx) -> Result<()> + 'a>;
 
 pub struct Step<'a> {
-    pub name: &'static str,
+    pub name: String,
     pub about: String,
     /// The commands `--dry-run` shows, in order.
     pub commands: Vec<Cmd>,
@@ -326,12 +344,12 @@ pub struct Step<'a> {
 impl<'a> Step<'a> {
     /// A step with its own logic; `commands` are what it will run, for `--dry-run`.
     pub fn new(
-        name: &'static str,
+        name: impl Into<String>,
         about: impl Into<String>,
         commands: Vec<Cmd>,
         run: impl FnOnce(&mut StepCtx) -> Result<()> + 'a,
     ) -> Step<'a> {
-        Step { name, about: about.into(), commands, note: None, run: Box::new(run) }
+        Step { name: name.into(), about: about.into(), commands, note: None, run: Box::new(run) }
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Step<'a> {
@@ -352,12 +370,19 @@ pub struct StepCtx {
 impl StepCtx {
     /// Runs a tool to completion, its output streamed to the step log.
     pub fn run(&mut self, cmd: &Cmd) -> Result<()> {
-        self.exec(cmd, false).map(drop)
+        self.exec(cmd, false)?.check(cmd, &self.root).map(drop)
     }
 
     /// Runs a tool and returns its standard output (its standard error goes to the step log).
     pub fn output(&mut self, cmd: &Cmd) -> Result<String> {
-        self.exec(cmd, true)
+        self.exec(cmd, true)?.check(cmd, &self.root)
+    }
+
+    /// Runs a tool whose failure is an answer, not an error: `Ok(stdout)` when it succeeded,
+    /// `Err(stderr)` when it exited non-zero.
+    pub fn attempt(&mut self, cmd: &Cmd) -> Result<std::result::Result<String, String>> {
+        let done = self.exec(cmd, true)?;
+        Ok(if done.status.success() { Ok(done.stdout) } else { Err(done.lines.join("\n")) })
     }
 
     /// A line in the step log (and on the terminal when streaming).
@@ -391,14 +416,14 @@ impl StepCtx {
         }
     }
 
-    fn exec(&mut self, cmd: &Cmd, capture: bool) -> Result<String> {
+    fn exec(&mut self, cmd: &Cmd, capture: bool) -> Result<Finished> {
         self.log(format!("$ {}", cmd.display(&self.root)));
         if let Some(dir) = cmd.cwd_display(&self.root) {
             self.log(format!("  (in {dir})"));
         }
         let exe = cmd.resolved();
         let (reader, writer) = os_pipe::pipe().context("creating a pipe for the tool's output")?;
-        let mut expr = duct::cmd(&exe, &cmd.args).stdin_null().unchecked().before_spawn(|c| {
+        let mut expr = duct::cmd(&exe, &cmd.args).unchecked().before_spawn(|c| {
             // Its own process group: a terminal's Ctrl-C reaches only the xtask, which forwards it once.
             c.process_group(0);
             Ok(())
@@ -409,6 +434,10 @@ impl StepCtx {
         for (key, value, _) in &cmd.env {
             expr = expr.env(key, value);
         }
+        expr = match &cmd.stdin {
+            Some(input) => expr.stdin_bytes(input.as_slice()),
+            None => expr.stdin_null(),
+        };
         expr = if capture {
             expr.stdout_capture().stderr_file(writer)
         } else {
@@ -424,13 +453,18 @@ impl StepCtx {
         drop(expr); // closes the xtask's copy of the pipe's write end, so the reader sees EOF
 
         let sink = Arc::clone(&self.sink);
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Vec<String>>();
         std::thread::spawn(move || {
+            let mut lines = Vec::new();
             for line in BufReader::new(reader).split(b'\n') {
                 let Ok(line) = line else { break };
-                sink.lock().unwrap_or_else(|e| e.into_inner()).line(&String::from_utf8_lossy(&line));
+                let line = String::from_utf8_lossy(&line).into_owned();
+                sink.lock().unwrap_or_else(|e| e.into_inner()).line(&line);
+                if lines.len() < 200 {
+                    lines.push(redact::apply(&line).into_owned());
+                }
             }
-            let _ = done_tx.send(());
+            let _ = done_tx.send(lines);
         });
 
         let pid = handle.pids().first().copied();
@@ -465,19 +499,33 @@ impl StepCtx {
             std::thread::sleep(Duration::from_millis(40));
         };
         // The rest of the output, unless something the tool left behind keeps the pipe open.
-        let _ = done_rx.recv_timeout(Duration::from_secs(2));
+        let lines = done_rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
 
         if forwarded > 0 {
             return Err(anyhow::Error::new(Interrupted).context(format!("`{}` was interrupted", cmd.program)));
         }
-        if !output.status.success() {
-            let how = match output.status.code() {
-                Some(code) => format!("exit status {code}"),
-                None => "a signal".to_string(),
-            };
-            return Err(anyhow!("`{}` failed with {how}", cmd.display(&self.root)));
+        Ok(Finished { status: output.status, stdout: String::from_utf8_lossy(&output.stdout).into_owned(), lines })
+    }
+}
+
+/// A tool that ran to its end.
+struct Finished {
+    status: std::process::ExitStatus,
+    stdout: String,
+    /// What it wrote to stderr (or stdout+stderr when not captured), redacted.
+    lines: Vec<String>,
+}
+
+impl Finished {
+    fn check(self, cmd: &Cmd, root: &Path) -> Result<String> {
+        if self.status.success() {
+            return Ok(self.stdout);
         }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        let how = match self.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "a signal".to_string(),
+        };
+        Err(anyhow!("`{}` failed with {how}", cmd.display(root)))
     }
 }
 
@@ -554,7 +602,7 @@ impl<'a> Pipeline<'a> {
 
     /// Which steps this run executes, from `--resume`, `--from` and `--only`.
     fn selection(&self, args: &RunArgs) -> Result<Vec<bool>> {
-        let names: Vec<&str> = self.steps.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = self.steps.iter().map(|s| s.name.as_str()).collect();
         let check = |name: &str| -> Result<usize> {
             names.iter().position(|n| *n == name).ok_or_else(|| {
                 usage(format!("`{}` has no step `{name}`; its steps are: {}", self.invocation, names.join(", ")))
@@ -674,7 +722,7 @@ impl<'a> Pipeline<'a> {
             finish_step(&ui, bar, &label, status, elapsed, ctx.note.as_deref());
             if let Err(err) = result {
                 let tail = sink.lock().unwrap_or_else(|e| e.into_inner()).tail.clone();
-                report_failure(&ui, step.name, &err, status, &tail, &log_path, &invocation);
+                report_failure(&ui, &step.name, &err, status, &tail, &log_path, &invocation);
                 outcome = Err(err);
                 break;
             }

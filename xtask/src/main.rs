@@ -4,11 +4,15 @@
 //! 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.
 
 mod cli;
+mod cluster;
 mod config;
 mod doctor;
 mod emulator;
 mod engine;
+mod k8s;
+mod mesh;
 mod redact;
+mod releases;
 mod terraform;
 mod tools;
 mod validate;
@@ -52,6 +56,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Plan(args) => plan::run(&ctx, args),
         Deploy(args) => deploy::run(&ctx, args),
         Destroy(args) => destroy::run(&ctx, args),
+        Mesh(args) => mesh::run(&ctx, args),
     }
 }
 

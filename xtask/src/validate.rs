@@ -60,7 +60,85 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
         checks
             .push(Check { name: format!("terraform validate {env}"), run: Box::new(move || validate_root(ctx, &tf)) });
     }
+    for overlay in crate::k8s::overlays(&ctx.root) {
+        checks.push(Check {
+            name: format!("kubernetes overlay {overlay}"),
+            run: Box::new(move || overlay_check(ctx, &overlay)),
+        });
+    }
+    if ctx.root.join(crate::releases::LIST).is_file() {
+        checks.push(Check {
+            name: "helm release list and values".into(),
+            run: Box::new(|| Ok(crate::releases::check_list(&ctx.root, &crate::releases::load(&ctx.root)?))),
+        });
+    }
+    checks.push(Check {
+        name: "checkov terraform".into(),
+        run: Box::new(|| checkov(ctx, &["-d", "terraform", "--framework", "terraform"])),
+    });
     Ok(checks)
+}
+
+/// Render an overlay, then the schema check and the policies over what kustomize produced.
+fn overlay_check(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
+    let yaml = crate::k8s::render(ctx, overlay)?;
+    let objects = crate::k8s::parse(&yaml)?;
+    let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
+    let mut findings = crate::k8s::policies(&objects, overlay, &where_);
+    findings.extend(crate::k8s::schema_check(
+        ctx,
+        &yaml,
+        overlay,
+        &crate::k8s::kubernetes_version(&ctx.root, overlay),
+    )?);
+    let rendered = ctx.work.join("k8s").join(format!("{overlay}.yaml"));
+    let rendered = rendered.to_string_lossy();
+    findings.extend(checkov(ctx, &["-f", &rendered, "--framework", "kubernetes"])?.into_iter().map(|mut f| {
+        f.file = where_.clone();
+        f
+    }));
+    Ok(findings)
+}
+
+/// checkov over a directory or file: every failed check is a finding (skips are inline, with reasons).
+fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
+    let tools = crate::tools::Tools::new(ctx);
+    let exe = tools.find(crate::tools::CHECKOV).context("checkov not found: cargo xtask tools install")?;
+    let mut all = vec!["--quiet", "--compact", "--output", "json", "--skip-download"];
+    all.extend_from_slice(args);
+    let out = duct::cmd(exe, all)
+        .dir(&ctx.root)
+        .env("LOG_LEVEL", "ERROR")
+        .stdin_null()
+        .stderr_null()
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .context("running checkov")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => bail!("checkov did not answer with JSON: {}", text.chars().take(300).collect::<String>()),
+    };
+    let reports: Vec<&serde_json::Value> = match &json {
+        serde_json::Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    };
+    let mut findings = Vec::new();
+    for report in reports {
+        for f in report["results"]["failed_checks"].as_array().into_iter().flatten() {
+            let file = f["file_path"].as_str().unwrap_or("").trim_start_matches('/');
+            let line = f["file_line_range"][0].as_u64().map(|l| l as usize);
+            let message = format!(
+                "{} {}: {}",
+                f["check_id"].as_str().unwrap_or("?"),
+                f["resource"].as_str().unwrap_or("?"),
+                f["check_name"].as_str().unwrap_or("?")
+            );
+            findings.push(Finding::new(&ctx.root.join(args[1]).join(file), line, message));
+        }
+    }
+    Ok(findings)
 }
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
@@ -112,6 +190,9 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
         for finding in &all {
             println!("{finding}");
         }
+    }
+    for warning in mesh_expiry_warnings(ctx) {
+        println!("{} {warning}", ui.warn("warning:"));
     }
     if failed > 0 {
         bail!("{failed} check(s) failed");
@@ -211,4 +292,21 @@ fn run_quiet(_ctx: &Context, cmd: &crate::engine::Cmd) -> Result<String> {
     } else {
         bail!("{}", crate::redact::apply(text.trim()))
     }
+}
+
+/// Mesh certificates cached by `cargo xtask mesh` that expire within 60 days (warnings, not failures).
+pub fn mesh_expiry_warnings(ctx: &Context) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for entry in std::fs::read_dir(ctx.work.join("mesh")).into_iter().flatten().flatten() {
+        let env = entry.file_name().to_string_lossy().into_owned();
+        for (name, file) in [("trust anchor", "trust-anchor.crt"), ("issuer", "issuer.crt")] {
+            let Ok(pem) = std::fs::read_to_string(entry.path().join(file)) else { continue };
+            match crate::mesh::certs::expiry_warnings(&[(name, &pem)], crate::mesh::certs::now()) {
+                Ok(list) => warnings
+                    .extend(list.into_iter().map(|w| format!("{env}: {w} (cargo xtask mesh rotate-issuer {env})"))),
+                Err(e) => warnings.push(format!("{env}: cannot read the cached {name}: {e:#}")),
+            }
+        }
+    }
+    warnings
 }

@@ -50,5 +50,9 @@ fn validate_reports_a_readme_table_that_misses_a_variable() {
     ]);
     let out = sb.run(&["validate", "--only", "conventions"]);
     out.assert_code(1);
-    assert!(out.stdout().contains("terraform/modules/ok/README.md:3: ## Inputs table misses variable `extra`"), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("terraform/modules/ok/README.md:3: ## Inputs table misses variable `extra`"),
+        "{}",
+        out.stdout()
+    );
 }

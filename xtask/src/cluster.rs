@@ -1,0 +1,238 @@
+//! The cluster steps: what `deploy <env>` does after terraform (kubeconfig, platform releases in
+//! dependency order, the mesh, the overlay, rollouts, verify) and what `destroy <env>` does before it,
+//! in reverse. On the emulator there is no cluster: the same content is rendered and validated instead.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::releases::{self, Release};
+use crate::terraform::Target;
+use crate::tools::{self, Tools};
+use crate::{k8s, mesh, Context};
+
+pub const NO_CLUSTER: &str =
+    "`{env}` has no Kubernetes cluster (the emulator runs no EKS data plane): its Helm releases, \
+mesh and workloads are rendered and validated, not installed.";
+
+pub fn kubeconfig_path(target: &Target) -> PathBuf {
+    target.kubeconfig()
+}
+
+/// A terraform output recorded by the `outputs` step, as text.
+pub fn output(target: &Target, name: &str) -> Result<String> {
+    let path = target.outputs_file();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    match &json[name]["value"] {
+        serde_json::Value::Null => anyhow::bail!("terraform has no output `{name}` (see {})", path.display()),
+        serde_json::Value::String(s) => Ok(s.clone()),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn placeholder(name: &str) -> String {
+    format!("<terraform output {name}>")
+}
+
+fn kubeconfig_arg(target: &Target) -> String {
+    format!("--kubeconfig={}", kubeconfig_path(target).display())
+}
+
+/// `aws eks update-kubeconfig` into a project-local file: the user's ~/.kube/config is never touched.
+pub fn kubeconfig_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let cmd = move |cluster: &str| {
+        target
+            .aws(ctx, None)
+            .args(["eks", "update-kubeconfig", "--name", cluster, "--region", &target.env.region])
+            .args(["--alias", &target.env.name, "--kubeconfig"])
+            .arg(kubeconfig_path(target).to_string_lossy())
+    };
+    Step::new(
+        "kubeconfig",
+        format!("kubeconfig for the cluster, in {}", kubeconfig_path(target).display()),
+        vec![cmd(&placeholder("cluster_name"))],
+        move |c| {
+            let cluster = output(target, "cluster_name")?;
+            c.run(&cmd(&cluster))?;
+            c.note(format!("{} (your ~/.kube/config is untouched)", kubeconfig_path(target).display()));
+            Ok(())
+        },
+    )
+}
+
+fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
+    let helm = Tools::new(ctx).cmd(tools::HELM);
+    release.install(helm, &ctx.root, &target.env.overlay, &kubeconfig_path(target), resolve)
+}
+
+/// Everything `deploy` does after terraform's outputs are recorded.
+pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
+    let releases = releases::ordered(&ctx.root, &target.env.overlay)?;
+    if target.uses_emulator() {
+        pipeline.preface(NO_CLUSTER.replace("{env}", &target.env.name));
+        pipeline.step(releases_check_step(ctx, target, releases.len()));
+        pipeline.step(mesh::certs_step(ctx, target));
+        mesh::install_steps(ctx, target, pipeline)?;
+        pipeline.step(workloads_check_step(ctx, target));
+        return Ok(());
+    }
+    pipeline.step(kubeconfig_step(ctx, target));
+    for release in releases.into_iter().filter(|r| !r.is_mesh()) {
+        let shown = helm_install(ctx, target, &release, &placeholder);
+        let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
+        pipeline.step(Step::new(format!("helm-{}", release.name), about, vec![shown], move |c| {
+            for name in release.set_from_terraform.values() {
+                output(target, name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
+            }
+            let cmd = helm_install(ctx, target, &release, &|name| output(target, name).unwrap_or_default());
+            c.run(&cmd)
+        }));
+    }
+    pipeline.step(mesh::certs_step(ctx, target));
+    mesh::install_steps(ctx, target, pipeline)?;
+
+    let kubectl = || Tools::new(ctx).cmd(tools::KUBECTL);
+    let overlay = k8s::overlay_dir(&ctx.root, &target.env.overlay);
+    let apply = kubectl()
+        .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-k"])
+        .arg(overlay.to_string_lossy())
+        .arg(kubeconfig_arg(target));
+    pipeline.step(Step::new(
+        "workloads",
+        format!("Apply the `{}` overlay (server-side)", target.env.overlay),
+        vec![apply.clone()],
+        move |c| c.run(&apply),
+    ));
+
+    let rollout = move |ns: &str, name: &str| {
+        kubectl()
+            .args(["rollout", "status", &format!("deployment/{name}"), "--namespace", ns, "--timeout=10m"])
+            .arg(kubeconfig_arg(target))
+    };
+    pipeline.step(
+        Step::new(
+            "rollout",
+            "Wait for every Deployment of the overlay to roll out",
+            vec![rollout("<namespace>", "<each Deployment>")],
+            move |c| {
+                let objects = k8s::parse(&k8s::render(ctx, &target.env.overlay)?)?;
+                let deployments = k8s::deployments(&objects);
+                for (ns, name) in &deployments {
+                    c.run(&rollout(ns, name))?;
+                }
+                c.note(format!("{} deployments rolled out", deployments.len()));
+                Ok(())
+            },
+        )
+        .note("one `rollout status` per Deployment in the rendered overlay"),
+    );
+    pipeline.step(mesh::check_step(ctx, target));
+    let verify = move |ns: &str| {
+        kubectl()
+            .args(["wait", "--for=condition=Available", "deployment", "--all", "--namespace", ns, "--timeout=5m"])
+            .arg(kubeconfig_arg(target))
+    };
+    pipeline.step(Step::new(
+        "verify",
+        "Every application Deployment is Available",
+        vec![verify("<each application namespace>")],
+        move |c| {
+            let objects = k8s::parse(&k8s::render(ctx, &target.env.overlay)?)?;
+            let mut namespaces: Vec<String> = k8s::deployments(&objects).into_iter().map(|(ns, _)| ns).collect();
+            namespaces.dedup();
+            for ns in &namespaces {
+                c.run(&verify(ns))?;
+            }
+            c.note(format!("available in {}", namespaces.join(", ")));
+            Ok(())
+        },
+    ));
+    Ok(())
+}
+
+/// What `destroy` removes before terraform: workloads, the mesh, then the releases, in reverse, so
+/// the load balancers the ingress controller made are gone before the VPC is.
+pub fn destroy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
+    if target.uses_emulator() {
+        return Ok(());
+    }
+    pipeline.step(kubeconfig_step(ctx, target));
+    let kubectl = Tools::new(ctx).cmd(tools::KUBECTL);
+    let delete = kubectl
+        .args(["delete", "--ignore-not-found=true", "--wait=true", "-k"])
+        .arg(k8s::overlay_dir(&ctx.root, &target.env.overlay).to_string_lossy())
+        .arg(kubeconfig_arg(target));
+    pipeline.step(Step::new(
+        "delete-workloads",
+        format!("Delete the `{}` overlay's objects", target.env.overlay),
+        vec![delete.clone()],
+        move |c| c.run(&delete),
+    ));
+    let mut releases = releases::ordered(&ctx.root, &target.env.overlay)?;
+    releases.reverse();
+    // The mesh was installed after the other releases: it goes first.
+    releases.sort_by_key(|r| !r.is_mesh());
+    for release in releases {
+        let uninstall = Tools::new(ctx)
+            .cmd(tools::HELM)
+            .args(["uninstall", &release.name, "--namespace", &release.namespace, "--wait", "--ignore-not-found"])
+            .arg(kubeconfig_arg(target));
+        pipeline.step(Step::new(
+            format!("uninstall-{}", release.name),
+            format!("helm uninstall {}", release.name),
+            vec![uninstall.clone()],
+            move |c| c.run(&uninstall),
+        ));
+    }
+    Ok(())
+}
+
+/// `local`: every release the overlay's environment gets has values that exist and parse.
+fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -> Step<'a> {
+    Step::new(
+        "releases",
+        format!("Check the values of `{}`'s {count} Helm releases (no cluster to install into)", target.env.overlay),
+        vec![],
+        move |c| {
+            let all = releases::load(&ctx.root)?;
+            let findings = releases::check_list(&ctx.root, &all);
+            for f in &findings {
+                c.log(f.to_string());
+            }
+            if let Some(first) = findings.first() {
+                anyhow::bail!("{} problem(s) in the release list, first: {first}", findings.len());
+            }
+            c.note(format!("{count} releases checked, not installed"));
+            Ok(())
+        },
+    )
+}
+
+/// `local`: the overlay rendered and checked against the API schemas and the policies.
+fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let overlay = target.env.overlay.clone();
+    Step::new(
+        "workloads",
+        format!("Render the `{overlay}` overlay and check it (no cluster to apply to)"),
+        vec![k8s::render_cmd(ctx, &overlay)],
+        move |c| {
+            let yaml = k8s::render(ctx, &overlay)?;
+            let objects = k8s::parse(&yaml)?;
+            let where_ = k8s::overlay_dir(&ctx.root, &overlay);
+            let mut findings = k8s::policies(&objects, &overlay, &where_);
+            findings.extend(k8s::schema_check(ctx, &yaml, &overlay, &k8s::kubernetes_version(&ctx.root, &overlay))?);
+            for f in &findings {
+                c.log(f.to_string());
+            }
+            if let Some(first) = findings.first() {
+                anyhow::bail!("{} problem(s) in the rendered overlay, first: {first}", findings.len());
+            }
+            c.note(format!("{} objects rendered and checked, not applied", objects.len()));
+            Ok(())
+        },
+    )
+}

@@ -1,0 +1,308 @@
+//! The Kubernetes manifests: overlays rendered with kustomize, checked against the Kubernetes API
+//! schemas (kubernetes-validate, strict: a misspelled field is an error) and against the project's
+//! policies (requests/limits, probes, security context, image tags, PDBs, default-deny policies).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde_norway::Value;
+
+use crate::engine::Cmd;
+use crate::tools::{self, Tools};
+use crate::validate::Finding;
+use crate::Context;
+
+/// The Kubernetes version schemas are checked against when the environment doesn't say.
+pub const DEFAULT_KUBERNETES_VERSION: &str = "1.32";
+
+/// The Kubernetes version of the environment an overlay belongs to: the `kubernetes_version` argument
+/// of its `module "stack"` call, where that is set.
+pub fn kubernetes_version(root: &Path, overlay: &str) -> String {
+    crate::terraform::stack_argument(root, overlay, "kubernetes_version")
+        .ok()
+        .flatten()
+        .and_then(|e| e.as_str().map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.to_string())
+}
+
+pub fn overlay_dir(root: &Path, overlay: &str) -> PathBuf {
+    root.join("k8s").join("overlays").join(overlay)
+}
+
+/// The overlays under k8s/overlays.
+pub fn overlays(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("k8s").join("overlays"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn render_cmd(ctx: &Context, overlay: &str) -> Cmd {
+    Tools::new(ctx).cmd(tools::KUBECTL).arg("kustomize").arg(overlay_dir(&ctx.root, overlay).to_string_lossy())
+}
+
+/// Renders an overlay (kustomize is read-only: this changes nothing).
+pub fn render(ctx: &Context, overlay: &str) -> Result<String> {
+    let cmd = render_cmd(ctx, overlay);
+    let (exe, args, _, _) = cmd.parts();
+    let out = duct::cmd(exe, args)
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .context("running kubectl kustomize")?;
+    if !out.status.success() {
+        bail!(
+            "kustomize could not render overlay `{overlay}`: {}",
+            String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn parse(yaml: &str) -> Result<Vec<Value>> {
+    let mut objects = Vec::new();
+    for doc in serde_norway::Deserializer::from_str(yaml) {
+        let value = Value::deserialize(doc).context("rendered manifests are not YAML")?;
+        if !value.is_null() {
+            objects.push(value);
+        }
+    }
+    Ok(objects)
+}
+
+use serde::Deserialize as _;
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k))
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    s(v, path).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `Deployment authorworks/gateway`
+pub fn object_name(o: &Value) -> String {
+    let ns = text(o, &["metadata", "namespace"]);
+    let name = text(o, &["metadata", "name"]);
+    if ns.is_empty() {
+        format!("{} {name}", text(o, &["kind"]))
+    } else {
+        format!("{} {ns}/{name}", text(o, &["kind"]))
+    }
+}
+
+/// (namespace, name) of every Deployment.
+pub fn deployments(objects: &[Value]) -> Vec<(String, String)> {
+    objects
+        .iter()
+        .filter(|o| text(o, &["kind"]) == "Deployment")
+        .map(|o| (text(o, &["metadata", "namespace"]).to_string(), text(o, &["metadata", "name"]).to_string()))
+        .collect()
+}
+
+/// The project's policies over one rendered overlay. `where_` names the overlay in findings.
+pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut report = |o: &Value, field: String, what: &str| {
+        findings.push(Finding::new(where_, None, format!("{}: {field} {what}", object_name(o))));
+    };
+    for o in objects.iter().filter(|o| text(o, &["kind"]) == "Deployment") {
+        let pod = s(o, &["spec", "template", "spec"]).cloned().unwrap_or(Value::Null);
+        let pod_non_root = s(&pod, &["securityContext", "runAsNonRoot"]).and_then(Value::as_bool) == Some(true);
+        for (i, c) in pod.get("containers").and_then(Value::as_sequence).into_iter().flatten().enumerate() {
+            let at = format!("spec.template.spec.containers[{i}]");
+            for kind in ["requests", "limits"] {
+                for res in ["cpu", "memory"] {
+                    if s(c, &["resources", kind, res]).is_none() {
+                        report(o, format!("{at}.resources.{kind}.{res}"), "is missing");
+                    }
+                }
+            }
+            for probe in ["livenessProbe", "readinessProbe"] {
+                if c.get(probe).is_none() {
+                    report(o, format!("{at}.{probe}"), "is missing");
+                }
+            }
+            let sc = c.get("securityContext").cloned().unwrap_or(Value::Null);
+            if !pod_non_root && sc.get("runAsNonRoot").and_then(Value::as_bool) != Some(true) {
+                report(o, format!("{at}.securityContext.runAsNonRoot"), "must be true");
+            }
+            if sc.get("readOnlyRootFilesystem").and_then(Value::as_bool) != Some(true) {
+                report(o, format!("{at}.securityContext.readOnlyRootFilesystem"), "must be true");
+            }
+            if sc.get("allowPrivilegeEscalation").and_then(Value::as_bool) != Some(false) {
+                report(o, format!("{at}.securityContext.allowPrivilegeEscalation"), "must be false");
+            }
+            let drops_all = s(&sc, &["capabilities", "drop"])
+                .and_then(Value::as_sequence)
+                .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("ALL")));
+            if !drops_all {
+                report(o, format!("{at}.securityContext.capabilities.drop"), "must include ALL");
+            }
+            let image = text(c, &["image"]);
+            let tag = image.rsplit_once('/').map_or(image, |(_, last)| last).split_once(':').map(|(_, t)| t);
+            if overlay != "dev" && !image.contains('@') && matches!(tag, None | Some("latest")) {
+                report(
+                    o,
+                    format!("{at}.image"),
+                    &format!("`{image}` must be pinned to a version (no `latest` outside dev)"),
+                );
+            }
+        }
+        let replicas = s(o, &["spec", "replicas"]).and_then(Value::as_u64).unwrap_or(1);
+        if replicas > 1 && !has_pdb(objects, o) {
+            report(o, "spec.replicas".into(), &format!("is {replicas} but no PodDisruptionBudget selects its pods"));
+        }
+    }
+    for ns in objects.iter().filter(|o| text(o, &["kind"]) == "Namespace") {
+        let name = text(ns, &["metadata", "name"]);
+        let denies = objects.iter().any(|p| {
+            text(p, &["kind"]) == "NetworkPolicy"
+                && text(p, &["metadata", "namespace"]) == name
+                && s(p, &["spec", "podSelector"]).is_some_and(|sel| sel.as_mapping().is_none_or(|m| m.is_empty()))
+                && ["ingress", "egress"].iter().all(|k| s(p, &["spec", k]).is_none())
+                && s(p, &["spec", "policyTypes"]).and_then(Value::as_sequence).is_some_and(|t| t.len() == 2)
+        });
+        if !denies {
+            findings.push(Finding::new(where_, None, format!("Namespace {name}: has no default-deny NetworkPolicy (podSelector {{}}, policyTypes Ingress and Egress, no rules)")));
+        }
+    }
+    findings
+}
+
+fn has_pdb(objects: &[Value], deployment: &Value) -> bool {
+    let ns = text(deployment, &["metadata", "namespace"]);
+    let labels = s(deployment, &["spec", "template", "metadata", "labels"]).and_then(Value::as_mapping);
+    objects
+        .iter()
+        .filter(|p| text(p, &["kind"]) == "PodDisruptionBudget" && text(p, &["metadata", "namespace"]) == ns)
+        .any(|p| match (s(p, &["spec", "selector", "matchLabels"]).and_then(Value::as_mapping), labels) {
+            (Some(sel), Some(labels)) => !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)),
+            _ => false,
+        })
+}
+
+/// Strict schema validation of rendered manifests with kubernetes-validate. Custom resources whose
+/// schemas it doesn't carry are reported as warnings by the tool, not failures.
+pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version: &str) -> Result<Vec<Finding>> {
+    let tools = Tools::new(ctx);
+    let exe = tools.find(tools::KUBE_VALIDATE).context("kubernetes-validate not found: cargo xtask tools install")?;
+    let dir = ctx.work.join("k8s");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!("{overlay}.yaml"));
+    std::fs::write(&file, yaml).with_context(|| format!("writing {}", file.display()))?;
+    let version = if kubernetes_version.matches('.').count() == 1 {
+        format!("{kubernetes_version}.0")
+    } else {
+        kubernetes_version.to_string()
+    };
+    let file_arg = file.to_string_lossy().into_owned();
+    let out = duct::cmd(exe, ["--strict", "--quiet", "--no-warn", "-k", &version, &file_arg])
+        .stdin_null()
+        .stderr_to_stdout()
+        .stdout_capture()
+        .unchecked()
+        .run()
+        .context("running kubernetes-validate")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let where_ = overlay_dir(&ctx.root, overlay);
+    let mut findings: Vec<Finding> = text
+        .lines()
+        .filter(|l| l.starts_with("ERROR"))
+        .map(|l| {
+            // ERROR <file> did not validate for resource <kind>/<name> against version <v>: <path>: <message>
+            let detail = l.split_once(" did not validate for resource ").map(|(_, d)| d).unwrap_or(l);
+            let (resource, rest) = detail.split_once(" against version ").unwrap_or((detail, ""));
+            let message = rest.split_once(": ").map(|(_, m)| m).unwrap_or(rest);
+            Finding::new(&where_, None, format!("{resource}: {message}"))
+        })
+        .collect();
+    if !out.status.success() && findings.is_empty() {
+        findings.push(Finding::new(&where_, None, format!("kubernetes-validate failed: {}", text.trim())));
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: web
+          image: ghcr.io/authorworks/web:1.2.3
+          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 500m, memory: 128Mi}}
+          livenessProbe: {httpGet: {path: /health/live, port: 8080}}
+          readinessProbe: {httpGet: {path: /health/ready, port: 8080}}
+          securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: app}
+spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}
+"#;
+
+    fn check(yaml: &str, overlay: &str) -> Vec<String> {
+        policies(&parse(yaml).unwrap(), overlay, Path::new("k8s/overlays/x"))
+            .iter()
+            .map(|f| f.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_compliant_overlay_passes() {
+        assert_eq!(check(GOOD, "production"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_policy_names_the_object_and_the_field() {
+        let no_limits = GOOD.replace(", limits: {cpu: 500m, memory: 128Mi}", "");
+        assert_eq!(
+            check(&no_limits, "production"),
+            [
+                "Deployment app/web: spec.template.spec.containers[0].resources.limits.cpu is missing",
+                "Deployment app/web: spec.template.spec.containers[0].resources.limits.memory is missing"
+            ]
+        );
+        let latest = GOOD.replace("web:1.2.3", "web:latest");
+        assert_eq!(
+            check(&latest, "production"),
+            ["Deployment app/web: spec.template.spec.containers[0].image `ghcr.io/authorworks/web:latest` must be pinned to a version (no `latest` outside dev)"]
+        );
+        assert!(check(&latest, "dev").is_empty(), "dev may run latest");
+        let no_pdb = GOOD.replace("kind: PodDisruptionBudget", "kind: Other");
+        assert_eq!(
+            check(&no_pdb, "dev"),
+            ["Deployment app/web: spec.replicas is 2 but no PodDisruptionBudget selects its pods"]
+        );
+        let no_deny = GOOD.replace("policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]");
+        assert!(check(&no_deny, "dev")[0].starts_with("Namespace app: has no default-deny NetworkPolicy"));
+        let root = GOOD.replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false");
+        assert_eq!(check(&root, "dev"), ["Deployment app/web: spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem must be true"]);
+    }
+}
