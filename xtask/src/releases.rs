@@ -54,7 +54,7 @@ impl Release {
         MESH_RELEASES.contains(&self.name.as_str())
     }
 
-    /// `helm upgrade --install` of this release: atomic, waited on, with its values and the terraform
+    /// `helm upgrade --install` of this release: rolled back on failure (helm 4's `--atomic`), waited on, with its values and the terraform
     /// outputs it takes (`outputs`: output name → value, or a placeholder for `--dry-run`).
     pub fn install(
         &self,
@@ -67,7 +67,7 @@ impl Release {
         let mut cmd = helm
             .args(["upgrade", "--install", &self.name, &self.chart])
             .args(["--repo", &self.repository, "--version", &self.version, "--namespace", &self.namespace])
-            .args(["--create-namespace", "--atomic", "--wait", "--timeout", "10m"])
+            .args(["--create-namespace", "--rollback-on-failure", "--wait", "--timeout", "10m"])
             .arg(format!("--kubeconfig={}", kubeconfig.display()));
         for file in self.values_files(root, env) {
             cmd = cmd.arg("-f").arg(file.to_string_lossy());

@@ -72,7 +72,8 @@ pub const KUBECTL: &Tool = &Tool {
 pub const HELM: &Tool = &Tool {
     name: "helm",
     bin: "helm",
-    min: "3.14.0",
+    // 4.0: `--rollback-on-failure` (helm 3 called it `--atomic`).
+    min: "4.0.0",
     need: Need::Required,
     source: Source::Project,
     hint: "cargo xtask tools install",

@@ -1,0 +1,246 @@
+//! `deploy` past terraform, against recording stand-ins for terraform, aws, kubectl, helm (and linkerd):
+//! the order of the calls and their key flags, a failing release and `--resume`, and `destroy` in reverse.
+
+mod common;
+
+use common::*;
+
+const RELEASES: &str = r#"
+[[release]]
+name = "ingress-nginx"
+chart = "ingress-nginx"
+repository = "https://kubernetes.github.io/ingress-nginx"
+version = "4.11.3"
+namespace = "ingress-nginx"
+environments = ["dev"]
+
+[[release]]
+name = "cert-manager"
+chart = "cert-manager"
+repository = "https://charts.jetstack.io"
+version = "v1.16.2"
+namespace = "cert-manager"
+environments = ["dev"]
+set_from_terraform = { "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn" = "cert_manager_role_arn" }
+
+[[release]]
+name = "external-dns"
+chart = "external-dns"
+repository = "https://kubernetes-sigs.github.io/external-dns"
+version = "1.15.0"
+namespace = "external-dns"
+needs = ["cert-manager"]
+environments = ["dev"]
+
+[[release]]
+name = "linkerd-crds"
+chart = "linkerd-crds"
+repository = "https://helm.linkerd.io/edge"
+version = "2025.1.1"
+namespace = "linkerd"
+environments = ["dev"]
+
+[[release]]
+name = "linkerd-control-plane"
+chart = "linkerd-control-plane"
+repository = "https://helm.linkerd.io/edge"
+version = "2025.1.1"
+namespace = "linkerd"
+needs = ["linkerd-crds"]
+environments = ["dev"]
+"#;
+
+const OVERLAY: &str = "resources:\n  - app.yaml\n";
+const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n";
+
+fn repo() -> Sandbox {
+    let mut files = fixture_files();
+    files.push(("helm-values/releases.toml", RELEASES));
+    for r in ["ingress-nginx", "cert-manager", "external-dns", "linkerd-crds", "linkerd-control-plane"] {
+        files.push((Box::leak(format!("helm-values/{r}/values.yaml").into_boxed_str()), "{}\n"));
+        files.push((
+            Box::leak(format!("helm-values/{r}/values-dev.yaml").into_boxed_str()),
+            "# nothing differs in dev\n",
+        ));
+    }
+    files.push(("k8s/overlays/dev/kustomization.yaml", OVERLAY));
+    files.push(("k8s/overlays/dev/app.yaml", APP));
+    // No project-installed tools: helm must be the recording stand-in.
+    let sb = Sandbox::new().with_root(&files);
+    let empty_tools = sb.path("no-tools");
+    let sb = sb.env("XTASK_TOOLS_DIR", empty_tools.to_str().unwrap());
+    let store = sb.path("secret.json");
+    sb.standin(
+        "aws",
+        &format!(
+            r#"case "$*" in
+  *get-caller-identity*) echo 111122223333 ;;
+  *list-buckets*) echo authorworks-dev-tfstate-111122223333 ;;
+  *describe-secret*) [ -f "{store}" ] && echo authorworks/dev/linkerd-identity || {{ echo "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation" >&2; exit 254; }} ;;
+  *create-secret*|*put-secret-value*) for a in "$@"; do case "$a" in file://*) cp "${{a#file://}}" "{store}" ;; esac; done ;;
+  *get-secret-value*) cat "{store}" ;;
+esac"#,
+            store = store.display()
+        ),
+    )
+    .standin(
+        "terraform",
+        r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) touch "${a#-out=}" ;; esac; done ;;
+  show) echo '{"applyable":true,"resource_changes":[]}' ;;
+  output) echo '{"cluster_name":{"value":"authorworks-dev-eks"},"cert_manager_role_arn":{"value":"arn:aws:iam::111122223333:role/cm"}}' ;;
+esac"#,
+    )
+    .standin("helm", r#"[ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && { echo "Error: release $3 failed" >&2; exit 1; }; exit 0"#)
+    .standin("kubectl", r#"[ "$1" = kustomize ] && exec /usr/bin/env -S PATH=/usr/bin:/usr/local/bin:/bin kubectl "$@"; exit 0"#)
+}
+
+fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
+    sb.calls().into_iter().filter(|c| c.starts_with(&format!("{tool} "))).collect()
+}
+
+#[test]
+fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
+    let sb = repo();
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(0);
+    let calls = sb.calls();
+    let pos = |needle: &str| {
+        calls.iter().position(|c| c.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not called: {calls:#?}"))
+    };
+    let order = [
+        "terraform apply",
+        "terraform output -json",
+        "aws eks update-kubeconfig --name authorworks-dev-eks",
+        "helm upgrade --install ingress-nginx",
+        "helm upgrade --install cert-manager",
+        "helm upgrade --install external-dns",
+        "aws secretsmanager describe-secret --secret-id authorworks/dev/linkerd-identity",
+        "aws secretsmanager create-secret --name authorworks/dev/linkerd-identity",
+        "helm upgrade --install linkerd-crds",
+        "helm upgrade --install linkerd-control-plane",
+        "kubectl apply --server-side",
+        "kubectl rollout status deployment/gateway --namespace authorworks",
+        "kubectl wait --for=condition=Available",
+    ];
+    for pair in order.windows(2) {
+        assert!(pos(pair[0]) < pos(pair[1]), "`{}` must come before `{}`: {calls:#?}", pair[0], pair[1]);
+    }
+    let helm = tools_called(&sb, "helm");
+    let cm = helm.iter().find(|c| c.contains("install cert-manager")).unwrap();
+    for flag in [
+        "--version v1.16.2",
+        "--namespace cert-manager",
+        "--rollback-on-failure",
+        "--wait",
+        "--create-namespace",
+        "values-dev.yaml",
+        "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/cm",
+    ] {
+        assert!(cm.contains(flag), "cert-manager install lacks `{flag}`: {cm}");
+    }
+    assert!(
+        helm.iter().all(|c| c.contains("--kubeconfig=") && !c.contains(".kube/config")),
+        "project-local kubeconfig: {helm:#?}"
+    );
+    let cp = helm.iter().find(|c| c.contains("install linkerd-control-plane")).unwrap();
+    assert!(cp.ends_with("-f -"), "the identity reaches helm on stdin: {cp}");
+    assert!(!out.all().contains("PRIVATE KEY"), "no key printed");
+    assert!(
+        out.all().contains("the linkerd CLI is not installed"),
+        "without linkerd the control plane is waited on:\n{}",
+        out.all()
+    );
+    assert!(
+        calls.iter().any(|c| c.contains("kubectl wait --for=condition=Available --timeout=5m --namespace=linkerd")),
+        "{calls:#?}"
+    );
+    // The identity verifies with openssl: the issuer chains to the anchor.
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.path("secret.json")).unwrap()).unwrap();
+    let anchor = sb.path("anchor.crt");
+    let issuer = sb.path("issuer.crt");
+    std::fs::write(&anchor, stored["trust_anchor_pem"].as_str().unwrap()).unwrap();
+    std::fs::write(&issuer, stored["issuer_pem"].as_str().unwrap()).unwrap();
+    let verify =
+        std::process::Command::new("openssl").args(["verify", "-CAfile"]).arg(&anchor).arg(&issuer).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
+#[test]
+fn linkerd_check_is_used_when_the_cli_is_present() {
+    let sb = repo().standin("linkerd", "exit 0");
+    sb.run(&["deploy", "dev"]).assert_code(0);
+    let linkerd = tools_called(&sb, "linkerd");
+    assert_eq!(linkerd.len(), 1, "{linkerd:?}");
+    assert!(linkerd[0].starts_with("linkerd check --wait=5m --kubeconfig="), "{linkerd:?}");
+    assert!(!sb.calls().iter().any(|c| c.contains("--namespace=linkerd")), "no fallback wait when linkerd is there");
+}
+
+#[test]
+fn a_failing_release_stops_the_run_and_resume_continues_from_it() {
+    let sb = repo().env("FAIL_RELEASE", "cert-manager");
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(1);
+    assert!(out.stderr().contains("step `helm-cert-manager` failed"), "{}", out.stderr());
+    assert!(out.stderr().contains("Error: release cert-manager failed"), "the log tail names it:\n{}", out.stderr());
+    assert!(!sb.calls().iter().any(|c| c.contains("install external-dns")), "later releases don't run");
+
+    let before = sb.calls().len();
+    let sb = Sandbox { env: sb.env.into_iter().filter(|(k, _)| k != "FAIL_RELEASE").collect(), ..sb };
+    let resumed = sb.run(&["deploy", "dev", "--resume"]);
+    resumed.assert_code(0);
+    let after = &sb.calls()[before..];
+    assert!(after[0].starts_with("helm upgrade --install cert-manager"), "resumes at the failed release: {after:#?}");
+    assert!(!after.iter().any(|c| c.starts_with("terraform")), "terraform steps are not re-run: {after:#?}");
+}
+
+#[test]
+fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
+    let sb = repo();
+    let out = sb.run(&["deploy", "dev", "--dry-run"]);
+    out.assert_code(0);
+    let text = out.stdout();
+    let order = [
+        "terraform plan",
+        "terraform apply",
+        "aws eks update-kubeconfig --name '<terraform output cluster_name>'",
+        "helm upgrade --install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.11.3",
+        "helm-values/ingress-nginx/values.yaml -f helm-values/ingress-nginx/values-dev.yaml",
+        "helm upgrade --install cert-manager",
+        "helm upgrade --install external-dns",
+        "helm upgrade --install linkerd-crds",
+        "helm upgrade --install linkerd-control-plane",
+        "< (secret values on stdin)",
+        "kubectl apply --server-side --field-manager=cargo-xtask -k",
+        "kubectl rollout status",
+        "[19/19] verify",
+    ];
+    let mut at = 0;
+    for needle in order {
+        at += text[at..].find(needle).unwrap_or_else(|| panic!("`{needle}` missing or out of order:\n{text}"));
+    }
+    assert!(sb.calls().is_empty(), "dry run ran {:?}", sb.calls());
+}
+
+#[test]
+fn destroy_removes_workloads_mesh_and_releases_in_reverse_before_terraform() {
+    let sb = repo();
+    sb.run(&["destroy", "dev"]).assert_code(0);
+    let calls = sb.calls();
+    let pos = |needle: &str| {
+        calls.iter().position(|c| c.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not called: {calls:#?}"))
+    };
+    let order = [
+        "kubectl delete --ignore-not-found=true --wait=true -k",
+        "helm uninstall linkerd-control-plane",
+        "helm uninstall linkerd-crds",
+        "helm uninstall external-dns",
+        "helm uninstall cert-manager",
+        "helm uninstall ingress-nginx",
+        "terraform destroy",
+    ];
+    for pair in order.windows(2) {
+        assert!(pos(pair[0]) < pos(pair[1]), "`{}` must come before `{}`: {calls:#?}", pair[0], pair[1]);
+    }
+}
