@@ -127,7 +127,8 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !answers(port) {
-        if !is_emulator_process(running.pid) || Instant::now() > deadline {
+        if !is_alive(running.pid) || Instant::now() > deadline {
+            signal(running.pid, libc::SIGKILL);
             let _ = std::fs::remove_file(state_path(ctx));
             let log = std::fs::read_to_string(log_path(ctx)).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();

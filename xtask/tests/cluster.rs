@@ -187,7 +187,8 @@ fn a_failing_release_stops_the_run_and_resume_continues_from_it() {
     assert!(!sb.calls().iter().any(|c| c.contains("install external-dns")), "later releases don't run");
 
     let before = sb.calls().len();
-    let sb = Sandbox { env: sb.env.into_iter().filter(|(k, _)| k != "FAIL_RELEASE").collect(), ..sb };
+    let mut sb = sb;
+    sb.env.retain(|(k, _)| k != "FAIL_RELEASE");
     let resumed = sb.run(&["deploy", "dev", "--resume"]);
     resumed.assert_code(0);
     let after = &sb.calls()[before..];

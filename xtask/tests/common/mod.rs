@@ -104,6 +104,15 @@ impl Sandbox {
     }
 }
 
+/// Stops the sandbox's emulator (if it started one) when the test ends, passed or failed.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if self.work().join("emulator/state.json").exists() {
+            let _ = self.command(&["emulator", "stop"]).output();
+        }
+    }
+}
+
 pub struct Run(pub Output);
 
 impl Run {
