@@ -42,6 +42,12 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// The Linkerd mesh: identity certificates, install, check, issuer rotation
     Mesh(MeshArgs),
+    /// RDS snapshot (tagged, waited on), copy to the DR region, retention pruning, state backup
+    Backup(BackupArgs),
+    /// Restore the newest snapshot into a scratch instance, check it, delete it, report the time
+    RestoreDrill(EnvRunArgs),
+    /// Off-hours for unprotected environments: node groups to zero and the database stopped, and back
+    Schedule(ScheduleArgs),
 }
 
 /// Flags every pipeline command shares: how much of it to run.
@@ -178,4 +184,32 @@ pub enum MeshAction {
     Check(EnvRunArgs),
     /// Sign a new issuer with the stored trust anchor, store it and roll it out
     RotateIssuer(EnvRunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Prune this command's snapshots older than this many days instead of the environment's retention
+    /// (the terraform output backup_retention_days)
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// Environment (unprotected only, e.g. dev or local)
+    pub env: String,
+    #[command(subcommand)]
+    pub action: ScheduleAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleAction {
+    /// Record the node group sizes, scale them to zero, stop the database
+    Down(RunArgsOnly),
+    /// Restore the recorded sizes and start the database
+    Up(RunArgsOnly),
 }

@@ -17,10 +17,12 @@ mod terraform;
 mod tools;
 mod validate;
 
+mod backup;
 mod bootstrap;
 mod deploy;
 mod destroy;
 mod plan;
+mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,6 +59,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Deploy(args) => deploy::run(&ctx, args),
         Destroy(args) => destroy::run(&ctx, args),
         Mesh(args) => mesh::run(&ctx, args),
+        Backup(args) => backup::run(&ctx, args),
+        RestoreDrill(args) => backup::run_drill(&ctx, args),
+        Schedule(args) => schedule::run(&ctx, args),
     }
 }
 
