@@ -76,6 +76,12 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
         name: "checkov terraform".into(),
         run: Box::new(|| checkov(ctx, &["-d", "terraform", "--framework", "terraform"])),
     });
+    if ctx.root.join(".github/workflows").is_dir() {
+        checks.push(Check {
+            name: "checkov workflows".into(),
+            run: Box::new(|| checkov(ctx, &["-d", ".github/workflows", "--framework", "github_actions"])),
+        });
+    }
     Ok(checks)
 }
 
