@@ -93,6 +93,7 @@ pub fn state_backend_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> 
             format!("environment={}", target.env.name),
             format!("region={}", target.env.region),
             format!("state_bucket_name={}", target.state_bucket()),
+            format!("enforce_tls={}", !target.omits("tls_only_bucket_policies")),
         ] {
             apply = apply.args(["-var".to_string(), var]);
         }

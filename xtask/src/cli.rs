@@ -32,6 +32,8 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Validate the infrastructure code: terraform fmt and validate, module conventions
     Validate(ValidateArgs),
+    /// Regenerate the Inputs/Outputs tables in the terraform module READMEs from the code
+    Docs,
     /// Create the environment's remote-state bucket if it is missing
     Bootstrap(EnvRunArgs),
     /// Plan an environment to a saved file and summarise the changes

@@ -27,7 +27,12 @@ pub fn output(target: &Target, name: &str) -> Result<String> {
         .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    match &json[name]["value"] {
+    // Each environment root exports the stack's outputs as one object, `stack`.
+    let value = match &json[name]["value"] {
+        serde_json::Value::Null => &json["stack"]["value"][name],
+        top => top,
+    };
+    match value {
         serde_json::Value::Null => anyhow::bail!("terraform has no output `{name}` (see {})", path.display()),
         serde_json::Value::String(s) => Ok(s.clone()),
         other => Ok(other.to_string()),

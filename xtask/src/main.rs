@@ -6,6 +6,7 @@
 mod cli;
 mod cluster;
 mod config;
+mod docs;
 mod doctor;
 mod emulator;
 mod engine;
@@ -54,6 +55,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Tools(args) => tools::run_command(&ctx, args),
         Emulator(args) => emulator::run_command(&ctx, args),
         Validate(args) => validate::run(&ctx, args),
+        Docs => docs::run(&ctx),
         Bootstrap(args) => bootstrap::run(&ctx, args),
         Plan(args) => plan::run(&ctx, args),
         Deploy(args) => deploy::run(&ctx, args),

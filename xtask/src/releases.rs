@@ -18,6 +18,7 @@ pub const MESH_RELEASES: &[&str] = &["linkerd-crds", "linkerd-control-plane"];
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawList {
+    #[serde(default)]
     release: Vec<Spanned<Release>>,
 }
 

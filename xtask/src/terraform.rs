@@ -190,9 +190,7 @@ const MODULE_FILES: &[&str] = &["main.tf", "variables.tf", "outputs.tf", "versio
 /// every output described, README tables that name exactly the variables and outputs.
 pub fn conventions(root: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut dirs = subdirs(&tf_dir(root).join("modules"));
-    dirs.push(tf_dir(root).join("stack"));
-    for dir in dirs.into_iter().filter(|d| d.is_dir()) {
+    for dir in documented_modules(root) {
         for file in MODULE_FILES {
             if !dir.join(file).is_file() {
                 findings.push(Finding::new(
@@ -236,10 +234,73 @@ pub fn conventions(root: &Path) -> Vec<Finding> {
         }
         let readme = dir.join("README.md");
         if let Ok(text) = std::fs::read_to_string(&readme) {
-            findings.extend(readme_tables(&readme, &text, &variables, &outputs));
+            let row_problems = readme_tables(&readme, &text, &variables, &outputs);
+            if row_problems.is_empty() {
+                if let Ok(tables) = docs_tables(&dir) {
+                    if with_tables(&text, &tables).as_deref() != Some(text.as_str()) {
+                        findings.push(Finding::new(&readme, None, "the Inputs/Outputs tables differ from the code (types, defaults or descriptions): run `cargo xtask docs`"));
+                    }
+                }
+            }
+            findings.extend(row_problems);
         }
     }
     findings
+}
+
+const BEGIN_DOCS: &str = "<!-- BEGIN_TF_DOCS -->";
+const END_DOCS: &str = "<!-- END_TF_DOCS -->";
+
+fn one_line(expr: &hcl_edit::expr::Expression) -> String {
+    expr.to_string().split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+}
+
+/// The Inputs and Outputs tables of a module, generated from its variables and outputs.
+pub fn docs_tables(dir: &Path) -> std::result::Result<String, Finding> {
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    for path in tf_files(dir) {
+        let file = TfFile::read(&path)?;
+        for (name, block, _) in file.blocks("variable") {
+            let attr = |a: &str| block.body.get_attribute(a).map(|a| a.value.clone());
+            let description = attr("description").and_then(|e| e.as_str().map(str::to_string)).unwrap_or_default();
+            let kind = attr("type").map(|e| format!("`{}`", one_line(&e))).unwrap_or_default();
+            let (default, required) = match attr("default") {
+                Some(e) => (format!("`{}`", one_line(&e)), "no"),
+                None => ("n/a".to_string(), "yes"),
+            };
+            inputs.push(format!("| `{name}` | {description} | {kind} | {default} | {required} |"));
+        }
+        for (name, block, _) in file.blocks("output") {
+            let description = block
+                .body
+                .get_attribute("description")
+                .and_then(|a| a.value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            outputs.push(format!("| `{name}` | {description} |"));
+        }
+    }
+    inputs.sort();
+    outputs.sort();
+    Ok(format!(
+        "{BEGIN_DOCS}\n## Inputs\n\n| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|\n{}\n\n## Outputs\n\n| Name | Description |\n|------|-------------|\n{}\n{END_DOCS}",
+        inputs.join("\n"),
+        outputs.join("\n")
+    ))
+}
+
+/// The module directories whose READMEs carry generated tables.
+pub fn documented_modules(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = subdirs(&tf_dir(root).join("modules"));
+    dirs.push(tf_dir(root).join("stack"));
+    dirs.into_iter().filter(|d| d.is_dir()).collect()
+}
+
+/// The README with its generated section replaced by `tables` (None when it has no markers).
+pub fn with_tables(readme: &str, tables: &str) -> Option<String> {
+    let start = readme.find(BEGIN_DOCS)?;
+    let end = readme[start..].find(END_DOCS)? + start + END_DOCS.len();
+    Some(format!("{}{tables}{}", &readme[..start], &readme[end..]))
 }
 
 /// Compares the README's Inputs and Outputs tables with the module's variables and outputs.
@@ -363,6 +424,7 @@ pub struct Target {
     pub env: Environment,
     pub against: Against,
     work: PathBuf,
+    root: PathBuf,
     source: PathBuf,
 }
 
@@ -384,7 +446,13 @@ impl Target {
             (true, false) => Against::Emulator,
             (false, false) => Against::Aws,
         };
-        Ok(Target { config, env, against, work: ctx.work.clone(), source })
+        Ok(Target { config, env, against, work: ctx.work.clone(), root: ctx.root.clone(), source })
+    }
+
+    /// Whether this environment's `emulator_omissions` name the feature (always false off the emulator).
+    pub fn omits(&self, feature: &str) -> bool {
+        self.uses_emulator()
+            && emulator_omissions(&self.root, &self.env.name).is_ok_and(|list| list.iter().any(|(k, _)| k == feature))
     }
 
     pub fn uses_emulator(&self) -> bool {

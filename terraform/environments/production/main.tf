@@ -1,0 +1,64 @@
+# production: three zones, NAT per zone, autoscaling 3-12 application nodes, Multi-AZ PostgreSQL with a
+# read replica, Redis in cluster mode, WAF, and everything that matters copied to us-west-2.
+module "stack" {
+  source = "../../stack"
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
+
+  project     = var.project
+  environment = var.environment
+
+  vpc_cidr = "10.0.0.0/16"
+  az_count = 3
+
+  kubernetes_version = "1.32"
+  node_groups = {
+    system = {
+      instance_types = ["t3.large"]
+      capacity_type  = "ON_DEMAND"
+      min_size       = 2
+      max_size       = 3
+      desired_size   = 2
+      labels         = { workload = "system" }
+    }
+    application = {
+      instance_types = ["t3.large"]
+      capacity_type  = "ON_DEMAND"
+      min_size       = 3
+      max_size       = 12
+      desired_size   = 4
+      labels         = { workload = "application" }
+    }
+    batch = {
+      instance_types = ["t3.large"]
+      capacity_type  = "SPOT"
+      min_size       = 0
+      max_size       = 6
+      desired_size   = 0
+      labels         = { workload = "batch" }
+      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
+    }
+  }
+
+  db_instance_class       = "db.r5.large"
+  db_allocated_storage_gb = 100
+  db_multi_az             = true
+  db_read_replica         = true
+  backup_retention_days   = 90
+
+  cache_node_type          = "cache.r5.large"
+  cache_cluster_mode       = true
+  cache_shards             = 2
+  cache_replicas_per_shard = 1
+
+  dr_enabled         = true
+  enable_waf         = true
+  multi_region_trail = true
+
+  domain_name        = "authorworks.io"
+  github_repository  = "authorworks/authorworks-infra"
+  log_retention_days = 90
+  monthly_budget_usd = 5000
+}

@@ -1,0 +1,94 @@
+locals {
+  name = "${var.project}-${var.environment}-redis"
+  # Failover needs a second node, in any mode.
+  failover = var.cluster_mode ? var.replicas_per_node_group > 0 : var.num_cache_clusters >= 2
+}
+
+resource "aws_elasticache_subnet_group" "this" {
+  name       = "${local.name}-subnets"
+  subnet_ids = var.subnet_ids
+  tags       = merge(var.tags, { Name = "${local.name}-subnets" })
+}
+
+# Authentication: the default user is switched off; applications connect as a user that authenticates
+# with IAM (no password exists to leak).
+resource "aws_elasticache_user" "default" {
+  user_id       = "${local.name}-default"
+  user_name     = "default"
+  engine        = "redis"
+  access_string = "off -@all"
+
+  authentication_mode {
+    type = "no-password-required"
+  }
+
+  tags = merge(var.tags, { Name = "${local.name}-default" })
+}
+
+resource "aws_elasticache_user" "app" {
+  user_id       = "${local.name}-app"
+  user_name     = "${local.name}-app"
+  engine        = "redis"
+  access_string = "on ~* &* +@all -@dangerous"
+
+  authentication_mode {
+    type = "iam"
+  }
+
+  tags = merge(var.tags, { Name = "${local.name}-app" })
+}
+
+resource "aws_elasticache_user_group" "this" {
+  user_group_id = "${local.name}-users"
+  engine        = "redis"
+  user_ids      = [aws_elasticache_user.default.user_id, aws_elasticache_user.app.user_id]
+  tags          = merge(var.tags, { Name = "${local.name}-users" })
+}
+
+resource "aws_cloudwatch_log_group" "slow" {
+  name              = "/aws/elasticache/${local.name}/slow-log"
+  retention_in_days = 30
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = merge(var.tags, { Name = "${local.name}-slow-log" })
+}
+
+resource "aws_elasticache_replication_group" "this" {
+  replication_group_id = local.name
+  description          = "Redis for ${var.project} ${var.environment}"
+  engine               = "redis"
+  engine_version       = var.engine_version
+  node_type            = var.node_type
+  port                 = 6379
+  parameter_group_name = var.cluster_mode ? "default.redis7.cluster.on" : "default.redis7"
+
+  num_cache_clusters      = var.cluster_mode ? null : var.num_cache_clusters
+  num_node_groups         = var.cluster_mode ? var.num_node_groups : null
+  replicas_per_node_group = var.cluster_mode ? var.replicas_per_node_group : null
+
+  automatic_failover_enabled = local.failover
+  multi_az_enabled           = local.failover
+
+  subnet_group_name  = aws_elasticache_subnet_group.this.name
+  security_group_ids = var.security_group_ids
+
+  at_rest_encryption_enabled = true
+  kms_key_id                 = var.kms_key_arn
+  transit_encryption_enabled = true
+  transit_encryption_mode    = "required"
+  user_group_ids             = [aws_elasticache_user_group.this.user_group_id]
+
+  snapshot_retention_limit   = var.snapshot_retention_days
+  snapshot_window            = "02:00-03:00"
+  maintenance_window         = "sun:05:30-sun:06:30"
+  auto_minor_version_upgrade = true
+  apply_immediately          = var.environment != "production"
+
+  log_delivery_configuration {
+    destination      = aws_cloudwatch_log_group.slow.name
+    destination_type = "cloudwatch-logs"
+    log_format       = "json"
+    log_type         = "slow-log"
+  }
+
+  tags = merge(var.tags, { Name = local.name })
+}

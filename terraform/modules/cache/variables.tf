@@ -1,0 +1,116 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "node_type" {
+  description = "Cache node type."
+  type        = string
+
+  validation {
+    condition     = can(regex("^cache\\.[a-z0-9]+\\.[a-z0-9]+$", var.node_type))
+    error_message = "node_type must look like cache.t3.micro."
+  }
+}
+
+variable "engine_version" {
+  description = "Redis version (7.x)."
+  type        = string
+  default     = "7.1"
+
+  validation {
+    condition     = can(regex("^7\\.[0-9]+$", var.engine_version))
+    error_message = "the platform runs Redis 7: engine_version must be 7.x."
+  }
+}
+
+variable "num_cache_clusters" {
+  description = "Nodes of a non-clustered replication group (primary + replicas); 2 or more enables failover and Multi-AZ."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.num_cache_clusters >= 1 && var.num_cache_clusters <= 6
+    error_message = "num_cache_clusters must be between 1 and 6."
+  }
+}
+
+variable "cluster_mode" {
+  description = "Shard the data across node groups (cluster mode enabled)."
+  type        = bool
+  default     = false
+}
+
+variable "num_node_groups" {
+  description = "Shards in cluster mode."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.num_node_groups >= 1 && var.num_node_groups <= 500
+    error_message = "num_node_groups must be between 1 and 500."
+  }
+}
+
+variable "replicas_per_node_group" {
+  description = "Replicas per shard in cluster mode."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.replicas_per_node_group >= 0 && var.replicas_per_node_group <= 5
+    error_message = "replicas_per_node_group must be between 0 and 5."
+  }
+}
+
+variable "snapshot_retention_days" {
+  description = "Days automatic snapshots are kept (0 turns them off)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.snapshot_retention_days >= 0 && var.snapshot_retention_days <= 35
+    error_message = "snapshot_retention_days must be between 0 and 35."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the cache (the database tier)."
+  type        = list(string)
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the cache (the network module's cache group)."
+  type        = list(string)
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for encryption at rest."
+  type        = string
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the slow-log group."
+  type        = string
+}

@@ -1,0 +1,140 @@
+locals {
+  name      = "${var.project}-${var.environment}"
+  origin_id = "media"
+  # AWS managed cache and header policies (stable IDs published by CloudFront).
+  caching_optimized_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+  security_headers_policy_id  = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+}
+
+resource "aws_cloudfront_origin_access_control" "media" {
+  name                              = "${local.name}-media"
+  description                       = "CloudFront reads the media bucket with SigV4"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_wafv2_web_acl" "this" {
+  #checkov:skip=CKV2_AWS_31:WAF logging needs a Firehose or a log group named aws-waf-logs-* in us-east-1; sampled requests and CloudWatch metrics are kept instead.
+  count = var.enable_waf ? 1 : 0
+
+  name        = "${local.name}-cdn"
+  description = "In front of ${local.name}'s CDN"
+  scope       = "CLOUDFRONT"
+
+  default_action {
+    allow {}
+  }
+
+  rule {
+    name     = "common"
+    priority = 1
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesCommonRuleSet"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "known-bad-inputs"
+    priority = 2
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-bad-inputs"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "rate-limit"
+    priority = 3
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit              = var.rate_limit_per_5min
+        aggregate_key_type = "IP"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-rate-limit"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = "${local.name}-cdn"
+    sampled_requests_enabled   = true
+  }
+
+  tags = merge(var.tags, { Name = "${local.name}-cdn" })
+}
+
+resource "aws_cloudfront_distribution" "media" {
+  #checkov:skip=CKV_AWS_86:Standard logging needs an ACL-enabled bucket; the platform's buckets enforce owner-only access. Request metrics are in CloudWatch.
+  #checkov:skip=CKV_AWS_310:One origin (the media bucket); there is nothing to fail over to within the region.
+  #checkov:skip=CKV_AWS_374:Geo restriction is a business decision: AuthorWorks serves readers everywhere.
+  #checkov:skip=CKV_AWS_68:WAF is attached in production (enable_waf); dev and staging CDNs serve test media only.
+  #checkov:skip=CKV2_AWS_47:The common rule set is attached whenever WAF is (enable_waf); Log4j-specific rules guard Java origins, and the origin here is S3.
+  #checkov:skip=CKV2_AWS_32:A security-headers response policy is attached (managed SecurityHeadersPolicy).
+  enabled         = true
+  is_ipv6_enabled = true
+  comment         = "${local.name} media"
+  price_class     = var.price_class
+  aliases         = var.certificate_arn == null ? [] : var.aliases
+  web_acl_id      = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : null
+  http_version    = "http2and3"
+
+  origin {
+    origin_id                = local.origin_id
+    domain_name              = var.media_bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.media.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = local.origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = local.caching_optimized_policy_id
+    response_headers_policy_id = local.security_headers_policy_id
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.certificate_arn == null
+    acm_certificate_arn            = var.certificate_arn
+    ssl_support_method             = var.certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = var.certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+  }
+
+  tags = merge(var.tags, { Name = "${local.name}-media" })
+}

@@ -1,0 +1,193 @@
+data "aws_partition" "current" {}
+
+locals {
+  name            = "${var.project}-${var.environment}"
+  identifier      = "${local.name}-postgres"
+  alarm_actions   = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : "default.postgres15"
+}
+
+resource "aws_db_subnet_group" "this" {
+  name       = "${local.identifier}-subnets"
+  subnet_ids = var.subnet_ids
+  tags       = merge(var.tags, { Name = "${local.identifier}-subnets" })
+}
+
+# TLS is required; slow statements and connections are logged.
+resource "aws_db_parameter_group" "this" {
+  count = var.custom_parameter_group ? 1 : 0
+
+  name_prefix = "${local.identifier}-"
+  family      = "postgres15"
+  description = "${local.identifier}: TLS only, query logging"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "1000"
+  }
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+
+  tags = merge(var.tags, { Name = "${local.identifier}-params" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+data "aws_iam_policy_document" "monitoring_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  count = var.monitoring_interval_seconds > 0 ? 1 : 0
+
+  name               = "${local.identifier}-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_trust.json
+  tags               = merge(var.tags, { Name = "${local.identifier}-monitoring" })
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = var.monitoring_interval_seconds > 0 ? 1 : 0
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "primary" {
+  identifier     = local.identifier
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+  db_name        = var.database_name
+
+  username                      = var.master_username
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = var.kms_key_arn
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb == 0 ? null : var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
+
+  multi_az               = var.multi_az
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = var.security_group_ids
+  publicly_accessible    = false
+  parameter_group_name   = local.parameter_group
+
+  iam_database_authentication_enabled   = true
+  performance_insights_enabled          = var.enable_performance_insights
+  performance_insights_kms_key_id       = var.enable_performance_insights ? var.kms_key_arn : null
+  performance_insights_retention_period = var.enable_performance_insights ? 7 : null
+  monitoring_interval                   = var.monitoring_interval_seconds
+  monitoring_role_arn                   = var.monitoring_interval_seconds > 0 ? aws_iam_role.monitoring[0].arn : null
+  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+
+  backup_retention_period   = var.backup_retention_days
+  backup_window             = "03:00-04:00"
+  maintenance_window        = "sun:04:30-sun:05:30"
+  copy_tags_to_snapshot     = true
+  delete_automated_backups  = !var.protected
+  deletion_protection       = var.protected
+  skip_final_snapshot       = !var.protected
+  final_snapshot_identifier = var.protected ? "${local.identifier}-final" : null
+
+  auto_minor_version_upgrade = true
+  apply_immediately          = !var.protected
+
+  tags = merge(var.tags, { Name = local.identifier })
+}
+
+resource "aws_db_instance" "replica" {
+  count = var.create_read_replica ? 1 : 0
+
+  identifier          = "${local.identifier}-replica"
+  replicate_source_db = aws_db_instance.primary.identifier
+  instance_class      = coalesce(var.replica_instance_class, var.instance_class)
+  storage_encrypted   = true
+  kms_key_id          = var.kms_key_arn
+
+  vpc_security_group_ids = var.security_group_ids
+  publicly_accessible    = false
+  parameter_group_name   = local.parameter_group
+
+  iam_database_authentication_enabled   = true
+  performance_insights_enabled          = var.enable_performance_insights
+  performance_insights_kms_key_id       = var.enable_performance_insights ? var.kms_key_arn : null
+  performance_insights_retention_period = var.enable_performance_insights ? 7 : null
+  monitoring_interval                   = var.monitoring_interval_seconds
+  monitoring_role_arn                   = var.monitoring_interval_seconds > 0 ? aws_iam_role.monitoring[0].arn : null
+  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+
+  copy_tags_to_snapshot      = true
+  deletion_protection        = var.protected
+  skip_final_snapshot        = true
+  auto_minor_version_upgrade = true
+
+  tags = merge(var.tags, { Name = "${local.identifier}-replica" })
+}
+
+locals {
+  alarms = {
+    cpu = {
+      metric      = "CPUUtilization"
+      comparison  = "GreaterThanThreshold"
+      threshold   = 80
+      description = "CPU above 80% for 15 minutes"
+    }
+    free-storage = {
+      metric      = "FreeStorageSpace"
+      comparison  = "LessThanThreshold"
+      threshold   = 5 * 1024 * 1024 * 1024
+      description = "Less than 5 GiB of storage left"
+    }
+    freeable-memory = {
+      metric      = "FreeableMemory"
+      comparison  = "LessThanThreshold"
+      threshold   = 128 * 1024 * 1024
+      description = "Less than 128 MiB of memory free"
+    }
+    connections = {
+      metric      = "DatabaseConnections"
+      comparison  = "GreaterThanThreshold"
+      threshold   = 80
+      description = "More than 80 connections"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${local.identifier}-${each.key}"
+  alarm_description   = "${local.identifier}: ${each.value.description}"
+  namespace           = "AWS/RDS"
+  metric_name         = each.value.metric
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 3
+  comparison_operator = each.value.comparison
+  threshold           = each.value.threshold
+  dimensions          = { DBInstanceIdentifier = aws_db_instance.primary.identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { Name = "${local.identifier}-${each.key}" })
+}

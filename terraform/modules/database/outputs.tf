@@ -1,0 +1,34 @@
+output "instance_identifier" {
+  description = "Identifier of the primary instance."
+  value       = aws_db_instance.primary.identifier
+}
+
+output "instance_arn" {
+  description = "ARN of the primary instance."
+  value       = aws_db_instance.primary.arn
+}
+
+output "endpoint" {
+  description = "host:port of the primary."
+  value       = aws_db_instance.primary.endpoint
+}
+
+output "port" {
+  description = "PostgreSQL port."
+  value       = aws_db_instance.primary.port
+}
+
+output "master_secret_arn" {
+  description = "Secrets Manager secret RDS keeps the master password in."
+  value       = try(aws_db_instance.primary.master_user_secret[0].secret_arn, null)
+}
+
+output "replica_identifier" {
+  description = "Identifier of the read replica, if any."
+  value       = try(aws_db_instance.replica[0].identifier, null)
+}
+
+output "parameter_group_name" {
+  description = "Name of the parameter group (TLS forced)."
+  value       = local.parameter_group
+}

@@ -1,0 +1,163 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "engine_version" {
+  description = "PostgreSQL version (15.x)."
+  type        = string
+  default     = "15.12"
+
+  validation {
+    condition     = can(regex("^15(\\.[0-9]+)?$", var.engine_version))
+    error_message = "the platform runs PostgreSQL 15: engine_version must be 15 or 15.x."
+  }
+}
+
+variable "instance_class" {
+  description = "Instance class of the primary (and of the replica unless replica_instance_class is set)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.instance_class))
+    error_message = "instance_class must look like db.t3.micro."
+  }
+}
+
+variable "allocated_storage_gb" {
+  description = "Initial storage in GiB."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.allocated_storage_gb >= 20 && var.allocated_storage_gb <= 65536
+    error_message = "allocated_storage_gb must be between 20 and 65536."
+  }
+}
+
+variable "max_allocated_storage_gb" {
+  description = "Storage autoscaling ceiling in GiB (0 turns autoscaling off)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.max_allocated_storage_gb == 0 || var.max_allocated_storage_gb >= 20
+    error_message = "max_allocated_storage_gb must be 0 or at least 20."
+  }
+}
+
+variable "multi_az" {
+  description = "A synchronous standby in another zone."
+  type        = bool
+  default     = false
+}
+
+variable "create_read_replica" {
+  description = "A read replica of the primary."
+  type        = bool
+  default     = false
+}
+
+variable "replica_instance_class" {
+  description = "Instance class of the read replica (null: same as the primary)."
+  type        = string
+  default     = null
+}
+
+variable "backup_retention_days" {
+  description = "Days automated backups are kept."
+  type        = number
+
+  validation {
+    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 35
+    error_message = "RDS keeps automated backups 1 to 35 days."
+  }
+}
+
+variable "protected" {
+  description = "Deletion protection on, and a final snapshot when the instance is deleted."
+  type        = bool
+  default     = true
+}
+
+variable "database_name" {
+  description = "Name of the database created on the instance."
+  type        = string
+  default     = "authorworks"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.database_name))
+    error_message = "database_name must be a lowercase identifier."
+  }
+}
+
+variable "master_username" {
+  description = "Master user name; its password is generated and rotated by RDS in Secrets Manager."
+  type        = string
+  default     = "authorworks_admin"
+}
+
+variable "subnet_ids" {
+  description = "Database subnets (no route to the internet)."
+  type        = list(string)
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the instance (the network module's database group)."
+  type        = list(string)
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for storage, Performance Insights and the master secret."
+  type        = string
+}
+
+variable "monitoring_interval_seconds" {
+  description = "Enhanced monitoring interval (0 turns it off)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([0, 1, 5, 10, 15, 30, 60], var.monitoring_interval_seconds)
+    error_message = "monitoring_interval_seconds must be 0, 1, 5, 10, 15, 30 or 60."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (null: alarms without actions)."
+  type        = string
+  default     = null
+}
+
+variable "enable_performance_insights" {
+  description = "Performance Insights (7 days, the free tier), encrypted with the KMS key."
+  type        = bool
+  default     = true
+}
+
+variable "custom_parameter_group" {
+  description = "Use the module's parameter group (TLS forced, query logging) instead of the engine default."
+  type        = bool
+  default     = true
+}

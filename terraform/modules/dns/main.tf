@@ -1,0 +1,46 @@
+locals {
+  name = "${var.project}-${var.environment}"
+}
+
+resource "aws_route53_zone" "this" {
+  #checkov:skip=CKV2_AWS_38:DNSSEC signing needs a KMS key in us-east-1 and a DS record at the parent registrar; it is enabled at the registrar, outside this stack.
+  #checkov:skip=CKV2_AWS_39:Query logging for public zones must go to a log group in us-east-1; the platform's DNS traffic is visible in the ingress and CloudTrail logs.
+  name    = var.domain_name
+  comment = "${local.name}: managed by terraform; records by external-dns"
+  tags    = merge(var.tags, { Name = "${local.name}-zone" })
+}
+
+resource "aws_acm_certificate" "this" {
+  domain_name               = var.domain_name
+  subject_alternative_names = ["*.${var.domain_name}"]
+  validation_method         = "DNS"
+  tags                      = merge(var.tags, { Name = "${local.name}-certificate" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_route53_record" "validation" {
+  for_each = {
+    for o in aws_acm_certificate.this.domain_validation_options : o.domain_name => {
+      name   = o.resource_record_name
+      type   = o.resource_record_type
+      record = o.resource_record_value
+    }
+  }
+
+  zone_id         = aws_route53_zone.this.zone_id
+  name            = each.value.name
+  type            = each.value.type
+  records         = [each.value.record]
+  ttl             = 300
+  allow_overwrite = true
+}
+
+resource "aws_acm_certificate_validation" "this" {
+  count = var.enable_certificate_validation ? 1 : 0
+
+  certificate_arn         = aws_acm_certificate.this.arn
+  validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
+}

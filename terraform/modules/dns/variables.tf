@@ -1,0 +1,41 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "domain_name" {
+  description = "The environment's domain (e.g. dev.authorworks.io)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.domain_name))
+    error_message = "domain_name must be a lowercase DNS name like dev.authorworks.io."
+  }
+}
+
+variable "enable_certificate_validation" {
+  description = "Wait for ACM to issue the certificate through its DNS validation records."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,135 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kubernetes_version" {
+  description = "Kubernetes version of the control plane and node groups."
+  type        = string
+  default     = "1.32"
+
+  validation {
+    condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
+    error_message = "kubernetes_version must look like 1.32."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the control plane's interfaces and the nodes live in."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "EKS needs subnets in at least two zones."
+  }
+}
+
+variable "cluster_security_group_ids" {
+  description = "Additional security groups for the control plane's interfaces (the network module's cluster group)."
+  type        = list(string)
+  default     = []
+}
+
+variable "endpoint_public_access_cidrs" {
+  description = "CIDRs allowed to reach the API endpoint publicly; empty keeps the endpoint private only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.endpoint_public_access_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "public access CIDRs must be valid and narrower than 0.0.0.0/0."
+  }
+}
+
+variable "secrets_kms_key_arn" {
+  description = "KMS key that envelope-encrypts Kubernetes secrets."
+  type        = string
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the control plane's log group."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days the control plane's logs are kept."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts."
+  }
+}
+
+variable "node_groups" {
+  description = "Managed node groups by name (e.g. system, application, batch)."
+  type = map(object({
+    instance_types = list(string)
+    capacity_type  = string
+    min_size       = number
+    max_size       = number
+    desired_size   = number
+    disk_size_gb   = optional(number, 30)
+    labels         = optional(map(string), {})
+    taints = optional(list(object({
+      key    = string
+      value  = string
+      effect = string
+    })), [])
+  }))
+
+  validation {
+    condition     = alltrue([for g in values(var.node_groups) : contains(["ON_DEMAND", "SPOT"], g.capacity_type)])
+    error_message = "capacity_type must be ON_DEMAND or SPOT."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.node_groups) : g.min_size >= 0 && g.min_size <= g.desired_size && g.desired_size <= g.max_size && g.max_size >= 1])
+    error_message = "each node group needs 0 <= min_size <= desired_size <= max_size and max_size >= 1."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for g in values(var.node_groups) : [for t in g.taints : contains(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"], t.effect)]]))
+    error_message = "taint effects are NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE."
+  }
+}
+
+variable "enable_addons" {
+  description = "Manage the core add-ons (vpc-cni, coredns, kube-proxy, aws-ebs-csi-driver) as EKS add-ons."
+  type        = bool
+  default     = true
+}
+
+variable "ebs_csi_role_arn" {
+  description = "IRSA role of the EBS CSI driver add-on (null: the node role is used)."
+  type        = string
+  default     = null
+}
+
+variable "oidc_thumbprints" {
+  description = "Thumbprints of the OIDC issuer's root CA (IAM no longer checks them for EKS issuers, but the API requires one)."
+  type        = list(string)
+  default     = ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+}

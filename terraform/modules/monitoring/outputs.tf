@@ -1,0 +1,24 @@
+output "alert_topic_arn" {
+  description = "SNS topic every alarm and budget alert goes to."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "application_log_group_names" {
+  description = "Log group name per application service."
+  value       = { for k, v in aws_cloudwatch_log_group.app : k => v.name }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch overview dashboard."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "trail_arn" {
+  description = "ARN of the CloudTrail trail."
+  value       = aws_cloudtrail.this.arn
+}
+
+output "guardduty_detector_id" {
+  description = "GuardDuty detector ID (null when disabled)."
+  value       = try(aws_guardduty_detector.this[0].id, null)
+}

@@ -1,0 +1,102 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Days application and audit logs are kept in CloudWatch Logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts."
+  }
+}
+
+variable "application_log_groups" {
+  description = "Application log groups (Fluent Bit/Promtail ship container logs here by service)."
+  type        = set(string)
+  default     = ["gateway", "user-service", "content-service", "editor-service", "media-service", "notification-service", "search-service", "export-service"]
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the log groups and the trail."
+  type        = string
+}
+
+variable "sns_kms_key_arn" {
+  description = "KMS key of the alert topic."
+  type        = string
+}
+
+variable "alert_emails" {
+  description = "Addresses subscribed to the alert topic (each must confirm)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@ ]+@[^@ ]+\\.[^@ ]+$", e))])
+    error_message = "alert_emails must be e-mail addresses."
+  }
+}
+
+variable "cluster_name" {
+  description = "EKS cluster shown on the dashboard."
+  type        = string
+}
+
+variable "db_instance_identifier" {
+  description = "RDS instance shown on the dashboard."
+  type        = string
+}
+
+variable "cache_id" {
+  description = "ElastiCache replication group or cluster shown on the dashboard."
+  type        = string
+}
+
+variable "multi_region_trail" {
+  description = "Record API activity in every region (production) instead of the home region only."
+  type        = bool
+  default     = false
+}
+
+variable "enable_guardduty" {
+  description = "A GuardDuty detector with S3 and EKS audit-log protection (one per account and region)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_guardduty_features" {
+  description = "Turn on GuardDuty's S3 data event and EKS audit log protections."
+  type        = bool
+  default     = true
+}
+
+variable "enforce_tls" {
+  description = "A bucket policy that denies every request not made over TLS (off only where the AWS emulator can't evaluate it)."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,298 @@
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
+locals {
+  name = "${var.project}-${var.environment}"
+  azs  = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  # One NAT per zone, or one shared by all.
+  nat_count = var.single_nat_gateway ? 1 : var.az_count
+}
+
+resource "aws_vpc" "this" {
+  cidr_block           = var.vpc_cidr
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = merge(var.tags, { Name = "${local.name}-vpc" })
+
+  lifecycle {
+    precondition {
+      condition     = length(var.public_subnet_cidrs) == var.az_count && length(var.private_subnet_cidrs) == var.az_count && length(var.database_subnet_cidrs) == var.az_count
+      error_message = "give exactly one public, one private and one database subnet per zone (az_count)."
+    }
+  }
+}
+
+# The default security group allows nothing.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${local.name}-default-deny" })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${local.name}-igw" })
+}
+
+resource "aws_subnet" "public" {
+  count = var.az_count
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = var.public_subnet_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+  tags = merge(var.tags, {
+    Name                                        = "${local.name}-public-${local.azs[count.index]}"
+    "kubernetes.io/role/elb"                    = "1"
+    "kubernetes.io/cluster/${var.cluster_name}" = "shared"
+  })
+}
+
+resource "aws_subnet" "private" {
+  count = var.az_count
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = var.private_subnet_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+  tags = merge(var.tags, {
+    Name                                        = "${local.name}-private-${local.azs[count.index]}"
+    "kubernetes.io/role/internal-elb"           = "1"
+    "kubernetes.io/cluster/${var.cluster_name}" = "shared"
+  })
+}
+
+resource "aws_subnet" "database" {
+  count = var.az_count
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = var.database_subnet_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+  tags              = merge(var.tags, { Name = "${local.name}-database-${local.azs[count.index]}" })
+}
+
+resource "aws_eip" "nat" {
+  count = local.nat_count
+
+  domain = "vpc"
+  tags   = merge(var.tags, { Name = "${local.name}-nat-${count.index}" })
+}
+
+resource "aws_nat_gateway" "this" {
+  count = local.nat_count
+
+  allocation_id = aws_eip.nat[count.index].id
+  subnet_id     = aws_subnet.public[count.index].id
+  tags          = merge(var.tags, { Name = "${local.name}-nat-${local.azs[count.index]}" })
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${local.name}-public" })
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = var.az_count
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_route_table" "private" {
+  count = var.az_count
+
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${local.name}-private-${local.azs[count.index]}" })
+}
+
+resource "aws_route" "private_nat" {
+  count = var.az_count
+
+  route_table_id         = aws_route_table.private[count.index].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[var.single_nat_gateway ? 0 : count.index].id
+}
+
+resource "aws_route_table_association" "private" {
+  count = var.az_count
+
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private[count.index].id
+}
+
+# The database tier has no route out of the VPC.
+resource "aws_route_table" "database" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${local.name}-database" })
+}
+
+resource "aws_route_table_association" "database" {
+  count = var.az_count
+
+  subnet_id      = aws_subnet.database[count.index].id
+  route_table_id = aws_route_table.database.id
+}
+
+# Network ACL on the database tier: PostgreSQL and Redis from the private subnets, their replies.
+resource "aws_network_acl" "database" {
+  vpc_id     = aws_vpc.this.id
+  subnet_ids = aws_subnet.database[*].id
+  tags       = merge(var.tags, { Name = "${local.name}-database" })
+}
+
+resource "aws_network_acl_rule" "database_in" {
+  for_each = { for i, pair in setproduct(var.private_subnet_cidrs, [5432, 6379]) : "${pair[0]}-${pair[1]}" => { cidr = pair[0], port = pair[1], n = i } }
+
+  network_acl_id = aws_network_acl.database.id
+  rule_number    = 100 + each.value.n
+  egress         = false
+  protocol       = "tcp"
+  rule_action    = "allow"
+  cidr_block     = each.value.cidr
+  from_port      = each.value.port
+  to_port        = each.value.port
+}
+
+resource "aws_network_acl_rule" "database_replies" {
+  for_each = { for i, cidr in var.private_subnet_cidrs : cidr => i }
+
+  network_acl_id = aws_network_acl.database.id
+  rule_number    = 100 + each.value
+  egress         = true
+  protocol       = "tcp"
+  rule_action    = "allow"
+  cidr_block     = each.key
+  from_port      = 1024
+  to_port        = 65535
+}
+
+# Flow logs: every accepted and rejected flow, to an encrypted log group.
+resource "aws_cloudwatch_log_group" "flow" {
+  name              = "/aws/vpc/${local.name}/flow-logs"
+  retention_in_days = var.flow_log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = merge(var.tags, { Name = "${local.name}-flow-logs" })
+}
+
+data "aws_iam_policy_document" "flow_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.flow.arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "flow" {
+  name               = "${local.name}-flow-logs"
+  assume_role_policy = data.aws_iam_policy_document.flow_trust.json
+  tags               = merge(var.tags, { Name = "${local.name}-flow-logs" })
+}
+
+resource "aws_iam_role_policy" "flow" {
+  name   = "${local.name}-flow-logs"
+  role   = aws_iam_role.flow.id
+  policy = data.aws_iam_policy_document.flow.json
+}
+
+resource "aws_flow_log" "this" {
+  vpc_id          = aws_vpc.this.id
+  traffic_type    = "ALL"
+  log_destination = aws_cloudwatch_log_group.flow.arn
+  iam_role_arn    = aws_iam_role.flow.arn
+  tags            = merge(var.tags, { Name = "${local.name}-flow-logs" })
+}
+
+# Security groups: ALB ← internet, cluster ← ALB, database and cache ← cluster.
+resource "aws_security_group" "alb" {
+  name        = "${local.name}-alb"
+  description = "Load balancers: HTTP and HTTPS from the internet"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${local.name}-alb" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb" {
+  #checkov:skip=CKV_AWS_260:The public load balancer serves the platform to the internet on 80 (redirected to 443) and 443.
+  for_each = toset(["80", "443"])
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTP(S) from the internet"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = tonumber(each.key)
+  to_port           = tonumber(each.key)
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb" {
+  security_group_id            = aws_security_group.alb.id
+  referenced_security_group_id = aws_security_group.cluster.id
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+}
+
+resource "aws_security_group" "cluster" {
+  name        = "${local.name}-cluster"
+  description = "Cluster ingress: HTTPS from the load balancers"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${local.name}-cluster" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "cluster_from_alb" {
+  security_group_id            = aws_security_group.cluster.id
+  referenced_security_group_id = aws_security_group.alb.id
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+}
+
+resource "aws_vpc_security_group_egress_rule" "cluster" {
+  security_group_id = aws_security_group.cluster.id
+  description       = "Nodes reach AWS APIs, registries and the data tier"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "-1"
+}
+
+resource "aws_security_group" "database" {
+  name        = "${local.name}-database"
+  description = "PostgreSQL from the cluster"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${local.name}-database" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database" {
+  security_group_id            = aws_security_group.database.id
+  referenced_security_group_id = aws_security_group.cluster.id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+}
+
+resource "aws_security_group" "cache" {
+  name        = "${local.name}-cache"
+  description = "Redis from the cluster"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${local.name}-cache" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "cache" {
+  security_group_id            = aws_security_group.cache.id
+  referenced_security_group_id = aws_security_group.cluster.id
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+}

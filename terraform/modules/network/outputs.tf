@@ -1,0 +1,44 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr" {
+  description = "CIDR block of the VPC."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "availability_zones" {
+  description = "The zones the subnets span."
+  value       = local.azs
+}
+
+output "public_subnet_ids" {
+  description = "IDs of the public subnets."
+  value       = aws_subnet.public[*].id
+}
+
+output "private_subnet_ids" {
+  description = "IDs of the private subnets."
+  value       = aws_subnet.private[*].id
+}
+
+output "database_subnet_ids" {
+  description = "IDs of the database subnets."
+  value       = aws_subnet.database[*].id
+}
+
+output "nat_public_ips" {
+  description = "Public addresses of the NAT gateways (egress IPs to allow-list)."
+  value       = aws_eip.nat[*].public_ip
+}
+
+output "security_group_ids" {
+  description = "Security group ID per tier: alb, cluster, database, cache."
+  value = {
+    alb      = aws_security_group.alb.id
+    cluster  = aws_security_group.cluster.id
+    database = aws_security_group.database.id
+    cache    = aws_security_group.cache.id
+  }
+}

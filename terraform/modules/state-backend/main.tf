@@ -1,0 +1,117 @@
+# The bucket terraform keeps remote state in. Locking is terraform's own S3 lockfile (use_lockfile),
+# so there is no DynamoDB table.
+
+locals {
+  name = "${var.project}-${var.environment}-tfstate"
+}
+
+resource "aws_kms_key" "state" {
+  description             = "Encrypts ${var.bucket_name} (terraform state)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = merge(var.tags, { Name = "${local.name}-key" })
+}
+
+resource "aws_kms_alias" "state" {
+  name          = "alias/${local.name}"
+  target_key_id = aws_kms_key.state.key_id
+}
+
+resource "aws_s3_bucket" "state" {
+  #checkov:skip=CKV_AWS_144:State is replicated by S3 versioning and the backup command's copies; cross-region replication of state is not needed to rebuild.
+  #checkov:skip=CKV_AWS_18:Access to the state bucket is recorded by CloudTrail; server access logs would need a second bucket before any bucket exists.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes events from the state bucket.
+  bucket = var.bucket_name
+  tags   = merge(var.tags, { Name = local.name })
+}
+
+resource "aws_s3_bucket_versioning" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.state.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "state" {
+  bucket                  = aws_s3_bucket.state.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  count = var.enforce_tls ? 1 : 0
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.state.arn,
+      "${aws_s3_bucket.state.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "state" {
+  count = var.enforce_tls ? 1 : 0
+
+  bucket = aws_s3_bucket.state.id
+  policy = data.aws_iam_policy_document.tls_only[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.state]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "state" {
+  bucket = aws_s3_bucket.state.id
+
+  rule {
+    id     = "expire-old-state-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.state]
+}

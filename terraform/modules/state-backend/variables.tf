@@ -1,0 +1,52 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "bucket_name" {
+  description = "Name of the S3 bucket that holds terraform state (globally unique)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !can(regex("\\.\\.", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name: 3-63 characters of a-z, 0-9, . and -."
+  }
+}
+
+variable "noncurrent_version_days" {
+  description = "Days a superseded state version is kept before it expires."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_days >= 7 && var.noncurrent_version_days <= 3650
+    error_message = "noncurrent_version_days must be between 7 and 3650."
+  }
+}
+
+variable "enforce_tls" {
+  description = "A bucket policy that denies every request not made over TLS (off only where the AWS emulator can't evaluate it)."
+  type        = bool
+  default     = true
+}

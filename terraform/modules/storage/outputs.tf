@@ -1,0 +1,24 @@
+output "bucket_names" {
+  description = "Bucket name per purpose: content, media, exports, backups, logs."
+  value       = { for k, v in aws_s3_bucket.this : k => v.id }
+}
+
+output "bucket_arns" {
+  description = "Bucket ARN per purpose."
+  value       = { for k, v in aws_s3_bucket.this : k => v.arn }
+}
+
+output "media_bucket_regional_domain_name" {
+  description = "Regional domain name of the media bucket (the CDN's origin)."
+  value       = aws_s3_bucket.this["media"].bucket_regional_domain_name
+}
+
+output "replica_bucket_arns" {
+  description = "ARNs of the DR-region replicas (empty without replication)."
+  value       = { for k, v in aws_s3_bucket.replica : k => v.arn }
+}
+
+output "replica_kms_key_arn" {
+  description = "KMS key of the DR region's copies, also used to encrypt RDS snapshots copied there (null without replication)."
+  value       = try(aws_kms_key.replica[0].arn, null)
+}

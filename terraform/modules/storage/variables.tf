@@ -1,0 +1,114 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "KMS key the data buckets are encrypted with."
+  type        = string
+}
+
+variable "infrequent_access_after_days" {
+  description = "Days before objects move to STANDARD_IA (content versions, media, logs)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.infrequent_access_after_days >= 30
+    error_message = "S3 moves objects to STANDARD_IA after 30 days at the earliest."
+  }
+}
+
+variable "glacier_after_days" {
+  description = "Days before objects move to GLACIER (backups, logs, old content versions)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.glacier_after_days >= 60
+    error_message = "glacier_after_days must be at least 60 (after STANDARD_IA's 30-day minimum)."
+  }
+}
+
+variable "exports_expire_days" {
+  description = "Days user exports are kept."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.exports_expire_days >= 1 && var.exports_expire_days <= 365
+    error_message = "exports_expire_days must be between 1 and 365."
+  }
+}
+
+variable "backups_expire_days" {
+  description = "Days backups (state copies, exports of data) are kept."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.backups_expire_days >= 1
+    error_message = "backups_expire_days must be at least 1."
+  }
+}
+
+variable "logs_expire_days" {
+  description = "Days access logs are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.logs_expire_days >= 1
+    error_message = "logs_expire_days must be at least 1."
+  }
+}
+
+variable "noncurrent_version_expire_days" {
+  description = "Days a superseded object version is kept."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_expire_days >= 1
+    error_message = "noncurrent_version_expire_days must be at least 1."
+  }
+}
+
+variable "enable_replication" {
+  description = "Replicate content, media and backups to the DR region (provider alias aws.dr)."
+  type        = bool
+  default     = false
+}
+
+variable "media_reader_arns" {
+  description = "CloudFront distribution ARNs that may read the media bucket through origin access control."
+  type        = list(string)
+  default     = []
+}
+
+variable "enforce_tls" {
+  description = "A bucket policy that denies every request not made over TLS (off only where the AWS emulator can't evaluate it)."
+  type        = bool
+  default     = true
+}

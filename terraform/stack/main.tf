@@ -1,0 +1,165 @@
+# The AuthorWorks platform, composed once for every environment. Each environment root calls this with
+# its sizing; `emulator_omissions` (local only) switches off what the AWS emulator can't do.
+
+data "aws_region" "current" {}
+
+locals {
+  name         = "${var.project}-${var.environment}"
+  cluster_name = "${local.name}-eks"
+  omit         = toset(keys(var.emulator_omissions))
+  cidrs = {
+    public   = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
+    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 11 + i)]
+    database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
+  }
+}
+
+module "security" {
+  source = "../modules/security"
+
+  project                     = var.project
+  environment                 = var.environment
+  oidc_provider_arn           = module.eks.oidc_provider_arn
+  oidc_issuer                 = module.eks.oidc_issuer
+  cluster_name                = local.cluster_name
+  hosted_zone_arn             = module.dns.zone_arn
+  github_repository           = var.github_repository
+  create_github_oidc_provider = var.create_github_oidc_provider
+}
+
+module "network" {
+  source = "../modules/network"
+
+  project                 = var.project
+  environment             = var.environment
+  vpc_cidr                = var.vpc_cidr
+  az_count                = var.az_count
+  public_subnet_cidrs     = local.cidrs.public
+  private_subnet_cidrs    = local.cidrs.private
+  database_subnet_cidrs   = local.cidrs.database
+  single_nat_gateway      = var.single_nat_gateway
+  cluster_name            = local.cluster_name
+  flow_log_retention_days = var.log_retention_days
+  logs_kms_key_arn        = module.security.kms_key_arns["logs"]
+}
+
+module "eks" {
+  source = "../modules/eks"
+
+  project                      = var.project
+  environment                  = var.environment
+  kubernetes_version           = var.kubernetes_version
+  subnet_ids                   = module.network.private_subnet_ids
+  cluster_security_group_ids   = [module.network.security_group_ids["cluster"]]
+  endpoint_public_access_cidrs = var.api_public_access_cidrs
+  secrets_kms_key_arn          = module.security.kms_key_arns["eks"]
+  logs_kms_key_arn             = module.security.kms_key_arns["logs"]
+  log_retention_days           = var.log_retention_days
+  node_groups                  = var.node_groups
+  enable_addons                = !contains(local.omit, "eks_addons")
+  ebs_csi_role_arn             = module.security.controller_role_arns["ebs-csi"]
+}
+
+module "database" {
+  source = "../modules/database"
+
+  project               = var.project
+  environment           = var.environment
+  instance_class        = var.db_instance_class
+  allocated_storage_gb  = var.db_allocated_storage_gb
+  multi_az              = var.db_multi_az
+  create_read_replica   = var.db_read_replica
+  backup_retention_days = min(var.backup_retention_days, 35)
+  protected             = var.protected
+  subnet_ids            = module.network.database_subnet_ids
+  security_group_ids    = [module.network.security_group_ids["database"]]
+  kms_key_arn           = module.security.kms_key_arns["rds"]
+  alarm_topic_arn       = module.monitoring.alert_topic_arn
+
+  enable_performance_insights = !contains(local.omit, "performance_insights")
+  custom_parameter_group      = !contains(local.omit, "db_parameter_group")
+}
+
+module "cache" {
+  source = "../modules/cache"
+  count  = contains(local.omit, "cache") ? 0 : 1
+
+  project                 = var.project
+  environment             = var.environment
+  node_type               = var.cache_node_type
+  num_cache_clusters      = var.cache_nodes
+  cluster_mode            = var.cache_cluster_mode
+  num_node_groups         = var.cache_shards
+  replicas_per_node_group = var.cache_replicas_per_shard
+  snapshot_retention_days = var.protected ? 7 : 1
+  subnet_ids              = module.network.database_subnet_ids
+  security_group_ids      = [module.network.security_group_ids["cache"]]
+  kms_key_arn             = module.security.kms_key_arns["cache"]
+  logs_kms_key_arn        = module.security.kms_key_arns["logs"]
+}
+
+module "storage" {
+  source = "../modules/storage"
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
+
+  project             = var.project
+  environment         = var.environment
+  kms_key_arn         = module.security.kms_key_arns["s3"]
+  backups_expire_days = var.backup_retention_days
+  enable_replication  = var.dr_enabled
+  media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]
+  enforce_tls         = !contains(local.omit, "tls_only_bucket_policies")
+}
+
+module "dns" {
+  source = "../modules/dns"
+
+  project                       = var.project
+  environment                   = var.environment
+  domain_name                   = var.domain_name
+  enable_certificate_validation = !contains(local.omit, "certificate_validation")
+}
+
+module "cdn" {
+  source = "../modules/cdn"
+  count  = contains(local.omit, "cdn") ? 0 : 1
+
+  project                           = var.project
+  environment                       = var.environment
+  media_bucket_regional_domain_name = module.storage.media_bucket_regional_domain_name
+  aliases                           = ["media.${var.domain_name}"]
+  certificate_arn                   = module.dns.certificate_arn
+  enable_waf                        = var.enable_waf
+}
+
+module "monitoring" {
+  source = "../modules/monitoring"
+
+  project                   = var.project
+  environment               = var.environment
+  log_retention_days        = var.log_retention_days
+  logs_kms_key_arn          = module.security.kms_key_arns["logs"]
+  sns_kms_key_arn           = module.security.kms_key_arns["sns"]
+  alert_emails              = var.alert_emails
+  cluster_name              = local.cluster_name
+  db_instance_identifier    = "${local.name}-postgres"
+  cache_id                  = "${local.name}-redis"
+  multi_region_trail        = var.multi_region_trail
+  enable_guardduty_features = !contains(local.omit, "guardduty_features")
+  enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
+}
+
+module "budget" {
+  source = "../modules/budget"
+  count  = contains(local.omit, "budget") ? 0 : 1
+
+  project                  = var.project
+  environment              = var.environment
+  monthly_limit_usd        = var.monthly_budget_usd
+  alert_topic_arn          = module.monitoring.alert_topic_arn
+  alert_emails             = var.alert_emails
+  enable_anomaly_detection = !contains(local.omit, "anomaly_detection")
+}

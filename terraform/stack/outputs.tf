@@ -1,0 +1,116 @@
+# What the xtask's later steps read (kubeconfig, helm --set, backup, schedule, cost).
+
+output "region" {
+  description = "The environment's region."
+  value       = data.aws_region.current.name
+}
+
+output "cluster_name" {
+  description = "EKS cluster name."
+  value       = module.eks.cluster_name
+}
+
+output "node_group_names" {
+  description = "Managed node group names (cargo xtask schedule scales them)."
+  value       = module.eks.node_group_names
+}
+
+output "db_instance_identifier" {
+  description = "RDS primary (cargo xtask backup snapshots it)."
+  value       = module.database.instance_identifier
+}
+
+output "db_master_secret_arn" {
+  description = "Secrets Manager secret RDS keeps the master password in."
+  value       = module.database.master_secret_arn
+}
+
+output "backup_retention_days" {
+  description = "How long backups are kept (cargo xtask backup prunes its snapshots past it)."
+  value       = var.backup_retention_days
+}
+
+output "backups_bucket" {
+  description = "The backups bucket (state copies land here)."
+  value       = module.storage.bucket_names["backups"]
+}
+
+output "bucket_names" {
+  description = "Bucket name per purpose."
+  value       = module.storage.bucket_names
+}
+
+output "dr_backup_kms_key_arn" {
+  description = "KMS key in the DR region that snapshot copies are encrypted with (null without DR)."
+  value       = module.storage.replica_kms_key_arn
+}
+
+output "cache_endpoint" {
+  description = "Redis endpoint (null where the cache is left out)."
+  value       = try(module.cache[0].primary_endpoint, null)
+}
+
+output "vpc_id" {
+  description = "VPC ID."
+  value       = module.network.vpc_id
+}
+
+output "domain_name" {
+  description = "The environment's domain."
+  value       = module.dns.domain_name
+}
+
+output "zone_id" {
+  description = "Route53 zone ID (external-dns)."
+  value       = module.dns.zone_id
+}
+
+output "certificate_arn" {
+  description = "ACM certificate for the domain and its wildcard (ingress TLS at the load balancer)."
+  value       = module.dns.certificate_arn
+}
+
+output "cert_manager_role_arn" {
+  description = "IRSA role of cert-manager."
+  value       = module.security.controller_role_arns["cert-manager"]
+}
+
+output "external_dns_role_arn" {
+  description = "IRSA role of external-dns."
+  value       = module.security.controller_role_arns["external-dns"]
+}
+
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of the cluster autoscaler."
+  value       = module.security.controller_role_arns["cluster-autoscaler"]
+}
+
+output "external_secrets_role_arn" {
+  description = "IRSA role of external-secrets."
+  value       = module.security.controller_role_arns["external-secrets"]
+}
+
+output "ebs_csi_role_arn" {
+  description = "IRSA role of the EBS CSI driver."
+  value       = module.security.controller_role_arns["ebs-csi"]
+}
+
+output "github_deploy_role_arn" {
+  description = "Role GitHub Actions assumes to deploy (set it as the repository variable AWS_DEPLOY_ROLE_ARN)."
+  value       = module.security.github_deploy_role_arn
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic of every alert."
+  value       = module.monitoring.alert_topic_arn
+}
+
+output "cdn_domain_name" {
+  description = "CloudFront domain of the media CDN (null where the CDN is left out)."
+  value       = try(module.cdn[0].domain_name, null)
+}
+
+output "monthly_budget_usd" {
+  description = "The monthly budget (cargo xtask cost-report's gate)."
+  value       = var.monthly_budget_usd
+}

@@ -1,0 +1,226 @@
+variable "project" {
+  description = "Project name, first part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 characters of a-z, 0-9 and -, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name: dev, staging, production or local."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "production", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, local."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}
+
+# ---- network
+variable "vpc_cidr" {
+  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private 11-13, database 21-23."
+  type        = string
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && endswith(var.vpc_cidr, "/16")
+    error_message = "vpc_cidr must be a /16 such as 10.2.0.0/16."
+  }
+}
+
+variable "az_count" {
+  description = "Availability zones the environment spans."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.az_count >= 2 && var.az_count <= 3
+    error_message = "az_count must be 2 or 3."
+  }
+}
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway shared by all zones (dev) instead of one per zone."
+  type        = bool
+  default     = false
+}
+
+# ---- cluster
+variable "kubernetes_version" {
+  description = "Kubernetes version of the cluster (validate checks the manifests against it)."
+  type        = string
+  default     = "1.32"
+
+  validation {
+    condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
+    error_message = "kubernetes_version must look like 1.32."
+  }
+}
+
+variable "node_groups" {
+  description = "Managed node groups (see the eks module): system, application, batch …"
+  type = map(object({
+    instance_types = list(string)
+    capacity_type  = string
+    min_size       = number
+    max_size       = number
+    desired_size   = number
+    disk_size_gb   = optional(number, 30)
+    labels         = optional(map(string), {})
+    taints = optional(list(object({
+      key    = string
+      value  = string
+      effect = string
+    })), [])
+  }))
+}
+
+variable "api_public_access_cidrs" {
+  description = "CIDRs that may reach the Kubernetes API publicly (empty: private endpoint only)."
+  type        = list(string)
+  default     = []
+}
+
+# ---- data
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+}
+
+variable "db_allocated_storage_gb" {
+  description = "RDS storage in GiB."
+  type        = number
+  default     = 20
+}
+
+variable "db_multi_az" {
+  description = "RDS Multi-AZ standby."
+  type        = bool
+  default     = false
+}
+
+variable "db_read_replica" {
+  description = "An RDS read replica."
+  type        = bool
+  default     = false
+}
+
+variable "backup_retention_days" {
+  description = "Days automated RDS backups (and `cargo xtask backup` snapshots) are kept."
+  type        = number
+
+  validation {
+    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 3650
+    error_message = "backup_retention_days must be between 1 and 3650 (RDS keeps automated backups 35 days at most; cargo xtask backup's snapshots cover the rest)."
+  }
+}
+
+variable "protected" {
+  description = "Deletion protection and final snapshots on the data resources."
+  type        = bool
+  default     = true
+}
+
+variable "cache_node_type" {
+  description = "ElastiCache node type."
+  type        = string
+}
+
+variable "cache_nodes" {
+  description = "Nodes of the (non-clustered) Redis replication group; 2+ enables failover."
+  type        = number
+  default     = 1
+}
+
+variable "cache_cluster_mode" {
+  description = "Redis cluster mode (sharded)."
+  type        = bool
+  default     = false
+}
+
+variable "cache_shards" {
+  description = "Redis shards in cluster mode."
+  type        = number
+  default     = 2
+}
+
+variable "cache_replicas_per_shard" {
+  description = "Redis replicas per shard in cluster mode."
+  type        = number
+  default     = 1
+}
+
+# ---- edge, identity, operations
+variable "domain_name" {
+  description = "The environment's domain."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "Repository (owner/name) whose workflows may deploy the environment."
+  type        = string
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider (false where another environment in the same account made it)."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps logs."
+  type        = number
+  default     = 30
+}
+
+variable "alert_emails" {
+  description = "Addresses alerts and budget notices go to."
+  type        = list(string)
+  default     = []
+}
+
+variable "monthly_budget_usd" {
+  description = "The environment's monthly budget in USD (AWS Budgets alerts; `cargo xtask cost-report` gates on it)."
+  type        = number
+
+  validation {
+    condition     = var.monthly_budget_usd > 0
+    error_message = "monthly_budget_usd must be positive."
+  }
+}
+
+variable "dr_enabled" {
+  description = "Replicate buckets to the DR region (provider aws.dr) and keep a key there for snapshot copies."
+  type        = bool
+  default     = false
+}
+
+variable "enable_waf" {
+  description = "WAF in front of the CDN."
+  type        = bool
+  default     = false
+}
+
+variable "multi_region_trail" {
+  description = "CloudTrail records every region."
+  type        = bool
+  default     = false
+}
+
+variable "emulator_omissions" {
+  description = "Only for the `local` environment: feature => why the AWS emulator can't do it. Each named feature is left out or reshaped; `cargo xtask` prints this list."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "budget", "anomaly_detection", "certificate_validation", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, budget, anomaly_detection, certificate_validation, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
+  }
+}

@@ -1,0 +1,26 @@
+//! `cargo xtask docs`: regenerates the Inputs and Outputs tables of every terraform module's README
+//! from its variables and outputs, so the tables can't drift (`validate` fails when they have).
+
+use anyhow::{Context as _, Result};
+
+use crate::terraform::{docs_tables, documented_modules, with_tables};
+use crate::Context;
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let mut changed = 0;
+    for dir in documented_modules(&ctx.root) {
+        let readme = dir.join("README.md");
+        let text = std::fs::read_to_string(&readme).with_context(|| format!("reading {}", readme.display()))?;
+        let tables = docs_tables(&dir).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let Some(updated) = with_tables(&text, &tables) else {
+            anyhow::bail!("{}: no <!-- BEGIN_TF_DOCS --> / <!-- END_TF_DOCS --> markers to fill", readme.display());
+        };
+        if updated != text {
+            std::fs::write(&readme, updated).with_context(|| format!("writing {}", readme.display()))?;
+            println!("updated {}", readme.strip_prefix(&ctx.root).unwrap_or(&readme).display());
+            changed += 1;
+        }
+    }
+    println!("{changed} README(s) updated");
+    Ok(())
+}
