@@ -25,6 +25,7 @@ module "security" {
   hosted_zone_arn             = module.dns.zone_arn
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
+  secret_recovery_window_days = var.protected ? 30 : 0
 }
 
 module "network" {
@@ -112,6 +113,7 @@ module "storage" {
   enable_replication  = var.dr_enabled
   media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]
   enforce_tls         = !contains(local.omit, "tls_only_bucket_policies")
+  force_destroy       = !var.protected
 }
 
 module "dns" {
@@ -147,9 +149,9 @@ module "monitoring" {
   cluster_name              = local.cluster_name
   db_instance_identifier    = "${local.name}-postgres"
   cache_id                  = "${local.name}-redis"
-  multi_region_trail        = var.multi_region_trail
   enable_guardduty_features = !contains(local.omit, "guardduty_features")
   enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
+  force_destroy             = !var.protected
 }
 
 module "budget" {

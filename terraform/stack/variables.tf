@@ -208,12 +208,6 @@ variable "enable_waf" {
   default     = false
 }
 
-variable "multi_region_trail" {
-  description = "CloudTrail records every region."
-  type        = bool
-  default     = false
-}
-
 variable "emulator_omissions" {
   description = "Only for the `local` environment: feature => why the AWS emulator can't do it. Each named feature is left out or reshaped; `cargo xtask` prints this list."
   type        = map(string)

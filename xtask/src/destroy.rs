@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
         let endpoint = plan::endpoint_for(ctx, &target)?;
         c.run(&destroy(endpoint.as_deref())?)
     }));
+    pipeline.step(mesh_identity_step(ctx, &target));
     pipeline.run(&args.run)
 }
 
@@ -115,6 +116,39 @@ fn final_snapshots_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
                 }
             }
             c.note(format!("{} final snapshot(s)", dbs.len()));
+            Ok(())
+        },
+    )
+}
+
+/// The mesh identity the xtask keeps in Secrets Manager goes with the environment: at once where it
+/// is unprotected, after a 30-day recovery window where it is protected.
+fn mesh_identity_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let delete = move |endpoint: Option<&str>| {
+        let cmd = target.aws(ctx, endpoint).args([
+            "secretsmanager",
+            "delete-secret",
+            "--secret-id",
+            &crate::mesh::secret_id(target),
+        ]);
+        if target.env.protected {
+            cmd.args(["--recovery-window-in-days", "30"])
+        } else {
+            cmd.arg("--force-delete-without-recovery")
+        }
+    };
+    let shown = target.shown_endpoint(ctx);
+    Step::new(
+        "mesh-identity",
+        "Delete the mesh identity from Secrets Manager",
+        vec![delete(shown.as_deref())],
+        move |c| {
+            let endpoint = plan::endpoint_for(ctx, target)?;
+            match c.attempt(&delete(endpoint.as_deref()))? {
+                Ok(_) => c.note(if target.env.protected { "scheduled for deletion in 30 days" } else { "deleted" }),
+                Err(why) if why.contains("ResourceNotFound") => c.note("there was none"),
+                Err(why) => anyhow::bail!("cannot delete {}: {why}", crate::mesh::secret_id(target)),
+            }
             Ok(())
         },
     )

@@ -237,8 +237,10 @@ pub fn conventions(root: &Path) -> Vec<Finding> {
             let row_problems = readme_tables(&readme, &text, &variables, &outputs);
             if row_problems.is_empty() {
                 if let Ok(tables) = docs_tables(&dir) {
-                    if with_tables(&text, &tables).as_deref() != Some(text.as_str()) {
-                        findings.push(Finding::new(&readme, None, "the Inputs/Outputs tables differ from the code (types, defaults or descriptions): run `cargo xtask docs`"));
+                    match with_tables(&text, &tables) {
+                        None => findings.push(Finding::new(&readme, None, format!("no {BEGIN_DOCS} … {END_DOCS} section for the generated tables"))),
+                        Some(generated) if generated != text => findings.push(Finding::new(&readme, None, "the Inputs/Outputs tables differ from the code (types, defaults or descriptions): run `cargo xtask docs`")),
+                        Some(_) => {}
                     }
                 }
             }

@@ -35,3 +35,20 @@ fn readme_lists_every_command() {
         assert!(readme.contains(&format!("`cargo xtask {command}")), "README's command table misses `{command}`");
     }
 }
+
+/// The repository itself passes every check `cargo xtask validate` makes: terraform fmt and validate of
+/// every environment, module conventions and generated README tables, checkov (0 failed) over
+/// terraform, the rendered overlays and the workflows, schema and policy checks of every overlay, and
+/// the release list.
+#[test]
+fn the_repository_passes_validate() {
+    let sb = common::Sandbox::new();
+    let out = sb.run(&["validate"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("all checks passed"), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("checkov terraform") && out.stdout().contains("kubernetes overlay production"),
+        "{}",
+        out.stdout()
+    );
+}

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 const VERSIONS: &str = "terraform {\n  required_version = \">= 1.10\"\n}\n";
-const README: &str = "# ok\n\n## Inputs\n\n| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|\n| `name` | The name. | `string` | n/a | yes |\n\n## Outputs\n\n| Name | Description |\n|------|-------------|\n| `name` | The name. |\n";
+const README: &str = "# ok\n\n<!-- BEGIN_TF_DOCS -->\n## Inputs\n\n| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|\n| `name` | The name. | `string` | n/a | yes |\n\n## Outputs\n\n| Name | Description |\n|------|-------------|\n| `name` | The name. |\n<!-- END_TF_DOCS -->\n";
 
 #[test]
 fn validate_reports_each_convention_break_with_file_and_line() {
@@ -51,8 +51,55 @@ fn validate_reports_a_readme_table_that_misses_a_variable() {
     let out = sb.run(&["validate", "--only", "conventions"]);
     out.assert_code(1);
     assert!(
-        out.stdout().contains("terraform/modules/ok/README.md:3: ## Inputs table misses variable `extra`"),
+        out.stdout().contains("terraform/modules/ok/README.md:4: ## Inputs table misses variable `extra`"),
         "{}",
         out.stdout()
     );
+}
+
+const BAD_DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: web
+          image: ghcr.io/authorworks/web:latest
+          resoures: {}
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+          livenessProbe: {httpGet: {path: /health/live, port: 8080}}
+          readinessProbe: {httpGet: {path: /health/ready, port: 8080}}
+          securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+"#;
+
+/// A production overlay with a misspelled field, a container without limits and an image tagged
+/// `latest`: each is reported with the object and the field.
+#[test]
+fn validate_rejects_bad_manifests_naming_object_and_field() {
+    let sb = Sandbox::new().with_root(&[
+        ("xtask.toml", FIXTURE_CONFIG),
+        ("k8s/overlays/production/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+        ("k8s/overlays/production/deployment.yaml", BAD_DEPLOYMENT),
+    ]);
+    let out = sb.run(&["validate", "--only", "kubernetes overlay"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    for expected in [
+        "k8s/overlays/production: deployment/web: spec.template.spec.containers.0: Additional properties are not allowed ('resoures' was unexpected)",
+        "k8s/overlays/production: Deployment shop/web: spec.template.spec.containers[0].resources.limits.cpu is missing",
+        "k8s/overlays/production: Deployment shop/web: spec.template.spec.containers[0].resources.limits.memory is missing",
+        "k8s/overlays/production: Deployment shop/web: spec.template.spec.containers[0].image `ghcr.io/authorworks/web:latest` must be pinned to a version (no `latest` outside dev)",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
 }

@@ -53,9 +53,8 @@ module "stack" {
   cache_shards             = 2
   cache_replicas_per_shard = 1
 
-  dr_enabled         = true
-  enable_waf         = true
-  multi_region_trail = true
+  dr_enabled = true
+  enable_waf = true
 
   domain_name        = "authorworks.io"
   github_repository  = "authorworks/authorworks-infra"

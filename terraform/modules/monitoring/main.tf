@@ -12,6 +12,7 @@ locals {
 # Logs, alerts, alarms, dashboard
 
 resource "aws_cloudwatch_log_group" "app" {
+  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
   for_each = var.application_log_groups
 
   name              = "/${var.project}/${var.environment}/${each.key}"
@@ -133,8 +134,9 @@ resource "aws_s3_bucket" "trail" {
   #checkov:skip=CKV_AWS_144:The trail is itself the audit record; its bucket is versioned and locked to CloudTrail writes.
   #checkov:skip=CKV_AWS_18:Reads of the trail bucket are themselves recorded by CloudTrail data events where enabled; access logs would log the log.
   #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists.
-  bucket = "${local.name}-cloudtrail-${local.account_id}"
-  tags   = merge(var.tags, { Name = "${local.name}-cloudtrail" })
+  bucket        = "${local.name}-cloudtrail-${local.account_id}"
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = "${local.name}-cloudtrail" })
 }
 
 resource "aws_s3_bucket_versioning" "trail" {
@@ -241,6 +243,7 @@ resource "aws_s3_bucket_policy" "trail" {
 }
 
 resource "aws_cloudwatch_log_group" "trail" {
+  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
   name              = "/aws/cloudtrail/${local.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn
@@ -279,7 +282,7 @@ resource "aws_iam_role_policy" "trail" {
 resource "aws_cloudtrail" "this" {
   name                          = "${local.name}-trail"
   s3_bucket_name                = aws_s3_bucket.trail.id
-  is_multi_region_trail         = var.multi_region_trail
+  is_multi_region_trail         = true
   include_global_service_events = true
   enable_log_file_validation    = true
   kms_key_id                    = var.logs_kms_key_arn
@@ -295,6 +298,7 @@ resource "aws_cloudtrail" "this" {
 # GuardDuty
 
 resource "aws_guardduty_detector" "this" {
+  #checkov:skip=CKV2_AWS_3:Each environment is its own account without an AWS Organization; the detector covers the account and region.
   count = var.enable_guardduty ? 1 : 0
 
   enable                       = true

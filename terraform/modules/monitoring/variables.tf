@@ -77,12 +77,6 @@ variable "cache_id" {
   type        = string
 }
 
-variable "multi_region_trail" {
-  description = "Record API activity in every region (production) instead of the home region only."
-  type        = bool
-  default     = false
-}
-
 variable "enable_guardduty" {
   description = "A GuardDuty detector with S3 and EKS audit-log protection (one per account and region)."
   type        = bool
@@ -99,4 +93,10 @@ variable "enforce_tls" {
   description = "A bucket policy that denies every request not made over TLS (off only where the AWS emulator can't evaluate it)."
   type        = bool
   default     = true
+}
+
+variable "force_destroy" {
+  description = "Let terraform delete the buckets with the objects (and versions) in them: for unprotected environments only."
+  type        = bool
+  default     = false
 }

@@ -96,3 +96,14 @@ variable "application_secrets" {
   type        = set(string)
   default     = ["session-signing-key", "email-provider-api-key", "ai-provider-api-key"]
 }
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted application secret can still be restored (0 deletes at once, for unprotected environments)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}

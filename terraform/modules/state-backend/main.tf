@@ -6,6 +6,8 @@ locals {
 }
 
 resource "aws_kms_key" "state" {
+  # The account administers its key, as AWS's default key policy does; IAM decides who in it may.
+  policy                  = data.aws_iam_policy_document.key_admin.json
   description             = "Encrypts ${var.bucket_name} (terraform state)"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -115,3 +117,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
 
   depends_on = [aws_s3_bucket_versioning.state]
 }
+
+data "aws_iam_policy_document" "key_admin" {
+  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself).
+  #checkov:skip=CKV_AWS_356:A key policy's Resource is always "*" (the key itself).
+  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.key_admin.partition}:iam::${data.aws_caller_identity.key_admin.account_id}:root"]
+    }
+  }
+}
+
+data "aws_partition" "key_admin" {}
+data "aws_caller_identity" "key_admin" {}

@@ -22,10 +22,13 @@ locals {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is on where the environment has a DR region (enable_replication: production); exports and logs are not worth replicating.
   #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists; the platform reads these buckets on request.
+  #checkov:skip=CKV_AWS_18:Every bucket but logs has access logging, configured by aws_s3_bucket_logging.this below (checkov does not follow for_each); the logs bucket is the log target.
+  #checkov:skip=CKV_AWS_145:The logs bucket uses SSE-S3, the only encryption S3 server access log delivery supports; every other bucket uses SSE-KMS.
   for_each = local.buckets
 
-  bucket = local.bucket_names[each.key]
-  tags   = merge(var.tags, { Name = local.bucket_names[each.key], Purpose = each.key })
+  bucket        = local.bucket_names[each.key]
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = local.bucket_names[each.key], Purpose = each.key })
 }
 
 resource "aws_s3_bucket_versioning" "this" {
@@ -215,6 +218,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 # Cross-region replication to the DR region (production)
 
 resource "aws_kms_key" "replica" {
+  # The account administers its key, as AWS's default key policy does; IAM decides who in it may.
+  policy   = data.aws_iam_policy_document.key_admin.json
   count    = var.enable_replication ? 1 : 0
   provider = aws.dr
 
@@ -354,3 +359,21 @@ resource "aws_s3_bucket_replication_configuration" "this" {
 
   depends_on = [aws_s3_bucket_versioning.this, aws_s3_bucket_versioning.replica]
 }
+
+data "aws_iam_policy_document" "key_admin" {
+  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself).
+  #checkov:skip=CKV_AWS_356:A key policy's Resource is always "*" (the key itself).
+  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.key_admin.partition}:iam::${data.aws_caller_identity.key_admin.account_id}:root"]
+    }
+  }
+}
+
+data "aws_partition" "key_admin" {}
+data "aws_caller_identity" "key_admin" {}

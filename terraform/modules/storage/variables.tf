@@ -112,3 +112,9 @@ variable "enforce_tls" {
   type        = bool
   default     = true
 }
+
+variable "force_destroy" {
+  description = "Let terraform delete the buckets with the objects (and versions) in them: for unprotected environments only."
+  type        = bool
+  default     = false
+}
