@@ -62,10 +62,8 @@ fn json(text: &str) -> Result<Value> {
 
 /// The git revision of this checkout, for the snapshot's tags.
 fn git_revision(ctx: &Context) -> String {
-    crate::tools::capture(
-        std::path::Path::new("git"),
-        &["-C", &ctx.root.to_string_lossy(), "rev-parse", "--short=12", "HEAD"],
-    )
+    let Ok(git) = which::which("git") else { return "unknown".into() };
+    crate::tools::capture(&git, &["-C", &ctx.root.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
     .map(|s| s.trim().to_string())
     .filter(|s| !s.is_empty() && !s.contains(' '))
     .unwrap_or_else(|| "unknown".into())

@@ -18,6 +18,8 @@ use crate::tools::{self, Tools};
 use crate::Context;
 
 const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+/// The account the emulator answers for (moto's default).
+pub const ACCOUNT_ID: &str = "123456789012";
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct Running {

@@ -501,7 +501,9 @@ impl StepCtx {
         // The rest of the output, unless something the tool left behind keeps the pipe open.
         let lines = done_rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
 
-        if forwarded > 0 {
+        // A tool that finished its work despite the interrupt has done its step; the pipeline stops
+        // before the next one. One that stopped short was interrupted.
+        if forwarded > 0 && !output.status.success() {
             return Err(anyhow::Error::new(Interrupted).context(format!("`{}` was interrupted", cmd.program)));
         }
         Ok(Finished { status: output.status, stdout: String::from_utf8_lossy(&output.stdout).into_owned(), lines })

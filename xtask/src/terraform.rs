@@ -557,15 +557,24 @@ impl Target {
 
     pub fn aws(&self, ctx: &Context, endpoint: Option<&str>) -> Cmd {
         let mut cmd = Tools::new(ctx).cmd(tools::AWS);
+        // Some AWS CLI v1 commands ignore AWS_ENDPOINT_URL: the emulator is named on the command line too.
+        if let Some(ep) = endpoint {
+            cmd = cmd.args(["--endpoint-url", ep]);
+        }
         for (k, v) in self.aws_env(endpoint) {
             cmd = cmd.env(k, v);
         }
         cmd
     }
 
-    /// `-var`s for plan/apply/destroy.
+    /// `-var`s for plan/apply/destroy. An emulated plan runs in the emulator's account, so that is the
+    /// account the provider is allowed to use there.
     pub fn vars(&self) -> Vec<String> {
-        env_vars(&self.config, &self.env)
+        let mut env = self.env.clone();
+        if self.against == Against::EmulatedPlan {
+            env.account_id = crate::emulator::ACCOUNT_ID.to_string();
+        }
+        env_vars(&self.config, &env)
     }
 
     /// Makes the root ready to run: for emulator targets a fresh scratch copy of terraform/ (when

@@ -86,7 +86,8 @@ fn snapshots(sb: &Sandbox, db: &str) -> Vec<serde_json::Value> {
 fn output(sb: &Sandbox, name: &str) -> serde_json::Value {
     let outputs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sb.work().join("outputs/local.json")).unwrap()).unwrap();
-    outputs[name]["value"].clone()
+    // The environment root exports the stack's outputs as one object.
+    outputs["stack"]["value"][name].clone()
 }
 
 #[test]
