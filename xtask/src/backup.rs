@@ -64,9 +64,9 @@ fn json(text: &str) -> Result<Value> {
 fn git_revision(ctx: &Context) -> String {
     let Ok(git) = which::which("git") else { return "unknown".into() };
     crate::tools::capture(&git, &["-C", &ctx.root.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
-    .map(|s| s.trim().to_string())
-    .filter(|s| !s.is_empty() && !s.contains(' '))
-    .unwrap_or_else(|| "unknown".into())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && !s.contains(' '))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn snapshot_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::RefCell<String>) -> Step<'a> {

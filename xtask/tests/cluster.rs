@@ -165,6 +165,33 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
     let verify =
         std::process::Command::new("openssl").args(["verify", "-CAfile"]).arg(&anchor).arg(&issuer).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    // As Linkerd requires: both ECDSA P-256 CAs, the issuer limited to path length 0, the validity as
+    // configured in xtask.toml's [mesh] (fixture: the defaults, 3650 and 365 days).
+    let text = |cert: &std::path::Path| {
+        let out =
+            std::process::Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(cert).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (anchor_text, issuer_text) = (text(&anchor), text(&issuer));
+    for t in [&anchor_text, &issuer_text] {
+        assert!(t.contains("ASN1 OID: prime256v1") && t.contains("CA:TRUE"), "{t}");
+    }
+    assert!(anchor_text.contains("Subject: CN = root.linkerd.cluster.local"), "{anchor_text}");
+    assert!(
+        issuer_text.contains("Subject: CN = identity.linkerd.cluster.local") && issuer_text.contains("pathlen:0"),
+        "{issuer_text}"
+    );
+    let valid_for = |cert: &std::path::Path, days: u64| {
+        let seconds = (days * 86_400).to_string();
+        std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-checkend", &seconds, "-in"])
+            .arg(cert)
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(valid_for(&issuer, 364) && !valid_for(&issuer, 366), "the issuer is valid 365 days");
+    assert!(valid_for(&anchor, 3649) && !valid_for(&anchor, 3651), "the anchor is valid 3650 days");
 }
 
 #[test]
