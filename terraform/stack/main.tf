@@ -50,6 +50,7 @@ module "eks" {
   project                      = var.project
   environment                  = var.environment
   kubernetes_version           = var.kubernetes_version
+  support_type                 = contains(local.omit, "eks_upgrade_policy") ? null : "STANDARD"
   subnet_ids                   = module.network.private_subnet_ids
   cluster_security_group_ids   = [module.network.security_group_ids["cluster"]]
   endpoint_public_access_cidrs = var.api_public_access_cidrs

@@ -56,11 +56,11 @@ variable "single_nat_gateway" {
 variable "kubernetes_version" {
   description = "Kubernetes version of the cluster (validate checks the manifests against it)."
   type        = string
-  default     = "1.32"
+  default     = "1.35"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.32."
+    error_message = "kubernetes_version must look like 1.35."
   }
 }
 
@@ -214,7 +214,7 @@ variable "emulator_omissions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "budget", "anomaly_detection", "certificate_validation", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group"], k)])
-    error_message = "emulator_omissions keys are: eks_addons, budget, anomaly_detection, certificate_validation, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "certificate_validation", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, budget, anomaly_detection, certificate_validation, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
   }
 }

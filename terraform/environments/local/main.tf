@@ -14,7 +14,7 @@ module "stack" {
   az_count           = 2
   single_nat_gateway = true
 
-  kubernetes_version = "1.32"
+  kubernetes_version = "1.35"
   node_groups = {
     system = {
       instance_types = ["t3.small"]
@@ -48,6 +48,7 @@ module "stack" {
 
   emulator_omissions = {
     eks_addons               = "the emulator has no EKS add-on API (CreateAddon)"
+    eks_upgrade_policy       = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
     budget                   = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
     anomaly_detection        = "the emulator's Cost Explorer has no anomaly monitors"
     cache                    = "the emulator's ElastiCache never finishes deleting a cache node and does not create a replication group's members: local has no Redis"

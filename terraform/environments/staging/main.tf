@@ -12,7 +12,7 @@ module "stack" {
   vpc_cidr = "10.1.0.0/16"
   az_count = 3
 
-  kubernetes_version = "1.32"
+  kubernetes_version = "1.35"
   node_groups = {
     system = {
       instance_types = ["t3.medium"]

@@ -15,10 +15,12 @@ resource "aws_budgets_budget" "monthly" {
   limit_unit   = "USD"
   time_unit    = "MONTHLY"
 
-  # Only this project's environment (the cost-allocation tags from the provider's default_tags).
+  # Only what carries this project's cost-allocation tag (the provider's default_tags). Budgets ORs the
+  # values of one filter, so Project and Environment can't be ANDed here; each environment has an
+  # account of its own, which narrows the budget to the environment.
   cost_filter {
     name   = "TagKeyValue"
-    values = ["user:Project$${var.project}", "user:Environment$${var.environment}"]
+    values = ["user:Project$${var.project}"]
   }
 
   dynamic "notification" {

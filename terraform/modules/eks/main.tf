@@ -65,6 +65,15 @@ resource "aws_eks_cluster" "this" {
     service_ipv4_cidr = "172.20.0.0/16"
   }
 
+  # What happens when the version leaves standard support: STANDARD upgrades the cluster; EXTENDED (the
+  # AWS default when this is unset) keeps it and bills $0.60 an hour instead of $0.10.
+  dynamic "upgrade_policy" {
+    for_each = var.support_type == null ? [] : [var.support_type]
+    content {
+      support_type = upgrade_policy.value
+    }
+  }
+
   tags = merge(var.tags, { Name = local.cluster_name })
 
   depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.cluster]
@@ -191,7 +200,9 @@ resource "aws_eks_addon" "this" {
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   service_account_role_arn    = each.key == "aws-ebs-csi-driver" ? var.ebs_csi_role_arn : null
-  tags                        = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
+  # The VPC CNI's network policy agent: without it EKS accepts NetworkPolicy objects and enforces none.
+  configuration_values = each.key == "vpc-cni" ? jsonencode({ enableNetworkPolicy = "true" }) : null
+  tags                 = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
 
   depends_on = [aws_eks_node_group.this]
 }

@@ -27,11 +27,22 @@ variable "tags" {
 variable "kubernetes_version" {
   description = "Kubernetes version of the control plane and node groups."
   type        = string
-  default     = "1.32"
+  default     = "1.35"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.32."
+    error_message = "kubernetes_version must look like 1.35."
+  }
+}
+
+variable "support_type" {
+  description = "EKS upgrade policy once the Kubernetes version leaves standard support: STANDARD (the cluster is upgraded) or EXTENDED (kept, at six times the control-plane price). null leaves it unset, which AWS treats as EXTENDED; only for the emulator, which does not keep the setting."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = var.support_type == null || contains(["STANDARD", "EXTENDED"], coalesce(var.support_type, "STANDARD"))
+    error_message = "support_type must be STANDARD, EXTENDED or null."
   }
 }
 

@@ -27,6 +27,41 @@ resource "aws_sns_topic" "alerts" {
   tags              = merge(var.tags, { Name = "${local.name}-alerts" })
 }
 
+# Who may publish: the account, and the services that alert on its behalf (CloudWatch alarms, Budgets,
+# Cost Anomaly Detection, EventBridge), only for this account. Budgets and anomaly alerts are dropped
+# without this policy.
+data "aws_iam_policy_document" "alerts" {
+  statement {
+    sid       = "AccountManages"
+    actions   = ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "ServicesPublish"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  arn    = aws_sns_topic.alerts.arn
+  policy = data.aws_iam_policy_document.alerts.json
+}
+
 resource "aws_sns_topic_subscription" "email" {
   for_each = toset(var.alert_emails)
 

@@ -10,7 +10,7 @@ locals {
   secrets_prefix = "${var.project}/${var.environment}"
   key_services = {
     logs = ["logs.${local.region}.amazonaws.com", "cloudtrail.amazonaws.com"]
-    sns  = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "cloudtrail.amazonaws.com", "events.amazonaws.com"]
+    sns  = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com", "events.amazonaws.com"]
   }
 }
 
