@@ -50,6 +50,8 @@ pub enum Command {
     RestoreDrill(EnvRunArgs),
     /// Off-hours for unprotected environments: node groups to zero and the database stopped, and back
     Schedule(ScheduleArgs),
+    /// Monthly cost estimate from the plan, priced per resource, against the budget (exit 1 over it)
+    CostReport(CostReportArgs),
 }
 
 /// Flags every pipeline command shares: how much of it to run.
@@ -154,6 +156,9 @@ pub struct DeployArgs {
     /// protected environment
     #[arg(long)]
     pub allow_destroy: bool,
+    /// Apply even when the plan's cost estimate is over the budget or incomplete (still reported)
+    #[arg(long)]
+    pub no_cost_gate: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -214,4 +219,32 @@ pub enum ScheduleAction {
     Down(RunArgsOnly),
     /// Restore the recorded sizes and start the database
     Up(RunArgsOnly),
+}
+
+#[derive(Args, Debug)]
+pub struct CostReportArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Price this plan JSON (`terraform show -json`) instead of the environment's saved or emulated plan
+    #[arg(long, value_name = "FILE", conflicts_with = "actual")]
+    pub plan: Option<PathBuf>,
+    /// Output: a table, markdown (PR comments, the GitHub step summary) or JSON
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CostFormat,
+    /// Report without failing when the estimate is over the budget or incomplete
+    #[arg(long)]
+    pub no_gate: bool,
+    /// Last month's actual spend from Cost Explorer instead of the estimate (local: the emulator's answer)
+    #[arg(long)]
+    pub actual: bool,
+    /// With --actual: print the AWS CLI calls and run nothing
+    #[arg(long, requires = "actual")]
+    pub dry_run: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostFormat {
+    Table,
+    Markdown,
+    Json,
 }

@@ -1,5 +1,5 @@
 //! `cargo xtask deploy <env>`: preflight → state backend → init → validate → plan → the destroy gate →
-//! confirmation (protected environments) → apply exactly the saved plan → record the outputs.
+//! the cost gate → confirmation (protected environments) → apply exactly the saved plan → record the outputs.
 
 use std::io::IsTerminal;
 
@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::cli::DeployArgs;
 use crate::engine::{usage, Pipeline, Step};
 use crate::terraform::{PlanSummary, Target, DATA_RESOURCES};
-use crate::{bootstrap, cluster, plan, Context};
+use crate::{bootstrap, cluster, cost, plan, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -18,6 +18,7 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     pipeline.step(bootstrap::state_backend_step(ctx, &target));
     plan::plan_steps(ctx, &target, &mut pipeline);
     pipeline.step(gate_step(&target, args.allow_destroy));
+    pipeline.step(cost_step(ctx, &target, args.no_cost_gate));
     if target.env.protected && !args.yes {
         pipeline.step(confirm_step(&target));
     }
@@ -62,6 +63,30 @@ fn gate_step(target: &Target, allow_destroy: bool) -> Step<'_> {
         Ok(())
     })
     .note(format!("data resource types: {}", DATA_RESOURCES.join(", ")))
+}
+
+/// The plan priced against the environment's budget (`cargo xtask cost-report` on the saved plan).
+fn cost_step<'a>(ctx: &'a Context, target: &'a Target, no_cost_gate: bool) -> Step<'a> {
+    let about = if no_cost_gate {
+        "Price the plan against the budget (reported only: --no-cost-gate)"
+    } else {
+        "Price the plan against the budget: refuse an estimate over it, or one with unpriced resources"
+    };
+    Step::new("cost", about, vec![], move |c| {
+        let priced = cost::price(ctx, &target.env, &target.plan_json())?;
+        c.fact(format!("cost: {}", priced.line()));
+        c.note(priced.line());
+        if !no_cost_gate {
+            cost::gate(&target.env.name, &priced, "--no-cost-gate to apply anyway").map_err(|e| {
+                anyhow::anyhow!(
+                    "{e:#}. Nothing was applied; `cargo xtask cost-report {}` itemises the estimate",
+                    target.env.name
+                )
+            })?;
+        }
+        Ok(())
+    })
+    .note(format!("prices: {}, usage: {}, budget: monthly_budget_usd", cost::PRICES, cost::USAGE))
 }
 
 /// A person types the environment's name back before a protected environment changes.

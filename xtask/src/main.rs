@@ -6,6 +6,7 @@
 mod cli;
 mod cluster;
 mod config;
+mod cost;
 mod docs;
 mod doctor;
 mod emulator;
@@ -64,6 +65,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Backup(args) => backup::run(&ctx, args),
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
+        CostReport(args) => cost::run(&ctx, args),
     }
 }
 

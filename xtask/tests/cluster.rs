@@ -231,6 +231,7 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
     let text = out.stdout();
     let order = [
         "terraform plan",
+        "] cost",
         "terraform apply",
         "aws eks update-kubeconfig --name '<terraform output cluster_name>'",
         "helm upgrade --install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.11.3",
@@ -242,7 +243,7 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "< (secret values on stdin)",
         "kubectl apply --server-side --field-manager=cargo-xtask -k",
         "kubectl rollout status",
-        "[19/19] verify",
+        "[20/20] verify",
     ];
     let mut at = 0;
     for needle in order {

@@ -128,7 +128,7 @@ fn local_stack_from_nothing_to_nothing() {
     assert!(!first.all().contains("Error acquiring the state lock"), "{}", first.all());
     let text = first.stdout();
     assert!(text.contains("has no Kubernetes cluster"), "{text}");
-    for step in ["emulator", "state-backend", "plan", "apply", "outputs", "mesh-certs", "workloads"] {
+    for step in ["emulator", "state-backend", "plan", "cost", "apply", "outputs", "mesh-certs", "workloads"] {
         assert!(
             text.lines().any(|l| l.starts_with(step) && l.contains("done")),
             "step table lists {step} done:\n{text}"
@@ -258,6 +258,16 @@ fn every_environment_plans_in_full_against_the_emulator() {
         let adds: usize = summary.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
         assert!(adds > 50, "{env} plans its whole stack ({summary}):\n{}", out.stdout());
         assert!(summary.contains("0 to change, 0 to destroy"), "{summary}");
+
+        // Priced from that emulated plan (said so), under the environment's budget: the gate passes.
+        let cost = sb.run(&["cost-report", env, "--format", "json"]);
+        cost.assert_code(0);
+        let report: serde_json::Value = serde_json::from_str(&cost.stdout()).unwrap();
+        let (total, budget) =
+            (report["total_monthly_usd"].as_f64().unwrap(), report["budget_monthly_usd"].as_f64().unwrap());
+        assert!(total > 100.0 && total < budget, "{env}: {total} within {budget}");
+        assert_eq!(report["unpriced"].as_array().unwrap().len(), 0, "{env}: {:#}", report["unpriced"]);
+        assert!(report["plan_note"].as_str().unwrap().contains("EMULATED"), "{}", report["plan_note"]);
     }
 }
 

@@ -161,6 +161,9 @@ pub fn fixture_files() -> Vec<(&'static str, &'static str)> {
         ("terraform/environments/dev/main.tf", "terraform {\n  backend \"s3\" {}\n}\n"),
         ("terraform/environments/prod/main.tf", "terraform {\n  backend \"s3\" {}\n}\n"),
         ("terraform/bootstrap/main.tf", "# bootstrap\n"),
+        // The repository's own price table and usage file: deploy prices its plan with them.
+        ("cost/prices.toml", include_str!("../../../cost/prices.toml")),
+        ("cost/usage.toml", include_str!("../../../cost/usage.toml")),
     ]
 }
 
