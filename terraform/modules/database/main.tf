@@ -196,3 +196,22 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   ok_actions          = local.alarm_actions
   tags                = merge(var.tags, { Name = "${local.identifier}-${each.key}" })
 }
+
+# The read replica falling behind: readers see stale data, and promoting it would lose what it lacks.
+resource "aws_cloudwatch_metric_alarm" "replica_lag" {
+  count = var.create_read_replica ? 1 : 0
+
+  alarm_name          = "${local.identifier}-replica-lag"
+  alarm_description   = "${local.identifier}-replica: more than 5 minutes behind the primary for 15 minutes"
+  namespace           = "AWS/RDS"
+  metric_name         = "ReplicaLag"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 300
+  dimensions          = { DBInstanceIdentifier = aws_db_instance.replica[0].identifier }
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { Name = "${local.identifier}-replica-lag" })
+}

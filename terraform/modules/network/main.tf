@@ -182,12 +182,20 @@ resource "aws_cloudwatch_log_group" "flow" {
   tags              = merge(var.tags, { Name = "${local.name}-flow-logs" })
 }
 
+data "aws_caller_identity" "current" {}
+
+# Only flow logs of this account may assume the role (the confused-deputy guard AWS recommends).
 data "aws_iam_policy_document" "flow_trust" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
