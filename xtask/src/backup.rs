@@ -163,7 +163,7 @@ fn copy_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::RefC
     )
 }
 
-/// The manual snapshots of the database, newest first: (id, created epoch seconds, made by the xtask).
+/// The manual snapshots of the database as `describe-db-snapshots` prints them, newest first.
 fn snapshots(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>, db: &str) -> Result<Vec<Value>> {
     let out = c.output(&list_cmd(ctx, target, endpoint, db))?;
     let mut list: Vec<Value> = json(&out)?["DBSnapshots"].as_array().cloned().unwrap_or_default();
@@ -192,6 +192,18 @@ fn made_by_xtask(snapshot: &Value) -> bool {
 pub fn epoch(rfc3339: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok()?;
     Some(t.unix_timestamp())
+}
+
+/// The snapshots to prune from `list` (newest first): those this command made, older than `days`, except
+/// the newest of them, which is kept whatever its age. Automated and hand-made snapshots are never listed;
+/// one whose creation time cannot be read counts as new.
+fn expired(list: &[Value], now: i64, days: i64) -> Vec<String> {
+    list.iter()
+        .filter(|s| made_by_xtask(s))
+        .skip(1)
+        .filter(|s| now - s["SnapshotCreateTime"].as_str().and_then(epoch).unwrap_or(now) >= days * 86_400)
+        .filter_map(|s| s["DBSnapshotIdentifier"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Option<u32>) -> Step<'a> {
@@ -223,15 +235,9 @@ fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Opti
             };
             let now = crate::mesh::certs::now();
             let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
-            let mut pruned = Vec::new();
-            // The newest snapshot is kept whatever its age; automated and hand-made ones are never touched.
-            for snap in list.iter().skip(1).filter(|s| made_by_xtask(s)) {
-                let created = snap["SnapshotCreateTime"].as_str().and_then(epoch).unwrap_or(now);
-                if now - created >= days * 86_400 {
-                    let id = snap["DBSnapshotIdentifier"].as_str().unwrap_or_default();
-                    c.output(&delete(endpoint.as_deref(), id))?;
-                    pruned.push(id.to_string());
-                }
+            let pruned = expired(&list, now, days);
+            for id in &pruned {
+                c.output(&delete(endpoint.as_deref(), id))?;
             }
             c.note(format!(
                 "retention {days} day(s): {} pruned{}",
@@ -368,30 +374,19 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             let drill = format!("{db}-drill-{}", utc_stamp().to_lowercase());
             let started = Instant::now();
             c.output(&restore(ep, &drill, &snapshot, &subnets, &class))?;
-            c.run(&wait(ep, "db-instance-available", &drill))?;
-            let took = started.elapsed();
-            let checked = json(&c.output(&describe(ep, &drill))?)?;
-            let instance = &checked["DBInstances"][0];
-            let mut problems = Vec::new();
-            if instance["DBInstanceStatus"] != "available" {
-                problems.push(format!("status is {}", instance["DBInstanceStatus"]));
-            }
-            if instance["Engine"] != source["Engine"] {
-                problems.push(format!("engine {} differs from the source's {}", instance["Engine"], source["Engine"]));
-            }
-            if instance["StorageEncrypted"] != Value::Bool(true) {
-                problems.push("storage is not encrypted".into());
-            }
-            let tagged = instance["TagList"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|t| t["Key"] == "Purpose" && t["Value"] == "restore-drill");
-            if !tagged {
-                problems.push("the Purpose=restore-drill tag is missing".into());
-            }
-            c.output(&delete(ep, &drill))?;
-            c.run(&wait(ep, "db-instance-deleted", &drill))?;
+            // From here on the scratch instance exists: whatever happens, it is deleted before returning.
+            let checked = (|| -> Result<(std::time::Duration, Value)> {
+                c.run(&wait(ep, "db-instance-available", &drill))?;
+                let took = started.elapsed();
+                Ok((took, json(&c.output(&describe(ep, &drill))?)?))
+            })();
+            let deleted = c
+                .output(&delete(ep, &drill))
+                .and_then(|_| c.run(&wait(ep, "db-instance-deleted", &drill)))
+                .with_context(|| format!("deleting the scratch instance {drill}: delete it by hand"));
+            let (took, checked) = checked.with_context(|| format!("restoring {snapshot} into {drill}"))?;
+            deleted?;
+            let problems = drill_problems(&checked["DBInstances"][0], source);
             if !problems.is_empty() {
                 bail!("the restored instance failed its checks: {}", problems.join("; "));
             }
@@ -417,4 +412,77 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             Ok(())
         },
     )
+}
+
+/// What is wrong with a restored instance, compared with the instance its snapshot came from.
+fn drill_problems(instance: &Value, source: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if instance["DBInstanceStatus"] != "available" {
+        problems.push(format!("status is {}", instance["DBInstanceStatus"]));
+    }
+    if instance["Engine"] != source["Engine"] {
+        problems.push(format!("engine {} differs from the source's {}", instance["Engine"], source["Engine"]));
+    }
+    if instance["StorageEncrypted"] != Value::Bool(true) {
+        problems.push("storage is not encrypted".into());
+    }
+    let tagged = instance["TagList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["Key"] == "Purpose" && t["Value"] == "restore-drill");
+    if !tagged {
+        problems.push("the Purpose=restore-drill tag is missing".into());
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snap(id: &str, created: &str, made_by_us: bool) -> Value {
+        let tags = if made_by_us { json!([{"Key": MADE_BY.0, "Value": MADE_BY.1}]) } else { json!([]) };
+        json!({"DBSnapshotIdentifier": id, "SnapshotCreateTime": created, "TagList": tags})
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_of_ours_and_never_touches_others() {
+        let now = epoch("2026-11-30T00:00:00+00:00").unwrap();
+        let list = [
+            snap("by-hand", "2026-11-29T00:00:00+00:00", false),
+            snap("ours-new", "2026-11-01T00:00:00+00:00", true),
+            snap("ours-mid", "2026-10-01T00:00:00.123000+00:00", true),
+            snap("old-by-hand", "2026-01-01T00:00:00+00:00", false),
+            snap("ours-old", "2026-09-01T00:00:00+00:00", true),
+            snap("ours-unreadable", "yesterday", true),
+        ];
+        // 7 days: everything of ours but the newest is old enough, a hand-made newest does not protect it.
+        assert_eq!(expired(&list, now, 7), ["ours-mid", "ours-old"]);
+        // 75 days: only what is older than that.
+        assert_eq!(expired(&list, now, 75), ["ours-old"]);
+        // Retention 0 with one snapshot of ours: it is the newest, so it stays.
+        assert!(expired(&list[..2], now, 0).is_empty());
+    }
+
+    #[test]
+    fn a_restored_instance_is_checked_against_its_source() {
+        let source = json!({"Engine": "postgres"});
+        let good = json!({
+            "DBInstanceStatus": "available", "Engine": "postgres", "StorageEncrypted": true,
+            "TagList": [{"Key": "Purpose", "Value": "restore-drill"}]
+        });
+        assert!(drill_problems(&good, &source).is_empty());
+        let bad = json!({"DBInstanceStatus": "incompatible-restore", "Engine": "mysql", "StorageEncrypted": false});
+        assert_eq!(
+            drill_problems(&bad, &source),
+            [
+                "status is \"incompatible-restore\"",
+                "engine \"mysql\" differs from the source's \"postgres\"",
+                "storage is not encrypted",
+                "the Purpose=restore-drill tag is missing",
+            ]
+        );
+    }
 }

@@ -9,7 +9,22 @@ fn help_lists_every_command_and_every_command_has_help() {
     let sb = Sandbox::new();
     let out = sb.run(&["--help"]);
     out.assert_code(0);
-    let commands = ["doctor", "tools", "emulator", "validate", "bootstrap", "plan", "deploy", "destroy"];
+    let commands = [
+        "doctor",
+        "tools",
+        "emulator",
+        "validate",
+        "docs",
+        "bootstrap",
+        "plan",
+        "deploy",
+        "destroy",
+        "mesh",
+        "backup",
+        "restore-drill",
+        "schedule",
+        "cost-report",
+    ];
     for command in commands {
         assert!(
             out.stdout().lines().any(|l| l.trim_start().starts_with(command)),
@@ -87,6 +102,23 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
             assert!(stderr.contains("dev, local, prod"), "{name}: valid names listed:\n{stderr}");
         }
         assert!(sb.calls().is_empty(), "{name}: nothing may run, but: {:?}", sb.calls());
+    }
+}
+
+/// Off-hours is for unprotected environments: a protected one is refused in one line, nothing run.
+#[test]
+fn schedule_refuses_a_protected_environment() {
+    let sb = happy_standins(Sandbox::new().with_root(&fixture_files()));
+    for action in ["down", "up"] {
+        let out = sb.run(&["schedule", "prod", action]);
+        out.assert_code(2);
+        assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+        assert!(
+            out.stderr().contains("`prod` is protected: off-hours scheduling is for unprotected environments"),
+            "{}",
+            out.stderr()
+        );
+        assert!(sb.calls().is_empty(), "nothing may run, but: {:?}", sb.calls());
     }
 }
 
