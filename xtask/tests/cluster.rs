@@ -65,7 +65,7 @@ fn repo() -> Sandbox {
     }
     files.push(("k8s/overlays/dev/kustomization.yaml", OVERLAY));
     files.push(("k8s/overlays/dev/app.yaml", APP));
-    // No project-installed tools: helm must be the recording stand-in.
+    // No project-installed tools: helm and kubectl must be the recording stand-ins.
     let sb = Sandbox::new().with_root(&files);
     let empty_tools = sb.path("no-tools");
     let sb = sb.env("XTASK_TOOLS_DIR", empty_tools.to_str().unwrap());
@@ -92,7 +92,14 @@ esac"#,
 esac"#,
     )
     .standin("helm", r#"[ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && { echo "Error: release $3 failed" >&2; exit 1; }; exit 0"#)
-    .standin("kubectl", r#"[ "$1" = kustomize ] && exec /usr/bin/env -S PATH=/usr/bin:/usr/local/bin:/bin kubectl "$@"; exit 0"#)
+    // Rendering is real: the stand-in hands `kustomize` to the kubectl `tools install` pinned.
+    .standin(
+        "kubectl",
+        &format!(
+            r#"[ "$1" = kustomize ] && exec "{}" "$@"; exit 0"#,
+            repo_root().join(".tools/bin/kubectl").display()
+        ),
+    )
 }
 
 fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
