@@ -10,6 +10,17 @@ resource "aws_route53_zone" "this" {
   tags    = merge(var.tags, { Name = "${local.name}-zone" })
 }
 
+# Only these certificate authorities may issue for the domain and its subdomains (RFC 8659): ACM for the
+# load balancers and CloudFront, Let's Encrypt for cert-manager. With no `issuewild`, `issue` covers
+# wildcards too.
+resource "aws_route53_record" "caa" {
+  zone_id = aws_route53_zone.this.zone_id
+  name    = var.domain_name
+  type    = "CAA"
+  ttl     = 3600
+  records = [for issuer in var.caa_issuers : "0 issue \"${issuer}\""]
+}
+
 resource "aws_acm_certificate" "this" {
   domain_name               = var.domain_name
   subject_alternative_names = ["*.${var.domain_name}"]

@@ -39,3 +39,14 @@ variable "enable_certificate_validation" {
   type        = bool
   default     = true
 }
+
+variable "caa_issuers" {
+  description = "Certificate authorities allowed to issue for the domain (CAA `issue`). ACM needs one of amazon.com, amazontrust.com, awstrust.com, amazonaws.com; cert-manager's ACME issuer needs letsencrypt.org."
+  type        = list(string)
+  default     = ["amazon.com", "letsencrypt.org"]
+
+  validation {
+    condition     = length(var.caa_issuers) > 0 && alltrue([for i in var.caa_issuers : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", i))])
+    error_message = "caa_issuers must list at least one certificate authority's domain, like amazon.com."
+  }
+}
