@@ -138,6 +138,19 @@ module "cdn" {
   enable_waf                        = var.enable_waf
 }
 
+module "edge" {
+  source = "../modules/edge"
+
+  project                = var.project
+  environment            = var.environment
+  cluster_name           = local.cluster_name
+  oidc_provider_arn      = module.eks.oidc_provider_arn
+  oidc_issuer            = module.eks.oidc_issuer
+  vpc_id                 = module.network.vpc_id
+  access_logs_bucket_arn = module.storage.bucket_arns["logs"]
+  enable_waf             = var.enable_waf
+}
+
 module "monitoring" {
   source = "../modules/monitoring"
 

@@ -100,6 +100,26 @@ output "github_deploy_role_arn" {
   value       = module.security.github_deploy_role_arn
 }
 
+output "aws_load_balancer_controller_role_arn" {
+  description = "IRSA role of the AWS Load Balancer Controller."
+  value       = module.edge.controller_role_arn
+}
+
+output "alb_web_acl_arn" {
+  description = "Regional web ACL the controller associates with the ALB, or `none` where the environment has no WAF."
+  value       = module.edge.web_acl_arn
+}
+
+output "alb_access_logs_bucket" {
+  description = "Bucket the ALB writes its access logs to (the logs bucket)."
+  value       = module.storage.bucket_names["logs"]
+}
+
+output "alb_access_logs_prefix" {
+  description = "Key prefix of the ALB's access logs in that bucket."
+  value       = module.edge.access_logs_prefix
+}
+
 output "alert_topic_arn" {
   description = "SNS topic of every alert."
   value       = module.monitoring.alert_topic_arn

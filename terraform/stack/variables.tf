@@ -203,7 +203,7 @@ variable "dr_enabled" {
 }
 
 variable "enable_waf" {
-  description = "WAF in front of the CDN."
+  description = "WAF in front of the CDN and a regional web ACL on the ALB (required in production)."
   type        = bool
   default     = false
 }

@@ -1,0 +1,373 @@
+# The edge: what the AWS Load Balancer Controller needs to run the environment's one shared ALB (its IRSA
+# role and policy), the regional web ACL the ALB carries in production, and the bucket policy statement
+# its access logs need. The controller creates the ALB itself from the Ingresses; the Helm release's
+# IngressClassParams gives it the certificate, the TLS policy, this web ACL and the access-log attributes
+# (helm-values/aws-load-balancer-controller), and the Ingress names network's `alb` security group.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+# Elastic Load Balancing's log-delivery account in this region (regions opened before August 2022, such
+# as us-east-1, deliver access logs from it; AWS ELB user guide, "Enable access logs": bucket policy).
+data "aws_elb_service_account" "current" {}
+
+locals {
+  name               = "${var.project}-${var.environment}"
+  account_id         = data.aws_caller_identity.current.account_id
+  region             = data.aws_region.current.name
+  partition          = data.aws_partition.current.partition
+  service_account    = "aws-load-balancer-controller"
+  access_logs_prefix = "alb"
+  # What the controller creates carries elbv2.k8s.aws/cluster = <cluster name>; the upstream policy only
+  # asks for the tag to exist (Null), this one for it to name our cluster.
+  cluster_tag = "elbv2.k8s.aws/cluster"
+  elb_arn     = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}"
+  sg_arn      = "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The controller's IRSA role
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:kube-system:${local.service_account}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+# The controller's policy: docs/install/iam_policy.json of kubernetes-sigs/aws-load-balancer-controller
+# at v3.5.0 (the chart's appVersion), statement for statement, narrowed where IAM allows it:
+# - resource ARNs in this account and region instead of `*:*`;
+# - the cluster tag must name this cluster (upstream: only present);
+# - security-group ingress changes on groups it did not create only inside this VPC (the controller's
+#   installation guide recommends this condition);
+# - no classic WAF (waf-regional) and no Shield Advanced: the release runs with enableWaf=false and
+#   enableShield=false, so those actions are left out.
+data "aws_iam_policy_document" "controller" {
+  #checkov:skip=CKV_AWS_111:Upstream's policy: CreateSecurityGroup, CreateLoadBalancer/TargetGroup/Listener/Rule and the WAFv2 association calls name no resource before it exists; creations are conditioned on the cluster tag where IAM supports it.
+  #checkov:skip=CKV_AWS_356:Describe*/Get* calls and creations of resources that do not yet exist support no resource-level permissions (AWS service authorization reference for EC2 and ELBv2).
+  #checkov:skip=CKV_AWS_109:iam:CreateServiceLinkedRole is limited to elasticloadbalancing.amazonaws.com, as upstream's policy does; ELB needs its service-linked role on the first load balancer of an account.
+  statement {
+    sid       = "ServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "Describe"
+    actions = [
+      "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+      "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
+      "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+      "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+      "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+      "elasticloadbalancing:DescribeCapacityReservation",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "CertificatesAndWebAcl"
+    actions = [
+      "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
+      "iam:ListServerCertificates", "iam:GetServerCertificate",
+      "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "IngressRulesInThisVpc"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+    resources = [local.sg_arn]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc/${var.vpc_id}"]
+    }
+  }
+
+  statement {
+    sid       = "CreateSecurityGroup"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "TagSecurityGroupOnCreate"
+    actions   = ["ec2:CreateTags"]
+    resources = [local.sg_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateSecurityGroup"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "RetagOwnSecurityGroups"
+    actions   = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = [local.sg_arn]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.cluster_tag}"
+      values   = ["true"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "ChangeOwnSecurityGroups"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"]
+    resources = [local.sg_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "CreateLoadBalancers"
+    actions   = ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid = "ListenersAndRules"
+    actions = [
+      "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "RetagOwnLoadBalancers"
+    actions = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
+    resources = [
+      "${local.elb_arn}:targetgroup/*/*",
+      "${local.elb_arn}:loadbalancer/net/*/*",
+      "${local.elb_arn}:loadbalancer/app/*/*",
+    ]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.cluster_tag}"
+      values   = ["true"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid     = "TagListenersAndRules"
+    actions = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
+    resources = [
+      "${local.elb_arn}:listener/net/*/*/*",
+      "${local.elb_arn}:listener/app/*/*/*",
+      "${local.elb_arn}:listener-rule/net/*/*/*",
+      "${local.elb_arn}:listener-rule/app/*/*/*",
+    ]
+  }
+
+  statement {
+    sid = "ChangeOwnLoadBalancers"
+    actions = [
+      "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+      "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+      "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyCapacityReservation",
+      "elasticloadbalancing:ModifyIpPools",
+    ]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid     = "TagOnCreate"
+    actions = ["elasticloadbalancing:AddTags"]
+    resources = [
+      "${local.elb_arn}:targetgroup/*/*",
+      "${local.elb_arn}:loadbalancer/net/*/*",
+      "${local.elb_arn}:loadbalancer/app/*/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticloadbalancing:CreateAction"
+      values   = ["CreateTargetGroup", "CreateLoadBalancer"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.cluster_tag}"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "Targets"
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = ["${local.elb_arn}:targetgroup/*/*"]
+  }
+
+  statement {
+    sid = "ListenersCertificatesWebAcl"
+    actions = [
+      "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates",
+      "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "controller" {
+  name                 = "${local.name}-alb-controller"
+  description          = "AWS Load Balancer Controller of ${var.cluster_name} (kube-system/${local.service_account})"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+  tags                 = merge(var.tags, { Name = "${local.name}-alb-controller" })
+}
+
+resource "aws_iam_role_policy" "controller" {
+  name   = "${local.name}-alb-controller"
+  role   = aws_iam_role.controller.id
+  policy = data.aws_iam_policy_document.controller.json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Regional web ACL: the controller associates it with the ALB (IngressClassParams spec.wafv2AclArn,
+# fed from the web_acl_arn output), so the association is not a terraform resource.
+
+resource "aws_wafv2_web_acl" "this" {
+  #checkov:skip=CKV2_AWS_31:The ALB's access logs (logs bucket) record each request's actions_executed, waf and waf-failed included; sampled requests and per-rule CloudWatch metrics are kept as well, so no second log stream is paid for.
+  count = var.enable_waf ? 1 : 0
+
+  name        = "${local.name}-alb"
+  description = "On ${local.name}'s ALB"
+  scope       = "REGIONAL"
+
+  default_action {
+    allow {}
+  }
+
+  dynamic "rule" {
+    # AWS managed rule groups (AWS WAF developer guide, "Baseline rule groups" and "Use-case specific
+    # rule groups"); KnownBadInputs carries the Log4j (CVE-2021-44228) rules.
+    for_each = {
+      common           = { priority = 1, group = "AWSManagedRulesCommonRuleSet" }
+      known-bad-inputs = { priority = 2, group = "AWSManagedRulesKnownBadInputsRuleSet" }
+      sql-injection    = { priority = 3, group = "AWSManagedRulesSQLiRuleSet" }
+    }
+    content {
+      name     = rule.key
+      priority = rule.value.priority
+      override_action {
+        none {}
+      }
+      statement {
+        managed_rule_group_statement {
+          vendor_name = "AWS"
+          name        = rule.value.group
+        }
+      }
+      visibility_config {
+        cloudwatch_metrics_enabled = true
+        metric_name                = "${local.name}-alb-${rule.key}"
+        sampled_requests_enabled   = true
+      }
+    }
+  }
+
+  rule {
+    name     = "rate-limit"
+    priority = 4
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit                 = var.rate_limit_per_5min
+        evaluation_window_sec = 300
+        aggregate_key_type    = "IP"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-alb-rate-limit"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = "${local.name}-alb"
+    sampled_requests_enabled   = true
+  }
+
+  tags = merge(var.tags, { Name = "${local.name}-alb" })
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Access logs: what Elastic Load Balancing needs on the logs bucket. A bucket has one policy and the
+# storage module writes it, so this is handed over as a document for that policy to include.
+# (AWS ELB user guide, "Enable access logs for your Application Load Balancer": s3:PutObject on
+# bucket/prefix/AWSLogs/account-id/*, for the region's ELB account.) The bucket must use SSE-S3, as the
+# logs bucket does.
+
+data "aws_iam_policy_document" "access_logs" {
+  statement {
+    sid       = "ElbAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.access_logs_bucket_arn}/${local.access_logs_prefix}/AWSLogs/${local.account_id}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+}

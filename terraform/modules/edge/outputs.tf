@@ -1,0 +1,19 @@
+output "controller_role_arn" {
+  description = "IRSA role of the AWS Load Balancer Controller (kube-system/aws-load-balancer-controller)."
+  value       = aws_iam_role.controller.arn
+}
+
+output "web_acl_arn" {
+  description = "ARN of the load balancer's regional web ACL, or `none` where the environment has no WAF (the controller's documented value for \"no web ACL\": it removes any association)."
+  value       = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : "none"
+}
+
+output "access_logs_prefix" {
+  description = "Key prefix the load balancer's access logs are written under in the logs bucket."
+  value       = local.access_logs_prefix
+}
+
+output "access_logs_bucket_policy_json" {
+  description = "The bucket policy statement Elastic Load Balancing needs to deliver access logs under access_logs_prefix; the logs bucket's owner (storage module) merges it into that bucket's policy."
+  value       = data.aws_iam_policy_document.access_logs.json
+}
