@@ -296,31 +296,63 @@ resource "aws_wafv2_web_acl" "this" {
     allow {}
   }
 
-  dynamic "rule" {
-    # AWS managed rule groups (AWS WAF developer guide, "Baseline rule groups" and "Use-case specific
-    # rule groups"); KnownBadInputs carries the Log4j (CVE-2021-44228) rules.
-    for_each = {
-      common           = { priority = 1, group = "AWSManagedRulesCommonRuleSet" }
-      known-bad-inputs = { priority = 2, group = "AWSManagedRulesKnownBadInputsRuleSet" }
-      sql-injection    = { priority = 3, group = "AWSManagedRulesSQLiRuleSet" }
+  # AWS managed rule groups (AWS WAF developer guide, "Baseline rule groups" and "Use-case specific rule
+  # groups"); KnownBadInputs carries the Log4j (CVE-2021-44228) rules. Written out rule by rule rather than
+  # with a dynamic block, so that checkov sees them.
+  rule {
+    name     = "common"
+    priority = 1
+    override_action {
+      none {}
     }
-    content {
-      name     = rule.key
-      priority = rule.value.priority
-      override_action {
-        none {}
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesCommonRuleSet"
       }
-      statement {
-        managed_rule_group_statement {
-          vendor_name = "AWS"
-          name        = rule.value.group
-        }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-alb-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "known-bad-inputs"
+    priority = 2
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
       }
-      visibility_config {
-        cloudwatch_metrics_enabled = true
-        metric_name                = "${local.name}-alb-${rule.key}"
-        sampled_requests_enabled   = true
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-alb-known-bad-inputs"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "sql-injection"
+    priority = 3
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesSQLiRuleSet"
       }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.name}-alb-sql-injection"
+      sampled_requests_enabled   = true
     }
   }
 
