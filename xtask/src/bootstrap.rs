@@ -6,7 +6,8 @@
 use anyhow::Result;
 
 use crate::cli::EnvRunArgs;
-use crate::engine::{usage, Pipeline, Step};
+use crate::engine::{Pipeline, Step};
+use crate::error::usage;
 use crate::terraform::{Against, Target};
 use crate::tools::{self, Tools};
 use crate::{emulator, Context};

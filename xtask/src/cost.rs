@@ -17,7 +17,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::cli::{CostFormat, CostReportArgs, RunArgs};
-use crate::engine::{usage, Pipeline, Step};
+use crate::engine::{Pipeline, Step};
+use crate::error::usage;
 use crate::terraform::Target;
 use crate::{bootstrap, Context};
 

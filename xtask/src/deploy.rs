@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::DeployArgs;
-use crate::engine::{usage, Pipeline, Step};
+use crate::engine::{Pipeline, Step};
+use crate::error::usage;
 use crate::terraform::{PlanSummary, Target, DATA_RESOURCES};
 use crate::{bootstrap, cluster, cost, plan, Context};
 

@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::engine::{usage, Cmd, Pipeline, Step};
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::error::usage;
 use crate::terraform::Target;
 use crate::{bootstrap, cluster, deploy, plan, Context};
 

@@ -11,6 +11,7 @@ mod docs;
 mod doctor;
 mod emulator;
 mod engine;
+mod error;
 mod k8s;
 mod mesh;
 mod redact;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let (code, already_reported) = engine::classify(&err);
+            let (code, already_reported) = error::classify(&err);
             if !already_reported {
                 eprintln!("error: {}", redact::apply(&format!("{err:#}")));
             }
@@ -101,4 +102,13 @@ fn project_root() -> PathBuf {
 /// The xtask's own files (journal, logs, plans, emulator state): `target/xtask`, or `XTASK_WORK_DIR`.
 fn work_dir(root: &Path) -> PathBuf {
     std::env::var_os("XTASK_WORK_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("xtask"))
+}
+
+impl engine::Workspace for Context {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+    fn work(&self) -> &Path {
+        &self.work
+    }
 }

@@ -8,7 +8,8 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::engine::{usage, Cmd};
+use crate::engine::Cmd;
+use crate::error::usage;
 use crate::validate::Finding;
 
 pub const LIST: &str = "helm-values/releases.toml";

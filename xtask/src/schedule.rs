@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::cli::{ScheduleAction, ScheduleArgs};
 use crate::cluster::output;
-use crate::engine::{usage, Cmd, Pipeline, Step};
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::error::usage;
 use crate::terraform::Target;
 use crate::{bootstrap, deploy, plan, Context};
 

@@ -436,7 +436,7 @@ impl Target {
         let env = config.env(env_name)?.clone();
         let source = env_dir(&ctx.root, &env.name);
         if !source.join("main.tf").is_file() {
-            return Err(crate::engine::usage(format!(
+            return Err(crate::error::usage(format!(
                 "environment `{}` has no terraform root at {} (add one, or remove it from {})",
                 env.name,
                 source.display(),

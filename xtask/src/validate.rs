@@ -156,7 +156,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
     if !args.only.is_empty() {
         checks.retain(|c| args.only.iter().any(|o| c.name.contains(o.as_str())));
         if checks.is_empty() {
-            return Err(crate::engine::usage("no check matches --only; `cargo xtask validate --list` shows them"));
+            return Err(crate::error::usage("no check matches --only; `cargo xtask validate --list` shows them"));
         }
     }
     let ui = Ui::detect(false);
