@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{EmulatorAction, EmulatorArgs, RunArgs};
-use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::engine::{Cmd, Step, StepCtx};
 use crate::tools::{self, Tools};
 use crate::Context;
 
@@ -57,30 +56,6 @@ pub fn describe(ctx: &Context) -> String {
     match running(ctx) {
         Some(r) => format!("running at {} (pid {}, log {})", r.endpoint(), r.pid, log_path(ctx).display()),
         None => "not running (commands for `local` start it on demand; or: cargo xtask emulator start)".into(),
-    }
-}
-
-pub fn run_command(ctx: &Context, args: EmulatorArgs) -> Result<()> {
-    match args.action {
-        EmulatorAction::Status => {
-            println!("emulator: {}", describe(ctx));
-            Ok(())
-        }
-        EmulatorAction::Stop => {
-            match stop(ctx)? {
-                Some(r) => println!("emulator stopped (was pid {} on port {})", r.pid, r.port),
-                None => println!("emulator: not running; nothing to stop"),
-            }
-            Ok(())
-        }
-        EmulatorAction::Start => {
-            let port = ctx.config()?.emulator_port;
-            let mut pipeline = Pipeline::new(ctx, "emulator start");
-            pipeline.step(start_step(ctx, port, |_| {}));
-            pipeline.run(&RunArgs::default())?;
-            println!("emulator: {}", describe(ctx));
-            Ok(())
-        }
     }
 }
 

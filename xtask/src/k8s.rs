@@ -8,8 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use serde_norway::Value;
 
 use crate::engine::Cmd;
+use crate::finding::Finding;
 use crate::tools::{self, Tools};
-use crate::validate::Finding;
 use crate::Context;
 
 /// The Kubernetes version schemas are checked against when the environment doesn't say.

@@ -4,28 +4,24 @@
 //! 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.
 
 mod cli;
+mod commands;
+mod engine;
+mod error;
+mod redact;
+
+mod clock;
 mod cluster;
 mod config;
 mod cost;
-mod docs;
-mod doctor;
 mod emulator;
-mod engine;
-mod error;
+mod finding;
 mod k8s;
 mod mesh;
-mod redact;
 mod releases;
+mod steps;
+mod target;
 mod terraform;
 mod tools;
-mod validate;
-
-mod backup;
-mod bootstrap;
-mod deploy;
-mod destroy;
-mod plan;
-mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,10 +48,11 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let root = project_root();
     let ctx = Context { root: root.clone(), work: work_dir(&root), config_path: cli.config.clone() };
     use cli::Command::*;
+    use commands::*;
     match cli.command {
         Doctor(args) => doctor::run(&ctx, args),
-        Tools(args) => tools::run_command(&ctx, args),
-        Emulator(args) => emulator::run_command(&ctx, args),
+        Tools(args) => tools::run(&ctx, args),
+        Emulator(args) => emulator::run(&ctx, args),
         Validate(args) => validate::run(&ctx, args),
         Docs => docs::run(&ctx),
         Bootstrap(args) => bootstrap::run(&ctx, args),
@@ -66,7 +63,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Backup(args) => backup::run(&ctx, args),
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
-        CostReport(args) => cost::run(&ctx, args),
+        CostReport(args) => cost_report::run(&ctx, args),
     }
 }
 

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::engine::Cmd;
 use crate::error::usage;
-use crate::validate::Finding;
+use crate::finding::Finding;
 
 pub const LIST: &str = "helm-values/releases.toml";
 /// The mesh's releases: installed by the mesh step (with the identity certificates), not with the rest.

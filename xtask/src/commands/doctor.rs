@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         println!("AWS credentials: {}", credentials(&tools));
     }
     println!("emulator: {}", emulator::describe(ctx));
-    let warnings = crate::validate::mesh_expiry_warnings(ctx);
+    let warnings = crate::mesh::cached_expiry_warnings(ctx);
     if warnings.is_empty() {
         println!(
             "mesh certificates: none expire within {} days (of those cached by `cargo xtask mesh`)",

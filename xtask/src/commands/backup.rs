@@ -12,11 +12,10 @@ use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
 
 use crate::cli::{BackupArgs, EnvRunArgs};
-use crate::cluster::output;
-use crate::destroy::utc_stamp;
+use crate::clock::utc_stamp;
 use crate::engine::{human, Cmd, Pipeline, Step, StepCtx};
-use crate::terraform::Target;
-use crate::{bootstrap, deploy, plan, Context};
+use crate::target::Target;
+use crate::{steps, Context};
 
 /// The tag that marks a snapshot as this command's (only those are ever pruned).
 pub const MADE_BY: (&str, &str) = ("xtask:made-by", "cargo-xtask-backup");
@@ -25,9 +24,7 @@ pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let snapshot = std::cell::RefCell::new(String::new());
     let mut pipeline = Pipeline::new(ctx, format!("backup {}", target.env.name));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
-    pipeline.step(deploy::outputs_step(ctx, &target));
+    steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(snapshot_step(ctx, &target, &snapshot));
     if target.env.dr_region.is_some() {
         pipeline.step(copy_step(ctx, &target, &snapshot));
@@ -41,15 +38,9 @@ pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
 pub fn run_drill(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let mut pipeline = Pipeline::new(ctx, format!("restore-drill {}", target.env.name));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
-    pipeline.step(deploy::outputs_step(ctx, &target));
+    steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(drill_step(ctx, &target));
     pipeline.run(&args.run)
-}
-
-fn endpoint(ctx: &Context, target: &Target) -> Result<Option<String>> {
-    plan::endpoint_for(ctx, target)
 }
 
 fn aws(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
@@ -100,8 +91,8 @@ fn snapshot_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::
         "Manual RDS snapshot, tagged with env, time and git revision; waited on",
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let db = output(target, "db_instance_identifier")?;
+            let endpoint = target.endpoint(ctx)?;
+            let db = target.output("db_instance_identifier")?;
             let stamp = utc_stamp();
             let id = format!("{db}-{}", stamp.to_lowercase());
             c.output(&create(endpoint.as_deref(), &db, &id, &stamp))?;
@@ -148,12 +139,12 @@ fn copy_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::RefC
         format!("Copy the snapshot to {dr}, encrypted with the DR region's key"),
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             let id = made.borrow().clone();
             if id.is_empty() {
                 bail!("no snapshot from this run to copy (run the whole backup, not --from copy-to-dr)");
             }
-            let key = output(target, "dr_backup_kms_key_arn")?;
+            let key = target.output("dr_backup_kms_key_arn")?;
             let arn = format!("arn:aws:rds:{}:{}:snapshot:{id}", target.env.region, target.env.account_id);
             c.output(&copy(endpoint.as_deref(), &arn, &id, &key))?;
             c.run(&wait(endpoint.as_deref(), &id))?;
@@ -225,12 +216,12 @@ fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Opti
         "Delete this command's snapshots older than the retention (never the newest)",
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let db = output(target, "db_instance_identifier")?;
+            let endpoint = target.endpoint(ctx)?;
+            let db = target.output("db_instance_identifier")?;
             let days: i64 = match retention_override {
                 Some(d) => i64::from(d),
                 None => {
-                    output(target, "backup_retention_days")?.parse().context("backup_retention_days is not a number")?
+                    target.output("backup_retention_days")?.parse().context("backup_retention_days is not a number")?
                 }
             };
             let now = crate::mesh::certs::now();
@@ -264,8 +255,8 @@ fn state_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Copy the terraform state object to the backups bucket",
         vec![copy(shown.as_deref(), "<terraform output backups_bucket>", "<UTC time>")],
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let bucket = output(target, "backups_bucket")?;
+            let endpoint = target.endpoint(ctx)?;
+            let bucket = target.output("backups_bucket")?;
             let stamp = utc_stamp();
             c.run(&copy(endpoint.as_deref(), &bucket, &stamp))?;
             c.note(format!("s3://{bucket}/terraform-state/{}/{stamp}.tfstate", target.env.name));
@@ -277,8 +268,8 @@ fn state_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 fn report_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     Step::new("report", "What exists now", vec![list_cmd(ctx, target, shown.as_deref(), "<db>")], move |c| {
-        let endpoint = endpoint(ctx, target)?;
-        let db = output(target, "db_instance_identifier")?;
+        let endpoint = target.endpoint(ctx)?;
+        let db = target.output("db_instance_identifier")?;
         let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
         c.fact(format!("manual snapshots of {db} ({}):", list.len()));
         for s in &list {
@@ -359,9 +350,9 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Restore the newest snapshot into a scratch instance, check it, delete it",
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             let ep = endpoint.as_deref();
-            let db = output(target, "db_instance_identifier")?;
+            let db = target.output("db_instance_identifier")?;
             let list = snapshots(c, ctx, target, ep, &db)?;
             let newest = list.first().and_then(|s| s["DBSnapshotIdentifier"].as_str()).map(str::to_string);
             let Some(snapshot) = newest else {

@@ -1,7 +1,6 @@
 //! `cargo xtask validate`: every check of the infrastructure code, run in parallel, every failure
 //! reported (file:line where there is one), exit 1 when any check found a problem.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -9,38 +8,9 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::cli::ValidateArgs;
 use crate::engine::{human, Ui};
+use crate::finding::Finding;
 use crate::terraform::{self, Terraform};
 use crate::Context;
-
-/// One problem: where (file, line) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl Finding {
-    pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Finding {
-        Finding { file: file.to_path_buf(), line, message: message.into() }
-    }
-
-    fn relative_to(mut self, root: &Path) -> Finding {
-        if let Ok(rel) = self.file.strip_prefix(root) {
-            self.file = rel.to_path_buf();
-        }
-        self
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
 
 type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
 
@@ -51,8 +21,11 @@ struct Check<'a> {
 
 fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
     let mut checks: Vec<Check> = vec![
-        Check { name: "terraform fmt".into(), run: Box::new(|| terraform::fmt_check(ctx)) },
-        Check { name: "terraform module conventions".into(), run: Box::new(|| Ok(terraform::conventions(&ctx.root))) },
+        Check { name: "terraform fmt".into(), run: Box::new(|| terraform::checks::fmt_check(ctx)) },
+        Check {
+            name: "terraform module conventions".into(),
+            run: Box::new(|| Ok(terraform::checks::conventions(&ctx.root))),
+        },
     ];
     for dir in terraform::environment_dirs(&ctx.root) {
         let env = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -197,7 +170,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
             println!("{finding}");
         }
     }
-    for warning in mesh_expiry_warnings(ctx) {
+    for warning in crate::mesh::cached_expiry_warnings(ctx) {
         println!("{} {warning}", ui.warn("warning:"));
     }
     if failed > 0 {
@@ -298,21 +271,4 @@ fn run_quiet(_ctx: &Context, cmd: &crate::engine::Cmd) -> Result<String> {
     } else {
         bail!("{}", crate::redact::apply(text.trim()))
     }
-}
-
-/// Mesh certificates cached by `cargo xtask mesh` that expire within 60 days (warnings, not failures).
-pub fn mesh_expiry_warnings(ctx: &Context) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for entry in std::fs::read_dir(ctx.work.join("mesh")).into_iter().flatten().flatten() {
-        let env = entry.file_name().to_string_lossy().into_owned();
-        for (name, file) in [("trust anchor", "trust-anchor.crt"), ("issuer", "issuer.crt")] {
-            let Ok(pem) = std::fs::read_to_string(entry.path().join(file)) else { continue };
-            match crate::mesh::certs::expiry_warnings(&[(name, &pem)], crate::mesh::certs::now()) {
-                Ok(list) => warnings
-                    .extend(list.into_iter().map(|w| format!("{env}: {w} (cargo xtask mesh rotate-issuer {env})"))),
-                Err(e) => warnings.push(format!("{env}: cannot read the cached {name}: {e:#}")),
-            }
-        }
-    }
-    warnings
 }
