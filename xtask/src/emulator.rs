@@ -91,14 +91,11 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     }
     std::fs::create_dir_all(dir(ctx)).context("creating the emulator directory")?;
     let log = std::fs::File::create(log_path(ctx)).context("creating the emulator log")?;
-    let child = std::process::Command::new(&exe)
+    let child = Cmd::new(tools::EMULATOR.bin)
+        .exe(Some(exe.clone()))
         .args(["-H", &HOST.to_string(), "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()
+        .spawn_background(log)
         .with_context(|| format!("starting {}", exe.display()))?;
     let running = Running { pid: child.id(), port };
     std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
@@ -121,8 +118,6 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     c.note(format!("started at {}", running.endpoint()));
     Ok(running)
 }
-
-use std::os::unix::process::CommandExt;
 
 /// Stops the emulator this project started; `None` when none was running.
 pub fn stop(ctx: &Context) -> Result<Option<Running>> {

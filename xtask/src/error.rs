@@ -18,6 +18,11 @@ impl fmt::Display for Usage {
 }
 impl std::error::Error for Usage {}
 
+/// The one wording for a program that is not there, wherever a process is started.
+pub fn not_found(program: &str) -> String {
+    format!("`{program}` not found: run `cargo xtask doctor` to see how to install it")
+}
+
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(message.into()))
 }

@@ -8,6 +8,7 @@ mod commands;
 mod engine;
 mod error;
 mod redact;
+mod shell;
 
 mod clock;
 mod cluster;

@@ -410,15 +410,8 @@ fn python_of(script: &Path) -> Option<PathBuf> {
 
 /// Runs a quick query (a version) with a time limit; its stdout and stderr, or `None`.
 pub fn capture(program: &Path, args: &[&str]) -> Option<String> {
-    let handle = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().start().ok()?;
-    match handle.wait_timeout(Duration::from_secs(20)) {
-        Ok(Some(out)) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
-        Ok(None) => {
-            let _ = handle.kill();
-            None
-        }
-        _ => None,
-    }
+    let cmd = Cmd::new(program.to_string_lossy()).exe(Some(program.to_path_buf())).args(args.iter().copied());
+    cmd.probe(Duration::from_secs(20), true).filter(|p| p.success).map(|p| p.stdout)
 }
 
 /// The first `1.2` or `1.2.3` (optionally after a `v`) in a tool's version output.

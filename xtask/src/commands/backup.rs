@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::cli::{BackupArgs, EnvRunArgs};
 use crate::clock::utc_stamp;
 use crate::engine::{human, Cmd, Pipeline, Step, StepCtx};
+use crate::shell::{self, cmd};
 use crate::target::Target;
 use crate::{steps, Context};
 
@@ -53,8 +54,13 @@ fn json(text: &str) -> Result<Value> {
 
 /// The git revision of this checkout, for the snapshot's tags.
 fn git_revision(ctx: &Context) -> String {
-    let Ok(git) = which::which("git") else { return "unknown".into() };
-    crate::tools::capture(&git, &["-C", &ctx.root.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
+    let revision = || -> Result<String> {
+        let sh = shell::at(&ctx.root)?;
+        let out = shell::run("git", cmd!(sh, "git rev-parse --short=12 HEAD"))?;
+        Ok(if out.success { out.stdout } else { String::new() })
+    };
+    revision()
+        .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty() && !s.contains(' '))
         .unwrap_or_else(|| "unknown".into())

@@ -7,9 +7,12 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::ValidateArgs;
+use crate::engine::Cmd;
 use crate::engine::{human, Ui};
 use crate::finding::Finding;
+use crate::shell::{self, cmd};
 use crate::terraform::{self, Terraform};
+use crate::tools::{self, Tools};
 use crate::Context;
 
 type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
@@ -81,20 +84,10 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
 
 /// checkov over a directory or file: every failed check is a finding (skips are inline, with reasons).
 fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
-    let tools = crate::tools::Tools::new(ctx);
-    let exe = tools.find(crate::tools::CHECKOV).context("checkov not found: cargo xtask tools install")?;
-    let mut all = vec!["--quiet", "--compact", "--output", "json", "--skip-download"];
-    all.extend_from_slice(args);
-    let out = duct::cmd(exe, all)
-        .dir(&ctx.root)
-        .env("LOG_LEVEL", "ERROR")
-        .stdin_null()
-        .stderr_null()
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .context("running checkov")?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let exe = shell::program(Tools::new(ctx).find(tools::CHECKOV), tools::CHECKOV.bin)?;
+    let sh = shell::at(&ctx.root)?;
+    let quiet = cmd!(sh, "{exe} --quiet --compact --output json --skip-download {args...}").env("LOG_LEVEL", "ERROR");
+    let text = shell::run("checkov", quiet)?.stdout;
     let json: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(_) => bail!("checkov did not answer with JSON: {}", text.chars().take(300).collect::<String>()),
@@ -186,10 +179,10 @@ fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding>> {
     let stamp_file = tf.data_dir.join("xtask-init.stamp");
     if std::fs::read_to_string(&stamp_file).ok().as_deref() != Some(stamp.as_str()) {
         let init = tf.cmd(["init", "-backend=false", "-input=false", "-no-color"]);
-        run_quiet(ctx, &init).context("terraform init -backend=false")?;
+        run_quiet(&init).context("terraform init -backend=false")?;
         std::fs::write(&stamp_file, &stamp).context("writing the init stamp")?;
     }
-    let out = run_quiet(ctx, &tf.cmd(["validate", "-json", "-no-color"]).arg("-no-tests"));
+    let out = run_quiet(&tf.cmd(["validate", "-json", "-no-color"]).arg("-no-tests"));
     let text = match out {
         Ok(text) => text,
         Err(e) => format!("{e:#}"),
@@ -254,19 +247,11 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Runs a command to completion outside any pipeline; its stdout, or an error with its output.
-fn run_quiet(_ctx: &Context, cmd: &crate::engine::Cmd) -> Result<String> {
-    let (program, args, cwd, env) = cmd.parts();
-    let mut expr = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked();
-    if let Some(dir) = cwd {
-        expr = expr.dir(dir);
-    }
-    for (k, v) in env {
-        expr = expr.env(k, v);
-    }
-    let out = expr.run().with_context(|| format!("running {}", cmd.program))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() || text.trim_start().starts_with('{') {
+/// Runs a command to completion outside any pipeline; its output, or an error with it.
+fn run_quiet(cmd: &Cmd) -> Result<String> {
+    let out = shell::run_cmd(cmd)?;
+    let text = out.combined();
+    if out.success || text.trim_start().starts_with('{') {
         Ok(text)
     } else {
         bail!("{}", crate::redact::apply(text.trim()))

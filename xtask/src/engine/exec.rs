@@ -14,7 +14,13 @@ use indicatif::ProgressBar;
 use super::signals::{signal_group, signals_received};
 use super::ui::human;
 use super::{Cmd, Mode, StepCtx};
-use crate::error::{usage, Interrupted};
+
+/// What a quick query printed and how it ended.
+pub struct Probe {
+    pub success: bool,
+    pub stdout: String,
+}
+use crate::error::{not_found, usage, Interrupted};
 use crate::redact;
 
 /// Where a running tool's lines go: the step log always, the terminal when streaming.
@@ -74,7 +80,7 @@ impl StepCtx {
         };
         let handle = expr.start().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                usage(format!("`{}` not found: run `cargo xtask doctor` to see how to install it", cmd.program))
+                usage(not_found(&cmd.program))
             } else {
                 anyhow!(e).context(format!("starting `{}`", cmd.program))
             }
@@ -157,5 +163,46 @@ impl Finished {
             None => "a signal".to_string(),
         };
         Err(anyhow!("`{}` failed with {how}", cmd.display(root)))
+    }
+}
+
+impl Cmd {
+    /// Runs a quick query (a version, an identity) outside any pipeline, with a time limit; `None` when
+    /// it could not start or did not answer in time (it is killed then). With `merge`, its stderr is
+    /// part of `stdout`; otherwise stderr is discarded.
+    pub fn probe(&self, limit: Duration, merge: bool) -> Option<Probe> {
+        let mut expr = duct::cmd(self.resolved(), &self.args).stdin_null().stdout_capture().unchecked();
+        expr = if merge { expr.stderr_to_stdout() } else { expr.stderr_capture() };
+        if let Some(dir) = &self.cwd {
+            expr = expr.dir(dir);
+        }
+        for (key, value, _) in &self.env {
+            expr = expr.env(key, value);
+        }
+        let handle = expr.start().ok()?;
+        match handle.wait_timeout(limit) {
+            Ok(Some(out)) => {
+                Some(Probe { success: out.status.success(), stdout: String::from_utf8_lossy(&out.stdout).into_owned() })
+            }
+            Ok(None) => {
+                let _ = handle.kill();
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Starts a background service (the emulator) in its own process group, its output appended to
+    /// `log`; the xtask does not wait for it.
+    pub fn spawn_background(&self, log: File) -> std::io::Result<std::process::Child> {
+        let mut command = std::process::Command::new(self.resolved());
+        command.args(&self.args);
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        for (key, value, _) in &self.env {
+            command.env(key, value);
+        }
+        command.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0).spawn()
     }
 }

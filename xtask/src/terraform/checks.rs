@@ -4,26 +4,20 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::{has_attr, subdirs, tf_dir, tf_files, TfFile};
 use crate::finding::Finding;
+use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
 use crate::Context;
 
 /// `terraform fmt -check` over terraform/: each unformatted file with the first line that differs.
 pub fn fmt_check(ctx: &Context) -> Result<Vec<Finding>> {
-    let tools = Tools::new(ctx);
-    let exe = tools.find(tools::TERRAFORM).context("terraform not found (cargo xtask doctor)")?;
-    let out = duct::cmd(exe, ["fmt", "-check", "-diff", "-recursive", "-no-color", "terraform"])
-        .dir(&ctx.root)
-        .stdin_null()
-        .stderr_null()
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .context("running terraform fmt")?;
-    Ok(parse_fmt_diff(&String::from_utf8_lossy(&out.stdout)))
+    let exe = shell::program(Tools::new(ctx).find(tools::TERRAFORM), tools::TERRAFORM.bin)?;
+    let sh = shell::at(&ctx.root)?;
+    let out = shell::run("terraform", cmd!(sh, "{exe} fmt -check -diff -recursive -no-color terraform"))?;
+    Ok(parse_fmt_diff(&out.stdout))
 }
 
 fn parse_fmt_diff(diff: &str) -> Vec<Finding> {
