@@ -1,7 +1,8 @@
 //! Cost: the monthly estimate of an environment from its terraform plan JSON, priced from
 //! cost/prices.toml with the traffic in cost/usage.toml, against the budget terraform sets
 //! (`monthly_budget_usd` of `module "stack"`), and last month's actual spend from Cost Explorer.
-//! `inputs` reads the plan, prices and usage; `estimate` is the pricing pass; `rules` the per-type rules;
+//! `inputs` reads the plan, prices and usage; `estimate` holds what an estimate is made of; `pass` is
+//! the pricing pass; `rules` the per-type rules;
 //! `report` the budget and the report; `actual` the Cost Explorer answer.
 //!
 //! Pricing is one pass over `resource_changes`: one HashMap lookup for the resource type's rule, one for
@@ -10,6 +11,7 @@
 mod actual;
 mod estimate;
 mod inputs;
+mod pass;
 mod report;
 mod rules;
 
@@ -20,8 +22,9 @@ use anyhow::{anyhow, Result};
 use crate::error::usage;
 use crate::Context;
 pub use actual::{actual_report, last_month};
-use estimate::{estimate, Estimate, Regions};
+use estimate::{Estimate, Regions};
 use inputs::{dr_resources, Plan, Prices, UsageFile};
+use pass::estimate;
 use report::{budget, Budget};
 pub use report::{money, Report};
 
