@@ -169,10 +169,8 @@ fn paths(code: &str) -> Vec<String> {
 }
 
 /// The module a path names (the longest prefix that is a module), from inside module `from`.
-fn resolve(path: &str, from: &str, is_dir_module: bool, known: &BTreeMap<String, PathBuf>) -> Option<String> {
+fn resolve(path: &str, from: &str, known: &BTreeMap<String, PathBuf>) -> Option<String> {
     let mut base: Vec<&str> = if from.is_empty() { vec![] } else { from.split("::").collect() };
-    // A file module `a/b.rs`'s `super` is `a`; a directory module `a/mod.rs` is `a` itself.
-    let _ = is_dir_module;
     let mut segments: Vec<&str> = path.split("::").collect();
     match segments.first() {
         Some(&"crate") => {
@@ -206,10 +204,9 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let known = modules();
     let mut graph = BTreeMap::new();
     for (module, path) in &known {
-        let is_dir = path.ends_with("mod.rs");
         let mut to = BTreeSet::new();
         for p in paths(&code(path)) {
-            if let Some(target) = resolve(&p, module, is_dir, &known) {
+            if let Some(target) = resolve(&p, module, &known) {
                 if &target != module {
                     to.insert(target);
                 }
@@ -332,7 +329,7 @@ fn the_engine_imports_only_error_and_redact() {
     let mut wrong = Vec::new();
     for (module, path) in known.iter().filter(|(m, _)| top(m) == "engine") {
         for p in paths(&code(path)) {
-            let target = resolve(&p, module, path.ends_with("mod.rs"), &known).unwrap_or_default();
+            let target = resolve(&p, module, &known).unwrap_or_default();
             let allowed = ["engine", "error", "redact"].contains(&top(&target)) && !target.is_empty();
             if !allowed {
                 wrong.push(format!("{}: {p}", path.display()));

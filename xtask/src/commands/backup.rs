@@ -48,6 +48,27 @@ fn aws(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
     target.aws(ctx, endpoint)
 }
 
+/// A step about the environment's database: `run` gets the live endpoint and the database's name.
+fn db_step<'a>(
+    ctx: &'a Context,
+    target: &'a Target,
+    name: &str,
+    about: &str,
+    shown: Vec<Cmd>,
+    run: impl FnOnce(&mut StepCtx, Option<&str>, &str) -> Result<()> + 'a,
+) -> Step<'a> {
+    Step::new(name, about, shown, move |c| {
+        let endpoint = target.endpoint(ctx)?;
+        let db = target.output("db_instance_identifier")?;
+        run(c, endpoint.as_deref(), &db)
+    })
+}
+
+/// `aws rds <verb> <flag> <id> --output json`.
+fn rds(ctx: &Context, target: &Target, endpoint: Option<&str>, verb: &str, flag: &str, id: &str) -> Cmd {
+    aws(ctx, target, endpoint).args(["rds", verb, flag, id, "--output", "json"])
+}
+
 fn json(text: &str) -> Result<Value> {
     serde_json::from_str(text).context("the AWS CLI did not answer with JSON")
 }
@@ -92,17 +113,17 @@ fn snapshot_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::
         create(shown.as_deref(), "<terraform output db_instance_identifier>", "<db>-<UTC time>", "<UTC time>"),
         wait(shown.as_deref(), "<db>-<UTC time>"),
     ];
-    Step::new(
+    db_step(
+        ctx,
+        target,
         "snapshot",
         "Manual RDS snapshot, tagged with env, time and git revision; waited on",
         shown_cmds,
-        move |c| {
-            let endpoint = target.endpoint(ctx)?;
-            let db = target.output("db_instance_identifier")?;
+        move |c, endpoint, db| {
             let stamp = utc_stamp();
             let id = format!("{db}-{}", stamp.to_lowercase());
-            c.output(&create(endpoint.as_deref(), &db, &id, &stamp))?;
-            c.run(&wait(endpoint.as_deref(), &id))?;
+            c.output(&create(endpoint, db, &id, &stamp))?;
+            c.run(&wait(endpoint, &id))?;
             c.note(format!("{id} available"));
             *made.borrow_mut() = id;
             Ok(())
@@ -206,24 +227,17 @@ fn expired(list: &[Value], now: i64, days: i64) -> Vec<String> {
 fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Option<u32>) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     let delete = move |endpoint: Option<&str>, id: &str| {
-        aws(ctx, target, endpoint).args([
-            "rds",
-            "delete-db-snapshot",
-            "--db-snapshot-identifier",
-            id,
-            "--output",
-            "json",
-        ])
+        rds(ctx, target, endpoint, "delete-db-snapshot", "--db-snapshot-identifier", id)
     };
     let shown_cmds =
         vec![list_cmd(ctx, target, shown.as_deref(), "<db>"), delete(shown.as_deref(), "<each expired snapshot>")];
-    Step::new(
+    db_step(
+        ctx,
+        target,
         "prune",
         "Delete this command's snapshots older than the retention (never the newest)",
         shown_cmds,
-        move |c| {
-            let endpoint = target.endpoint(ctx)?;
-            let db = target.output("db_instance_identifier")?;
+        move |c, endpoint, db| {
             let days: i64 = match retention_override {
                 Some(d) => i64::from(d),
                 None => {
@@ -231,10 +245,10 @@ fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Opti
                 }
             };
             let now = crate::mesh::certs::now();
-            let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
+            let list = snapshots(c, ctx, target, endpoint, db)?;
             let pruned = expired(&list, now, days);
             for id in &pruned {
-                c.output(&delete(endpoint.as_deref(), id))?;
+                c.output(&delete(endpoint, id))?;
             }
             c.note(format!(
                 "retention {days} day(s): {} pruned{}",
@@ -273,24 +287,29 @@ fn state_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 
 fn report_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    Step::new("report", "What exists now", vec![list_cmd(ctx, target, shown.as_deref(), "<db>")], move |c| {
-        let endpoint = target.endpoint(ctx)?;
-        let db = target.output("db_instance_identifier")?;
-        let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
-        c.fact(format!("manual snapshots of {db} ({}):", list.len()));
-        for s in &list {
-            c.fact(format!(
-                "  {}  {}  {}  encrypted={}  {}",
-                s["DBSnapshotIdentifier"].as_str().unwrap_or("?"),
-                s["SnapshotCreateTime"].as_str().unwrap_or("?"),
-                s["Status"].as_str().unwrap_or("?"),
-                s["Encrypted"].as_bool().unwrap_or(false),
-                if made_by_xtask(s) { "cargo-xtask-backup" } else { "other" }
-            ));
-        }
-        c.note(format!("{} manual snapshot(s)", list.len()));
-        Ok(())
-    })
+    db_step(
+        ctx,
+        target,
+        "report",
+        "What exists now",
+        vec![list_cmd(ctx, target, shown.as_deref(), "<db>")],
+        move |c, endpoint, db| {
+            let list = snapshots(c, ctx, target, endpoint, db)?;
+            c.fact(format!("manual snapshots of {db} ({}):", list.len()));
+            for s in &list {
+                c.fact(format!(
+                    "  {}  {}  {}  encrypted={}  {}",
+                    s["DBSnapshotIdentifier"].as_str().unwrap_or("?"),
+                    s["SnapshotCreateTime"].as_str().unwrap_or("?"),
+                    s["Status"].as_str().unwrap_or("?"),
+                    s["Encrypted"].as_bool().unwrap_or(false),
+                    if made_by_xtask(s) { "cargo-xtask-backup" } else { "other" }
+                ));
+            }
+            c.note(format!("{} manual snapshot(s)", list.len()));
+            Ok(())
+        },
+    )
 }
 
 fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
@@ -321,14 +340,7 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         aws(ctx, target, endpoint).args(["rds", "wait", what, "--db-instance-identifier", id])
     };
     let describe = move |endpoint: Option<&str>, id: &str| {
-        aws(ctx, target, endpoint).args([
-            "rds",
-            "describe-db-instances",
-            "--db-instance-identifier",
-            id,
-            "--output",
-            "json",
-        ])
+        rds(ctx, target, endpoint, "describe-db-instances", "--db-instance-identifier", id)
     };
     let delete = move |endpoint: Option<&str>, id: &str| {
         aws(ctx, target, endpoint).args([

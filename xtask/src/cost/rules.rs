@@ -367,28 +367,32 @@ pub(super) fn cache_cluster(r: &Res, s: &mut Pass) {
     cache_price(r, s, &node_type, nodes, format!("{nodes} cache nodes"))
 }
 
-pub(super) fn kms_key(r: &Res, s: &mut Pass) {
-    s.add(r, "customer managed key", 1.0, "key-months", r.p.kms_key_month);
-    let req = r.usage.or_zero("monthly_requests");
-    if req > 0.0 {
-        s.add(r, "requests", req / 1e4, "10k requests", r.p.kms_requests_10k);
+/// A priced unit of use: what it is, how many uses make one unit, the unit, its price.
+type PerUse = (&'static str, f64, &'static str, f64);
+
+/// One of the resource a month, plus its usage under `key` (a line only when there is some).
+fn monthly_plus_usage(r: &Res, s: &mut Pass, (what, unit, price): (&str, &'static str, f64), key: &str, per: PerUse) {
+    s.add(r, what, 1.0, unit, price);
+    let (used_what, per_unit, used_unit, used_price) = per;
+    let used = r.usage.or_zero(key);
+    if used > 0.0 {
+        s.add(r, used_what, used / per_unit, used_unit, used_price);
     }
+}
+
+pub(super) fn kms_key(r: &Res, s: &mut Pass) {
+    let per = ("requests", 1e4, "10k requests", r.p.kms_requests_10k);
+    monthly_plus_usage(r, s, ("customer managed key", "key-months", r.p.kms_key_month), "monthly_requests", per);
 }
 
 pub(super) fn secret(r: &Res, s: &mut Pass) {
-    s.add(r, "secret", 1.0, "secret-months", r.p.secret_month);
-    let calls = r.usage.or_zero("monthly_api_calls");
-    if calls > 0.0 {
-        s.add(r, "API calls", calls / 1e4, "10k calls", r.p.secret_api_calls_10k);
-    }
+    let per = ("API calls", 1e4, "10k calls", r.p.secret_api_calls_10k);
+    monthly_plus_usage(r, s, ("secret", "secret-months", r.p.secret_month), "monthly_api_calls", per);
 }
 
 pub(super) fn zone(r: &Res, s: &mut Pass) {
-    s.add(r, "hosted zone", 1.0, "zone-months", r.p.route53_zone_month);
-    let q = r.usage.or_zero("monthly_queries");
-    if q > 0.0 {
-        s.add(r, "standard queries", q / 1e6, "million queries", r.p.route53_queries_million);
-    }
+    let per = ("standard queries", 1e6, "million queries", r.p.route53_queries_million);
+    monthly_plus_usage(r, s, ("hosted zone", "zone-months", r.p.route53_zone_month), "monthly_queries", per);
 }
 
 pub(super) fn alarm(r: &Res, s: &mut Pass) {
