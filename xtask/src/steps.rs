@@ -6,7 +6,7 @@
 use anyhow::{Context as _, Result};
 
 use crate::engine::{Cmd, Pipeline, Step};
-use crate::error::usage;
+use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, PlanSummary, Target};
 use crate::terraform::emulator_omissions;
 use crate::tools::{self, Tools};
@@ -41,10 +41,7 @@ fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         let tools = Tools::new(ctx);
         for tool in [tools::TERRAFORM, tools::AWS] {
             if tools.find(tool).is_none() {
-                return Err(usage(format!(
-                    "{} not found: {} (cargo xtask doctor lists every tool)",
-                    tool.name, tool.hint
-                )));
+                return Err(usage(not_found(tool.bin)));
             }
         }
         if target.against == Against::EmulatedPlan {
