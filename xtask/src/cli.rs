@@ -54,25 +54,7 @@ pub enum Command {
     CostReport(CostReportArgs),
 }
 
-/// Flags every pipeline command shares: how much of it to run.
-#[derive(Args, Debug, Clone, Default)]
-pub struct RunArgs {
-    /// Print every command of every step, in order, and run nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Continue the last run of this command from the step that failed or was interrupted
-    #[arg(long, conflicts_with_all = ["from", "only"])]
-    pub resume: bool,
-    /// Start at this step, skipping the ones before it
-    #[arg(long, value_name = "STEP", conflicts_with = "only")]
-    pub from: Option<String>,
-    /// Run only this step (repeat for several)
-    #[arg(long, value_name = "STEP")]
-    pub only: Vec<String>,
-    /// Stream every tool's output to the terminal as well as to the step logs
-    #[arg(long, short)]
-    pub verbose: bool,
-}
+pub use crate::engine::RunArgs;
 
 #[derive(Args, Debug)]
 pub struct EnvRunArgs {

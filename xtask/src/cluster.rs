@@ -2,98 +2,43 @@
 //! dependency order, the mesh, the overlay, rollouts, verify) and what `destroy <env>` does before it,
 //! in reverse. On the emulator there is no cluster: the same content is rendered and validated instead.
 
-use std::path::PathBuf;
-
 use anyhow::{Context as _, Result};
 
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::releases::{self, Release};
-use crate::terraform::Target;
+use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{k8s, mesh, Context};
-
-pub const NO_CLUSTER: &str =
-    "`{env}` has no Kubernetes cluster (the emulator runs no EKS data plane): its Helm releases, \
-mesh and workloads are rendered and validated, not installed.";
-
-pub fn kubeconfig_path(target: &Target) -> PathBuf {
-    target.kubeconfig()
-}
-
-/// A terraform output recorded by the `outputs` step, as text.
-pub fn output(target: &Target, name: &str) -> Result<String> {
-    let path = target.outputs_file();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    // Each environment root exports the stack's outputs as one object, `stack`.
-    let value = match &json[name]["value"] {
-        serde_json::Value::Null => &json["stack"]["value"][name],
-        top => top,
-    };
-    match value {
-        serde_json::Value::Null => anyhow::bail!("terraform has no output `{name}` (see {})", path.display()),
-        serde_json::Value::String(s) => Ok(s.clone()),
-        other => Ok(other.to_string()),
-    }
-}
-
-fn placeholder(name: &str) -> String {
-    format!("<terraform output {name}>")
-}
+use crate::{k8s, mesh, steps, Context};
 
 fn kubeconfig_arg(target: &Target) -> String {
-    format!("--kubeconfig={}", kubeconfig_path(target).display())
-}
-
-/// `aws eks update-kubeconfig` into a project-local file: the user's ~/.kube/config is never touched.
-pub fn kubeconfig_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
-    let cmd = move |cluster: &str| {
-        target
-            .aws(ctx, None)
-            .args(["eks", "update-kubeconfig", "--name", cluster, "--region", &target.env.region])
-            .args(["--alias", &target.env.name, "--kubeconfig"])
-            .arg(kubeconfig_path(target).to_string_lossy())
-    };
-    Step::new(
-        "kubeconfig",
-        format!("kubeconfig for the cluster, in {}", kubeconfig_path(target).display()),
-        vec![cmd(&placeholder("cluster_name"))],
-        move |c| {
-            let cluster = output(target, "cluster_name")?;
-            c.run(&cmd(&cluster))?;
-            c.note(format!("{} (your ~/.kube/config is untouched)", kubeconfig_path(target).display()));
-            Ok(())
-        },
-    )
+    format!("--kubeconfig={}", target.kubeconfig().display())
 }
 
 fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
     let helm = Tools::new(ctx).cmd(tools::HELM);
-    release.install(helm, &ctx.root, &target.env.overlay, &kubeconfig_path(target), resolve)
+    release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve)
 }
 
 /// Everything `deploy` does after terraform's outputs are recorded.
 pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
     let releases = releases::ordered(&ctx.root, &target.env.overlay)?;
     if target.uses_emulator() {
-        pipeline.preface(NO_CLUSTER.replace("{env}", &target.env.name));
+        pipeline.preface(crate::target::NO_CLUSTER.replace("{env}", &target.env.name));
         pipeline.step(releases_check_step(ctx, target, releases.len()));
         pipeline.step(mesh::certs_step(ctx, target));
         mesh::install_steps(ctx, target, pipeline)?;
         pipeline.step(workloads_check_step(ctx, target));
         return Ok(());
     }
-    pipeline.step(kubeconfig_step(ctx, target));
+    pipeline.step(steps::kubeconfig_step(ctx, target));
     for release in releases.into_iter().filter(|r| !r.is_mesh()) {
-        let shown = helm_install(ctx, target, &release, &placeholder);
+        let shown = helm_install(ctx, target, &release, &output_placeholder);
         let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
         pipeline.step(Step::new(format!("helm-{}", release.name), about, vec![shown], move |c| {
             for name in release.set_from_terraform.values() {
-                output(target, name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
+                target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
             }
-            let cmd = helm_install(ctx, target, &release, &|name| output(target, name).unwrap_or_default());
+            let cmd = helm_install(ctx, target, &release, &|name| target.output(name).unwrap_or_default());
             c.run(&cmd)
         }));
     }
@@ -165,7 +110,7 @@ pub fn destroy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
     if target.uses_emulator() {
         return Ok(());
     }
-    pipeline.step(kubeconfig_step(ctx, target));
+    pipeline.step(steps::kubeconfig_step(ctx, target));
     let kubectl = Tools::new(ctx).cmd(tools::KUBECTL);
     let delete = kubectl
         .args(["delete", "--ignore-not-found=true", "--wait=true", "-k"])

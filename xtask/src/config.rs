@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::engine::usage;
+use crate::error::usage;
 
 pub const FILE_NAME: &str = "xtask.toml";
 

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{EmulatorAction, EmulatorArgs, RunArgs};
-use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::engine::{Cmd, Step, StepCtx};
 use crate::tools::{self, Tools};
 use crate::Context;
 
@@ -60,30 +59,6 @@ pub fn describe(ctx: &Context) -> String {
     }
 }
 
-pub fn run_command(ctx: &Context, args: EmulatorArgs) -> Result<()> {
-    match args.action {
-        EmulatorAction::Status => {
-            println!("emulator: {}", describe(ctx));
-            Ok(())
-        }
-        EmulatorAction::Stop => {
-            match stop(ctx)? {
-                Some(r) => println!("emulator stopped (was pid {} on port {})", r.pid, r.port),
-                None => println!("emulator: not running; nothing to stop"),
-            }
-            Ok(())
-        }
-        EmulatorAction::Start => {
-            let port = ctx.config()?.emulator_port;
-            let mut pipeline = Pipeline::new(ctx, "emulator start");
-            pipeline.step(start_step(ctx, port, |_| {}));
-            pipeline.run(&RunArgs::default())?;
-            println!("emulator: {}", describe(ctx));
-            Ok(())
-        }
-    }
-}
-
 /// The step that makes sure the emulator runs (installing it first if needed), then hands its
 /// endpoint to `then`.
 pub fn start_step<'a>(ctx: &'a Context, port: Option<u16>, then: impl FnOnce(String) + 'a) -> Step<'a> {
@@ -116,14 +91,11 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     }
     std::fs::create_dir_all(dir(ctx)).context("creating the emulator directory")?;
     let log = std::fs::File::create(log_path(ctx)).context("creating the emulator log")?;
-    let child = std::process::Command::new(&exe)
+    let child = Cmd::new(tools::EMULATOR.bin)
+        .exe(Some(exe.clone()))
         .args(["-H", &HOST.to_string(), "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()
+        .spawn_background(log)
         .with_context(|| format!("starting {}", exe.display()))?;
     let running = Running { pid: child.id(), port };
     std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
@@ -146,8 +118,6 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     c.note(format!("started at {}", running.endpoint()));
     Ok(running)
 }
-
-use std::os::unix::process::CommandExt;
 
 /// Stops the emulator this project started; `None` when none was running.
 pub fn stop(ctx: &Context) -> Result<Option<Running>> {

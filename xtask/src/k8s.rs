@@ -8,8 +8,9 @@ use anyhow::{bail, Context as _, Result};
 use serde_norway::Value;
 
 use crate::engine::Cmd;
+use crate::finding::Finding;
+use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
-use crate::validate::Finding;
 use crate::Context;
 
 /// The Kubernetes version schemas are checked against when the environment doesn't say.
@@ -48,22 +49,11 @@ pub fn render_cmd(ctx: &Context, overlay: &str) -> Cmd {
 
 /// Renders an overlay (kustomize is read-only: this changes nothing).
 pub fn render(ctx: &Context, overlay: &str) -> Result<String> {
-    let cmd = render_cmd(ctx, overlay);
-    let (exe, args, _, _) = cmd.parts();
-    let out = duct::cmd(exe, args)
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .context("running kubectl kustomize")?;
-    if !out.status.success() {
-        bail!(
-            "kustomize could not render overlay `{overlay}`: {}",
-            String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ")
-        );
+    let out = shell::run_cmd(&render_cmd(ctx, overlay))?;
+    if !out.success {
+        bail!("kustomize could not render overlay `{overlay}`: {}", out.stderr.trim().replace('\n', " "));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(out.stdout)
 }
 
 pub fn parse(yaml: &str) -> Result<Vec<Value>> {
@@ -193,7 +183,7 @@ fn has_pdb(objects: &[Value], deployment: &Value) -> bool {
 /// schemas it doesn't carry are reported as warnings by the tool, not failures.
 pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version: &str) -> Result<Vec<Finding>> {
     let tools = Tools::new(ctx);
-    let exe = tools.find(tools::KUBE_VALIDATE).context("kubernetes-validate not found: cargo xtask tools install")?;
+    let exe = shell::program(tools.find(tools::KUBE_VALIDATE), tools::KUBE_VALIDATE.bin)?;
     let dir = ctx.work.join("k8s");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(format!("{overlay}.yaml"));
@@ -203,15 +193,9 @@ pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version
     } else {
         kubernetes_version.to_string()
     };
-    let file_arg = file.to_string_lossy().into_owned();
-    let out = duct::cmd(exe, ["--strict", "--quiet", "--no-warn", "-k", &version, &file_arg])
-        .stdin_null()
-        .stderr_to_stdout()
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .context("running kubernetes-validate")?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let sh = shell::at(&ctx.root)?;
+    let out = shell::run("kubernetes-validate", cmd!(sh, "{exe} --strict --quiet --no-warn -k {version} {file}"))?;
+    let text = out.combined();
     let where_ = overlay_dir(&ctx.root, overlay);
     let mut findings: Vec<Finding> = text
         .lines()
@@ -224,7 +208,7 @@ pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version
             Finding::new(&where_, None, format!("{resource}: {message}"))
         })
         .collect();
-    if !out.status.success() && findings.is_empty() {
+    if !out.success && findings.is_empty() {
         findings.push(Finding::new(&where_, None, format!("kubernetes-validate failed: {}", text.trim())));
     }
     Ok(findings)

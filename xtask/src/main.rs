@@ -4,27 +4,25 @@
 //! 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.
 
 mod cli;
+mod commands;
+mod engine;
+mod error;
+mod redact;
+mod shell;
+
+mod clock;
 mod cluster;
 mod config;
 mod cost;
-mod docs;
-mod doctor;
 mod emulator;
-mod engine;
+mod finding;
 mod k8s;
 mod mesh;
-mod redact;
 mod releases;
+mod steps;
+mod target;
 mod terraform;
 mod tools;
-mod validate;
-
-mod backup;
-mod bootstrap;
-mod deploy;
-mod destroy;
-mod plan;
-mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,7 +36,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let (code, already_reported) = engine::classify(&err);
+            let (code, already_reported) = error::classify(&err);
             if !already_reported {
                 eprintln!("error: {}", redact::apply(&format!("{err:#}")));
             }
@@ -51,10 +49,11 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let root = project_root();
     let ctx = Context { root: root.clone(), work: work_dir(&root), config_path: cli.config.clone() };
     use cli::Command::*;
+    use commands::*;
     match cli.command {
         Doctor(args) => doctor::run(&ctx, args),
-        Tools(args) => tools::run_command(&ctx, args),
-        Emulator(args) => emulator::run_command(&ctx, args),
+        Tools(args) => tools::run(&ctx, args),
+        Emulator(args) => emulator::run(&ctx, args),
         Validate(args) => validate::run(&ctx, args),
         Docs => docs::run(&ctx),
         Bootstrap(args) => bootstrap::run(&ctx, args),
@@ -65,7 +64,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Backup(args) => backup::run(&ctx, args),
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
-        CostReport(args) => cost::run(&ctx, args),
+        CostReport(args) => cost_report::run(&ctx, args),
     }
 }
 
@@ -101,4 +100,13 @@ fn project_root() -> PathBuf {
 /// The xtask's own files (journal, logs, plans, emulator state): `target/xtask`, or `XTASK_WORK_DIR`.
 fn work_dir(root: &Path) -> PathBuf {
     std::env::var_os("XTASK_WORK_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("xtask"))
+}
+
+impl engine::Workspace for Context {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+    fn work(&self) -> &Path {
+        &self.work
+    }
 }

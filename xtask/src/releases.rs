@@ -8,8 +8,9 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::engine::{usage, Cmd};
-use crate::validate::Finding;
+use crate::engine::Cmd;
+use crate::error::usage;
+use crate::finding::Finding;
 
 pub const LIST: &str = "helm-values/releases.toml";
 /// The mesh's releases: installed by the mesh step (with the identity certificates), not with the rest.

@@ -1,5 +1,5 @@
 //! The external tools: which ones, the minimum versions, where they are found, how to get them, and
-//! `cargo xtask tools install` for the ones the project installs itself (pinned, into `.tools/`).
+//! the install (`cargo xtask tools install`) of the ones the project installs itself (pinned, into `.tools/`).
 //!
 //! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov) are taken from `.tools/bin`
 //! first, then PATH; the others from PATH. Commands are built with [`Tools::cmd`], which resolves the
@@ -11,8 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context as _, Result};
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::cli::{ToolsAction, ToolsArgs};
-use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::engine::{Cmd, Pipeline, RunArgs, Step, StepCtx};
 use crate::Context;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -291,13 +290,8 @@ fn layer_commands(scratch: &Path) -> Vec<Cmd> {
     ]
 }
 
-pub fn run_command(ctx: &Context, args: ToolsArgs) -> Result<()> {
-    match args.action {
-        ToolsAction::Install(a) => install(ctx, &a.run),
-    }
-}
-
-fn install(ctx: &Context, run: &crate::cli::RunArgs) -> Result<()> {
+/// `cargo xtask tools install`: every tool the project installs itself, each pinned and checked.
+pub fn install(ctx: &Context, run: &RunArgs) -> Result<()> {
     let tools = Tools::new(ctx);
     let installed = std::cell::Cell::new(0);
     let pins: Vec<String> = LAYER_TOOLS.iter().map(|(t, .., v)| format!("{} v{v}", t.name)).collect();
@@ -416,15 +410,8 @@ fn python_of(script: &Path) -> Option<PathBuf> {
 
 /// Runs a quick query (a version) with a time limit; its stdout and stderr, or `None`.
 pub fn capture(program: &Path, args: &[&str]) -> Option<String> {
-    let handle = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked().start().ok()?;
-    match handle.wait_timeout(Duration::from_secs(20)) {
-        Ok(Some(out)) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
-        Ok(None) => {
-            let _ = handle.kill();
-            None
-        }
-        _ => None,
-    }
+    let cmd = Cmd::new(program.to_string_lossy()).exe(Some(program.to_path_buf())).args(args.iter().copied());
+    cmd.probe(Duration::from_secs(20), true).filter(|p| p.success).map(|p| p.stdout)
 }
 
 /// The first `1.2` or `1.2.3` (optionally after a `v`) in a tool's version output.

@@ -52,3 +52,365 @@ fn the_repository_passes_validate() {
         out.stdout()
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The architecture invariants of xtask/README.md, computed from the sources.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every source file with its module path (`main.rs` → "", `cost/mod.rs` → "cost", `cost/rules.rs` →
+/// "cost::rules"), in path order.
+fn modules() -> BTreeMap<String, PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&src_dir(), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(src_dir()).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+            if parts.last().is_some_and(|l| l == "mod" || l == "main") {
+                parts.pop();
+            }
+            (parts.join("::"), path)
+        })
+        .collect()
+}
+
+/// The code of a file: without comments and without its `#[cfg(test)]` module (which ends the file).
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => &text[..],
+    };
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// The `use` trees of `code`, expanded into paths: `use crate::{a, b::{c, D}};` → `crate::a`,
+/// `crate::b::c`, `crate::b::D`.
+fn use_paths(code: &str) -> Vec<String> {
+    fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
+        let tree = tree.trim();
+        match tree.find('{') {
+            None => {
+                let name = tree.split(" as ").next().unwrap().trim();
+                let path =
+                    if name == "self" { prefix.trim_end_matches("::").to_string() } else { format!("{prefix}{name}") };
+                out.push(path);
+            }
+            Some(open) => {
+                let inner = &tree[open + 1..tree.rfind('}').unwrap()];
+                let prefix = format!("{prefix}{}", &tree[..open]);
+                let (mut depth, mut start) = (0, 0);
+                for (i, c) in inner.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            expand(&prefix, &inner[start..i], out);
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                if !inner[start..].trim().is_empty() {
+                    expand(&prefix, &inner[start..], out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("use ") {
+        let before = rest[..at].chars().last();
+        rest = &rest[at + 4..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let end = rest.find(';').unwrap_or(rest.len());
+        expand("", &rest[..end].split_whitespace().collect::<Vec<_>>().join(" "), &mut out);
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Every path that starts at `crate::` or `super::` anywhere in `code` (uses and inline paths).
+fn paths(code: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        use_paths(code).into_iter().filter(|p| p.starts_with("crate::") || p.starts_with("super::")).collect();
+    for root in ["crate::", "super::"] {
+        let mut rest = code;
+        while let Some(at) = rest.find(root) {
+            let before = rest[..at].chars().last();
+            let tail = &rest[at..];
+            let len = tail.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(tail.len());
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                out.push(tail[..len].trim_end_matches(':').to_string());
+            }
+            rest = &tail[len.max(1)..];
+        }
+    }
+    out
+}
+
+/// The module a path names (the longest prefix that is a module), from inside module `from`.
+fn resolve(path: &str, from: &str, known: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let mut base: Vec<&str> = if from.is_empty() { vec![] } else { from.split("::").collect() };
+    let mut segments: Vec<&str> = path.split("::").collect();
+    match segments.first() {
+        Some(&"crate") => {
+            base.clear();
+            segments.remove(0);
+        }
+        Some(&"super") => {
+            while segments.first() == Some(&"super") {
+                base.pop();
+                segments.remove(0);
+            }
+        }
+        _ => return None,
+    }
+    let mut best = base.join("::");
+    let mut current = base.clone();
+    for s in segments {
+        current.push(s);
+        let name = current.join("::");
+        if known.contains_key(&name) {
+            best = name;
+        } else {
+            break;
+        }
+    }
+    Some(best)
+}
+
+/// Module → the modules it names.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let known = modules();
+    let mut graph = BTreeMap::new();
+    for (module, path) in &known {
+        let mut to = BTreeSet::new();
+        for p in paths(&code(path)) {
+            if let Some(target) = resolve(&p, module, &known) {
+                if &target != module {
+                    to.insert(target);
+                }
+            }
+        }
+        // A module's parent declares it, so a declared child is an edge too.
+        for child in known.keys() {
+            if child.rsplit_once("::").map(|(p, _)| p).unwrap_or(if child.is_empty() { "-" } else { "" }) == module
+                && !child.is_empty()
+            {
+                to.insert(child.clone());
+            }
+        }
+        graph.insert(module.clone(), to);
+    }
+    graph
+}
+
+fn top(module: &str) -> &str {
+    module.split("::").next().unwrap()
+}
+
+/// A cycle in `edges`, if there is one.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(n.to_string(), 1);
+        stack.push(n.to_string());
+        for m in edges.get(n).into_iter().flatten() {
+            match state.get(m.as_str()) {
+                Some(1) => {
+                    let from = stack.iter().position(|s| s == m).unwrap();
+                    let mut cycle = stack[from..].to_vec();
+                    cycle.push(m.clone());
+                    return Some(cycle);
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(m, edges, state, stack) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        state.insert(n.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for n in edges.keys() {
+        if !state.contains_key(n.as_str()) {
+            if let Some(c) = visit(n, edges, &mut state, &mut Vec::new()) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+fn is_command(module: &str) -> bool {
+    module.starts_with("commands::")
+}
+
+/// Architecture invariant: the module graph has no cycle — between the crate's top-level modules, nor
+/// between the siblings inside a directory module — and commands are leaves: a command module is
+/// named only by `commands` (which declares it) and the crate root (which dispatches to it).
+#[test]
+fn the_module_graph_is_acyclic_and_commands_are_leaves() {
+    let graph = graph();
+    println!("module graph (module -> the modules it uses):");
+    for (from, to) in &graph {
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        println!("  {} -> {}", if from.is_empty() { "(main)" } else { from }, to.join(", "));
+    }
+
+    // Top-level modules; the crate root (which names every module) is not part of any cycle it can break.
+    let mut tops: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, to) in graph.iter().filter(|(f, _)| !f.is_empty()) {
+        let entry = tops.entry(top(from).to_string()).or_default();
+        entry.extend(to.iter().filter(|t| !t.is_empty() && top(t) != top(from)).map(|t| top(t).to_string()));
+    }
+    assert_eq!(find_cycle(&tops), None, "a cycle between top-level modules");
+
+    // Siblings in each directory module (a child naming its parent's own items is not a cycle).
+    let parents: BTreeSet<String> =
+        graph.keys().filter_map(|m| m.rsplit_once("::").map(|(p, _)| p.to_string())).collect();
+    for parent in parents {
+        let prefix = format!("{parent}::");
+        let child = |m: &str| m.strip_prefix(&prefix).map(|rest| format!("{prefix}{}", top(rest)));
+        let mut siblings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in &graph {
+            let Some(from) = child(from) else { continue };
+            let entry = siblings.entry(from.clone()).or_default();
+            entry.extend(to.iter().filter_map(|t| child(t)).filter(|t| *t != from));
+        }
+        assert_eq!(find_cycle(&siblings), None, "a cycle inside `{parent}`");
+    }
+
+    let mut leaks = Vec::new();
+    for (from, to) in &graph {
+        for t in to.iter().filter(|t| is_command(t)) {
+            if !(from.is_empty() || from == "commands") {
+                leaks.push(format!("{from} -> {t}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "command modules are leaves, but: {leaks:?}");
+    assert!(graph.keys().filter(|m| is_command(m)).count() >= 10, "the commands live in src/commands/");
+}
+
+/// Architecture invariant: the engine imports only `error` and `redact` (and its own submodules): no
+/// AWS, no command, no CLI type it doesn't own, not the crate root's `Context`.
+#[test]
+fn the_engine_imports_only_error_and_redact() {
+    let known = modules();
+    let mut wrong = Vec::new();
+    for (module, path) in known.iter().filter(|(m, _)| top(m) == "engine") {
+        for p in paths(&code(path)) {
+            let target = resolve(&p, module, &known).unwrap_or_default();
+            let allowed = ["engine", "error", "redact"].contains(&top(&target)) && !target.is_empty();
+            if !allowed {
+                wrong.push(format!("{}: {p}", path.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the engine names what it must not: {wrong:#?}");
+}
+
+/// Architecture invariant: every external process starts through the engine's `Cmd` or through `cmd!`
+/// in `shell.rs`: no other file starts one.
+#[test]
+fn processes_start_only_in_the_engine_and_the_shell_module() {
+    let starts = ["process::Command", "Command::new(", "duct::", "xshell::", "os_pipe::", ".spawn()"];
+    let mut wrong = Vec::new();
+    for (module, path) in modules() {
+        if top(&module) == "engine" || module == "shell" {
+            continue;
+        }
+        let code = code(&path);
+        for s in starts.iter().filter(|s| code.contains(*s)) {
+            wrong.push(format!("{}: {s}", path.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "processes started outside the engine and shell.rs: {wrong:#?}");
+}
+
+/// Architecture invariant: what `--dry-run` prints is built by the same code that runs — every
+/// command a real `plan dev` runs (recorded by stand-ins) is one `--dry-run` printed, word for word.
+#[test]
+fn dry_run_prints_the_commands_that_run() {
+    let sb = common::happy_standins(common::Sandbox::new().with_root(&common::fixture_files()));
+    let dry = sb.run(&["plan", "dev", "--dry-run"]);
+    dry.assert_code(0);
+    let shown: Vec<Vec<String>> = dry
+        .stdout()
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("$ "))
+        .map(|l| shlex::split(l).expect("a shell line"))
+        .collect();
+    sb.run(&["plan", "dev"]).assert_code(0);
+    let root = format!("{}/", sb.root.as_ref().unwrap().display());
+    let ran = sb.calls();
+    assert!(ran.len() >= 5, "{ran:?}");
+    for call in ran {
+        let words: Vec<String> = call.replace(&root, "").split_whitespace().map(String::from).collect();
+        assert!(shown.contains(&words), "`{call}` ran but --dry-run did not show it; it showed {shown:#?}");
+    }
+}
+
+/// Every module has a paragraph in the code map (xtask/README.md), and every module the map names
+/// exists.
+#[test]
+fn the_code_map_names_every_module_and_only_modules_that_exist() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let headings: Vec<&str> =
+        readme.lines().filter_map(|l| l.strip_prefix("### `")).filter_map(|l| l.strip_suffix('`')).collect();
+    for name in &headings {
+        assert!(src_dir().join(name).exists(), "the code map names `{name}`, which src/ does not have");
+    }
+    for (module, path) in modules() {
+        let rel = path.strip_prefix(src_dir()).unwrap().to_string_lossy().into_owned();
+        let named = match rel.split_once('/') {
+            // A submodule is named in its directory's paragraph: `### `cost/``, then `rules.rs`.
+            Some((dir, file)) => {
+                let heading = format!("### `{dir}/`");
+                let section = readme.split(&heading).nth(1).map(|s| s.split("\n### ").next().unwrap_or(""));
+                section.is_some_and(|s| s.contains(&format!("`{file}`")))
+            }
+            None => headings.contains(&rel.as_str()),
+        };
+        assert!(named, "module `{module}` ({rel}) has no paragraph in the code map");
+    }
+    assert!(readme.matches("Architecture invariant:").count() >= 4, "the code map states the invariants");
+}
+
+/// No source file is over 600 lines: each holds one subsystem a newcomer reads in one sitting.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    for (_, path) in modules() {
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!(lines <= 600, "{} has {lines} lines (at most 600)", path.display());
+    }
+}

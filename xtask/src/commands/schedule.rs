@@ -6,10 +6,10 @@ use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
 use crate::cli::{ScheduleAction, ScheduleArgs};
-use crate::cluster::output;
-use crate::engine::{usage, Cmd, Pipeline, Step};
-use crate::terraform::Target;
-use crate::{bootstrap, deploy, plan, Context};
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::error::usage;
+use crate::target::Target;
+use crate::{steps, Context};
 
 pub fn run(ctx: &Context, args: ScheduleArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -21,9 +21,7 @@ pub fn run(ctx: &Context, args: ScheduleArgs) -> Result<()> {
     }
     let down = matches!(args.action, ScheduleAction::Down(_));
     let mut pipeline = Pipeline::new(ctx, format!("schedule {} {}", target.env.name, if down { "down" } else { "up" }));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
-    pipeline.step(deploy::outputs_step(ctx, &target));
+    steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(if down { down_step(ctx, &target) } else { up_step(ctx, &target) });
     let run = match args.action {
         ScheduleAction::Down(a) | ScheduleAction::Up(a) => a.run,
@@ -95,7 +93,7 @@ impl Calls<'_> {
 }
 
 fn groups(target: &Target) -> Result<Vec<String>> {
-    let raw = output(target, "node_group_names")?;
+    let raw = target.output("node_group_names")?;
     serde_json::from_str(&raw).context("node_group_names is not a list")
 }
 
@@ -109,9 +107,9 @@ fn down_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         shown.db("stop-db-instance", "<db>"),
     ];
     Step::new("down", "Record the node group sizes, scale them to zero, stop the database", shown_cmds, move |c| {
-        let calls = Calls { ctx, target, endpoint: plan::endpoint_for(ctx, target)? };
-        let cluster = output(target, "cluster_name")?;
-        let db = output(target, "db_instance_identifier")?;
+        let calls = Calls { ctx, target, endpoint: target.endpoint(ctx)? };
+        let cluster = target.output("cluster_name")?;
+        let db = target.output("db_instance_identifier")?;
         let param = parameter(target);
         if c.attempt(&calls.get(&param))?.is_ok() {
             bail!("`{}` is already scheduled down ({param} holds the sizes to restore): run `cargo xtask schedule {} up` first", target.env.name, target.env.name);
@@ -143,9 +141,9 @@ fn up_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         shown.delete(&p),
     ];
     Step::new("up", "Restore the recorded node group sizes, start the database", shown_cmds, move |c| {
-        let calls = Calls { ctx, target, endpoint: plan::endpoint_for(ctx, target)? };
-        let cluster = output(target, "cluster_name")?;
-        let db = output(target, "db_instance_identifier")?;
+        let calls = Calls { ctx, target, endpoint: target.endpoint(ctx)? };
+        let cluster = target.output("cluster_name")?;
+        let db = target.output("db_instance_identifier")?;
         let param = parameter(target);
         let recorded = match c.attempt(&calls.get(&param))? {
             Ok(text) => text,

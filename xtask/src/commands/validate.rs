@@ -1,46 +1,19 @@
 //! `cargo xtask validate`: every check of the infrastructure code, run in parallel, every failure
 //! reported (file:line where there is one), exit 1 when any check found a problem.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::ValidateArgs;
+use crate::engine::Cmd;
 use crate::engine::{human, Ui};
+use crate::finding::Finding;
+use crate::shell::{self, cmd};
 use crate::terraform::{self, Terraform};
+use crate::tools::{self, Tools};
 use crate::Context;
-
-/// One problem: where (file, line) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl Finding {
-    pub fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Finding {
-        Finding { file: file.to_path_buf(), line, message: message.into() }
-    }
-
-    fn relative_to(mut self, root: &Path) -> Finding {
-        if let Ok(rel) = self.file.strip_prefix(root) {
-            self.file = rel.to_path_buf();
-        }
-        self
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
 
 type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
 
@@ -51,8 +24,11 @@ struct Check<'a> {
 
 fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
     let mut checks: Vec<Check> = vec![
-        Check { name: "terraform fmt".into(), run: Box::new(|| terraform::fmt_check(ctx)) },
-        Check { name: "terraform module conventions".into(), run: Box::new(|| Ok(terraform::conventions(&ctx.root))) },
+        Check { name: "terraform fmt".into(), run: Box::new(|| terraform::checks::fmt_check(ctx)) },
+        Check {
+            name: "terraform module conventions".into(),
+            run: Box::new(|| Ok(terraform::checks::conventions(&ctx.root))),
+        },
     ];
     for dir in terraform::environment_dirs(&ctx.root) {
         let env = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -108,20 +84,10 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
 
 /// checkov over a directory or file: every failed check is a finding (skips are inline, with reasons).
 fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
-    let tools = crate::tools::Tools::new(ctx);
-    let exe = tools.find(crate::tools::CHECKOV).context("checkov not found: cargo xtask tools install")?;
-    let mut all = vec!["--quiet", "--compact", "--output", "json", "--skip-download"];
-    all.extend_from_slice(args);
-    let out = duct::cmd(exe, all)
-        .dir(&ctx.root)
-        .env("LOG_LEVEL", "ERROR")
-        .stdin_null()
-        .stderr_null()
-        .stdout_capture()
-        .unchecked()
-        .run()
-        .context("running checkov")?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let exe = shell::program(Tools::new(ctx).find(tools::CHECKOV), tools::CHECKOV.bin)?;
+    let sh = shell::at(&ctx.root)?;
+    let quiet = cmd!(sh, "{exe} --quiet --compact --output json --skip-download {args...}").env("LOG_LEVEL", "ERROR");
+    let text = shell::run("checkov", quiet)?.stdout;
     let json: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(_) => bail!("checkov did not answer with JSON: {}", text.chars().take(300).collect::<String>()),
@@ -156,7 +122,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
     if !args.only.is_empty() {
         checks.retain(|c| args.only.iter().any(|o| c.name.contains(o.as_str())));
         if checks.is_empty() {
-            return Err(crate::engine::usage("no check matches --only; `cargo xtask validate --list` shows them"));
+            return Err(crate::error::usage("no check matches --only; `cargo xtask validate --list` shows them"));
         }
     }
     let ui = Ui::detect(false);
@@ -197,7 +163,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
             println!("{finding}");
         }
     }
-    for warning in mesh_expiry_warnings(ctx) {
+    for warning in crate::mesh::cached_expiry_warnings(ctx) {
         println!("{} {warning}", ui.warn("warning:"));
     }
     if failed > 0 {
@@ -213,10 +179,10 @@ fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding>> {
     let stamp_file = tf.data_dir.join("xtask-init.stamp");
     if std::fs::read_to_string(&stamp_file).ok().as_deref() != Some(stamp.as_str()) {
         let init = tf.cmd(["init", "-backend=false", "-input=false", "-no-color"]);
-        run_quiet(ctx, &init).context("terraform init -backend=false")?;
+        run_quiet(&init).context("terraform init -backend=false")?;
         std::fs::write(&stamp_file, &stamp).context("writing the init stamp")?;
     }
-    let out = run_quiet(ctx, &tf.cmd(["validate", "-json", "-no-color"]).arg("-no-tests"));
+    let out = run_quiet(&tf.cmd(["validate", "-json", "-no-color"]).arg("-no-tests"));
     let text = match out {
         Ok(text) => text,
         Err(e) => format!("{e:#}"),
@@ -281,38 +247,13 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Runs a command to completion outside any pipeline; its stdout, or an error with its output.
-fn run_quiet(_ctx: &Context, cmd: &crate::engine::Cmd) -> Result<String> {
-    let (program, args, cwd, env) = cmd.parts();
-    let mut expr = duct::cmd(program, args).stdin_null().stderr_to_stdout().stdout_capture().unchecked();
-    if let Some(dir) = cwd {
-        expr = expr.dir(dir);
-    }
-    for (k, v) in env {
-        expr = expr.env(k, v);
-    }
-    let out = expr.run().with_context(|| format!("running {}", cmd.program))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() || text.trim_start().starts_with('{') {
+/// Runs a command to completion outside any pipeline; its output, or an error with it.
+fn run_quiet(cmd: &Cmd) -> Result<String> {
+    let out = shell::run_cmd(cmd)?;
+    let text = out.combined();
+    if out.success || text.trim_start().starts_with('{') {
         Ok(text)
     } else {
         bail!("{}", crate::redact::apply(text.trim()))
     }
-}
-
-/// Mesh certificates cached by `cargo xtask mesh` that expire within 60 days (warnings, not failures).
-pub fn mesh_expiry_warnings(ctx: &Context) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for entry in std::fs::read_dir(ctx.work.join("mesh")).into_iter().flatten().flatten() {
-        let env = entry.file_name().to_string_lossy().into_owned();
-        for (name, file) in [("trust anchor", "trust-anchor.crt"), ("issuer", "issuer.crt")] {
-            let Ok(pem) = std::fs::read_to_string(entry.path().join(file)) else { continue };
-            match crate::mesh::certs::expiry_warnings(&[(name, &pem)], crate::mesh::certs::now()) {
-                Ok(list) => warnings
-                    .extend(list.into_iter().map(|w| format!("{env}: {w} (cargo xtask mesh rotate-issuer {env})"))),
-                Err(e) => warnings.push(format!("{env}: cannot read the cached {name}: {e:#}")),
-            }
-        }
-    }
-    warnings
 }

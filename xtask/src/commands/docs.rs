@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 
-use crate::terraform::{docs_tables, documented_modules, with_tables};
+use crate::terraform::checks::{docs_tables, documented_modules, with_tables};
 use crate::Context;
 
 pub fn run(ctx: &Context) -> Result<()> {

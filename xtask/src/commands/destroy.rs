@@ -6,9 +6,11 @@ use std::io::IsTerminal;
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::engine::{usage, Cmd, Pipeline, Step};
-use crate::terraform::Target;
-use crate::{bootstrap, cluster, deploy, plan, Context};
+use crate::clock::utc_stamp;
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::error::usage;
+use crate::target::Target;
+use crate::{cluster, steps, Context};
 
 pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -32,10 +34,10 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     }
 
     let mut pipeline = Pipeline::new(ctx, format!("destroy {name}"));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
+    steps::ready_steps(ctx, &target, &mut pipeline);
+    pipeline.step(steps::init_step(ctx, &target));
     if !target.uses_emulator() {
-        pipeline.step(deploy::outputs_step(ctx, &target));
+        pipeline.step(steps::outputs_step(ctx, &target));
         cluster::destroy_steps(ctx, &target, &mut pipeline)?;
     }
     if target.env.protected {
@@ -50,7 +52,7 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     };
     let shown_destroy = destroy(shown.as_deref()).into_iter().collect();
     pipeline.step(Step::new("destroy", format!("terraform destroy of `{name}`"), shown_destroy, |c| {
-        let endpoint = plan::endpoint_for(ctx, &target)?;
+        let endpoint = target.endpoint(ctx)?;
         c.run(&destroy(endpoint.as_deref())?)
     }));
     pipeline.step(mesh_identity_step(ctx, &target));
@@ -106,7 +108,7 @@ fn final_snapshots_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Final snapshot of every database, then lift deletion protection",
         shown_cmds,
         move |c| {
-            let endpoint = plan::endpoint_for(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             let stamp = utc_stamp();
             let dbs = c.output(&list(endpoint.as_deref()))?;
             let dbs: Vec<&str> = dbs.split_whitespace().collect();
@@ -143,7 +145,7 @@ fn mesh_identity_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Delete the mesh identity from Secrets Manager",
         vec![delete(shown.as_deref())],
         move |c| {
-            let endpoint = plan::endpoint_for(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             match c.attempt(&delete(endpoint.as_deref()))? {
                 Ok(_) => c.note(if target.env.protected { "scheduled for deletion in 30 days" } else { "deleted" }),
                 Err(why) if why.contains("ResourceNotFound") => c.note("there was none"),
@@ -152,21 +154,4 @@ fn mesh_identity_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             Ok(())
         },
     )
-}
-
-/// `20261122T104500Z`, from the system clock (no date library needed for this one format).
-pub fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 
 use crate::cli::DoctorArgs;
+use crate::engine::Cmd;
 use crate::tools::{self, Need, Source, Tools};
 use crate::{emulator, Context};
 
@@ -64,7 +65,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         println!("AWS credentials: {}", credentials(&tools));
     }
     println!("emulator: {}", emulator::describe(ctx));
-    let warnings = crate::validate::mesh_expiry_warnings(ctx);
+    let warnings = crate::mesh::cached_expiry_warnings(ctx);
     if warnings.is_empty() {
         println!(
             "mesh certificates: none expire within {} days (of those cached by `cargo xtask mesh`)",
@@ -84,19 +85,13 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
 /// The account the caller's credentials belong to (never the keys themselves).
 fn credentials(tools: &Tools) -> String {
     let Some(aws) = tools.find(tools::AWS) else { return "not checked (aws CLI missing)".into() };
-    let out = duct::cmd(aws, ["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .start()
-        .and_then(|h| h.wait_timeout(std::time::Duration::from_secs(20)).map(|o| o.cloned()));
-    match out {
-        Ok(Some(o)) if o.status.success() => {
-            format!("account {} (from `aws sts get-caller-identity`)", String::from_utf8_lossy(&o.stdout).trim())
-        }
-        Ok(Some(_)) => "none usable (`local` needs none; real environments do)".into(),
+    let sts = Cmd::new(tools::AWS.bin)
+        .exe(Some(aws))
+        .args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    match sts.probe(std::time::Duration::from_secs(20), false) {
+        Some(o) if o.success => format!("account {} (from `aws sts get-caller-identity`)", o.stdout.trim()),
+        Some(_) => "none usable (`local` needs none; real environments do)".into(),
         _ => "no answer from AWS STS within 20s (`local` needs none)".into(),
     }
 }

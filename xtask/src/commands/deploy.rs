@@ -6,24 +6,25 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::DeployArgs;
-use crate::engine::{usage, Pipeline, Step};
-use crate::terraform::{PlanSummary, Target, DATA_RESOURCES};
-use crate::{bootstrap, cluster, cost, plan, Context};
+use crate::engine::{Pipeline, Step};
+use crate::error::usage;
+use crate::target::{PlanSummary, Target, DATA_RESOURCES};
+use crate::{cluster, cost, steps, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
-    plan::announce_omissions(ctx, &target, &mut pipeline);
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(bootstrap::state_backend_step(ctx, &target));
-    plan::plan_steps(ctx, &target, &mut pipeline);
+    steps::announce_omissions(ctx, &target, &mut pipeline);
+    steps::ready_steps(ctx, &target, &mut pipeline);
+    pipeline.step(steps::state_backend_step(ctx, &target));
+    steps::plan_steps(ctx, &target, &mut pipeline);
     pipeline.step(gate_step(&target, args.allow_destroy));
     pipeline.step(cost_step(ctx, &target, args.no_cost_gate));
     if target.env.protected && !args.yes {
         pipeline.step(confirm_step(&target));
     }
-    apply_steps(ctx, &target, &mut pipeline);
-    pipeline.step(outputs_step(ctx, &target));
+    steps::apply_steps(ctx, &target, &mut pipeline);
+    pipeline.step(steps::outputs_step(ctx, &target));
     cluster::deploy_steps(ctx, &target, &mut pipeline)?;
     pipeline.run(&args.run)
 }
@@ -109,55 +110,4 @@ fn confirm_step(target: &Target) -> Step<'_> {
         Ok(())
     })
     .note("skipped with --yes")
-}
-
-/// Apply exactly the saved plan, then record the outputs for the steps that follow.
-pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
-    let shown = target.shown_endpoint(ctx);
-    let apply = move |endpoint: Option<&str>| -> Result<crate::engine::Cmd> {
-        Ok(target
-            .terraform(ctx, endpoint)?
-            .cmd(["apply", "-input=false", "-no-color"])
-            .arg(target.plan_file().to_string_lossy()))
-    };
-    pipeline.step(
-        Step::new("apply", "Apply exactly the saved plan", apply(shown.as_deref()).into_iter().collect(), move |c| {
-            let json = std::fs::read_to_string(target.plan_json())
-                .with_context(|| format!("reading {}", target.plan_json().display()))?;
-            if !PlanSummary::from_json(&json)?.applyable {
-                c.note("no changes: nothing to apply");
-                return Ok(());
-            }
-            let endpoint = plan::endpoint_for(ctx, target)?;
-            c.run(&apply(endpoint.as_deref())?)
-        })
-        .note("skipped when the plan changes nothing; terraform refuses a plan made stale by a later state change"),
-    );
-}
-
-/// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
-pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
-    let shown = target.shown_endpoint(ctx);
-    let output = move |endpoint: Option<&str>| -> Result<crate::engine::Cmd> {
-        Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
-    };
-    Step::new(
-        "outputs",
-        "Record the terraform outputs for the steps after it",
-        output(shown.as_deref()).into_iter().collect(),
-        move |c| {
-            let endpoint = plan::endpoint_for(ctx, target)?;
-            let json = c.output(&output(endpoint.as_deref())?)?;
-            let path = target.outputs_file();
-            target.ensure_dirs()?;
-            std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-            let count = serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .and_then(|v| v.as_object().map(|o| o.len()))
-                .unwrap_or(0);
-            c.note(format!("{count} outputs in {}", path.display()));
-            Ok(())
-        },
-    )
-    .note(format!("writes {}", target.outputs_file().display()))
 }

@@ -12,11 +12,11 @@ use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
 
 use crate::cli::{BackupArgs, EnvRunArgs};
-use crate::cluster::output;
-use crate::destroy::utc_stamp;
+use crate::clock::utc_stamp;
 use crate::engine::{human, Cmd, Pipeline, Step, StepCtx};
-use crate::terraform::Target;
-use crate::{bootstrap, deploy, plan, Context};
+use crate::shell::{self, cmd};
+use crate::target::Target;
+use crate::{steps, Context};
 
 /// The tag that marks a snapshot as this command's (only those are ever pruned).
 pub const MADE_BY: (&str, &str) = ("xtask:made-by", "cargo-xtask-backup");
@@ -25,9 +25,7 @@ pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let snapshot = std::cell::RefCell::new(String::new());
     let mut pipeline = Pipeline::new(ctx, format!("backup {}", target.env.name));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
-    pipeline.step(deploy::outputs_step(ctx, &target));
+    steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(snapshot_step(ctx, &target, &snapshot));
     if target.env.dr_region.is_some() {
         pipeline.step(copy_step(ctx, &target, &snapshot));
@@ -41,19 +39,34 @@ pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
 pub fn run_drill(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let mut pipeline = Pipeline::new(ctx, format!("restore-drill {}", target.env.name));
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(plan::init_step(ctx, &target));
-    pipeline.step(deploy::outputs_step(ctx, &target));
+    steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(drill_step(ctx, &target));
     pipeline.run(&args.run)
 }
 
-fn endpoint(ctx: &Context, target: &Target) -> Result<Option<String>> {
-    plan::endpoint_for(ctx, target)
-}
-
 fn aws(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
     target.aws(ctx, endpoint)
+}
+
+/// A step about the environment's database: `run` gets the live endpoint and the database's name.
+fn db_step<'a>(
+    ctx: &'a Context,
+    target: &'a Target,
+    name: &str,
+    about: &str,
+    shown: Vec<Cmd>,
+    run: impl FnOnce(&mut StepCtx, Option<&str>, &str) -> Result<()> + 'a,
+) -> Step<'a> {
+    Step::new(name, about, shown, move |c| {
+        let endpoint = target.endpoint(ctx)?;
+        let db = target.output("db_instance_identifier")?;
+        run(c, endpoint.as_deref(), &db)
+    })
+}
+
+/// `aws rds <verb> <flag> <id> --output json`.
+fn rds(ctx: &Context, target: &Target, endpoint: Option<&str>, verb: &str, flag: &str, id: &str) -> Cmd {
+    aws(ctx, target, endpoint).args(["rds", verb, flag, id, "--output", "json"])
 }
 
 fn json(text: &str) -> Result<Value> {
@@ -62,8 +75,13 @@ fn json(text: &str) -> Result<Value> {
 
 /// The git revision of this checkout, for the snapshot's tags.
 fn git_revision(ctx: &Context) -> String {
-    let Ok(git) = which::which("git") else { return "unknown".into() };
-    crate::tools::capture(&git, &["-C", &ctx.root.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
+    let revision = || -> Result<String> {
+        let sh = shell::at(&ctx.root)?;
+        let out = shell::run("git", cmd!(sh, "git rev-parse --short=12 HEAD"))?;
+        Ok(if out.success { out.stdout } else { String::new() })
+    };
+    revision()
+        .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty() && !s.contains(' '))
         .unwrap_or_else(|| "unknown".into())
@@ -95,17 +113,17 @@ fn snapshot_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::
         create(shown.as_deref(), "<terraform output db_instance_identifier>", "<db>-<UTC time>", "<UTC time>"),
         wait(shown.as_deref(), "<db>-<UTC time>"),
     ];
-    Step::new(
+    db_step(
+        ctx,
+        target,
         "snapshot",
         "Manual RDS snapshot, tagged with env, time and git revision; waited on",
         shown_cmds,
-        move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let db = output(target, "db_instance_identifier")?;
+        move |c, endpoint, db| {
             let stamp = utc_stamp();
             let id = format!("{db}-{}", stamp.to_lowercase());
-            c.output(&create(endpoint.as_deref(), &db, &id, &stamp))?;
-            c.run(&wait(endpoint.as_deref(), &id))?;
+            c.output(&create(endpoint, db, &id, &stamp))?;
+            c.run(&wait(endpoint, &id))?;
             c.note(format!("{id} available"));
             *made.borrow_mut() = id;
             Ok(())
@@ -148,12 +166,12 @@ fn copy_step<'a>(ctx: &'a Context, target: &'a Target, made: &'a std::cell::RefC
         format!("Copy the snapshot to {dr}, encrypted with the DR region's key"),
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             let id = made.borrow().clone();
             if id.is_empty() {
                 bail!("no snapshot from this run to copy (run the whole backup, not --from copy-to-dr)");
             }
-            let key = output(target, "dr_backup_kms_key_arn")?;
+            let key = target.output("dr_backup_kms_key_arn")?;
             let arn = format!("arn:aws:rds:{}:{}:snapshot:{id}", target.env.region, target.env.account_id);
             c.output(&copy(endpoint.as_deref(), &arn, &id, &key))?;
             c.run(&wait(endpoint.as_deref(), &id))?;
@@ -209,35 +227,28 @@ fn expired(list: &[Value], now: i64, days: i64) -> Vec<String> {
 fn prune_step<'a>(ctx: &'a Context, target: &'a Target, retention_override: Option<u32>) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     let delete = move |endpoint: Option<&str>, id: &str| {
-        aws(ctx, target, endpoint).args([
-            "rds",
-            "delete-db-snapshot",
-            "--db-snapshot-identifier",
-            id,
-            "--output",
-            "json",
-        ])
+        rds(ctx, target, endpoint, "delete-db-snapshot", "--db-snapshot-identifier", id)
     };
     let shown_cmds =
         vec![list_cmd(ctx, target, shown.as_deref(), "<db>"), delete(shown.as_deref(), "<each expired snapshot>")];
-    Step::new(
+    db_step(
+        ctx,
+        target,
         "prune",
         "Delete this command's snapshots older than the retention (never the newest)",
         shown_cmds,
-        move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let db = output(target, "db_instance_identifier")?;
+        move |c, endpoint, db| {
             let days: i64 = match retention_override {
                 Some(d) => i64::from(d),
                 None => {
-                    output(target, "backup_retention_days")?.parse().context("backup_retention_days is not a number")?
+                    target.output("backup_retention_days")?.parse().context("backup_retention_days is not a number")?
                 }
             };
             let now = crate::mesh::certs::now();
-            let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
+            let list = snapshots(c, ctx, target, endpoint, db)?;
             let pruned = expired(&list, now, days);
             for id in &pruned {
-                c.output(&delete(endpoint.as_deref(), id))?;
+                c.output(&delete(endpoint, id))?;
             }
             c.note(format!(
                 "retention {days} day(s): {} pruned{}",
@@ -264,8 +275,8 @@ fn state_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Copy the terraform state object to the backups bucket",
         vec![copy(shown.as_deref(), "<terraform output backups_bucket>", "<UTC time>")],
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
-            let bucket = output(target, "backups_bucket")?;
+            let endpoint = target.endpoint(ctx)?;
+            let bucket = target.output("backups_bucket")?;
             let stamp = utc_stamp();
             c.run(&copy(endpoint.as_deref(), &bucket, &stamp))?;
             c.note(format!("s3://{bucket}/terraform-state/{}/{stamp}.tfstate", target.env.name));
@@ -276,24 +287,29 @@ fn state_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 
 fn report_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    Step::new("report", "What exists now", vec![list_cmd(ctx, target, shown.as_deref(), "<db>")], move |c| {
-        let endpoint = endpoint(ctx, target)?;
-        let db = output(target, "db_instance_identifier")?;
-        let list = snapshots(c, ctx, target, endpoint.as_deref(), &db)?;
-        c.fact(format!("manual snapshots of {db} ({}):", list.len()));
-        for s in &list {
-            c.fact(format!(
-                "  {}  {}  {}  encrypted={}  {}",
-                s["DBSnapshotIdentifier"].as_str().unwrap_or("?"),
-                s["SnapshotCreateTime"].as_str().unwrap_or("?"),
-                s["Status"].as_str().unwrap_or("?"),
-                s["Encrypted"].as_bool().unwrap_or(false),
-                if made_by_xtask(s) { "cargo-xtask-backup" } else { "other" }
-            ));
-        }
-        c.note(format!("{} manual snapshot(s)", list.len()));
-        Ok(())
-    })
+    db_step(
+        ctx,
+        target,
+        "report",
+        "What exists now",
+        vec![list_cmd(ctx, target, shown.as_deref(), "<db>")],
+        move |c, endpoint, db| {
+            let list = snapshots(c, ctx, target, endpoint, db)?;
+            c.fact(format!("manual snapshots of {db} ({}):", list.len()));
+            for s in &list {
+                c.fact(format!(
+                    "  {}  {}  {}  encrypted={}  {}",
+                    s["DBSnapshotIdentifier"].as_str().unwrap_or("?"),
+                    s["SnapshotCreateTime"].as_str().unwrap_or("?"),
+                    s["Status"].as_str().unwrap_or("?"),
+                    s["Encrypted"].as_bool().unwrap_or(false),
+                    if made_by_xtask(s) { "cargo-xtask-backup" } else { "other" }
+                ));
+            }
+            c.note(format!("{} manual snapshot(s)", list.len()));
+            Ok(())
+        },
+    )
 }
 
 fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
@@ -324,14 +340,7 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         aws(ctx, target, endpoint).args(["rds", "wait", what, "--db-instance-identifier", id])
     };
     let describe = move |endpoint: Option<&str>, id: &str| {
-        aws(ctx, target, endpoint).args([
-            "rds",
-            "describe-db-instances",
-            "--db-instance-identifier",
-            id,
-            "--output",
-            "json",
-        ])
+        rds(ctx, target, endpoint, "describe-db-instances", "--db-instance-identifier", id)
     };
     let delete = move |endpoint: Option<&str>, id: &str| {
         aws(ctx, target, endpoint).args([
@@ -359,9 +368,9 @@ fn drill_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         "Restore the newest snapshot into a scratch instance, check it, delete it",
         shown_cmds,
         move |c| {
-            let endpoint = endpoint(ctx, target)?;
+            let endpoint = target.endpoint(ctx)?;
             let ep = endpoint.as_deref();
-            let db = output(target, "db_instance_identifier")?;
+            let db = target.output("db_instance_identifier")?;
             let list = snapshots(c, ctx, target, ep, &db)?;
             let newest = list.first().and_then(|s| s["DBSnapshotIdentifier"].as_str()).map(str::to_string);
             let Some(snapshot) = newest else {

@@ -1,0 +1,28 @@
+//! `cargo xtask plan <env>`: init with the environment's backend, validate, plan to a saved file, keep
+//! `terraform show -json` of it next to it, and summarise adds/changes/destroys.
+//! `--emulated` plans the same configuration against the emulator from empty state: no cloud
+//! credentials, the real backend untouched — the full set of resources the environment would have.
+
+use anyhow::Result;
+
+use crate::cli::PlanArgs;
+use crate::engine::Pipeline;
+use crate::target::{Against, Target};
+use crate::{steps, Context};
+
+pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
+    let target = Target::new(ctx, &args.env, args.emulated)?;
+    let invocation = if args.emulated {
+        format!("plan {} --emulated", target.env.name)
+    } else {
+        format!("plan {}", target.env.name)
+    };
+    let mut pipeline = Pipeline::new(ctx, invocation);
+    steps::announce_omissions(ctx, &target, &mut pipeline);
+    steps::ready_steps(ctx, &target, &mut pipeline);
+    if target.against != Against::EmulatedPlan {
+        pipeline.step(steps::state_backend_step(ctx, &target));
+    }
+    steps::plan_steps(ctx, &target, &mut pipeline);
+    pipeline.run(&args.run)
+}

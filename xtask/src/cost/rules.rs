@@ -1,0 +1,560 @@
+//! The rules, one per resource type: what a resource of that type costs a month, from its planned
+//! attributes, its usage and the region's prices.
+
+#![allow(unused_imports)]
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Context as _, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{PRICES, USAGE};
+
+use super::estimate::*;
+use super::inputs::*;
+
+/// Resource types that cost nothing by themselves (their cost, if any, is on the line named).
+pub(super) const FREE: &[&str] = &[
+    "aws_vpc",
+    "aws_subnet",
+    "aws_route_table",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_internet_gateway",
+    "aws_egress_only_internet_gateway",
+    "aws_default_route_table",
+    "aws_default_network_acl",
+    "aws_network_acl",
+    "aws_network_acl_rule",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_default_security_group",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_iam_role",
+    "aws_iam_policy",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_openid_connect_provider",
+    "aws_iam_instance_profile",
+    "aws_iam_service_linked_role",
+    "aws_kms_alias",
+    "aws_db_subnet_group",
+    "aws_db_parameter_group",
+    "aws_elasticache_subnet_group",
+    "aws_elasticache_parameter_group",
+    "aws_elasticache_user",
+    "aws_elasticache_user_group",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_logging",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_notification",
+    "aws_s3_bucket_cors_configuration",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+    "aws_acm_certificate",
+    "aws_acm_certificate_validation",
+    "aws_route53_record",
+    "aws_route53_query_log",
+    "aws_cloudwatch_log_resource_policy",
+    "aws_cloudwatch_log_delivery_source",
+    "aws_cloudwatch_log_delivery_destination",
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_target",
+    "aws_cloudfront_origin_access_control",
+    "aws_eks_addon",
+    "aws_eks_access_entry",
+    "aws_eks_access_policy_association",
+    "aws_launch_template",
+    "aws_budgets_budget",
+    "aws_ce_anomaly_monitor",
+    "aws_ce_anomaly_subscription",
+    "aws_lb_listener",
+    "aws_lb_listener_rule",
+    "aws_lb_target_group",
+    "aws_wafv2_web_acl_association",
+    "aws_wafv2_web_acl_logging_configuration",
+    "aws_kms_key_policy",
+    "terraform_data",
+];
+
+pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
+    static RULES: OnceLock<HashMap<&'static str, Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let mut m: HashMap<&'static str, Rule> = HashMap::new();
+        for t in FREE {
+            m.insert(t, |_, _| {});
+        }
+        m.insert("aws_launch_template", launch_template);
+        m.insert("aws_eks_cluster", eks_cluster);
+        m.insert("aws_eks_node_group", node_group);
+        m.insert("aws_instance", ec2_instance);
+        m.insert("aws_ebs_volume", ebs_volume);
+        m.insert("aws_nat_gateway", nat_gateway);
+        m.insert("aws_eip", eip);
+        m.insert("aws_lb", load_balancer);
+        m.insert("aws_alb", load_balancer);
+        m.insert("aws_db_instance", db_instance);
+        m.insert("aws_elasticache_replication_group", cache_group);
+        m.insert("aws_elasticache_cluster", cache_cluster);
+        m.insert("aws_kms_key", kms_key);
+        m.insert("aws_kms_replica_key", kms_key);
+        m.insert("aws_secretsmanager_secret", secret);
+        m.insert("aws_route53_zone", zone);
+        m.insert("aws_cloudwatch_metric_alarm", alarm);
+        m.insert("aws_cloudwatch_composite_alarm", |r, s| {
+            s.add(r, "composite alarm", 1.0, "alarm-month", r.p.composite_alarm_month)
+        });
+        m.insert("aws_cloudwatch_dashboard", dashboard);
+        m.insert("aws_cloudwatch_log_group", log_group);
+        m.insert("aws_cloudwatch_log_metric_filter", |r, s| {
+            let n = r.usage.get("metrics").unwrap_or(1.0);
+            s.add(r, "custom metrics published", n, "metric-month", r.p.custom_metric_month)
+        });
+        m.insert("aws_cloudwatch_log_delivery", |r, s| {
+            s.add(r, "vended logs delivered to S3", r.usage.or_zero("monthly_gb"), "GB", r.p.logs_vended_s3_gb)
+        });
+        m.insert("aws_flow_log", flow_log);
+        m.insert("aws_vpc_endpoint", vpc_endpoint);
+        m.insert("aws_cloudtrail", cloudtrail);
+        m.insert("aws_guardduty_detector", guardduty);
+        m.insert("aws_guardduty_detector_feature", guardduty_feature);
+        m.insert("aws_s3_bucket", s3_bucket);
+        m.insert("aws_s3_bucket_replication_configuration", |r, s| {
+            let gb = r.usage.or_zero("monthly_replicated_gb");
+            s.add(r, "cross-region replication transfer", gb, "GB", r.p.s3_replication_gb)
+        });
+        m.insert("aws_cloudfront_distribution", cloudfront);
+        m.insert("aws_dynamodb_table", dynamodb);
+        m.insert("aws_wafv2_web_acl", waf);
+        m.insert("aws_sns_topic", |r, s| {
+            let n = r.usage.or_zero("monthly_requests");
+            s.add(r, "API requests", n / 1e6, "million requests", r.p.sns_requests_million)
+        });
+        m
+    })
+}
+
+pub(super) fn eks_cluster(r: &Res, s: &mut Pass) {
+    s.has_cluster = true;
+    let version = s_str(r.after, "version");
+    let policy = text(first(r.after, "upgrade_policy"), "support_type").unwrap_or("EXTENDED");
+    let ends = version.as_deref().and_then(|v| s.support_ends.get(v)).cloned();
+    match ends {
+        Some(end) if s.today > end && policy != "STANDARD" => {
+            let v = version.unwrap_or_default();
+            s.notes.push(format!(
+                "{}: Kubernetes {v} left EKS standard support on {end}, so the cluster pays extended support (${}/h instead of ${}/h): upgrade kubernetes_version, or set upgrade_policy {{ support_type = \"STANDARD\" }}",
+                r.address, r.p.eks_extended_support_hour, r.p.eks_cluster_hour
+            ));
+            s.hours(r, format!("control plane, Kubernetes {v}, EXTENDED support"), 1.0, r.p.eks_extended_support_hour)
+        }
+        _ => s.hours(
+            r,
+            format!("control plane (Kubernetes {})", version.unwrap_or_else(|| "?".into())),
+            1.0,
+            r.p.eks_cluster_hour,
+        ),
+    }
+}
+
+pub(super) fn s_str(v: &Value, key: &str) -> Option<String> {
+    text(v, key).map(str::to_string)
+}
+
+pub(super) fn launch_template(r: &Res, s: &mut Pass) {
+    let ebs = first(first(r.after, "block_device_mappings"), "ebs");
+    if let Some(gb) = num(ebs, "volume_size") {
+        let kind = text(ebs, "volume_type").unwrap_or("gp2").to_string();
+        let index = r.index.map(|i| i.to_string()).unwrap_or_default();
+        s.launch_disks.insert((r.module.to_string(), index), (gb, kind));
+    }
+}
+
+pub(super) fn node_group(r: &Res, s: &mut Pass) {
+    let types: Vec<&str> = r
+        .after
+        .get("instance_types")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let Some(itype) = types.first() else {
+        return s.unpriced(r, "no instance_types in the plan");
+    };
+    let desired = num(first(r.after, "scaling_config"), "desired_size").unwrap_or(0.0);
+    let spot = text(r.after, "capacity_type") == Some("SPOT");
+    let Some(price) = r.p.ec2.get(*itype) else {
+        return s.unpriced(r, format!("no price for EC2 {itype} in {} in {PRICES}", r.region));
+    };
+    let (price, how) = if spot {
+        (
+            price * (1.0 - s.spot_discount),
+            format!("spot, {}% off on-demand (assumed)", (s.spot_discount * 100.0).round()),
+        )
+    } else {
+        (*price, "on-demand".to_string())
+    };
+    let more = if types.len() > 1 { format!(" (first of {})", types.join(", ")) } else { String::new() };
+    s.hours(r, format!("{desired} × {itype}{more}, {how}"), desired, price);
+    let disk = num(r.after, "disk_size").unwrap_or(20.0);
+    let index = r.index.map(|i| i.to_string()).unwrap_or_default();
+    let line = Line {
+        address: r.address.to_string(),
+        rtype: r.rtype.to_string(),
+        what: String::new(),
+        quantity: desired,
+        unit: "GB-months",
+        unit_price: 0.0,
+    };
+    s.node_disks.push((line, r.module.to_string(), index, disk));
+}
+
+pub(super) fn ec2_instance(r: &Res, s: &mut Pass) {
+    let itype = text(r.after, "instance_type").unwrap_or("?");
+    match r.p.ec2.get(itype) {
+        Some(price) => s.hours(r, format!("{itype} on-demand"), 1.0, *price),
+        None => s.unpriced(r, format!("no price for EC2 {itype} in {} in {PRICES}", r.region)),
+    }
+}
+
+pub(super) fn ebs_volume(r: &Res, s: &mut Pass) {
+    let kind = text(r.after, "type").unwrap_or("gp3");
+    let gb = num(r.after, "size").unwrap_or(0.0);
+    match r.p.ebs_gb_month.get(kind) {
+        Some(price) => s.add(r, format!("{gb} GB {kind}"), gb, "GB-months", *price),
+        None => s.unpriced(r, format!("no price for EBS {kind} in {} in {PRICES}", r.region)),
+    }
+}
+
+pub(super) fn nat_gateway(r: &Res, s: &mut Pass) {
+    s.hours(r, "NAT gateway", 1.0, r.p.nat_gateway_hour);
+    let key = "monthly_data_processed_gb";
+    s.add(r, format!("data processed{}", usage_note(r, key)), r.usage.or_zero(key), "GB", r.p.nat_gateway_gb);
+}
+
+pub(super) fn eip(r: &Res, s: &mut Pass) {
+    s.hours(r, "public IPv4 address", 1.0, r.p.public_ipv4_hour);
+}
+
+pub(super) fn load_balancer(r: &Res, s: &mut Pass) {
+    let kind = text(r.after, "load_balancer_type").unwrap_or("application");
+    let (hourly, lcu, unit) = match kind {
+        "application" => (r.p.alb_hour, r.p.alb_lcu_hour, "LCU-hours"),
+        "network" => (r.p.nlb_hour, r.p.nlb_lcu_hour, "NLCU-hours"),
+        other => return s.unpriced(r, format!("no price for {other} load balancers in {PRICES}")),
+    };
+    s.hours(r, format!("{kind} load balancer"), 1.0, hourly);
+    let lcus = r.usage.get("average_lcus").unwrap_or(1.0);
+    let h = s.hours;
+    s.add(r, format!("{lcus} average capacity units"), lcus * h, unit, lcu);
+}
+
+pub(super) fn db_instance(r: &Res, s: &mut Pass) {
+    let class = text(r.after, "instance_class").unwrap_or("?").to_string();
+    let multi_az = r.after.get("multi_az").and_then(Value::as_bool).unwrap_or(false);
+    let engine = s_str(r.after, "engine");
+    let storage =
+        num(r.after, "allocated_storage").map(|gb| (gb, text(r.after, "storage_type").unwrap_or("gp2").to_string()));
+    if let Some(source) = text(r.after, "replicate_source_db") {
+        let source = source.rsplit(':').next().unwrap_or(source).to_string();
+        s.replicas.push(PendingReplica {
+            address: r.address.to_string(),
+            source,
+            engine,
+            class,
+            storage,
+            multi_az,
+            region: r.region.to_string(),
+        });
+        return;
+    }
+    let Some(engine) = engine else { return s.unpriced(r, "no engine in the plan") };
+    if let (Some(id), Some((gb, kind))) = (text(r.after, "identifier"), &storage) {
+        s.databases.insert(id.to_string(), (engine.clone(), *gb, kind.clone()));
+    }
+    db_lines(s, r.p, r.address, &engine, &class, multi_az, storage, "instance", r.region);
+    let key = "backup_storage_gb";
+    if let Some(gb) = r.usage.get(key).filter(|gb| *gb > 0.0) {
+        s.add(r, "backup storage beyond the free allowance", gb, "GB-months", r.p.rds_backup_gb_month);
+    }
+    let pi = r.after.get("performance_insights_enabled").and_then(Value::as_bool).unwrap_or(false);
+    let retention = num(r.after, "performance_insights_retention_period").unwrap_or(7.0);
+    if pi && retention > 7.0 {
+        s.unpriced(
+            r,
+            format!("Performance Insights kept {retention} days: only the 7-day free tier has a price in {PRICES}"),
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn db_lines(
+    s: &mut Pass,
+    p: &RegionPrices,
+    address: &str,
+    engine: &str,
+    class: &str,
+    multi_az: bool,
+    storage: Option<(f64, String)>,
+    role: &str,
+    region: &str,
+) {
+    let copies = if multi_az { 2.0 } else { 1.0 };
+    let az = if multi_az { "Multi-AZ (primary + standby)" } else { "Single-AZ" };
+    let line = |what: String, quantity: f64, unit: &'static str, unit_price: f64| Line {
+        address: address.to_string(),
+        rtype: "aws_db_instance".into(),
+        what,
+        quantity,
+        unit,
+        unit_price,
+    };
+    let unpriced = |reason: String| Unpriced { address: address.to_string(), rtype: "aws_db_instance".into(), reason };
+    match p.rds.get(engine).and_then(|m| m.get(class)) {
+        Some(price) => s.lines.push(line(format!("{role}: {class} {engine}, {az}"), copies * s.hours, "hours", *price)),
+        None => s.unpriced.push(unpriced(format!("no price for RDS {engine} {class} in {region} in {PRICES}"))),
+    }
+    if let Some((gb, kind)) = storage {
+        match p.rds_storage_gb_month.get(&kind) {
+            Some(price) => s.lines.push(line(
+                format!("{role} storage: {gb} GB {kind} × {copies}"),
+                gb * copies,
+                "GB-months",
+                *price,
+            )),
+            None => s.unpriced.push(unpriced(format!("no price for RDS storage {kind} in {region} in {PRICES}"))),
+        }
+    }
+}
+
+pub(super) fn cache_price(r: &Res, s: &mut Pass, node_type: &str, nodes: f64, shape: String) {
+    let engine = text(r.after, "engine").unwrap_or("redis");
+    match r.p.elasticache.get(engine).and_then(|m| m.get(node_type)) {
+        Some(price) => s.hours(r, format!("{} × {node_type} {engine} ({shape})", nodes), nodes, *price),
+        None => s.unpriced(r, format!("no price for ElastiCache {engine} {node_type} in {} in {PRICES}", r.region)),
+    }
+}
+
+pub(super) fn cache_group(r: &Res, s: &mut Pass) {
+    let node_type = text(r.after, "node_type").unwrap_or("?").to_string();
+    let groups = num(r.after, "num_node_groups");
+    let cluster_mode = groups.is_some() || text(r.after, "cluster_mode") == Some("enabled");
+    let (nodes, shape) = if cluster_mode {
+        let shards = groups.unwrap_or(1.0);
+        let replicas = num(r.after, "replicas_per_node_group").unwrap_or(0.0);
+        (shards * (replicas + 1.0), format!("cluster mode: {shards} shards × (1 + {replicas} replicas)"))
+    } else {
+        let c = num(r.after, "num_cache_clusters").unwrap_or(1.0);
+        (c, format!("{c} cache clusters"))
+    };
+    cache_price(r, s, &node_type, nodes, shape)
+}
+
+pub(super) fn cache_cluster(r: &Res, s: &mut Pass) {
+    if text(r.after, "replication_group_id").is_some() {
+        return; // a member of a replication group, priced there
+    }
+    let node_type = text(r.after, "node_type").unwrap_or("?").to_string();
+    let nodes = num(r.after, "num_cache_nodes").unwrap_or(1.0);
+    cache_price(r, s, &node_type, nodes, format!("{nodes} cache nodes"))
+}
+
+/// A priced unit of use: what it is, how many uses make one unit, the unit, its price.
+type PerUse = (&'static str, f64, &'static str, f64);
+
+/// One of the resource a month, plus its usage under `key` (a line only when there is some).
+fn monthly_plus_usage(r: &Res, s: &mut Pass, (what, unit, price): (&str, &'static str, f64), key: &str, per: PerUse) {
+    s.add(r, what, 1.0, unit, price);
+    let (used_what, per_unit, used_unit, used_price) = per;
+    let used = r.usage.or_zero(key);
+    if used > 0.0 {
+        s.add(r, used_what, used / per_unit, used_unit, used_price);
+    }
+}
+
+pub(super) fn kms_key(r: &Res, s: &mut Pass) {
+    let per = ("requests", 1e4, "10k requests", r.p.kms_requests_10k);
+    monthly_plus_usage(r, s, ("customer managed key", "key-months", r.p.kms_key_month), "monthly_requests", per);
+}
+
+pub(super) fn secret(r: &Res, s: &mut Pass) {
+    let per = ("API calls", 1e4, "10k calls", r.p.secret_api_calls_10k);
+    monthly_plus_usage(r, s, ("secret", "secret-months", r.p.secret_month), "monthly_api_calls", per);
+}
+
+pub(super) fn zone(r: &Res, s: &mut Pass) {
+    let per = ("standard queries", 1e6, "million queries", r.p.route53_queries_million);
+    monthly_plus_usage(r, s, ("hosted zone", "zone-months", r.p.route53_zone_month), "monthly_queries", per);
+}
+
+pub(super) fn alarm(r: &Res, s: &mut Pass) {
+    let metrics =
+        r.after.get("metric_query").and_then(Value::as_array).map(|q| q.len()).filter(|n| *n > 0).unwrap_or(1);
+    let high_res = num(r.after, "period").is_some_and(|p| p < 60.0);
+    let (price, kind) = if high_res {
+        (r.p.alarm_high_resolution_month, "high-resolution")
+    } else {
+        (r.p.alarm_standard_month, "standard")
+    };
+    s.add(r, format!("{kind} alarm, {metrics} metric(s)"), metrics as f64, "alarm-metric-months", price);
+}
+
+pub(super) fn dashboard(r: &Res, s: &mut Pass) {
+    s.dashboards += 1;
+    let free = (s.dashboards as f64) <= r.p.dashboards_free;
+    let what = if free { format!("dashboard (within the {} free)", r.p.dashboards_free) } else { "dashboard".into() };
+    s.add(r, what, 1.0, "dashboard-months", if free { 0.0 } else { r.p.dashboard_month });
+}
+
+pub(super) fn log_group(r: &Res, s: &mut Pass) {
+    let key = "monthly_ingested_gb";
+    let ingested = r.usage.or_zero(key);
+    if ingested > 0.0 || r.usage.get(key).is_none() {
+        s.add(r, format!("ingestion{}", usage_note(r, key)), ingested, "GB", r.p.logs_ingest_gb);
+    }
+    let retention = num(r.after, "retention_in_days").filter(|d| *d > 0.0);
+    let stored = r.usage.get("stored_gb").unwrap_or_else(|| ingested * retention.unwrap_or(365.0) / 30.0);
+    let kept =
+        retention.map(|d| format!("{d} days kept")).unwrap_or_else(|| "kept forever: a year's worth assumed".into());
+    s.add(r, format!("storage ({kept})"), stored, "GB-months", r.p.logs_storage_gb_month);
+}
+
+pub(super) fn flow_log(r: &Res, s: &mut Pass) {
+    let key = "monthly_ingested_gb";
+    let gb = r.usage.or_zero(key);
+    let (price, to) = match text(r.after, "log_destination_type") {
+        Some("s3") => (r.p.logs_vended_s3_gb, "S3"),
+        _ => (r.p.logs_vended_gb, "CloudWatch Logs"),
+    };
+    s.add(r, format!("flow logs delivered to {to}{}", usage_note(r, key)), gb, "GB", price);
+}
+
+/// Gateway endpoints (S3, DynamoDB) are free; interface endpoints are charged per zone and per GB.
+pub(super) fn vpc_endpoint(r: &Res, s: &mut Pass) {
+    if text(r.after, "vpc_endpoint_type").unwrap_or("Gateway") == "Gateway" {
+        return;
+    }
+    let zones = r.after.get("subnet_ids").and_then(Value::as_array).map(|a| a.len()).unwrap_or(1).max(1) as f64;
+    s.hours(r, format!("interface endpoint in {zones} zone(s)"), zones, r.p.vpc_endpoint_az_hour);
+    let key = "monthly_data_processed_gb";
+    s.add(r, format!("data processed{}", usage_note(r, key)), r.usage.or_zero(key), "GB", r.p.vpc_endpoint_gb);
+}
+
+pub(super) fn cloudtrail(r: &Res, s: &mut Pass) {
+    s.trails += 1;
+    if s.trails == 1 {
+        s.add(r, "management events (first trail: free)", 1.0, "trail-months", 0.0);
+    } else {
+        let ev = r.usage.or_zero("monthly_management_events");
+        s.add(
+            r,
+            "management events (additional trail)",
+            ev / 1e5,
+            "100k events",
+            r.p.cloudtrail_extra_management_events_100k,
+        );
+    }
+    let data = r.usage.or_zero("monthly_data_events");
+    if data > 0.0 {
+        s.add(r, "data events", data / 1e5, "100k events", r.p.cloudtrail_data_events_100k);
+    }
+}
+
+pub(super) fn guardduty(r: &Res, s: &mut Pass) {
+    let (ev, gb) = ("monthly_cloudtrail_events", "monthly_flow_dns_gb");
+    s.add(
+        r,
+        format!("CloudTrail events analysed{}", usage_note(r, ev)),
+        r.usage.or_zero(ev) / 1e6,
+        "million events",
+        r.p.guardduty_cloudtrail_events_million,
+    );
+    s.add(
+        r,
+        format!("flow and DNS logs analysed{}", usage_note(r, gb)),
+        r.usage.or_zero(gb),
+        "GB",
+        r.p.guardduty_flow_dns_gb,
+    );
+}
+
+pub(super) fn guardduty_feature(r: &Res, s: &mut Pass) {
+    if text(r.after, "status") == Some("DISABLED") {
+        return;
+    }
+    let (key, price, what) = match text(r.after, "name").unwrap_or("?") {
+        "S3_DATA_EVENTS" => ("monthly_s3_data_events", r.p.guardduty_s3_data_events_million, "S3 data events analysed"),
+        "EKS_AUDIT_LOGS" => {
+            ("monthly_eks_audit_events", r.p.guardduty_eks_audit_events_million, "EKS audit events analysed")
+        }
+        other => return s.unpriced(r, format!("GuardDuty feature {other}: no price in {PRICES}")),
+    };
+    s.add(r, format!("{what}{}", usage_note(r, key)), r.usage.or_zero(key) / 1e6, "million events", price);
+}
+
+pub(super) fn s3_bucket(r: &Res, s: &mut Pass) {
+    let key = "storage_gb";
+    s.add(
+        r,
+        format!("Standard storage{}", usage_note(r, key)),
+        r.usage.or_zero(key),
+        "GB-months",
+        r.p.s3_standard_gb_month,
+    );
+    let put = r.usage.or_zero("monthly_put_requests");
+    if put > 0.0 {
+        s.add(r, "PUT/COPY/POST/LIST requests", put / 1e3, "1k requests", r.p.s3_put_1k);
+    }
+    let get = r.usage.or_zero("monthly_get_requests");
+    if get > 0.0 {
+        s.add(r, "GET requests", get / 1e3, "1k requests", r.p.s3_get_1k);
+    }
+}
+
+pub(super) fn cloudfront(r: &Res, s: &mut Pass) {
+    let key = "monthly_data_transfer_gb";
+    s.add(r, format!("data transfer out{}", usage_note(r, key)), r.usage.or_zero(key), "GB", r.p.cloudfront_gb);
+    let req = r.usage.or_zero("monthly_https_requests");
+    if req > 0.0 {
+        s.add(r, "HTTPS requests", req / 1e4, "10k requests", r.p.cloudfront_https_10k);
+    }
+}
+
+pub(super) fn dynamodb(r: &Res, s: &mut Pass) {
+    if text(r.after, "billing_mode") == Some("PROVISIONED") {
+        let wcu = num(r.after, "write_capacity").unwrap_or(0.0);
+        let rcu = num(r.after, "read_capacity").unwrap_or(0.0);
+        s.hours(r, format!("{wcu} provisioned WCU"), wcu, r.p.dynamodb_wcu_hour);
+        s.hours(r, format!("{rcu} provisioned RCU"), rcu, r.p.dynamodb_rcu_hour);
+    } else {
+        let w = r.usage.or_zero("monthly_write_requests");
+        let rd = r.usage.or_zero("monthly_read_requests");
+        s.add(r, "on-demand writes", w / 1e6, "million WRU", r.p.dynamodb_write_million);
+        s.add(r, "on-demand reads", rd / 1e6, "million RRU", r.p.dynamodb_read_million);
+    }
+    s.add(r, "storage", r.usage.or_zero("storage_gb"), "GB-months", r.p.dynamodb_storage_gb_month);
+}
+
+pub(super) fn waf(r: &Res, s: &mut Pass) {
+    s.add(r, "web ACL", 1.0, "ACL-months", r.p.waf_web_acl_month);
+    let rules = r.after.get("rule").and_then(Value::as_array).map(|a| a.len()).unwrap_or(0);
+    if rules > 0 {
+        s.add(r, format!("{rules} rules"), rules as f64, "rule-months", r.p.waf_rule_month);
+    }
+    let key = "monthly_requests";
+    s.add(
+        r,
+        format!("requests{}", usage_note(r, key)),
+        r.usage.or_zero(key) / 1e6,
+        "million requests",
+        r.p.waf_requests_million,
+    );
+}

@@ -1,0 +1,39 @@
+//! The run journal: `<work>/journal/<pipeline>.json`, written after every step; what `--resume`,
+//! `--from` and `--only` read.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Done,
+    Skipped,
+    Failed,
+    Interrupted,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub(super) struct Journal {
+    pub(super) pipeline: String,
+    pub(super) steps: Vec<JournalStep>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub(super) struct JournalStep {
+    pub(super) name: String,
+    pub(super) status: Status,
+    pub(super) seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) note: Option<String>,
+}
+
+pub(super) fn save_journal(journal: &Journal, work: &Path, invocation: &str) -> Result<()> {
+    let path = work.join("journal").join(format!("{}.json", invocation.replace(' ', "-")));
+    let text = serde_json::to_string_pretty(journal).context("serialising the journal")?;
+    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,64 @@
+//! One-shot commands — git rev-parse, a kustomize render, terraform fmt, checkov, kubernetes-validate —
+//! through xshell's `cmd!`: run to their end outside any pipeline, never echoed, stdin closed, output
+//! captured, the exit status returned for the caller to judge. A program that is not there gets the one
+//! not-found wording every process start uses ([`crate::error::not_found`]).
+//!
+//! Long-running tools run through the engine's `Cmd` instead (process group, log tee, signals).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+pub use xshell::cmd;
+use xshell::Shell;
+
+use crate::engine::Cmd;
+use crate::error::not_found;
+
+/// What a one-shot command printed and how it ended.
+pub struct Output {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Standard output, then standard error.
+    pub fn combined(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// A shell whose commands run in `dir`.
+pub fn at(dir: &Path) -> Result<Shell> {
+    let sh = Shell::new()?;
+    sh.change_dir(dir);
+    Ok(sh)
+}
+
+/// The program's path, as a tool lookup found it, or the not-found error.
+pub fn program(found: Option<PathBuf>, name: &str) -> Result<PathBuf> {
+    found.ok_or_else(|| anyhow!(not_found(name)))
+}
+
+/// Runs a one-shot command to its end; `program` is the name its not-found error gives.
+pub fn run(program: &str, cmd: xshell::Cmd<'_>) -> Result<Output> {
+    match cmd.quiet().ignore_status().output() {
+        Ok(out) => Ok(Output {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }),
+        Err(e) if e.to_string().starts_with("command not found") => Err(anyhow!(not_found(program))),
+        Err(e) => Err(anyhow!("running {program}: {e}")),
+    }
+}
+
+/// Runs an engine [`Cmd`] — the very command `--dry-run` shows — as a one-shot command.
+pub fn run_cmd(cmd: &Cmd) -> Result<Output> {
+    let (exe, args, cwd, env) = cmd.parts();
+    let sh = Shell::new()?;
+    if let Some(dir) = cwd {
+        sh.change_dir(dir);
+    }
+    run(&cmd.program, sh.cmd(exe).args(args).envs(env))
+}

@@ -1,0 +1,287 @@
+//! The steps several commands share: the emulator and the preflight every environment command starts
+//! with, the state backend, init, validate and plan, apply, the outputs and the kubeconfig. Each step's
+//! commands are built by one closure: called with the endpoint `--dry-run` shows, and again with the
+//! live one when the step runs.
+
+use anyhow::{Context as _, Result};
+
+use crate::engine::{Cmd, Pipeline, Step};
+use crate::error::{not_found, usage};
+use crate::target::{output_placeholder, Against, PlanSummary, Target};
+use crate::terraform::emulator_omissions;
+use crate::tools::{self, Tools};
+use crate::{emulator, Context};
+
+/// What commands that read the deployed environment start with: ready, init, and the outputs recorded.
+pub fn with_outputs<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+    ready_steps(ctx, target, pipeline);
+    pipeline.step(init_step(ctx, target));
+    pipeline.step(outputs_step(ctx, target));
+}
+
+/// The emulator (for emulator targets) and the preflight: the first steps of every environment command.
+pub fn ready_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+    if target.uses_emulator() {
+        pipeline.step(emulator::start_step(ctx, target.config.emulator_port, |_| {}));
+    }
+    pipeline.step(preflight_step(ctx, target));
+}
+
+/// Tools present, and the caller's AWS account is the one xtask.toml names for the environment.
+fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let shown = target.shown_endpoint(ctx);
+    let sts = |endpoint: Option<&str>| {
+        target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
+    };
+    let about = match target.against {
+        Against::EmulatedPlan => "Check the tools (emulated: no cloud account is used)".to_string(),
+        _ => format!("Check the tools and that the AWS credentials are for account {}", target.env.account_id),
+    };
+    Step::new("preflight", about, vec![sts(shown.as_deref())], move |c| {
+        let tools = Tools::new(ctx);
+        for tool in [tools::TERRAFORM, tools::AWS] {
+            if tools.find(tool).is_none() {
+                return Err(usage(not_found(tool.bin)));
+            }
+        }
+        if target.against == Against::EmulatedPlan {
+            c.note("emulated plan: no cloud credentials needed");
+            return Ok(());
+        }
+        let endpoint = target.endpoint(ctx)?;
+        let account = c.output(&sts(endpoint.as_deref())).map_err(|e| {
+            usage(format!(
+                "cannot identify the AWS account ({e:#}): set credentials for {} (AWS_PROFILE or keys) and retry",
+                target.env.name
+            ))
+        })?;
+        let account = account.trim();
+        if account != target.env.account_id {
+            return Err(usage(format!(
+                "refusing to touch `{}`: the AWS credentials belong to account {account}, but {} says `{}` runs in account {}",
+                target.env.name,
+                target.config.path.display(),
+                target.env.name,
+                target.env.account_id
+            )));
+        }
+        c.note(format!("account {account}"));
+        Ok(())
+    })
+}
+
+/// The state bucket: looked up, and created with the bootstrap root when it is missing.
+pub fn state_backend_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let bucket = target.state_bucket();
+    let shown = target.shown_endpoint(ctx);
+    let list = move |endpoint: Option<&str>, bucket: &str| {
+        target
+            .aws(ctx, endpoint)
+            .args(["s3api", "list-buckets", "--query"])
+            .arg(format!("Buckets[?Name=='{bucket}'].Name"))
+            .args(["--output", "text"])
+    };
+    let create = move |endpoint: Option<&str>| -> Result<Vec<Cmd>> {
+        let tf = target.bootstrap_terraform(ctx, endpoint)?;
+        let state = format!("-state={}", target.bootstrap_state().display());
+        let mut apply = tf.cmd(["apply", "-input=false", "-no-color", "-auto-approve"]).arg(state);
+        for var in [
+            format!("project={}", target.config.project),
+            format!("environment={}", target.env.name),
+            format!("region={}", target.env.region),
+            format!("state_bucket_name={}", target.state_bucket()),
+            format!("enforce_tls={}", !target.omits("tls_only_bucket_policies")),
+        ] {
+            apply = apply.args(["-var".to_string(), var]);
+        }
+        Ok(vec![tf.cmd(["init", "-input=false", "-no-color"]), apply])
+    };
+    let mut shown_cmds = vec![list(shown.as_deref(), &bucket)];
+    shown_cmds.extend(create(shown.as_deref()).unwrap_or_default());
+    Step::new("state-backend", format!("Make sure the state bucket {bucket} exists"), shown_cmds, move |c| {
+        let endpoint = target.endpoint(ctx)?;
+        let found = c.output(&list(endpoint.as_deref(), &bucket))?;
+        if found.split_whitespace().any(|b| b == bucket) {
+            c.note(format!("{bucket} exists"));
+            return Ok(());
+        }
+        target.prepare(ctx, endpoint.as_deref(), false)?;
+        std::fs::create_dir_all(target.bootstrap_state().parent().unwrap())?;
+        for cmd in create(endpoint.as_deref())? {
+            c.run(&cmd)?;
+        }
+        c.note(format!("created {bucket}"));
+        Ok(())
+    })
+    .note("the terraform commands run only when the bucket is missing")
+}
+/// For `local`: what the emulator can't do and the stack leaves out, said before anything runs.
+pub fn announce_omissions(ctx: &Context, target: &Target, pipeline: &mut Pipeline<'_>) {
+    if target.against != Against::Emulator {
+        return;
+    }
+    match emulator_omissions(&ctx.root, &target.env.name) {
+        Ok(list) if !list.is_empty() => {
+            pipeline.preface(format!(
+                "`{}` runs on the AWS emulator, which can't do everything; it leaves out:",
+                target.env.name
+            ));
+            for (what, why) in list {
+                pipeline.preface(format!("  - {what}: {why}"));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            pipeline.preface(format!("warning: cannot read what `{}` leaves out: {e:#}", target.env.name));
+        }
+    }
+}
+
+/// init, validate, plan (+ JSON and summary).
+pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+    pipeline.step(init_step(ctx, target));
+    let shown = target.shown_endpoint(ctx);
+    let validate = move |endpoint: Option<&str>| -> Result<Cmd> {
+        Ok(target.terraform(ctx, endpoint)?.cmd(["validate", "-no-color"]))
+    };
+    let shown_validate = validate(shown.as_deref()).into_iter().collect();
+    pipeline.step(Step::new("validate", "terraform validate", shown_validate, move |c| {
+        let endpoint = target.endpoint(ctx)?;
+        c.run(&validate(endpoint.as_deref())?)
+    }));
+
+    let plan_cmds = move |endpoint: Option<&str>| -> Result<(Cmd, Cmd)> {
+        let tf = target.terraform(ctx, endpoint)?;
+        let plan = tf
+            .cmd(["plan", "-input=false", "-no-color"])
+            .arg(format!("-out={}", target.plan_file().display()))
+            .args(target.vars());
+        let show = tf.cmd(["show", "-json", "-no-color"]).arg(target.plan_file().to_string_lossy());
+        Ok((plan, show))
+    };
+    let shown_plan = plan_cmds(shown.as_deref()).map(|(a, b)| vec![a, b]).unwrap_or_default();
+    let name = target.env.name.clone();
+    pipeline.step(
+        Step::new("plan", "Plan to a saved file and summarise it", shown_plan, move |c| {
+            let endpoint = target.endpoint(ctx)?;
+            if target.against == Against::EmulatedPlan {
+                target.reset_emulated_state();
+            }
+            target.ensure_dirs()?;
+            let (plan, show) = plan_cmds(endpoint.as_deref())?;
+            c.run(&plan)?;
+            let json = c.output(&show)?;
+            std::fs::write(target.plan_json(), &json)
+                .with_context(|| format!("writing {}", target.plan_json().display()))?;
+            let summary = PlanSummary::from_json(&json)?;
+            c.note(summary.line());
+            c.fact(format!("plan {name}: {} (saved: {})", summary.line(), target.plan_file().display()));
+            Ok(())
+        })
+        .note(format!("writes {} next to the plan", target.plan_json().display())),
+    );
+}
+
+/// `terraform init` with the environment's backend settings (or, emulated, the local override).
+pub fn init_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let shown = target.shown_endpoint(ctx);
+    let init = move |endpoint: Option<&str>| -> Result<Cmd> {
+        let cmd = target.terraform(ctx, endpoint)?.cmd(["init", "-input=false", "-no-color", "-reconfigure"]);
+        Ok(match target.against {
+            Against::EmulatedPlan => cmd,
+            _ => cmd.arg(format!("-backend-config={}", target.backend_file().display())),
+        })
+    };
+    let about = match target.against {
+        Against::Aws => format!("terraform init with the S3 backend (bucket {})", target.state_bucket()),
+        Against::Emulator => {
+            format!("terraform init with the S3 backend in the emulator (bucket {})", target.state_bucket())
+        }
+        Against::EmulatedPlan => {
+            "terraform init in a scratch copy pointed at the emulator, with empty local state".to_string()
+        }
+    };
+    let note = match target.against {
+        Against::Aws => format!("backend settings written to {}", target.backend_file().display()),
+        _ => "runs in a scratch copy of terraform/ with an `*_override.tf` that points the provider at the emulator"
+            .to_string(),
+    };
+    Step::new("init", about, init(shown.as_deref()).into_iter().collect(), move |c| {
+        let endpoint = target.endpoint(ctx)?;
+        target.prepare(ctx, endpoint.as_deref(), true)?;
+        c.run(&init(endpoint.as_deref())?)
+    })
+    .note(note)
+}
+
+/// Apply exactly the saved plan, then record the outputs for the steps that follow.
+pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+    let shown = target.shown_endpoint(ctx);
+    let apply = move |endpoint: Option<&str>| -> Result<Cmd> {
+        Ok(target
+            .terraform(ctx, endpoint)?
+            .cmd(["apply", "-input=false", "-no-color"])
+            .arg(target.plan_file().to_string_lossy()))
+    };
+    pipeline.step(
+        Step::new("apply", "Apply exactly the saved plan", apply(shown.as_deref()).into_iter().collect(), move |c| {
+            let json = std::fs::read_to_string(target.plan_json())
+                .with_context(|| format!("reading {}", target.plan_json().display()))?;
+            if !PlanSummary::from_json(&json)?.applyable {
+                c.note("no changes: nothing to apply");
+                return Ok(());
+            }
+            let endpoint = target.endpoint(ctx)?;
+            c.run(&apply(endpoint.as_deref())?)
+        })
+        .note("skipped when the plan changes nothing; terraform refuses a plan made stale by a later state change"),
+    );
+}
+
+/// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
+pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let shown = target.shown_endpoint(ctx);
+    let output = move |endpoint: Option<&str>| -> Result<Cmd> {
+        Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
+    };
+    Step::new(
+        "outputs",
+        "Record the terraform outputs for the steps after it",
+        output(shown.as_deref()).into_iter().collect(),
+        move |c| {
+            let endpoint = target.endpoint(ctx)?;
+            let json = c.output(&output(endpoint.as_deref())?)?;
+            let path = target.outputs_file();
+            target.ensure_dirs()?;
+            std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+            let count = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| o.len()))
+                .unwrap_or(0);
+            c.note(format!("{count} outputs in {}", path.display()));
+            Ok(())
+        },
+    )
+    .note(format!("writes {}", target.outputs_file().display()))
+}
+/// `aws eks update-kubeconfig` into a project-local file: the user's ~/.kube/config is never touched.
+pub fn kubeconfig_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let cmd = move |cluster: &str| {
+        target
+            .aws(ctx, None)
+            .args(["eks", "update-kubeconfig", "--name", cluster, "--region", &target.env.region])
+            .args(["--alias", &target.env.name, "--kubeconfig"])
+            .arg(target.kubeconfig().to_string_lossy())
+    };
+    Step::new(
+        "kubeconfig",
+        format!("kubeconfig for the cluster, in {}", target.kubeconfig().display()),
+        vec![cmd(&output_placeholder("cluster_name"))],
+        move |c| {
+            let cluster = target.output("cluster_name")?;
+            c.run(&cmd(&cluster))?;
+            c.note(format!("{} (your ~/.kube/config is untouched)", target.kubeconfig().display()));
+            Ok(())
+        },
+    )
+}

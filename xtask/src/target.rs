@@ -1,0 +1,347 @@
+//! An environment as terraform sees it: which root it runs in and against what (real AWS, the emulator,
+//! or an emulated plan), its files (plan, plan JSON, outputs, kubeconfig, backend settings), its
+//! endpoint — shown in `--dry-run` and live when a step runs — its recorded outputs, and what a saved
+//! plan does.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::config::{Config, Environment};
+use crate::engine::Cmd;
+use crate::terraform::{copy_tree, emulator_omissions, emulator_override, env_dir, env_vars, tf_dir, Terraform};
+use crate::tools::{self, Tools};
+use crate::{emulator, Context};
+
+/// Said where `{env}` has no Kubernetes cluster to deploy to.
+pub const NO_CLUSTER: &str =
+    "`{env}` has no Kubernetes cluster (the emulator runs no EKS data plane): its Helm releases, \
+mesh and workloads are rendered and validated, not installed.";
+
+/// What `--dry-run` shows where a terraform output goes (the outputs are recorded when the step runs).
+pub fn output_placeholder(name: &str) -> String {
+    format!("<terraform output {name}>")
+}
+
+/// Shown by `--dry-run` where the emulator's port is not known yet.
+pub const ENDPOINT_PLACEHOLDER: &str = "http://127.0.0.1:<emulator port>";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Against {
+    /// The environment's real AWS account and remote state.
+    Aws,
+    /// `local`: the emulator, with remote state in the emulator's S3.
+    Emulator,
+    /// `plan <env> --emulated`: the emulator, from empty local state; the real backend untouched.
+    EmulatedPlan,
+}
+
+/// One environment's terraform, wherever it runs.
+pub struct Target {
+    pub config: Config,
+    pub env: Environment,
+    pub against: Against,
+    work: PathBuf,
+    root: PathBuf,
+    source: PathBuf,
+}
+
+impl Target {
+    pub fn new(ctx: &Context, env_name: &str, emulated_plan: bool) -> Result<Target> {
+        let config = ctx.config()?;
+        let env = config.env(env_name)?.clone();
+        let source = env_dir(&ctx.root, &env.name);
+        if !source.join("main.tf").is_file() {
+            return Err(crate::error::usage(format!(
+                "environment `{}` has no terraform root at {} (add one, or remove it from {})",
+                env.name,
+                source.display(),
+                config.path.display()
+            )));
+        }
+        let against = match (env.emulator, emulated_plan) {
+            (_, true) => Against::EmulatedPlan,
+            (true, false) => Against::Emulator,
+            (false, false) => Against::Aws,
+        };
+        Ok(Target { config, env, against, work: ctx.work.clone(), root: ctx.root.clone(), source })
+    }
+
+    /// Whether this environment's `emulator_omissions` name the feature (always false off the emulator).
+    pub fn omits(&self, feature: &str) -> bool {
+        self.uses_emulator()
+            && emulator_omissions(&self.root, &self.env.name).is_ok_and(|list| list.iter().any(|(k, _)| k == feature))
+    }
+
+    pub fn uses_emulator(&self) -> bool {
+        self.against != Against::Aws
+    }
+
+    fn label(&self) -> String {
+        match self.against {
+            Against::EmulatedPlan => format!("{}-emulated", self.env.name),
+            _ => self.env.name.clone(),
+        }
+    }
+
+    /// Where this target's scratch copy of terraform/ lives (emulator targets only).
+    fn scratch(&self) -> PathBuf {
+        self.work.join("emulated").join(self.label())
+    }
+
+    /// The root module terraform runs in.
+    pub fn dir(&self) -> PathBuf {
+        match self.against {
+            Against::Aws => self.source.clone(),
+            _ => self.scratch().join("terraform").join("environments").join(&self.env.name),
+        }
+    }
+
+    /// The bootstrap root (the state bucket), in the same tree as [`Target::dir`].
+    pub fn bootstrap_terraform(&self, ctx: &Context, endpoint: Option<&str>) -> Result<Terraform> {
+        let dir = match self.against {
+            Against::Aws => tf_dir(&ctx.root).join("bootstrap"),
+            _ => self.scratch().join("terraform").join("bootstrap"),
+        };
+        Ok(Terraform::new(ctx, dir, &format!("bootstrap-{}", self.label()))?.with_env(self.aws_env(endpoint)))
+    }
+
+    /// The bootstrap root's local state (it creates the bucket remote state lives in).
+    pub fn bootstrap_state(&self) -> PathBuf {
+        self.work.join("terraform").join("bootstrap").join(format!("{}.tfstate", self.label()))
+    }
+
+    pub fn file(&self, kind: &str) -> PathBuf {
+        self.work.join("plans").join(format!("{}.{kind}", self.label()))
+    }
+
+    pub fn plan_file(&self) -> PathBuf {
+        self.file("tfplan")
+    }
+
+    pub fn plan_json(&self) -> PathBuf {
+        self.file("plan.json")
+    }
+
+    pub fn outputs_file(&self) -> PathBuf {
+        self.work.join("outputs").join(format!("{}.json", self.label()))
+    }
+
+    /// A terraform output recorded by the `outputs` step, as text.
+    pub fn output(&self, name: &str) -> Result<String> {
+        let path = self.outputs_file();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        // Each environment root exports the stack's outputs as one object, `stack`.
+        let value = match &json[name]["value"] {
+            serde_json::Value::Null => &json["stack"]["value"][name],
+            top => top,
+        };
+        match value {
+            serde_json::Value::Null => anyhow::bail!("terraform has no output `{name}` (see {})", path.display()),
+            serde_json::Value::String(s) => Ok(s.clone()),
+            other => Ok(other.to_string()),
+        }
+    }
+
+    /// The project-local kubeconfig for this environment's cluster.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.work.join("kube").join(format!("{}.config", self.label()))
+    }
+
+    pub fn backend_file(&self) -> PathBuf {
+        self.work.join("terraform").join(format!("{}.backend.hcl", self.label()))
+    }
+
+    /// The remote-state bucket: `{project}-{env}-tfstate-{account}` (bucket names are global).
+    pub fn state_bucket(&self) -> String {
+        format!("{}-{}-tfstate-{}", self.config.project, self.env.name, self.env.account_id)
+    }
+
+    /// The emulator's endpoint now: the running one, or an error saying how to get one.
+    pub fn live_endpoint(&self, ctx: &Context) -> Result<String> {
+        emulator::running(ctx).map(|r| r.endpoint()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the emulator is not running (its state went with it): run the command again without --resume/--from"
+            )
+        })
+    }
+
+    /// The endpoint a running step uses: the emulator's for emulator targets, `None` for real AWS.
+    pub fn endpoint(&self, ctx: &Context) -> Result<Option<String>> {
+        if self.uses_emulator() {
+            self.live_endpoint(ctx).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The endpoint to show in `--dry-run`: the running emulator's, or a placeholder.
+    pub fn shown_endpoint(&self, ctx: &Context) -> Option<String> {
+        self.uses_emulator()
+            .then(|| emulator::running(ctx).map(|r| r.endpoint()).unwrap_or_else(|| ENDPOINT_PLACEHOLDER.into()))
+    }
+
+    /// Environment for AWS CLI calls and terraform: the emulator's, or nothing extra for real AWS.
+    pub fn aws_env(&self, endpoint: Option<&str>) -> Vec<(String, String)> {
+        match endpoint {
+            Some(ep) => emulator::aws_env(ep, &self.env.region),
+            None => vec![
+                ("AWS_REGION".into(), self.env.region.clone()),
+                ("AWS_DEFAULT_REGION".into(), self.env.region.clone()),
+            ],
+        }
+    }
+
+    pub fn terraform(&self, ctx: &Context, endpoint: Option<&str>) -> Result<Terraform> {
+        Ok(Terraform::new(ctx, self.dir(), &self.label())?.with_env(self.aws_env(endpoint)))
+    }
+
+    pub fn aws(&self, ctx: &Context, endpoint: Option<&str>) -> Cmd {
+        let mut cmd = Tools::new(ctx).cmd(tools::AWS);
+        // Some AWS CLI v1 commands ignore AWS_ENDPOINT_URL: the emulator is named on the command line too.
+        if let Some(ep) = endpoint {
+            cmd = cmd.args(["--endpoint-url", ep]);
+        }
+        for (k, v) in self.aws_env(endpoint) {
+            cmd = cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// `-var`s for plan/apply/destroy. An emulated plan runs in the emulator's account, so that is the
+    /// account the provider is allowed to use there.
+    pub fn vars(&self) -> Vec<String> {
+        let mut env = self.env.clone();
+        if self.against == Against::EmulatedPlan {
+            env.account_id = emulator::ACCOUNT_ID.to_string();
+        }
+        env_vars(&self.config, &env)
+    }
+
+    /// Makes the root ready to run: for emulator targets a fresh scratch copy of terraform/ (when
+    /// `fresh`) and the override that points the provider (and for `--emulated` the backend) at the
+    /// emulator; for every target the backend settings file.
+    pub fn prepare(&self, ctx: &Context, endpoint: Option<&str>, fresh: bool) -> Result<()> {
+        if let (Some(endpoint), true) = (endpoint, self.uses_emulator()) {
+            let copy = self.scratch().join("terraform");
+            if fresh || !copy.is_dir() {
+                let _ = std::fs::remove_dir_all(&copy);
+                copy_tree(&tf_dir(&ctx.root), &copy)?;
+            }
+            let mut roots = vec![(self.source.clone(), self.dir(), self.against == Against::EmulatedPlan)];
+            roots.push((tf_dir(&ctx.root).join("bootstrap"), copy.join("bootstrap"), false));
+            for (source, dir, local_backend) in roots.into_iter().filter(|(s, ..)| s.is_dir()) {
+                let path = dir.join("xtask_emulator_override.tf");
+                let text = emulator_override(
+                    &source,
+                    endpoint,
+                    local_backend.then(|| self.scratch().join("terraform.tfstate")),
+                )?;
+                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        if self.against != Against::EmulatedPlan {
+            let file = self.backend_file();
+            std::fs::create_dir_all(file.parent().unwrap()).context("creating the terraform settings directory")?;
+            std::fs::write(&file, self.backend_settings(endpoint))
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+        self.ensure_dirs()
+    }
+
+    /// The directories plans and outputs are written to.
+    pub fn ensure_dirs(&self) -> Result<()> {
+        for file in [self.plan_file(), self.outputs_file()] {
+            let dir = file.parent().expect("a file in a directory");
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The S3 backend settings: state per environment, encrypted, locked with terraform's S3 lockfile.
+    pub fn backend_settings(&self, endpoint: Option<&str>) -> String {
+        let mut text = format!(
+            "# Written by cargo xtask for `{}`.\nbucket       = \"{}\"\nkey          = \"{}/terraform.tfstate\"\nregion       = \"{}\"\nencrypt      = true\nuse_lockfile = true\n",
+            self.env.name,
+            self.state_bucket(),
+            self.env.name,
+            self.env.region
+        );
+        if let Some(ep) = endpoint.filter(|_| self.uses_emulator()) {
+            text.push_str(&format!(
+                "# the local AWS emulator\nendpoints = {{ s3 = \"{ep}\", sts = \"{ep}\", iam = \"{ep}\" }}\nuse_path_style              = true\nskip_credentials_validation = true\nskip_metadata_api_check     = true\nskip_requesting_account_id  = true\n"
+            ));
+        }
+        text
+    }
+
+    /// Removes the emulated plan's state so the next plan starts from nothing.
+    pub fn reset_emulated_state(&self) {
+        let _ = std::fs::remove_file(self.scratch().join("terraform.tfstate"));
+    }
+}
+
+/// What a saved plan does, from `terraform show -json`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PlanSummary {
+    /// False when the plan changes nothing (no resources, no outputs).
+    pub applyable: bool,
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    /// (address, type, actions) of every resource the plan deletes (replacements included).
+    pub deletions: Vec<(String, String, String)>,
+}
+
+impl PlanSummary {
+    pub fn from_json(text: &str) -> Result<PlanSummary> {
+        let json: serde_json::Value = serde_json::from_str(text).context("the plan is not terraform's JSON")?;
+        let mut summary =
+            PlanSummary { applyable: json["applyable"].as_bool().unwrap_or(true), ..PlanSummary::default() };
+        for rc in json["resource_changes"].as_array().into_iter().flatten() {
+            if rc["mode"].as_str() == Some("data") {
+                continue;
+            }
+            let actions: Vec<&str> =
+                rc["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+            let creates = actions.contains(&"create");
+            let deletes = actions.contains(&"delete");
+            if creates {
+                summary.add += 1;
+            }
+            if deletes {
+                summary.destroy += 1;
+                summary.deletions.push((
+                    rc["address"].as_str().unwrap_or("?").to_string(),
+                    rc["type"].as_str().unwrap_or("?").to_string(),
+                    actions.join("+"),
+                ));
+            }
+            if actions == ["update"] {
+                summary.change += 1;
+            }
+        }
+        Ok(summary)
+    }
+
+    pub fn line(&self) -> String {
+        format!("{} to add, {} to change, {} to destroy", self.add, self.change, self.destroy)
+    }
+}
+
+/// Resource types whose loss loses data or the platform itself: a protected environment's plan may
+/// not delete or replace them without `--allow-destroy`.
+pub const DATA_RESOURCES: &[&str] = &[
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_s3_bucket",
+    "aws_kms_key",
+    "aws_eks_cluster",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_cluster",
+    "aws_dynamodb_table",
+    "aws_secretsmanager_secret",
+];

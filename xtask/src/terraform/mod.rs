@@ -1,0 +1,264 @@
+//! Terraform: where each root lives, how terraform is invoked (data dir, CLI config, variables), the
+//! HCL reader, the override that points a scratch copy at the emulator, and what an environment's
+//! `module "stack"` call says. The checks `validate` makes on the code are in [`checks`].
+
+pub mod checks;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use hcl_edit::structure::{Body, Structure};
+use hcl_edit::Span;
+
+use crate::config::{Config, Environment};
+use crate::engine::Cmd;
+use crate::finding::Finding;
+use crate::tools::{self, Tools};
+use crate::Context;
+
+pub fn tf_dir(root: &Path) -> PathBuf {
+    root.join("terraform")
+}
+
+pub fn env_dir(root: &Path, env: &str) -> PathBuf {
+    tf_dir(root).join("environments").join(env)
+}
+
+/// How the xtask runs terraform in one root directory.
+#[derive(Clone)]
+pub struct Terraform {
+    exe: Option<PathBuf>,
+    /// The root module.
+    pub dir: PathBuf,
+    /// `TF_DATA_DIR`: kept under the work dir, so roots hold no `.terraform/` of their own.
+    pub data_dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Terraform {
+    pub fn new(ctx: &Context, dir: PathBuf, data_name: &str) -> Result<Terraform> {
+        let tools = Tools::new(ctx);
+        let data_dir = ctx.work.join("terraform").join("data").join(data_name);
+        let mut env = tools::terraform_env(&ctx.work)?;
+        env.push(("TF_DATA_DIR".into(), data_dir.to_string_lossy().into_owned()));
+        Ok(Terraform { exe: tools.find(tools::TERRAFORM), dir, data_dir, env })
+    }
+
+    /// Adds environment variables (e.g. the emulator's AWS settings) to every command.
+    pub fn with_env(mut self, vars: Vec<(String, String)>) -> Terraform {
+        self.env.extend(vars);
+        self
+    }
+
+    pub fn cmd<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut cmd = Cmd::new("terraform").exe(self.exe.clone()).cwd(&self.dir);
+        for (k, v) in &self.env {
+            cmd = cmd.env(k, v);
+        }
+        cmd.args(args)
+    }
+}
+
+/// `-var` arguments for the facts terraform takes from xtask.toml.
+pub fn env_vars(config: &Config, env: &Environment) -> Vec<String> {
+    let mut vars = vec![
+        format!("project={}", config.project),
+        format!("environment={}", env.name),
+        format!("region={}", env.region),
+        format!("aws_account_id={}", env.account_id),
+    ];
+    if let Some(dr) = &env.dr_region {
+        vars.push(format!("dr_region={dr}"));
+    }
+    vars.into_iter().flat_map(|v| ["-var".to_string(), v]).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HCL
+
+/// A parsed `.tf` file.
+pub struct TfFile {
+    pub text: String,
+    pub body: Body,
+}
+
+impl TfFile {
+    pub fn read(path: &Path) -> std::result::Result<TfFile, Finding> {
+        let text = std::fs::read_to_string(path).map_err(|e| Finding::new(path, None, format!("unreadable: {e}")))?;
+        let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
+            let line = e.location().line();
+            Finding::new(path, Some(line), format!("HCL syntax error: {}", e.message()))
+        })?;
+        Ok(TfFile { text, body })
+    }
+
+    /// Top-level blocks with this identifier: (first label, block, line).
+    pub fn blocks<'a>(
+        &'a self,
+        ident: &'a str,
+    ) -> impl Iterator<Item = (String, &'a hcl_edit::structure::Block, usize)> + 'a {
+        self.body.iter().filter_map(move |s| match s {
+            Structure::Block(b) if b.ident.as_str() == ident => {
+                let label = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+                Some((label, b, self.line_at(b.span())))
+            }
+            _ => None,
+        })
+    }
+
+    fn line_at(&self, span: Option<std::ops::Range<usize>>) -> usize {
+        span.map(|s| self.text[..s.start.min(self.text.len())].matches('\n').count() + 1).unwrap_or(1)
+    }
+}
+
+pub fn has_attr(block: &hcl_edit::structure::Block, name: &str) -> bool {
+    block.body.get_attribute(name).is_some()
+}
+
+pub(crate) fn tf_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "tf")).collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub(crate) fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// The environment roots under terraform/environments.
+pub fn environment_dirs(root: &Path) -> Vec<PathBuf> {
+    subdirs(&tf_dir(root).join("environments"))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The emulator override: what points a scratch copy's providers at the emulator
+
+/// The AWS services the stack calls, each pointed at the emulator for `local` and `--emulated`.
+const EMULATED_SERVICES: &[&str] = &[
+    "acm",
+    "autoscaling",
+    "budgets",
+    "ce",
+    "cloudfront",
+    "cloudtrail",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "eks",
+    "elasticache",
+    "elbv2",
+    "events",
+    "guardduty",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "wafv2",
+];
+
+/// The `*_override.tf` that sends every `aws` provider (each alias too) to the emulator.
+pub fn emulator_override(source: &Path, endpoint: &str, local_state: Option<PathBuf>) -> Result<String> {
+    let mut aliases: Vec<Option<String>> = Vec::new();
+    for path in tf_files(source) {
+        let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
+        for (name, block, _) in file.blocks("provider") {
+            if name == "aws" {
+                let alias = block.body.get_attribute("alias").and_then(|a| a.value.as_str().map(str::to_string));
+                aliases.push(alias);
+            }
+        }
+    }
+    if aliases.is_empty() {
+        aliases.push(None);
+    }
+    let mut text = String::from("# Written by cargo xtask: this scratch copy runs against the local AWS emulator.\n");
+    if let Some(state) = local_state {
+        text.push_str(&format!("terraform {{\n  backend \"local\" {{\n    path = \"{}\"\n  }}\n}}\n", state.display()));
+    }
+    let endpoints: String = EMULATED_SERVICES.iter().map(|s| format!("    {s} = \"{endpoint}\"\n")).collect();
+    for alias in aliases {
+        let alias_line = alias.map(|a| format!("  alias = \"{a}\"\n")).unwrap_or_default();
+        text.push_str(&format!(
+            "provider \"aws\" {{\n{alias_line}  access_key                  = \"test\"\n  secret_key                  = \"test\"\n  skip_credentials_validation = true\n  skip_metadata_api_check     = true\n  s3_use_path_style           = true\n  endpoints {{\n{endpoints}  }}\n}}\n"
+        ));
+    }
+    Ok(text)
+}
+
+/// Copies a directory tree, leaving out dot-directories (`.terraform`) and state files.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        let path = entry.path();
+        if path.is_dir() {
+            if !name_str.starts_with('.') {
+                copy_tree(&path, &to.join(&name))?;
+            }
+        } else if !name_str.contains(".tfstate") && !name_str.ends_with("_override.tf") {
+            std::fs::copy(&path, to.join(&name)).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What an emulator environment leaves out: the `emulator_omissions` map in its `module "stack"` call
+/// (feature → why the emulator can't do it), the one place that list lives.
+pub fn emulator_omissions(root: &Path, env: &str) -> Result<Vec<(String, String)>> {
+    let path = env_dir(root, env).join("main.tf");
+    let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
+    let mut list = Vec::new();
+    for (name, block, _) in file.blocks("module") {
+        if name != "stack" {
+            continue;
+        }
+        let Some(attr) = block.body.get_attribute("emulator_omissions") else { continue };
+        let Some(object) = attr.value.as_object() else {
+            anyhow::bail!("{}: emulator_omissions must be a map literal", path.display());
+        };
+        for (key, value) in object.iter() {
+            let key = match key {
+                hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+                hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
+            };
+            let why = value.expr().as_str().unwrap_or_default().to_string();
+            list.push((key, why));
+        }
+    }
+    Ok(list)
+}
+
+/// A literal argument of an environment's `module "stack"` call (its sizing), e.g. the monthly budget.
+/// `None` when the environment does not set it.
+pub fn stack_argument(root: &Path, env: &str, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
+    let path = env_dir(root, env).join("main.tf");
+    let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
+    let found = file
+        .blocks("module")
+        .filter(|(label, ..)| label == "stack")
+        .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
+    Ok(found)
+}
