@@ -12,14 +12,17 @@ locals {
   name         = "${var.project}-${var.environment}"
   cluster_name = "${local.name}-eks"
   omit         = toset(keys(var.emulator_omissions))
-  db_name      = "${local.name}-postgres"
-  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
-  state_bucket = "${var.project}-${var.environment}-tfstate-${data.aws_caller_identity.current.account_id}"
   cidrs = {
     public   = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
     private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 11 + i)]
     database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
   }
+}
+
+locals {
+  db_name = "${local.name}-postgres"
+  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
+  state_bucket = "${var.project}-${var.environment}-tfstate-${data.aws_caller_identity.current.account_id}"
 }
 
 module "security" {

@@ -421,6 +421,7 @@ locals {
 }
 
 data "aws_iam_policy_document" "github_operations" {
+  #checkov:skip=CKV_AWS_356:Only ce:GetCostAndUsage and the key alias condition statement use "*": Cost Explorer has no resource-level permissions, and the state key (bootstrap root) is named by its alias condition (kms:ResourceAliases); every other statement names its resources.
   statement {
     sid       = "ReadState"
     actions   = ["s3:ListBucket"]
@@ -460,7 +461,7 @@ data "aws_iam_policy_document" "github_operations" {
   statement {
     sid       = "DescribeSnapshotsAndInstances"
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
-    resources = ["*"]
+    resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
   }
   # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup).
   statement {
