@@ -242,6 +242,10 @@ resource "aws_launch_template" "node" {
   tags = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
 
   lifecycle {
+    # The emulator reports the template's own tags as one more tag specification (resource type
+    # launch-template, which AWS doesn't accept here), so every plan would rewrite it. The tags above
+    # are set at creation; a change to them needs `-replace` of the template.
+    ignore_changes = [tag_specifications]
     precondition {
       condition     = alltrue([for t in each.value.instance_types : contains(keys(local.eni_limits), t)])
       error_message = "node group ${each.key}: max pods (EKS: ENIs × ((IPs per ENI − 1) × 16) + 2 with prefix delegation) needs the ENI limits of ${join(", ", [for t in each.value.instance_types : t if !contains(keys(local.eni_limits), t)])}: add them to local.eni_limits in terraform/modules/eks/main.tf."
