@@ -2,6 +2,11 @@
 # its sizing; `emulator_omissions` (local only) switches off what the AWS emulator can't do.
 
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "dr" {
+  provider = aws.dr
+}
 
 locals {
   name         = "${var.project}-${var.environment}"
@@ -12,6 +17,12 @@ locals {
     private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 11 + i)]
     database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
   }
+}
+
+locals {
+  db_name = "${local.name}-postgres"
+  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
+  state_bucket = "${var.project}-${var.environment}-tfstate-${data.aws_caller_identity.current.account_id}"
 }
 
 module "security" {
@@ -26,6 +37,19 @@ module "security" {
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
   secret_recovery_window_days = var.protected ? 30 : 0
+
+  create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
+  cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
+  # Who publishes to the alert topic: alarms, budgets, anomaly alerts, and the trail's notifications
+  # (monitoring's aws_cloudtrail.sns_topic_name) while it sends them.
+  sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  operations = {
+    db_instance_identifier = local.db_name
+    state_bucket           = local.state_bucket
+    backups_bucket_arn     = module.storage.bucket_arns["backups"]
+    dr_region              = var.dr_enabled ? data.aws_region.dr.name : null
+    dr_backup_kms_key_arn  = var.dr_enabled ? module.storage.replica_kms_key_arn : null
+  }
 }
 
 module "network" {
@@ -60,6 +84,12 @@ module "eks" {
   node_groups                  = var.node_groups
   enable_addons                = !contains(local.omit, "eks_addons")
   ebs_csi_role_arn             = module.security.controller_role_arns["ebs-csi"]
+  node_security_group_ids      = [module.network.security_group_ids["nodes"]]
+  enable_access_entries        = !contains(local.omit, "eks_access_entries")
+  access_entries = merge(
+    { deploy = { principal_arn = module.security.github_deploy_role_arn, cluster_admin = true } },
+    { for k, r in module.security.cluster_role_arns : k => { principal_arn = r.arn, kubernetes_groups = [r.kubernetes_group] } },
+  )
 }
 
 module "database" {
@@ -120,10 +150,11 @@ module "storage" {
 module "dns" {
   source = "../modules/dns"
 
-  project                       = var.project
-  environment                   = var.environment
-  domain_name                   = var.domain_name
-  enable_certificate_validation = !contains(local.omit, "certificate_validation")
+  project        = var.project
+  environment    = var.environment
+  domain_name    = var.domain_name
+  zone_delegated = var.dns_delegated
+  delegations    = var.dns_delegations
 }
 
 module "cdn" {
@@ -134,7 +165,9 @@ module "cdn" {
   environment                       = var.environment
   media_bucket_regional_domain_name = module.storage.media_bucket_regional_domain_name
   aliases                           = ["media.${var.domain_name}"]
+  publish_aliases                   = var.dns_delegated
   certificate_arn                   = module.dns.certificate_arn
+  zone_id                           = module.dns.zone_id
   enable_waf                        = var.enable_waf
 }
 
@@ -161,7 +194,7 @@ module "monitoring" {
   sns_kms_key_arn           = module.security.kms_key_arns["sns"]
   alert_emails              = var.alert_emails
   cluster_name              = local.cluster_name
-  db_instance_identifier    = "${local.name}-postgres"
+  db_instance_identifier    = local.db_name
   cache_id                  = "${local.name}-redis"
   enable_guardduty_features = !contains(local.omit, "guardduty_features")
   enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")

@@ -96,7 +96,7 @@ output "ebs_csi_role_arn" {
 }
 
 output "github_deploy_role_arn" {
-  description = "Role GitHub Actions assumes to deploy (set it as the repository variable AWS_DEPLOY_ROLE_ARN)."
+  description = "Role GitHub Actions assumes to deploy (set it as the variable AWS_DEPLOY_ROLE_ARN of the GitHub environment <env>)."
   value       = module.security.github_deploy_role_arn
 }
 
@@ -118,6 +118,21 @@ output "alb_access_logs_bucket" {
 output "alb_access_logs_prefix" {
   description = "Key prefix of the ALB's access logs in that bucket."
   value       = module.edge.access_logs_prefix
+}
+
+output "github_operations_role_arn" {
+  description = "Role the operations workflow assumes (set it as the variable AWS_OPERATIONS_ROLE_ARN of the GitHub environment operations-<env>)."
+  value       = module.security.github_operations_role_arn
+}
+
+output "cluster_role_arns" {
+  description = "The people's roles (assumed with MFA) and the Kubernetes group each maps to."
+  value       = module.security.cluster_role_arns
+}
+
+output "name_servers" {
+  description = "The zone's name servers: delegate domain_name to them (parent environment's dns_delegations, or the registrar), then set dns_delegated = true."
+  value       = module.dns.name_servers
 }
 
 output "alert_topic_arn" {

@@ -163,6 +163,23 @@ variable "domain_name" {
   type        = string
 }
 
+variable "dns_delegated" {
+  description = "Whether the parent zone or the registrar delegates domain_name to this environment's zone (its name_servers output). false on a first apply: the certificate is requested but not waited for, and the CDN serves only its cloudfront.net name; set true once delegated (docs/INFRASTRUCTURE.md, First apply in a new account)."
+  type        = bool
+}
+
+variable "dns_delegations" {
+  description = "Subdomains of domain_name served by other environments' zones (their own accounts): subdomain => that environment's name_servers output."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "create_autoscaling_service_linked_role" {
+  description = "Create the account's EC2 Auto Scaling service-linked role (the eks key's policy names it): true in a fresh account, false where any Auto Scaling group has ever been made."
+  type        = bool
+  default     = true
+}
+
 variable "github_repository" {
   description = "Repository (owner/name) whose workflows may deploy the environment."
   type        = string
@@ -214,7 +231,7 @@ variable "emulator_omissions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "certificate_validation", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group"], k)])
-    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, budget, anomaly_detection, certificate_validation, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
   }
 }

@@ -49,7 +49,10 @@ module "stack" {
   cache_node_type = "cache.t3.micro"
   cache_nodes     = 1
 
-  domain_name        = "dev.authorworks.io"
+  domain_name = "dev.authorworks.io"
+  # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers
+  # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
+  dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 14
   monthly_budget_usd = 500

@@ -32,6 +32,15 @@ module "stack" {
       desired_size   = 1
       labels         = { workload = "application" }
     }
+    batch = {
+      instance_types = ["t3.small"]
+      capacity_type  = "SPOT"
+      min_size       = 0
+      max_size       = 2
+      desired_size   = 0
+      labels         = { workload = "batch" }
+      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
+    }
   }
 
   db_instance_class     = "db.t3.micro"
@@ -41,13 +50,16 @@ module "stack" {
   cache_node_type = "cache.t3.micro"
   cache_nodes     = 1
 
-  domain_name        = "local.authorworks.io"
+  domain_name = "local.authorworks.io"
+  # The emulator's ACM issues at once and nothing resolves its zone: there is nothing to delegate.
+  dns_delegated      = true
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 14
   monthly_budget_usd = 500
 
   emulator_omissions = {
     eks_addons               = "the emulator has no EKS add-on API (CreateAddon)"
+    eks_access_entries       = "the emulator's EKS has no access entries and keeps no access config (authentication mode): only the cluster creator could use the API"
     eks_upgrade_policy       = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
     budget                   = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
     anomaly_detection        = "the emulator's Cost Explorer has no anomaly monitors"

@@ -56,7 +56,10 @@ module "stack" {
   dr_enabled = true
   enable_waf = true
 
-  domain_name        = "authorworks.io"
+  domain_name = "authorworks.io"
+  # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers
+  # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
+  dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 90
   monthly_budget_usd = 5000

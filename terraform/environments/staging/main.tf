@@ -48,7 +48,10 @@ module "stack" {
   cache_node_type = "cache.t3.small"
   cache_nodes     = 2
 
-  domain_name        = "staging.authorworks.io"
+  domain_name = "staging.authorworks.io"
+  # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers
+  # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
+  dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 30
   monthly_budget_usd = 1500

@@ -99,12 +99,13 @@ resource "aws_cloudfront_distribution" "media" {
   #checkov:skip=CKV_AWS_374:Geo restriction is a business decision: AuthorWorks serves readers everywhere.
   #checkov:skip=CKV_AWS_68:WAF is attached in production (enable_waf); dev and staging CDNs serve test media only.
   #checkov:skip=CKV2_AWS_47:The common rule set is attached whenever WAF is (enable_waf); Log4j-specific rules guard Java origins, and the origin here is S3.
+  #checkov:skip=CKV_AWS_174:With aliases (publish_aliases, once the zone is delegated) the minimum is TLSv1.2_2021; until then the distribution answers only for its cloudfront.net name, whose default certificate CloudFront fixes at TLSv1.
   #checkov:skip=CKV2_AWS_32:A security-headers response policy is attached (managed SecurityHeadersPolicy).
   enabled         = true
   is_ipv6_enabled = true
   comment         = "${local.name} media"
   price_class     = var.price_class
-  aliases         = var.certificate_arn == null ? [] : var.aliases
+  aliases         = var.publish_aliases ? var.aliases : []
   web_acl_id      = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : null
   http_version    = "http2and3"
 
@@ -131,11 +132,40 @@ resource "aws_cloudfront_distribution" "media" {
   }
 
   viewer_certificate {
-    cloudfront_default_certificate = var.certificate_arn == null
-    acm_certificate_arn            = var.certificate_arn
-    ssl_support_method             = var.certificate_arn == null ? null : "sni-only"
-    minimum_protocol_version       = var.certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+    cloudfront_default_certificate = !var.publish_aliases
+    acm_certificate_arn            = var.publish_aliases ? var.certificate_arn : null
+    ssl_support_method             = var.publish_aliases ? "sni-only" : null
+    minimum_protocol_version       = var.publish_aliases ? "TLSv1.2_2021" : "TLSv1"
   }
 
   tags = merge(var.tags, { Name = "${local.name}-media" })
+
+  lifecycle {
+    # CloudFront takes viewer certificates only from ACM in us-east-1 (CloudFront Developer Guide,
+    # "Requirements for using SSL/TLS certificates with CloudFront").
+    precondition {
+      condition     = !var.publish_aliases || (var.certificate_arn != null && var.zone_id != null)
+      error_message = "publish_aliases needs certificate_arn and zone_id: CloudFront refuses aliases without a certificate covering them."
+    }
+    precondition {
+      condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:us-east-1:", var.certificate_arn))
+      error_message = "CloudFront needs its viewer certificate from ACM in us-east-1: certificate_arn = ${coalesce(var.certificate_arn, "null")}."
+    }
+  }
+}
+
+# The names the distribution answers for, pointed at it (nothing else creates them: external-dns only
+# publishes Kubernetes ingress hosts).
+resource "aws_route53_record" "alias" {
+  for_each = !var.publish_aliases ? {} : { for p in setproduct(var.aliases, ["A", "AAAA"]) : "${p[0]} ${p[1]}" => { name = p[0], type = p[1] } }
+
+  zone_id = var.zone_id
+  name    = each.value.name
+  type    = each.value.type
+
+  alias {
+    name                   = aws_cloudfront_distribution.media.domain_name
+    zone_id                = aws_cloudfront_distribution.media.hosted_zone_id
+    evaluate_target_health = false
+  }
 }

@@ -33,10 +33,27 @@ variable "aliases" {
   description = "Host names the distribution answers for (need a certificate covering them)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.aliases : can(regex("^([a-z0-9*]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", a))])
+    error_message = "CloudFront aliases must be lowercase DNS names: ${join(", ", var.aliases)}."
+  }
 }
 
 variable "certificate_arn" {
   description = "ACM certificate in us-east-1 for the aliases (null: CloudFront's default certificate, no aliases)."
+  type        = string
+  default     = null
+}
+
+variable "publish_aliases" {
+  description = "Serve the aliases with certificate_arn and publish them in zone_id; false (until the zone is delegated and the certificate issued) serves only the cloudfront.net name."
+  type        = bool
+  default     = false
+}
+
+variable "zone_id" {
+  description = "Route 53 zone the aliases are published in (A and AAAA alias records to the distribution); null publishes none."
   type        = string
   default     = null
 }

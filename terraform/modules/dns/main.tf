@@ -49,9 +49,25 @@ resource "aws_route53_record" "validation" {
   allow_overwrite = true
 }
 
+# ACM issues only once its validation records resolve, which needs the parent zone (or the registrar)
+# to delegate this zone to name_servers: a step outside this account. Until the environment says it is
+# delegated (zone_delegated), nothing waits on it and nothing uses the certificate, so a first apply
+# finishes; the apply after delegation waits here (minutes) and switches the consumers on.
 resource "aws_acm_certificate_validation" "this" {
-  count = var.enable_certificate_validation ? 1 : 0
+  count = var.zone_delegated ? 1 : 0
 
   certificate_arn         = aws_acm_certificate.this.arn
   validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
+}
+
+# Child zones of this domain (another environment's, in its own account) delegated from here: their
+# name servers are that environment's `name_servers` output, copied after its first apply.
+resource "aws_route53_record" "delegation" {
+  for_each = var.delegations
+
+  zone_id = aws_route53_zone.this.zone_id
+  name    = each.key
+  type    = "NS"
+  ttl     = 172800
+  records = each.value
 }

@@ -9,13 +9,13 @@ output "zone_arn" {
 }
 
 output "name_servers" {
-  description = "Name servers to delegate the domain to."
+  description = "Name servers to delegate the domain to: NS records in the parent zone (another environment's `delegations`) or at the registrar."
   value       = aws_route53_zone.this.name_servers
 }
 
 output "certificate_arn" {
-  description = "ARN of the certificate for the domain and its wildcard (validated when validation is on)."
-  value       = var.enable_certificate_validation ? aws_acm_certificate_validation.this[0].certificate_arn : aws_acm_certificate.this.arn
+  description = "ARN of the issued certificate for the domain and its wildcard; null until zone_delegated (nothing may use a certificate ACM has not issued)."
+  value       = var.zone_delegated ? aws_acm_certificate_validation.this[0].certificate_arn : null
 }
 
 output "domain_name" {

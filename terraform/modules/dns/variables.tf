@@ -34,10 +34,24 @@ variable "domain_name" {
   }
 }
 
-variable "enable_certificate_validation" {
-  description = "Wait for ACM to issue the certificate through its DNS validation records."
+variable "zone_delegated" {
+  description = "Whether the parent zone (or the registrar) delegates domain_name to this zone's name servers. false: the certificate is requested and its validation records written, but nothing waits for it and certificate_arn is null; true: the apply waits for ACM to issue it (set it once delegation is in place; docs/INFRASTRUCTURE.md)."
   type        = bool
-  default     = true
+}
+
+variable "delegations" {
+  description = "Child zones delegated from this one: subdomain => its name servers (the child environment's name_servers output)."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for d, ns in var.delegations : endswith(d, ".${var.domain_name}")])
+    error_message = "Route 53 delegates only subdomains of the zone: every delegations key must end in .${var.domain_name}; got ${join(", ", keys(var.delegations))}."
+  }
+  validation {
+    condition     = alltrue([for d, ns in var.delegations : length(ns) >= 1 && length(ns) <= 8 && alltrue([for n in ns : can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}\\.?$", n))])])
+    error_message = "each delegation needs 1-8 name server host names (Route 53 gives four per zone): ${jsonencode(var.delegations)}."
+  }
 }
 
 variable "caa_issuers" {

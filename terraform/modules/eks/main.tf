@@ -5,6 +5,40 @@ locals {
   cluster_name = "${local.name}-eks"
   partition    = data.aws_partition.current.partition
   addons       = var.enable_addons ? toset(["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"]) : toset([])
+
+  # Pods per node with VPC CNI prefix delegation (EKS User Guide, "Assign more IP addresses to Amazon
+  # EKS nodes with prefixes"; the max-pods calculator of awslabs/amazon-eks-ami):
+  #   ENIs × ((IPv4 addresses per ENI − 1) × 16) + 2, at most 110 on instances with fewer than 30 vCPUs
+  #   (250 from 30 vCPUs). Without prefixes it is ENIs × (IPs − 1) + 2: 11 on a t3.small.
+  # The ENI limits are EC2's (instance types, "Maximum IP addresses per network interface"); a type not
+  # listed here is refused by the launch template's precondition rather than guessed.
+  eni_limits = {
+    "t3.small"  = { enis = 3, ips = 4, vcpus = 2 }
+    "t3.medium" = { enis = 3, ips = 6, vcpus = 2 }
+    "t3.large"  = { enis = 3, ips = 12, vcpus = 2 }
+    "t3.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
+    "m5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "m5.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
+    "r5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+  }
+  max_pods = {
+    for name, g in var.node_groups : name => min([
+      for t in g.instance_types : min(
+        lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).enis * ((lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).ips - 1) * 16) + 2,
+        lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).vcpus < 30 ? 110 : 250,
+      )
+    ]...)
+  }
+
+  # The VPC CNI's network policy agent (without it EKS accepts NetworkPolicy objects and enforces none)
+  # and prefix delegation: each node takes /28 prefixes instead of single addresses, one spare prefix warm.
+  vpc_cni_configuration = {
+    enableNetworkPolicy = "true"
+    env = {
+      ENABLE_PREFIX_DELEGATION = "true"
+      WARM_PREFIX_TARGET       = "1"
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -65,6 +99,17 @@ resource "aws_eks_cluster" "this" {
     service_ipv4_cidr = "172.20.0.0/16"
   }
 
+  # Access entries only (no aws-auth ConfigMap). The creator gets no hidden admin entry: whoever applies
+  # first (a person, see docs/INFRASTRUCTURE.md) would keep an access entry terraform doesn't know, and a
+  # cluster re-created by CI would collide with the deploy role's own entry below.
+  dynamic "access_config" {
+    for_each = var.enable_access_entries ? ["API"] : []
+    content {
+      authentication_mode                         = access_config.value
+      bootstrap_cluster_creator_admin_permissions = false
+    }
+  }
+
   # What happens when the version leaves standard support: STANDARD upgrades the cluster; EXTENDED (the
   # AWS default when this is unset) keeps it and bills $0.60 an hour instead of $0.10.
   dynamic "upgrade_policy" {
@@ -85,6 +130,30 @@ resource "aws_iam_openid_connect_provider" "this" {
   client_id_list  = ["sts.amazonaws.com"]
   thumbprint_list = var.oidc_thumbprints
   tags            = merge(var.tags, { Name = "${local.cluster_name}-oidc" })
+}
+
+# Who may use the Kubernetes API: each entry maps an IAM role to Kubernetes groups (RBAC decides what
+# they may do) and, for the deploy role, to the cluster-admin access policy.
+resource "aws_eks_access_entry" "this" {
+  for_each = var.enable_access_entries ? var.access_entries : {}
+
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = each.value.principal_arn
+  kubernetes_groups = each.value.kubernetes_groups
+  type              = "STANDARD"
+  tags              = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
+}
+
+resource "aws_eks_access_policy_association" "cluster_admin" {
+  for_each = { for k, v in aws_eks_access_entry.this : k => v if var.access_entries[k].cluster_admin }
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = each.value.principal_arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -113,7 +182,8 @@ resource "aws_iam_role_policy_attachment" "node" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/${each.key}"
 }
 
-# IMDSv2 only, one hop (pods use IRSA, not the node's role), encrypted root volumes.
+# IMDSv2 only, one hop (pods use IRSA, not the node's role), encrypted root volumes, the groups the
+# nodes (and their pods) carry, tags on what the node group launches, and the kubelet's max pods.
 resource "aws_launch_template" "node" {
   for_each = var.node_groups
 
@@ -137,11 +207,53 @@ resource "aws_launch_template" "node" {
     }
   }
 
+  # A launch template that names security groups replaces the ones EKS would attach, so the cluster
+  # group EKS made (control plane <-> nodes) is named here too, beside the node group the data tier
+  # admits (network module).
+  vpc_security_group_ids = compact(concat([aws_eks_cluster.this.vpc_config[0].cluster_security_group_id], var.node_security_group_ids))
+
+  # AL2023 reads its kubelet settings from a NodeConfig; EKS merges this part with its own.
+  user_data = base64encode(<<-EOT
+    MIME-Version: 1.0
+    Content-Type: multipart/mixed; boundary="BOUNDARY"
+
+    --BOUNDARY
+    Content-Type: application/node.eks.aws
+
+    apiVersion: node.eks.aws/v1alpha1
+    kind: NodeConfig
+    spec:
+      kubelet:
+        config:
+          maxPods: ${local.max_pods[each.key]}
+
+    --BOUNDARY--
+  EOT
+  )
+
+  dynamic "tag_specifications" {
+    for_each = toset(["instance", "volume", "network-interface"])
+    content {
+      resource_type = tag_specifications.value
+      tags          = merge(var.tags, { Name = "${local.cluster_name}-${each.key}", "authorworks.io/node-group" = each.key })
+    }
+  }
+
   tags = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
 
   lifecycle {
-    # None are set; the emulator reports the template's own tags as a tag specification.
+    # The emulator reports the template's own tags as one more tag specification (resource type
+    # launch-template, which AWS doesn't accept here), so every plan would rewrite it. The tags above
+    # are set at creation; a change to them needs `-replace` of the template.
     ignore_changes = [tag_specifications]
+    precondition {
+      condition     = alltrue([for t in each.value.instance_types : contains(keys(local.eni_limits), t)])
+      error_message = "node group ${each.key}: max pods (EKS: ENIs × ((IPs per ENI − 1) × 16) + 2 with prefix delegation) needs the ENI limits of ${join(", ", [for t in each.value.instance_types : t if !contains(keys(local.eni_limits), t)])}: add them to local.eni_limits in terraform/modules/eks/main.tf."
+    }
+    precondition {
+      condition     = local.max_pods[each.key] > 11
+      error_message = "node group ${each.key}: max pods ${local.max_pods[each.key]} is no more than a t3.small without prefix delegation (11)."
+    }
   }
 }
 
@@ -154,7 +266,9 @@ resource "aws_eks_node_group" "this" {
   subnet_ids      = var.subnet_ids
   instance_types  = each.value.instance_types
   capacity_type   = each.value.capacity_type
-  labels          = merge(each.value.labels, { "authorworks.io/node-group" = each.key })
+  # The NodeConfig in the launch template is AL2023's (AL2 has no images for Kubernetes 1.33 and later).
+  ami_type = "AL2023_x86_64_STANDARD"
+  labels   = merge(each.value.labels, { "authorworks.io/node-group" = each.key })
 
   scaling_config {
     min_size     = each.value.min_size
@@ -189,20 +303,31 @@ resource "aws_eks_node_group" "this" {
     ignore_changes = [scaling_config[0].desired_size, remote_access]
   }
 
-  depends_on = [aws_iam_role_policy_attachment.node]
+  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_addon.vpc_cni]
 }
 
+# The VPC CNI before any node: nodes join with its prefix delegation and the max pods set above.
+resource "aws_eks_addon" "vpc_cni" {
+  count = var.enable_addons ? 1 : 0
+
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "vpc-cni"
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values        = jsonencode(local.vpc_cni_configuration)
+  tags                        = merge(var.tags, { Name = "${local.cluster_name}-vpc-cni" })
+}
+
+# The rest need running nodes to become active.
 resource "aws_eks_addon" "this" {
-  for_each = local.addons
+  for_each = setsubtract(local.addons, ["vpc-cni"])
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   service_account_role_arn    = each.key == "aws-ebs-csi-driver" ? var.ebs_csi_role_arn : null
-  # The VPC CNI's network policy agent: without it EKS accepts NetworkPolicy objects and enforces none.
-  configuration_values = each.key == "vpc-cni" ? jsonencode({ enableNetworkPolicy = "true" }) : null
-  tags                 = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
+  tags                        = merge(var.tags, { Name = "${local.cluster_name}-${each.key}" })
 
   depends_on = [aws_eks_node_group.this]
 }

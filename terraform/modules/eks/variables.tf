@@ -144,3 +144,38 @@ variable "oidc_thumbprints" {
   type        = list(string)
   default     = ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
 }
+
+variable "node_security_group_ids" {
+  description = "Security groups the nodes (and their pods) carry besides the cluster group EKS made: the network module's node group, which the database and cache admit."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_access_entries" {
+  description = "API authentication with access entries (no aws-auth ConfigMap); false only on an emulator without the access entry API."
+  type        = bool
+  default     = true
+}
+
+variable "access_entries" {
+  description = "Who may use the Kubernetes API: name => the IAM role, the Kubernetes groups it maps to (RBAC binds them) and whether it gets the cluster-admin access policy."
+  type = map(object({
+    principal_arn     = string
+    kubernetes_groups = optional(list(string), [])
+    cluster_admin     = optional(bool, false)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue(flatten([for e in values(var.access_entries) : [for g in e.kubernetes_groups : !startswith(g, "system:")]]))
+    error_message = "EKS CreateAccessEntry refuses Kubernetes groups starting with system:; access_entries groups: ${join(", ", flatten([for e in values(var.access_entries) : e.kubernetes_groups]))}."
+  }
+  validation {
+    condition     = alltrue([for e in values(var.access_entries) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", e.principal_arn))])
+    error_message = "EKS access entries here name IAM roles (arn:aws:iam::<account>:role/...): ${join(", ", [for e in values(var.access_entries) : e.principal_arn])}."
+  }
+  validation {
+    condition     = alltrue([for e in values(var.access_entries) : e.cluster_admin || length(e.kubernetes_groups) > 0])
+    error_message = "an access entry with no Kubernetes group and no access policy lets its role authenticate and do nothing: give each entry kubernetes_groups or cluster_admin."
+  }
+}

@@ -8,6 +8,11 @@ locals {
   azs  = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   # One NAT per zone, or one shared by all.
   nat_count = var.single_nat_gateway ? 1 : var.az_count
+  vpc_bits  = tonumber(split("/", var.vpc_cidr)[1])
+  subnets_outside_vpc = [
+    for c in concat(var.public_subnet_cidrs, var.private_subnet_cidrs, var.database_subnet_cidrs) : c
+    if tonumber(split("/", c)[1]) < local.vpc_bits || cidrsubnet("${cidrhost(c, 0)}/${local.vpc_bits}", 0, 0) != cidrsubnet(var.vpc_cidr, 0, 0)
+  ]
 }
 
 resource "aws_vpc" "this" {
@@ -20,6 +25,11 @@ resource "aws_vpc" "this" {
     precondition {
       condition     = length(var.public_subnet_cidrs) == var.az_count && length(var.private_subnet_cidrs) == var.az_count && length(var.database_subnet_cidrs) == var.az_count
       error_message = "give exactly one public, one private and one database subnet per zone (az_count)."
+    }
+    # EC2 CreateSubnet: a subnet's CIDR must lie inside its VPC's.
+    precondition {
+      condition     = length(local.subnets_outside_vpc) == 0
+      error_message = "EC2 CreateSubnet: every subnet must lie inside the VPC ${var.vpc_cidr}; outside it: ${join(", ", local.subnets_outside_vpc)}."
     }
   }
 }
@@ -227,7 +237,9 @@ resource "aws_flow_log" "this" {
   tags            = merge(var.tags, { Name = "${local.name}-flow-logs" })
 }
 
-# Security groups: ALB ← internet, cluster ← ALB, database and cache ← cluster.
+# Security groups: ALB ← internet, cluster ← ALB, database and cache ← nodes. The nodes (and their pods,
+# which share the nodes' interfaces' groups) carry the group EKS made for the cluster and `nodes`
+# (the eks module's launch template names both); the data tier admits exactly `nodes`.
 resource "aws_security_group" "alb" {
   #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
   name        = "${local.name}-alb"
@@ -281,10 +293,27 @@ resource "aws_vpc_security_group_egress_rule" "cluster" {
   ip_protocol       = "-1"
 }
 
+resource "aws_security_group" "nodes" {
+  #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
+  name        = "${local.name}-nodes"
+  description = "Worker nodes and their pods: what the data tier admits"
+  vpc_id      = aws_vpc.this.id
+  # No kubernetes.io/cluster tag: the load balancer controller picks the one group on a node that has it
+  # (the cluster group EKS made) for its rules.
+  tags = merge(var.tags, { Name = "${local.name}-nodes" })
+}
+
+resource "aws_vpc_security_group_egress_rule" "nodes" {
+  security_group_id = aws_security_group.nodes.id
+  description       = "Nodes reach AWS APIs, registries and the data tier"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "-1"
+}
+
 resource "aws_security_group" "database" {
   #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
   name        = "${local.name}-database"
-  description = "PostgreSQL from the cluster"
+  description = "PostgreSQL from the nodes"
   vpc_id      = aws_vpc.this.id
   tags        = merge(var.tags, { Name = "${local.name}-database" })
 }
@@ -292,7 +321,7 @@ resource "aws_security_group" "database" {
 resource "aws_vpc_security_group_ingress_rule" "database" {
   #checkov:skip=CKV_AWS_23:The emulator the local environment is tested on drops the description of rules that reference a security group, so one would show as drift on every plan; the security group description names the rule.
   security_group_id            = aws_security_group.database.id
-  referenced_security_group_id = aws_security_group.cluster.id
+  referenced_security_group_id = aws_security_group.nodes.id
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
@@ -301,7 +330,7 @@ resource "aws_vpc_security_group_ingress_rule" "database" {
 resource "aws_security_group" "cache" {
   #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
   name        = "${local.name}-cache"
-  description = "Redis from the cluster"
+  description = "Redis from the nodes"
   vpc_id      = aws_vpc.this.id
   tags        = merge(var.tags, { Name = "${local.name}-cache" })
 }
@@ -309,7 +338,7 @@ resource "aws_security_group" "cache" {
 resource "aws_vpc_security_group_ingress_rule" "cache" {
   #checkov:skip=CKV_AWS_23:The emulator the local environment is tested on drops the description of rules that reference a security group, so one would show as drift on every plan; the security group description names the rule.
   security_group_id            = aws_security_group.cache.id
-  referenced_security_group_id = aws_security_group.cluster.id
+  referenced_security_group_id = aws_security_group.nodes.id
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379

@@ -34,10 +34,11 @@ output "nat_public_ips" {
 }
 
 output "security_group_ids" {
-  description = "Security group ID per tier: alb, cluster, database, cache."
+  description = "Security group ID per tier: alb, cluster (control-plane interfaces), nodes (the nodes and their pods), database, cache."
   value = {
     alb      = aws_security_group.alb.id
     cluster  = aws_security_group.cluster.id
+    nodes    = aws_security_group.nodes.id
     database = aws_security_group.database.id
     cache    = aws_security_group.cache.id
   }

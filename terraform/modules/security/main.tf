@@ -8,14 +8,44 @@ locals {
   region         = data.aws_region.current.name
   partition      = data.aws_partition.current.partition
   secrets_prefix = "${var.project}/${var.environment}"
-  key_services = {
-    logs = ["logs.${local.region}.amazonaws.com", "cloudtrail.amazonaws.com"]
-    sns  = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com", "events.amazonaws.com"]
-  }
+  account_root   = "arn:${local.partition}:iam::${local.account_id}:root"
 }
 
 # ---------------------------------------------------------------------------------------------------
-# KMS: one key per purpose, rotated yearly
+# KMS: one key per purpose, rotated yearly.
+#
+# Every key's policy lets the account administer and use it (as AWS's default key policy does: IAM
+# policies then decide who in the account may). That is enough for every service that uses a key on a
+# caller's behalf through grants it creates with the caller's permissions (kms:ViaService): RDS and its
+# Performance Insights and managed master secret (rds), ElastiCache (cache), Secrets Manager and
+# external-secrets' reads (secrets), S3 default encryption and the replication role (s3), EKS's
+# envelope encryption of Kubernetes secrets, created with the applier's kms:CreateGrant (eks), and the
+# EBS CSI driver's IRSA role (eks). Services that act as themselves need a statement of their own:
+#
+# - eks: the nodes' root volumes are encrypted with it (launch template), and managed node groups launch
+#   through EC2 Auto Scaling, whose service-linked role AWSServiceRoleForAutoScaling gets no customer-
+#   managed key by default: it needs Encrypt/Decrypt/ReEncrypt*/GenerateDataKey*/DescribeKey and
+#   CreateGrant for AWS resources, or no instance ever launches ("Required AWS KMS key policy for use
+#   with encrypted volumes", EC2 Auto Scaling User Guide).
+# - logs: CloudWatch Logs (logs.<region>.amazonaws.com) for every log group here, conditioned on the
+#   encryption context naming a log group of this account and region ("Encrypt log data in CloudWatch
+#   Logs using AWS KMS"); CloudTrail, which encrypts the trail's log and digest files with it and needs
+#   kms:Decrypt because the trail bucket uses an S3 Bucket Key ("Configure AWS KMS key policies for
+#   CloudTrail"), conditioned on the aws:cloudtrail:arn encryption context and aws:SourceArn.
+# - s3: CloudFront reads SSE-KMS media objects through origin access control as cloudfront.amazonaws.com,
+#   which needs kms:Decrypt ("Restrict access to an Amazon S3 origin", SSE-KMS section). The condition
+#   names this account's distributions: the exact ARN exists only once the distribution does, and the
+#   distribution needs the bucket, so naming it would hold every key of this module behind CloudFront.
+#   Each environment is its own account with one distribution.
+# - sns: the services that publish to the encrypted alert topic (var.sns_key_publishers) need
+#   kms:GenerateDataKey* and kms:Decrypt ("Enable compatibility between event sources from AWS services
+#   and encrypted topics", SNS Developer Guide). CloudWatch and Budgets requests carry aws:SourceAccount;
+#   EventBridge and Cost Anomaly Detection requests carry no source keys, so a condition on them would
+#   drop every notification: those get the topic-ARN encryption context condition only.
+locals {
+  # Publishers whose KMS requests carry aws:SourceAccount (the confused-deputy guard).
+  sns_source_account_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "cloudtrail.amazonaws.com"]
+}
 
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself); the account root administers it, as AWS's default key policy does.
@@ -29,28 +59,166 @@ data "aws_iam_policy_document" "kms" {
     resources = ["*"]
     principals {
       type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+      identifiers = [local.account_root]
     }
   }
 
-  # AWS services that encrypt with the key on the account's behalf.
+  # eks: EC2 Auto Scaling launches the node groups' instances with encrypted root volumes.
   dynamic "statement" {
-    for_each = lookup(local.key_services, each.key, [])
+    for_each = each.key == "eks" ? ["use"] : []
     content {
-      sid       = "Service${statement.key}"
+      sid       = "AutoScalingUsesKeyForNodeVolumes"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = [local.autoscaling_role_arn]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "eks" ? ["grant"] : []
+    content {
+      sid       = "AutoScalingGrantsForNodeVolumes"
+      actions   = ["kms:CreateGrant"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = [local.autoscaling_role_arn]
+      }
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
+      }
+    }
+  }
+
+  # logs: CloudWatch Logs, for this account's log groups in this region.
+  dynamic "statement" {
+    for_each = each.key == "logs" ? ["logs"] : []
+    content {
+      sid       = "CloudWatchLogsEncryptsLogGroups"
       actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logs.${local.region}.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      }
+    }
+  }
+
+  # logs: CloudTrail encrypts this account's trails' log files (and reads them back through the Bucket Key).
+  dynamic "statement" {
+    for_each = each.key == "logs" ? ["cloudtrail"] : []
+    content {
+      sid       = "CloudTrailEncryptsTrails"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+        values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/*"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "logs" ? ["cloudtrail-describe"] : []
+    content {
+      sid       = "CloudTrailDescribesKey"
+      actions   = ["kms:DescribeKey"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/*"]
+      }
+    }
+  }
+
+  # s3: CloudFront (origin access control) decrypts the media objects it serves.
+  dynamic "statement" {
+    for_each = each.key == "s3" && var.cloudfront_reads_s3_key ? ["cloudfront"] : []
+    content {
+      sid       = "CloudFrontDecryptsMedia"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:cloudfront::${local.account_id}:distribution/*"]
+      }
+    }
+  }
+
+  # sns: the services that publish alerts to this account's encrypted topics.
+  dynamic "statement" {
+    for_each = each.key == "sns" ? var.sns_key_publishers : []
+    content {
+      sid       = "Publish${replace(title(replace(split(".", statement.value)[0], "-", " ")), " ", "")}"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
       resources = ["*"]
       principals {
         type        = "Service"
         identifiers = [statement.value]
       }
       condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:sns:topicArn"
+        values   = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:*"]
+      }
+      dynamic "condition" {
+        for_each = contains(local.sns_source_account_publishers, statement.value) ? [local.account_id] : []
+        content {
+          test     = "StringEquals"
+          variable = "aws:SourceAccount"
+          values   = [condition.value]
+        }
       }
     }
   }
+}
+
+# The EC2 Auto Scaling service-linked role, named by the eks key's policy. KMS refuses a policy whose
+# principal does not exist, and AWS creates this role only with the account's first Auto Scaling group,
+# so a fresh account gets it here; an account that already has it (one per account) reads it instead.
+resource "aws_iam_service_linked_role" "autoscaling" {
+  count = var.create_autoscaling_service_linked_role ? 1 : 0
+
+  aws_service_name = "autoscaling.amazonaws.com"
+  description      = "EC2 Auto Scaling (EKS managed node groups) for ${local.name}"
+}
+
+data "aws_iam_role" "autoscaling" {
+  count = var.create_autoscaling_service_linked_role ? 0 : 1
+
+  name = "AWSServiceRoleForAutoScaling"
+}
+
+locals {
+  autoscaling_role_arn = var.create_autoscaling_service_linked_role ? aws_iam_service_linked_role.autoscaling[0].arn : data.aws_iam_role.autoscaling[0].arn
 }
 
 resource "aws_kms_key" "this" {
@@ -165,8 +333,11 @@ resource "aws_iam_role_policy" "controller" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# GitHub Actions: the deploy role, assumable only from this repository's workflows for this environment
+# GitHub Actions: the deploy and operations roles, each assumable only from this repository's workflows
+# running in its own GitHub environment.
 
+# One provider per account and URL. A fresh account gets it here; where another stack made it, the data
+# source reads it, so the plan fails at once (not the first workflow run) when it is missing.
 resource "aws_iam_openid_connect_provider" "github" {
   count = var.create_github_oidc_provider ? 1 : 0
 
@@ -176,11 +347,25 @@ resource "aws_iam_openid_connect_provider" "github" {
   tags            = merge(var.tags, { Name = "${local.name}-github-oidc" })
 }
 
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.create_github_oidc_provider ? 0 : 1
+
+  url = "https://token.actions.githubusercontent.com"
+}
+
 locals {
-  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account_id}:oidc-provider/token.actions.githubusercontent.com"
+  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+  # The GitHub environment each role trusts: deploy.yml runs in `<env>` (its reviewers gate it),
+  # operations.yml in `operations-<env>` (unattended).
+  github_environments = {
+    deploy     = var.environment
+    operations = "operations-${var.environment}"
+  }
 }
 
 data "aws_iam_policy_document" "github_trust" {
+  for_each = local.github_environments
+
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
     principals {
@@ -195,16 +380,19 @@ data "aws_iam_policy_document" "github_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
+      values   = ["repo:${var.github_repository}:environment:${each.value}"]
     }
   }
 }
 
+# The session each workflow asks for (configure-aws-credentials role-duration-seconds) must be within
+# the role's max_session_duration, and at least the job's timeout-minutes, or a long apply loses its
+# credentials mid-write. deploy.yml: timeout 90 min, session 5400 s; operations.yml: 120 min, 7200 s.
 resource "aws_iam_role" "github_deploy" {
   name                 = "${local.name}-github-deploy"
-  description          = "Assumed by ${var.github_repository}'s workflows in the ${var.environment} GitHub environment"
-  assume_role_policy   = data.aws_iam_policy_document.github_trust.json
-  max_session_duration = 7200
+  description          = "Assumed by ${var.github_repository}'s deploy workflow in the ${var.environment} GitHub environment"
+  assume_role_policy   = data.aws_iam_policy_document.github_trust["deploy"].json
+  max_session_duration = var.deploy_max_session_seconds
   tags                 = merge(var.tags, { Name = "${local.name}-github-deploy" })
 }
 
@@ -212,6 +400,179 @@ resource "aws_iam_role_policy_attachment" "github_deploy" {
   #checkov:skip=CKV_AWS_274:The deploy role applies this whole stack (IAM, KMS, EKS, RDS, networking); it is assumable only from this repository's workflows running in this GitHub environment, whose reviewers gate it.
   role       = aws_iam_role.github_deploy.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AdministratorAccess"
+}
+
+resource "aws_iam_role" "github_operations" {
+  name                 = "${local.name}-github-operations"
+  description          = "Assumed by ${var.github_repository}'s operations workflow in the operations-${var.environment} GitHub environment"
+  assume_role_policy   = data.aws_iam_policy_document.github_trust["operations"].json
+  max_session_duration = var.operations_max_session_seconds
+  tags                 = merge(var.tags, { Name = "${local.name}-github-operations" })
+}
+
+# Exactly what `cargo xtask backup`, `restore-drill`, `schedule` and `cost-report --actual` call
+# (xtask/src/backup.rs, schedule.rs, cost.rs), after the `init` and `outputs` steps read the state.
+locals {
+  ops         = var.operations
+  db_arn      = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}"
+  drill_arn   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*"
+  snapshots   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"
+  state_alias = "alias/${var.project}-${var.environment}-tfstate"
+}
+
+data "aws_iam_policy_document" "github_operations" {
+  #checkov:skip=CKV_AWS_356:Only ce:GetCostAndUsage and the key alias condition statement use "*": Cost Explorer has no resource-level permissions, and the state key (bootstrap root) is named by its alias condition (kms:ResourceAliases); every other statement names its resources.
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.ops.state_bucket}"]
+  }
+  statement {
+    sid       = "ReadStateObject"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::${local.ops.state_bucket}/${var.environment}/terraform.tfstate"]
+  }
+  # The state key lives in the bootstrap root, outside this stack: it is named by its alias.
+  statement {
+    sid       = "DecryptState"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "kms:ResourceAliases"
+      values   = [local.state_alias]
+    }
+  }
+  statement {
+    sid       = "CopyStateToBackups"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.ops.backups_bucket_arn}/terraform-state/${var.environment}/*"]
+  }
+  statement {
+    sid       = "EncryptBackups"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.this["s3"].arn]
+  }
+  statement {
+    sid       = "Snapshot"
+    actions   = ["rds:CreateDBSnapshot", "rds:AddTagsToResource"]
+    resources = [local.db_arn, local.snapshots]
+  }
+  statement {
+    sid       = "DescribeSnapshotsAndInstances"
+    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
+    resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
+  }
+  # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup).
+  statement {
+    sid       = "PruneOwnSnapshots"
+    actions   = ["rds:DeleteDBSnapshot"]
+    resources = [local.snapshots]
+    condition {
+      test     = "StringEquals"
+      variable = "rds:snapshot-tag/xtask:made-by"
+      values   = ["cargo-xtask-backup"]
+    }
+  }
+  # restore-drill: a scratch instance named <db>-drill-<time>, from a snapshot, in the db's subnet group.
+  statement {
+    sid     = "RestoreDrill"
+    actions = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:AddTagsToResource", "rds:DeleteDBInstance"]
+    resources = [
+      local.drill_arn,
+      local.snapshots,
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
+    ]
+  }
+  # Restoring and copying encrypted snapshots: RDS uses the keys through grants on the caller's behalf.
+  statement {
+    sid       = "UseDatabaseKeys"
+    actions   = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    resources = compact([aws_kms_key.this["rds"].arn, local.ops.dr_backup_kms_key_arn])
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["rds.*.amazonaws.com"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.ops.dr_region == null ? [] : [local.ops.dr_region]
+    content {
+      sid       = "CopySnapshotToDr"
+      actions   = ["rds:CopyDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"]
+      resources = [local.snapshots, "arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"]
+    }
+  }
+  # schedule down/up: node group sizes and the database's state, the sizes kept in one parameter.
+  statement {
+    sid       = "ScaleNodeGroups"
+    actions   = ["eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"]
+    resources = ["arn:${local.partition}:eks:${local.region}:${local.account_id}:nodegroup/${var.cluster_name}/*/*"]
+  }
+  statement {
+    sid       = "StopStartDatabase"
+    actions   = ["rds:StopDBInstance", "rds:StartDBInstance"]
+    resources = [local.db_arn]
+  }
+  statement {
+    sid       = "RememberSizes"
+    actions   = ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${var.project}/${var.environment}/schedule/*"]
+  }
+  # cost-report --actual: Cost Explorer has no resource-level permissions.
+  statement {
+    sid       = "ReadSpend"
+    actions   = ["ce:GetCostAndUsage"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "github_operations" {
+  name   = "${local.name}-github-operations"
+  role   = aws_iam_role.github_operations.id
+  policy = data.aws_iam_policy_document.github_operations.json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# People: an admin and a developer role per environment, assumable by the account's IAM identities only
+# with MFA, mapped by EKS access entries (eks module) to the groups k8s/base/rbac.yaml binds.
+
+data "aws_iam_policy_document" "people_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [local.account_root]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+}
+
+resource "aws_iam_role" "people" {
+  for_each = var.cluster_roles
+
+  name               = "${local.name}-${each.key}"
+  description        = "People of ${local.name}: Kubernetes group ${each.value} (MFA required)"
+  assume_role_policy = data.aws_iam_policy_document.people_trust.json
+  tags               = merge(var.tags, { Name = "${local.name}-${each.key}" })
+}
+
+# `aws eks update-kubeconfig` needs DescribeCluster; what they may do inside is Kubernetes RBAC's.
+resource "aws_iam_role_policy" "people" {
+  for_each = var.cluster_roles
+
+  name = "${local.name}-${each.key}-kubeconfig"
+  role = aws_iam_role.people[each.key].id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Sid = "Kubeconfig", Effect = "Allow", Action = ["eks:DescribeCluster"], Resource = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${var.cluster_name}" }]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------------

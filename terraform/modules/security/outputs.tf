@@ -17,3 +17,13 @@ output "application_secret_arns" {
   description = "ARN per application secret."
   value       = { for k, v in aws_secretsmanager_secret.app : k => v.arn }
 }
+
+output "github_operations_role_arn" {
+  description = "ARN of the role the operations workflow assumes (GitHub environment operations-<env>, variable AWS_OPERATIONS_ROLE_ARN)."
+  value       = aws_iam_role.github_operations.arn
+}
+
+output "cluster_role_arns" {
+  description = "The people's roles (MFA) by suffix, with the Kubernetes group each maps to."
+  value       = { for k, r in aws_iam_role.people : k => { arn = r.arn, kubernetes_group = var.cluster_roles[k] } }
+}

@@ -107,3 +107,88 @@ variable "secret_recovery_window_days" {
     error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
   }
 }
+
+variable "create_autoscaling_service_linked_role" {
+  description = "Create the account's EC2 Auto Scaling service-linked role (AWSServiceRoleForAutoScaling), which the eks key's policy names; false where the account already has it (one per account: any Auto Scaling group ever made creates it)."
+  type        = bool
+  default     = true
+}
+
+variable "cloudfront_reads_s3_key" {
+  description = "Let CloudFront (origin access control, this account's distributions) decrypt with the s3 key: true where the CDN serves the SSE-KMS media bucket."
+  type        = bool
+  default     = true
+}
+
+variable "sns_key_publishers" {
+  description = "AWS services that publish to this account's topics encrypted with the sns key (CloudWatch alarms, Budgets, Cost Anomaly Detection, EventBridge, CloudTrail): exactly those that do."
+  type        = set(string)
+  default     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com"]
+
+  validation {
+    condition     = alltrue([for p in var.sns_key_publishers : contains(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"], p)])
+    error_message = "sns_key_publishers: each must be a service principal that publishes to SNS (cloudwatch, budgets, costalerts, events or cloudtrail .amazonaws.com); got ${join(", ", var.sns_key_publishers)}."
+  }
+}
+
+# IAM: a role's MaxSessionDuration is 3600 to 43200 seconds (IAM API Reference, CreateRole).
+variable "deploy_max_session_seconds" {
+  description = "Longest session of the deploy role: at least the deploy workflow's role-duration-seconds (5400, its 90-minute timeout)."
+  type        = number
+  default     = 7200
+
+  validation {
+    condition     = var.deploy_max_session_seconds >= 3600 && var.deploy_max_session_seconds <= 43200 && floor(var.deploy_max_session_seconds) == var.deploy_max_session_seconds
+    error_message = "IAM MaxSessionDuration must be a whole number of seconds from 3600 to 43200: deploy_max_session_seconds = ${var.deploy_max_session_seconds}."
+  }
+  validation {
+    condition     = var.deploy_max_session_seconds >= 5400
+    error_message = "deploy_max_session_seconds = ${var.deploy_max_session_seconds} is shorter than the session deploy.yml asks for (role-duration-seconds 5400, its 90-minute timeout): AssumeRoleWithWebIdentity would be refused."
+  }
+}
+
+variable "operations_max_session_seconds" {
+  description = "Longest session of the operations role: at least the operations workflow's role-duration-seconds (7200, its 120-minute timeout)."
+  type        = number
+  default     = 7200
+
+  validation {
+    condition     = var.operations_max_session_seconds >= 3600 && var.operations_max_session_seconds <= 43200 && floor(var.operations_max_session_seconds) == var.operations_max_session_seconds
+    error_message = "IAM MaxSessionDuration must be a whole number of seconds from 3600 to 43200: operations_max_session_seconds = ${var.operations_max_session_seconds}."
+  }
+  validation {
+    condition     = var.operations_max_session_seconds >= 7200
+    error_message = "operations_max_session_seconds = ${var.operations_max_session_seconds} is shorter than the session operations.yml asks for (role-duration-seconds 7200, its 120-minute timeout)."
+  }
+}
+
+variable "operations" {
+  description = "What the operations role may touch: the database, the state bucket (`{project}-{env}-tfstate-{account}`), the backups bucket and the DR region's backup key (null without DR)."
+  type = object({
+    db_instance_identifier = string
+    state_bucket           = string
+    backups_bucket_arn     = string
+    dr_region              = optional(string)
+    dr_backup_kms_key_arn  = optional(string)
+  })
+
+  validation {
+    condition     = (var.operations.dr_region == null) == (var.operations.dr_backup_kms_key_arn == null)
+    error_message = "operations: dr_region and dr_backup_kms_key_arn go together (the DR snapshot copy needs the DR region's key); got dr_region = ${coalesce(var.operations.dr_region, "null")}."
+  }
+}
+
+variable "cluster_roles" {
+  description = "The people's roles, assumable with MFA: role suffix => the Kubernetes group its access entry maps to (k8s/base/rbac.yaml binds authorworks:admins and authorworks:developers)."
+  type        = map(string)
+  default = {
+    admin     = "authorworks:admins"
+    developer = "authorworks:developers"
+  }
+
+  # EKS access entries: kubernetes groups may not start with "system:" (CreateAccessEntry).
+  validation {
+    condition     = alltrue([for g in values(var.cluster_roles) : !startswith(g, "system:")])
+    error_message = "EKS access entries refuse Kubernetes groups starting with system: (CreateAccessEntry): cluster_roles = ${jsonencode(var.cluster_roles)}."
+  }
+}

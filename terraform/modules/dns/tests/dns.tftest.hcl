@@ -1,0 +1,70 @@
+# The zone's rules: delegation before certificate validation, delegations only of subdomains.
+mock_provider "aws" {}
+
+# What the provider knows at plan time: one validation record per name (the apex and the wildcard share it).
+override_resource {
+  target          = aws_acm_certificate.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    domain_validation_options = [
+      { domain_name = "authorworks.io", resource_record_name = "_x.authorworks.io.", resource_record_type = "CNAME", resource_record_value = "_y.acm-validations.aws." },
+    ]
+  }
+}
+
+variables {
+  project     = "authorworks"
+  environment = "production"
+  domain_name = "authorworks.io"
+}
+
+run "undelegated_zone_waits_on_nothing" {
+  command = plan
+  variables {
+    zone_delegated = false
+  }
+  assert {
+    condition     = length(aws_acm_certificate_validation.this) == 0 && output.certificate_arn == null
+    error_message = "an undelegated zone must not wait for ACM, nor hand out an unissued certificate"
+  }
+}
+
+run "delegated_zone_validates_and_delegates_children" {
+  command = plan
+  variables {
+    zone_delegated = true
+    delegations    = { "dev.authorworks.io" = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.com"] }
+  }
+  assert {
+    condition     = length(aws_acm_certificate_validation.this) == 1 && aws_route53_record.delegation["dev.authorworks.io"].type == "NS"
+    error_message = "a delegated zone validates its certificate and delegates its children"
+  }
+}
+
+run "delegation_outside_the_domain_is_refused" {
+  command = plan
+  variables {
+    zone_delegated = true
+    delegations    = { "dev.example.com" = ["ns-1.awsdns-01.org"] }
+  }
+  expect_failures = [var.delegations]
+}
+
+run "delegation_without_name_servers_is_refused" {
+  command = plan
+  variables {
+    zone_delegated = true
+    delegations    = { "dev.authorworks.io" = [] }
+  }
+  expect_failures = [var.delegations]
+}
+
+run "uppercase_domain_is_refused" {
+  command = plan
+  variables {
+    zone_delegated = false
+    domain_name    = "AuthorWorks.io"
+  }
+  expect_failures = [var.domain_name]
+}

@@ -1,0 +1,106 @@
+# EKS rules: access entries, max pods from the ENI formula, node group sizes. Offline: the provider is mocked.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+override_resource {
+  target          = aws_eks_cluster.this
+  override_during = plan
+  values = {
+    arn                   = "arn:aws:eks:us-east-1:123456789012:cluster/authorworks-dev-eks"
+    identity              = [{ oidc = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC" }] }]
+    vpc_config            = { cluster_security_group_id = "sg-0cluster", vpc_id = "vpc-1" }
+    certificate_authority = [{ data = "Y2E=" }]
+  }
+}
+
+variables {
+  project                 = "authorworks"
+  environment             = "dev"
+  subnet_ids              = ["subnet-a", "subnet-b"]
+  secrets_kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+  logs_kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000002"
+  node_security_group_ids = ["sg-0nodes"]
+  node_groups = {
+    system = { instance_types = ["t3.small"], capacity_type = "ON_DEMAND", min_size = 1, max_size = 2, desired_size = 1 }
+  }
+  access_entries = {
+    deploy = { principal_arn = "arn:aws:iam::123456789012:role/authorworks-dev-github-deploy", cluster_admin = true }
+    admin  = { principal_arn = "arn:aws:iam::123456789012:role/authorworks-dev-admin", kubernetes_groups = ["authorworks:admins"] }
+  }
+}
+
+run "nodes_carry_both_groups_and_110_pods" {
+  command = plan
+
+  assert {
+    condition     = toset(aws_launch_template.node["system"].vpc_security_group_ids) == toset(["sg-0cluster", "sg-0nodes"])
+    error_message = "nodes carry the cluster group EKS made and the group the data tier admits"
+  }
+  assert {
+    # t3.small: 3 ENIs x ((4 - 1) x 16) + 2 = 146, capped at 110 below 30 vCPUs.
+    condition     = local.max_pods["system"] == 110 && strcontains(base64decode(aws_launch_template.node["system"].user_data), "maxPods: 110")
+    error_message = "a t3.small with prefix delegation runs 110 pods"
+  }
+  assert {
+    condition     = toset([for t in aws_launch_template.node["system"].tag_specifications : t.resource_type]) == toset(["instance", "volume", "network-interface"])
+    error_message = "the launch template tags instances, volumes and interfaces"
+  }
+  assert {
+    condition     = aws_eks_cluster.this.access_config[0].authentication_mode == "API" && aws_eks_cluster.this.access_config[0].bootstrap_cluster_creator_admin_permissions == false
+    error_message = "API authentication, no hidden creator admin"
+  }
+  assert {
+    condition     = length(aws_eks_access_policy_association.cluster_admin) == 1
+    error_message = "only the deploy role is cluster admin"
+  }
+}
+
+run "instance_type_without_eni_limits_is_refused" {
+  command = plan
+  variables {
+    node_groups = {
+      system = { instance_types = ["c7g.large"], capacity_type = "ON_DEMAND", min_size = 1, max_size = 2, desired_size = 1 }
+    }
+  }
+  expect_failures = [aws_launch_template.node["system"]]
+}
+
+run "system_group_in_an_access_entry_is_refused" {
+  command = plan
+  variables {
+    access_entries = { admin = { principal_arn = "arn:aws:iam::123456789012:role/x", kubernetes_groups = ["system:masters"] } }
+  }
+  expect_failures = [var.access_entries]
+}
+
+run "access_entry_granting_nothing_is_refused" {
+  command = plan
+  variables {
+    access_entries = { admin = { principal_arn = "arn:aws:iam::123456789012:role/x" } }
+  }
+  expect_failures = [var.access_entries]
+}
+
+run "desired_size_above_max_is_refused" {
+  command = plan
+  variables {
+    node_groups = {
+      system = { instance_types = ["t3.small"], capacity_type = "ON_DEMAND", min_size = 1, max_size = 2, desired_size = 3 }
+    }
+  }
+  expect_failures = [var.node_groups]
+}
+
+run "public_endpoint_open_to_the_internet_is_refused" {
+  command = plan
+  variables {
+    endpoint_public_access_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.endpoint_public_access_cidrs]
+}

@@ -1,0 +1,73 @@
+# AWS's rules for the network, refused at plan time. Offline: the provider is mocked.
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+}
+
+override_resource {
+  target          = aws_security_group.nodes
+  override_during = plan
+  values          = { id = "sg-0nodes" }
+}
+
+variables {
+  project               = "authorworks"
+  environment           = "dev"
+  vpc_cidr              = "10.2.0.0/16"
+  az_count              = 2
+  public_subnet_cidrs   = ["10.2.1.0/24", "10.2.2.0/24"]
+  private_subnet_cidrs  = ["10.2.11.0/24", "10.2.12.0/24"]
+  database_subnet_cidrs = ["10.2.21.0/24", "10.2.22.0/24"]
+  single_nat_gateway    = true
+  cluster_name          = "authorworks-dev-eks"
+  logs_kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+}
+
+run "subnets_inside_the_vpc_plan" {
+  command = plan
+
+  # The data tier admits the group the nodes carry, and only that one.
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.database.referenced_security_group_id == aws_security_group.nodes.id && aws_vpc_security_group_ingress_rule.cache.referenced_security_group_id == aws_security_group.nodes.id
+    error_message = "the database and cache groups must admit the nodes' group"
+  }
+}
+
+run "subnet_outside_the_vpc_is_refused" {
+  command = plan
+  variables {
+    private_subnet_cidrs = ["10.2.11.0/24", "10.3.12.0/24"]
+  }
+  expect_failures = [aws_vpc.this]
+}
+
+run "subnet_count_per_zone_is_refused" {
+  command = plan
+  variables {
+    database_subnet_cidrs = ["10.2.21.0/24"]
+  }
+  expect_failures = [aws_vpc.this]
+}
+
+run "vpc_smaller_than_a_20_is_refused" {
+  command = plan
+  variables {
+    vpc_cidr = "10.2.0.0/24"
+  }
+  expect_failures = [var.vpc_cidr]
+}
+
+run "unsupported_flow_log_retention_is_refused" {
+  command = plan
+  variables {
+    flow_log_retention_days = 10
+  }
+  expect_failures = [var.flow_log_retention_days]
+}

@@ -1,0 +1,121 @@
+# IAM and KMS rules of the security module, refused at plan time. Offline: the provider is mocked.
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" }
+  }
+  mock_data "aws_iam_openid_connect_provider" {
+    defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+}
+
+variables {
+  project           = "authorworks"
+  environment       = "staging"
+  oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  oidc_issuer       = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  hosted_zone_arn   = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+  cluster_name      = "authorworks-staging-eks"
+  github_repository = "authorworks/authorworks-infra"
+  operations = {
+    db_instance_identifier = "authorworks-staging-postgres"
+    state_bucket           = "authorworks-staging-tfstate-123456789012"
+    backups_bucket_arn     = "arn:aws:s3:::authorworks-staging-backups"
+  }
+}
+
+run "roles_and_keys_plan" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.github_deploy.max_session_duration >= 5400 && aws_iam_role.github_operations.max_session_duration >= 7200
+    error_message = "each role's maximum session covers its workflow's session"
+  }
+  assert {
+    condition     = contains(flatten([for c in data.aws_iam_policy_document.github_trust["operations"].statement[0].condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]), "repo:authorworks/authorworks-infra:environment:operations-staging")
+    error_message = "the operations role trusts exactly the operations-<env> GitHub environment"
+  }
+  assert {
+    condition     = length(aws_iam_service_linked_role.autoscaling) == 1 && length(aws_iam_openid_connect_provider.github) == 1
+    error_message = "a fresh account gets its Auto Scaling service-linked role and GitHub OIDC provider"
+  }
+}
+
+run "existing_singletons_are_read_not_created" {
+  command = plan
+  variables {
+    create_autoscaling_service_linked_role = false
+    create_github_oidc_provider            = false
+  }
+  assert {
+    condition     = length(aws_iam_service_linked_role.autoscaling) == 0 && length(data.aws_iam_role.autoscaling) == 1 && length(data.aws_iam_openid_connect_provider.github) == 1
+    error_message = "an account that has the singletons reads them"
+  }
+}
+
+run "session_longer_than_iam_allows_is_refused" {
+  command = plan
+  variables {
+    deploy_max_session_seconds = 50000
+  }
+  expect_failures = [var.deploy_max_session_seconds]
+}
+
+run "session_shorter_than_the_workflow_asks_is_refused" {
+  command = plan
+  variables {
+    operations_max_session_seconds = 3600
+  }
+  expect_failures = [var.operations_max_session_seconds]
+}
+
+run "system_group_in_an_access_entry_is_refused" {
+  command = plan
+  variables {
+    cluster_roles = { admin = "system:masters" }
+  }
+  expect_failures = [var.cluster_roles]
+}
+
+run "dr_copy_without_its_key_is_refused" {
+  command = plan
+  variables {
+    operations = {
+      db_instance_identifier = "authorworks-staging-postgres"
+      state_bucket           = "authorworks-staging-tfstate-123456789012"
+      backups_bucket_arn     = "arn:aws:s3:::authorworks-staging-backups"
+      dr_region              = "us-west-2"
+    }
+  }
+  expect_failures = [var.operations]
+}
+
+run "unknown_sns_publisher_is_refused" {
+  command = plan
+  variables {
+    sns_key_publishers = ["sns.amazonaws.com"]
+  }
+  expect_failures = [var.sns_key_publishers]
+}
+
+run "short_secret_recovery_window_is_refused" {
+  command = plan
+  variables {
+    secret_recovery_window_days = 3
+  }
+  expect_failures = [var.secret_recovery_window_days]
+}
