@@ -36,6 +36,13 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
         checks
             .push(Check { name: format!("terraform validate {env}"), run: Box::new(move || validate_root(ctx, &tf)) });
     }
+    for dir in terraform::tested_modules(&ctx.root) {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        checks.push(Check {
+            name: format!("terraform test {name}"),
+            run: Box::new(move || module_tests(ctx, &dir, &name)),
+        });
+    }
     for overlay in crate::k8s::overlays(&ctx.root) {
         checks.push(Check {
             name: format!("kubernetes overlay {overlay}"),
@@ -205,6 +212,56 @@ fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding>> {
             line,
             format!("{}: {detail}", d["summary"].as_str().unwrap_or("error")),
         ));
+    }
+    Ok(findings)
+}
+
+/// A module's `terraform test` files (tests/*.tftest.hcl, `mock_provider "aws"`: offline, seconds), run in
+/// a scratch copy so the module directory gets no lock file or `.terraform/`. Every failed or errored run
+/// is a finding, with terraform's own error and where it points.
+fn module_tests(ctx: &Context, dir: &Path, name: &str) -> Result<Vec<Finding>> {
+    let scratch = ctx.work.join("terraform").join("tests").join(name);
+    let _ = std::fs::remove_dir_all(&scratch);
+    terraform::copy_tree(dir, &scratch)?;
+    let tf = Terraform::new(ctx, scratch.clone(), &format!("test-{name}"))?;
+    run_quiet(&tf.cmd(["init", "-backend=false", "-input=false", "-no-color"]))
+        .with_context(|| format!("terraform init for the tests of {}", dir.display()))?;
+    let out = shell::run_cmd(&tf.cmd(["test", "-json", "-no-color"]))?;
+    let mut findings = Vec::new();
+    for line in out.stdout.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        match v["type"].as_str() {
+            Some("test_run") => {
+                let run = &v["test_run"];
+                if run["progress"] == "complete" && matches!(run["status"].as_str(), Some("fail") | Some("error")) {
+                    let file = dir.join(run["path"].as_str().unwrap_or(""));
+                    findings.push(Finding::new(
+                        &file,
+                        None,
+                        format!(
+                            "run \"{}\": {}",
+                            run["run"].as_str().unwrap_or("?"),
+                            run["status"].as_str().unwrap_or("?")
+                        ),
+                    ));
+                }
+            }
+            Some("diagnostic") if v["@level"] == "error" => {
+                let d = &v["diagnostic"];
+                let file = d["range"]["filename"].as_str().map(|f| dir.join(f)).unwrap_or_else(|| dir.to_path_buf());
+                let line = d["range"]["start"]["line"].as_u64().map(|l| l as usize);
+                let detail = d["detail"].as_str().unwrap_or("").replace('\n', " ");
+                findings.push(Finding::new(
+                    &file,
+                    line,
+                    format!("{}: {}", d["summary"].as_str().unwrap_or("error"), detail.trim()),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if findings.is_empty() && !out.success {
+        findings.push(Finding::new(dir, None, format!("terraform test failed: {}", out.combined().trim())));
     }
     Ok(findings)
 }

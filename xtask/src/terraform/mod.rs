@@ -225,6 +225,18 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The modules that carry `terraform test` files (`tests/*.tftest.hcl`), in name order.
+pub fn tested_modules(root: &Path) -> Vec<PathBuf> {
+    subdirs(&tf_dir(root).join("modules"))
+        .into_iter()
+        .filter(|d| tf_files_with(&d.join("tests"), ".tftest.hcl"))
+        .collect()
+}
+
+fn tf_files_with(dir: &Path, suffix: &str) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(suffix))
+}
+
 /// What an emulator environment leaves out: the `emulator_omissions` map in its `module "stack"` call
 /// (feature → why the emulator can't do it), the one place that list lives.
 pub fn emulator_omissions(root: &Path, env: &str) -> Result<Vec<(String, String)>> {
