@@ -34,6 +34,7 @@ module "security" {
   oidc_issuer                 = module.eks.oidc_issuer
   cluster_name                = local.cluster_name
   hosted_zone_arn             = module.dns.zone_arn
+  alert_topic_arn             = module.monitoring.alert_topic_arn
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
   secret_recovery_window_days = var.protected ? 30 : 0

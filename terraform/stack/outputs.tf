@@ -70,9 +70,9 @@ output "certificate_arn" {
   value       = module.dns.certificate_arn
 }
 
-output "cert_manager_role_arn" {
-  description = "IRSA role of cert-manager."
-  value       = module.security.controller_role_arns["cert-manager"]
+output "alertmanager_role_arn" {
+  description = "IRSA role of Alertmanager (monitoring/alertmanager): publishes alerts to the alert topic."
+  value       = module.security.controller_role_arns["alertmanager"]
 }
 
 output "external_dns_role_arn" {

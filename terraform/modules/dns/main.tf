@@ -11,7 +11,7 @@ resource "aws_route53_zone" "this" {
 }
 
 # Only these certificate authorities may issue for the domain and its subdomains (RFC 8659): ACM for the
-# load balancers and CloudFront, Let's Encrypt for cert-manager. With no `issuewild`, `issue` covers
+# load balancer and CloudFront (every public certificate here is ACM's). With no `issuewild`, `issue` covers
 # wildcards too.
 resource "aws_route53_record" "caa" {
   zone_id = aws_route53_zone.this.zone_id

@@ -55,9 +55,9 @@ variable "delegations" {
 }
 
 variable "caa_issuers" {
-  description = "Certificate authorities allowed to issue for the domain (CAA `issue`). ACM needs one of amazon.com, amazontrust.com, awstrust.com, amazonaws.com; cert-manager's ACME issuer needs letsencrypt.org."
+  description = "Certificate authorities allowed to issue for the domain (CAA `issue`). ACM needs one of amazon.com, amazontrust.com, awstrust.com, amazonaws.com; every public certificate here is ACM's (ALB, CloudFront)."
   type        = list(string)
-  default     = ["amazon.com", "letsencrypt.org"]
+  default     = ["amazon.com"]
 
   validation {
     condition     = length(var.caa_issuers) > 0 && alltrue([for i in var.caa_issuers : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", i))])

@@ -290,12 +290,14 @@ locals {
         { Sid = "ListZones", Effect = "Allow", Action = ["route53:ListHostedZones"], Resource = "*" },
       ]
     })
-    cert-manager = jsonencode({
+    # Alertmanager's SNS receiver publishes every alert to the environment's alert topic, which is
+    # encrypted with the `sns` key: publishing needs the key too (SNS developer guide, "Encryption at
+    # rest": publishers need kms:GenerateDataKey* and kms:Decrypt on the topic's key).
+    alertmanager = jsonencode({
       Version = "2012-10-17"
       Statement = [
-        { Sid = "Dns01", Effect = "Allow", Action = ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"], Resource = [var.hosted_zone_arn] },
-        { Sid = "ChangeStatus", Effect = "Allow", Action = ["route53:GetChange"], Resource = "arn:${local.partition}:route53:::change/*" },
-        { Sid = "ListZones", Effect = "Allow", Action = ["route53:ListHostedZonesByName"], Resource = "*" },
+        { Sid = "PublishAlerts", Effect = "Allow", Action = ["sns:Publish"], Resource = [var.alert_topic_arn] },
+        { Sid = "EncryptForTheTopic", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = [aws_kms_key.this["sns"].arn] },
       ]
     })
     ebs-csi = jsonencode({

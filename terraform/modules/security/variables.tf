@@ -59,14 +59,24 @@ variable "controllers" {
   default = {
     cluster-autoscaler = { namespace = "kube-system", service_account = "cluster-autoscaler" }
     external-dns       = { namespace = "external-dns", service_account = "external-dns" }
-    cert-manager       = { namespace = "cert-manager", service_account = "cert-manager" }
+    alertmanager       = { namespace = "monitoring", service_account = "alertmanager" }
     ebs-csi            = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" }
     external-secrets   = { namespace = "external-secrets", service_account = "external-secrets" }
   }
 }
 
+variable "alert_topic_arn" {
+  description = "ARN of the environment's alert topic: Alertmanager's IRSA role may publish to it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:.+$", var.alert_topic_arn))
+    error_message = "alert_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+}
+
 variable "hosted_zone_arn" {
-  description = "ARN of the Route53 zone external-dns and cert-manager may change."
+  description = "ARN of the Route53 zone external-dns may change."
   type        = string
 }
 

@@ -29,6 +29,7 @@ variables {
   oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
   oidc_issuer       = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
   hosted_zone_arn   = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+  alert_topic_arn   = "arn:aws:sns:us-east-1:123456789012:authorworks-staging-alerts"
   cluster_name      = "authorworks-staging-eks"
   github_repository = "authorworks/authorworks-infra"
   operations = {
