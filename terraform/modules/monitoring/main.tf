@@ -331,6 +331,7 @@ resource "aws_iam_role_policy" "trail" {
 }
 
 resource "aws_cloudtrail" "this" {
+  #checkov:skip=CKV_AWS_252:Per-log-file delivery notices (several an hour) would be noise on the alert topic; findings reach people through GuardDuty and EventBridge instead (see above).
   for_each = local.trail
 
   name                          = local.trail_name
