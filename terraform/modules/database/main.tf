@@ -1,10 +1,12 @@
 data "aws_partition" "current" {}
 
 locals {
-  name            = "${var.project}-${var.environment}"
-  identifier      = "${local.name}-postgres"
-  alarm_actions   = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
-  parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : "default.postgres15"
+  name          = "${var.project}-${var.environment}"
+  identifier    = "${local.name}-postgres"
+  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  # Without the module's group, RDS picks the engine's default group itself (named after the version
+  # it chose, so not written here).
+  parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : null
   log_exports     = ["postgresql", "upgrade"]
   # RDS writes each exported log to /aws/rds/instance/<identifier>/<log> and creates that group itself,
   # without retention or key, unless it exists (RDS User Guide, "Publishing database logs to Amazon
