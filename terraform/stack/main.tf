@@ -96,18 +96,21 @@ module "eks" {
 module "database" {
   source = "../modules/database"
 
-  project               = var.project
-  environment           = var.environment
-  instance_class        = var.db_instance_class
-  allocated_storage_gb  = var.db_allocated_storage_gb
-  multi_az              = var.db_multi_az
-  create_read_replica   = var.db_read_replica
-  backup_retention_days = min(var.backup_retention_days, 35)
-  protected             = var.protected
-  subnet_ids            = module.network.database_subnet_ids
-  security_group_ids    = [module.network.security_group_ids["database"]]
-  kms_key_arn           = module.security.kms_key_arns["rds"]
-  alarm_topic_arn       = module.monitoring.alert_topic_arn
+  project                  = var.project
+  environment              = var.environment
+  instance_class           = var.db_instance_class
+  allocated_storage_gb     = var.db_allocated_storage_gb
+  max_allocated_storage_gb = var.db_max_allocated_storage_gb
+  multi_az                 = var.db_multi_az
+  create_read_replica      = var.db_read_replica
+  backup_retention_days    = min(var.backup_retention_days, 35)
+  protected                = var.protected
+  subnet_ids               = module.network.database_subnet_ids
+  security_group_ids       = [module.network.security_group_ids["database"]]
+  kms_key_arn              = module.security.kms_key_arns["rds"]
+  logs_kms_key_arn         = module.security.kms_key_arns["logs"]
+  log_retention_days       = var.log_retention_days
+  alarm_topic_arn          = module.monitoring.alert_topic_arn
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
@@ -129,6 +132,7 @@ module "cache" {
   security_group_ids      = [module.network.security_group_ids["cache"]]
   kms_key_arn             = module.security.kms_key_arns["cache"]
   logs_kms_key_arn        = module.security.kms_key_arns["logs"]
+  log_retention_days      = var.log_retention_days
 }
 
 module "storage" {
@@ -197,7 +201,9 @@ module "monitoring" {
   cluster_name              = local.cluster_name
   db_instance_identifier    = local.db_name
   cache_id                  = "${local.name}-redis"
+  enable_guardduty          = var.enable_guardduty
   enable_guardduty_features = !contains(local.omit, "guardduty_features")
+  enable_cloudtrail         = var.enable_cloudtrail
   enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
   force_destroy             = !var.protected
 }
@@ -212,4 +218,6 @@ module "budget" {
   alert_topic_arn          = module.monitoring.alert_topic_arn
   alert_emails             = var.alert_emails
   enable_anomaly_detection = !contains(local.omit, "anomaly_detection")
+
+  existing_anomaly_monitor_arn = var.existing_anomaly_monitor_arn
 }

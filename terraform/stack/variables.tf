@@ -100,6 +100,11 @@ variable "db_allocated_storage_gb" {
   default     = 20
 }
 
+variable "db_max_allocated_storage_gb" {
+  description = "RDS storage autoscaling ceiling in GiB: at least 10% above db_allocated_storage_gb (the database module refuses less), 0 for none."
+  type        = number
+}
+
 variable "db_multi_az" {
   description = "RDS Multi-AZ standby."
   type        = bool
@@ -198,9 +203,27 @@ variable "log_retention_days" {
 }
 
 variable "alert_emails" {
-  description = "Addresses alerts and budget notices go to."
+  description = "Addresses alerts and budget notices go to; required outside local (the monitoring module refuses none). Not committed: each environment takes it as TF_VAR_alert_emails (see terraform/README.md)."
   type        = list(string)
   default     = []
+}
+
+variable "enable_guardduty" {
+  description = "This account's GuardDuty detector (false where an organisation's delegated administrator owns it; or import it: see the monitoring module)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_cloudtrail" {
+  description = "This environment's own trail (false where an organisation trail already records the account)."
+  type        = bool
+  default     = true
+}
+
+variable "existing_anomaly_monitor_arn" {
+  description = "The account's existing Cost Anomaly Detection service monitor, reused instead of creating a second (AWS allows one); null creates it."
+  type        = string
+  default     = null
 }
 
 variable "monthly_budget_usd" {

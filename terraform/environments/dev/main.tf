@@ -46,6 +46,9 @@ module "stack" {
   backup_retention_days = 7
   protected             = false
 
+  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
+  db_max_allocated_storage_gb = 50
+
   cache_node_type = "cache.t3.micro"
   cache_nodes     = 1
 
@@ -55,5 +58,6 @@ module "stack" {
   dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 14
+  alert_emails       = var.alert_emails
   monthly_budget_usd = 500
 }

@@ -25,3 +25,12 @@ variable "dr_region" {
   type        = string
   default     = null
 }
+
+# Not committed: who is woken by this environment's alarms. Set it where terraform runs, e.g.
+# TF_VAR_alert_emails='["oncall@example.org"]' (see terraform/README.md); the plan refuses an empty
+# list in this environment.
+variable "alert_emails" {
+  description = "Addresses subscribed to the environment's alert topic (each confirms the subscription AWS mails it)."
+  type        = list(string)
+  default     = []
+}

@@ -47,6 +47,9 @@ module "stack" {
   backup_retention_days = 7
   protected             = false
 
+  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
+  db_max_allocated_storage_gb = 50
+
   cache_node_type = "cache.t3.micro"
   cache_nodes     = 1
 

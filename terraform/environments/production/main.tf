@@ -48,6 +48,9 @@ module "stack" {
   db_read_replica         = true
   backup_retention_days   = 90
 
+  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
+  db_max_allocated_storage_gb = 500
+
   cache_node_type          = "cache.r5.large"
   cache_cluster_mode       = true
   cache_shards             = 2
@@ -62,5 +65,6 @@ module "stack" {
   dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 90
+  alert_emails       = var.alert_emails
   monthly_budget_usd = 5000
 }

@@ -45,6 +45,9 @@ module "stack" {
   db_multi_az           = true
   backup_retention_days = 30
 
+  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
+  db_max_allocated_storage_gb = 100
+
   cache_node_type = "cache.t3.small"
   cache_nodes     = 2
 
@@ -54,5 +57,6 @@ module "stack" {
   dns_delegated      = false
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 30
+  alert_emails       = var.alert_emails
   monthly_budget_usd = 1500
 }

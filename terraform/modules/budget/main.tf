@@ -15,13 +15,9 @@ resource "aws_budgets_budget" "monthly" {
   limit_unit   = "USD"
   time_unit    = "MONTHLY"
 
-  # Only what carries this project's cost-allocation tag (the provider's default_tags). Budgets ORs the
-  # values of one filter, so Project and Environment can't be ANDed here; each environment has an
-  # account of its own, which narrows the budget to the environment.
-  cost_filter {
-    name   = "TagKeyValue"
-    values = ["user:Project$${var.project}"]
-  }
+  # No cost filter: each environment is an account of its own, so the budget is what the account
+  # spends — including what carries no tag (data transfer, support, tax, untagged resources). A tag
+  # filter would only see costs of a cost-allocation tag someone activated, and only from then on.
 
   dynamic "notification" {
     for_each = local.notifications
@@ -38,8 +34,20 @@ resource "aws_budgets_budget" "monthly" {
   tags = merge(var.tags, { Name = "${local.name}-monthly" })
 }
 
+# Cost Anomaly Detection allows one DIMENSIONAL/SERVICE ("AWS services") monitor per account (AWS
+# Billing and Cost Management User Guide, Cost Anomaly Detection, "Monitor types"). A fresh account has none,
+# so the default creates it; where the account has one already (made by hand, or by the organisation
+# with the AWS-recommended setup), pass its ARN as existing_anomaly_monitor_arn and the subscription
+# attaches to it — or adopt it into this state:
+#   terraform import 'module.stack.module.budget[0].aws_ce_anomaly_monitor.this[0]' <monitor arn>
+# (`aws ce get-anomaly-monitors` lists them).
+locals {
+  create_monitor = var.enable_anomaly_detection && var.existing_anomaly_monitor_arn == null
+  monitor_arn    = var.existing_anomaly_monitor_arn != null ? var.existing_anomaly_monitor_arn : try(aws_ce_anomaly_monitor.this[0].arn, null)
+}
+
 resource "aws_ce_anomaly_monitor" "this" {
-  count = var.enable_anomaly_detection ? 1 : 0
+  count = local.create_monitor ? 1 : 0
 
   name         = "${local.name}-services"
   monitor_type = "DIMENSIONAL"
@@ -53,7 +61,7 @@ resource "aws_ce_anomaly_subscription" "this" {
 
   name             = "${local.name}-anomalies"
   frequency        = "IMMEDIATE"
-  monitor_arn_list = [aws_ce_anomaly_monitor.this[0].arn]
+  monitor_arn_list = [local.monitor_arn]
 
   subscriber {
     type    = "SNS"

@@ -9,6 +9,6 @@ output "monthly_limit_usd" {
 }
 
 output "anomaly_monitor_arn" {
-  description = "ARN of the cost anomaly monitor (null when off)."
-  value       = try(aws_ce_anomaly_monitor.this[0].arn, null)
+  description = "ARN of the cost anomaly monitor the subscription uses, created or existing (null when off)."
+  value       = var.enable_anomaly_detection ? local.monitor_arn : null
 }

@@ -40,9 +40,16 @@ variable "alert_topic_arn" {
 }
 
 variable "alert_emails" {
-  description = "Addresses that get budget and anomaly alerts directly as well."
+  description = "Addresses that get budget alerts directly as well (on top of the alert topic)."
   type        = list(string)
   default     = []
+
+  # AWS Budgets API Reference, NotificationWithSubscribers: "A notification can have one SNS subscriber
+  # and up to 10 email subscribers".
+  validation {
+    condition     = length(var.alert_emails) <= 10
+    error_message = "AWS Budgets rule: a notification takes at most 10 e-mail subscribers; alert_emails has ${length(var.alert_emails)}."
+  }
 }
 
 variable "anomaly_threshold_usd" {
@@ -57,7 +64,18 @@ variable "anomaly_threshold_usd" {
 }
 
 variable "enable_anomaly_detection" {
-  description = "A Cost Anomaly Detection monitor for the project's services, with an alert subscription."
+  description = "Cost Anomaly Detection: the account's service monitor, with an alert subscription to the topic."
   type        = bool
   default     = true
+}
+
+variable "existing_anomaly_monitor_arn" {
+  description = "The account's existing DIMENSIONAL/SERVICE anomaly monitor (only one may exist per account): the subscription uses it instead of creating one. Null: create it (a fresh account)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_anomaly_monitor_arn == null || can(regex("^arn:aws[a-z-]*:ce::[0-9]{12}:anomalymonitor/[0-9a-f-]+$", var.existing_anomaly_monitor_arn))
+    error_message = "existing_anomaly_monitor_arn must be a Cost Explorer anomaly monitor ARN (arn:aws:ce::<account>:anomalymonitor/<id>); it is ${coalesce(var.existing_anomaly_monitor_arn, "null")}."
+  }
 }

@@ -1,7 +1,10 @@
 locals {
   name = "${var.project}-${var.environment}-redis"
-  # Failover needs a second node, in any mode.
-  failover = var.cluster_mode ? var.replicas_per_node_group > 0 : var.num_cache_clusters >= 2
+  # CreateReplicationGroup (ElastiCache API Reference): "AutomaticFailoverEnabled must be enabled for
+  # Valkey or Redis OSS (cluster mode enabled) replication groups"; without cluster mode it needs a
+  # second node. Multi-AZ needs a replica to fail over to, in either mode.
+  failover = var.cluster_mode || var.num_cache_clusters >= 2
+  multi_az = var.cluster_mode ? var.replicas_per_node_group > 0 : var.num_cache_clusters >= 2
 }
 
 resource "aws_elasticache_subnet_group" "this" {
@@ -48,7 +51,7 @@ resource "aws_elasticache_user_group" "this" {
 resource "aws_cloudwatch_log_group" "slow" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
   name              = "/aws/elasticache/${local.name}/slow-log"
-  retention_in_days = 30
+  retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn
   tags              = merge(var.tags, { Name = "${local.name}-slow-log" })
 }
@@ -68,7 +71,7 @@ resource "aws_elasticache_replication_group" "this" {
   replicas_per_node_group = var.cluster_mode ? var.replicas_per_node_group : null
 
   automatic_failover_enabled = local.failover
-  multi_az_enabled           = local.failover
+  multi_az_enabled           = local.multi_az
 
   subnet_group_name  = aws_elasticache_subnet_group.this.name
   security_group_ids = var.security_group_ids
@@ -82,7 +85,7 @@ resource "aws_elasticache_replication_group" "this" {
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = "02:00-03:00"
   maintenance_window         = "sun:05:30-sun:06:30"
-  auto_minor_version_upgrade = true
+  auto_minor_version_upgrade = var.auto_minor_version_upgrade
   apply_immediately          = var.environment != "production"
 
   log_delivery_configuration {

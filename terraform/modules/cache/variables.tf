@@ -35,13 +35,39 @@ variable "node_type" {
 }
 
 variable "engine_version" {
-  description = "Redis version (7.x)."
+  description = "Redis OSS version: 7.1, the last minor of Redis OSS 7 on ElastiCache, so automatic minor upgrades have nothing to move it to."
   type        = string
   default     = "7.1"
 
   validation {
     condition     = can(regex("^7\\.[0-9]+$", var.engine_version))
-    error_message = "the platform runs Redis 7: engine_version must be 7.x."
+    error_message = "the platform runs Redis 7: engine_version must be 7.<minor> (the provider takes <major>.<minor> for Redis 6 and later); it is ${var.engine_version}."
+  }
+
+  # With auto_minor_version_upgrade ElastiCache moves a Redis 7 group to the newest 7.x minor itself,
+  # and a plan still naming the older minor then tries to downgrade it (hashicorp/terraform-provider-aws
+  # #30481; the provider has no "7.x" form). 7.1 is Redis OSS 7's last minor on ElastiCache: nothing
+  # newer exists to move to, so it is the one pin AWS won't change under the plan.
+  validation {
+    condition     = !var.auto_minor_version_upgrade || var.engine_version == "7.1"
+    error_message = "ElastiCache version rule: with auto_minor_version_upgrade, AWS moves Redis 7 to its newest minor (7.1) itself, so engine_version ${var.engine_version} would make the next plan downgrade; use 7.1."
+  }
+}
+
+variable "auto_minor_version_upgrade" {
+  description = "Let ElastiCache apply minor and patch engine updates in the maintenance window."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Days the slow log is kept in CloudWatch Logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …); it is ${var.log_retention_days}."
   }
 }
 

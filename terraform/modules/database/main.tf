@@ -1,10 +1,30 @@
 data "aws_partition" "current" {}
 
 locals {
-  name            = "${var.project}-${var.environment}"
-  identifier      = "${local.name}-postgres"
-  alarm_actions   = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
-  parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : "default.postgres15"
+  name          = "${var.project}-${var.environment}"
+  identifier    = "${local.name}-postgres"
+  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  # Without the module's group, RDS picks the engine's default group itself (named after the version
+  # it chose, so not written here).
+  parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : null
+  log_exports     = ["postgresql", "upgrade"]
+  # RDS writes each exported log to /aws/rds/instance/<identifier>/<log> and creates that group itself,
+  # without retention or key, unless it exists (RDS User Guide, "Publishing database logs to Amazon
+  # CloudWatch Logs"): created here first, for the primary and the replica.
+  instances = concat([local.identifier], var.create_read_replica ? ["${local.identifier}-replica"] : [])
+  log_groups = { for pair in setproduct(local.instances, local.log_exports) :
+    "${pair[0]}/${pair[1]}" => "/aws/rds/instance/${pair[0]}/${pair[1]}"
+  }
+}
+
+resource "aws_cloudwatch_log_group" "exports" {
+  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
+  for_each = local.log_groups
+
+  name              = each.value
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = merge(var.tags, { Name = each.key })
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -103,7 +123,7 @@ resource "aws_db_instance" "primary" {
   performance_insights_retention_period = var.enable_performance_insights ? 7 : null
   monitoring_interval                   = var.monitoring_interval_seconds
   monitoring_role_arn                   = var.monitoring_interval_seconds > 0 ? aws_iam_role.monitoring[0].arn : null
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
 
   backup_retention_period   = var.backup_retention_days
   backup_window             = "03:00-04:00"
@@ -114,10 +134,12 @@ resource "aws_db_instance" "primary" {
   skip_final_snapshot       = !var.protected
   final_snapshot_identifier = var.protected ? "${local.identifier}-final" : null
 
-  auto_minor_version_upgrade = true
+  auto_minor_version_upgrade = var.auto_minor_version_upgrade
   apply_immediately          = !var.protected
 
   tags = merge(var.tags, { Name = local.identifier })
+
+  depends_on = [aws_cloudwatch_log_group.exports]
 }
 
 resource "aws_db_instance" "replica" {
@@ -141,14 +163,16 @@ resource "aws_db_instance" "replica" {
   performance_insights_retention_period = var.enable_performance_insights ? 7 : null
   monitoring_interval                   = var.monitoring_interval_seconds
   monitoring_role_arn                   = var.monitoring_interval_seconds > 0 ? aws_iam_role.monitoring[0].arn : null
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
 
   copy_tags_to_snapshot      = true
   deletion_protection        = var.protected
   skip_final_snapshot        = true
-  auto_minor_version_upgrade = true
+  auto_minor_version_upgrade = var.auto_minor_version_upgrade
 
   tags = merge(var.tags, { Name = "${local.identifier}-replica" })
+
+  depends_on = [aws_cloudwatch_log_group.exports]
 }
 
 locals {

@@ -29,6 +29,6 @@ output "replica_identifier" {
 }
 
 output "parameter_group_name" {
-  description = "Name of the parameter group (TLS forced)."
-  value       = local.parameter_group
+  description = "Name of the instance's parameter group: the module's (TLS forced) unless custom_parameter_group is off, else the engine default."
+  value       = aws_db_instance.primary.parameter_group_name
 }

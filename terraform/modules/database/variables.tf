@@ -25,14 +25,27 @@ variable "tags" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL version (15.x)."
+  description = "PostgreSQL major version. Only the major: with automatic minor upgrades RDS moves the minor itself, and a pinned minor would make the next plan try to downgrade."
   type        = string
-  default     = "15.12"
+  default     = "15"
 
   validation {
     condition     = can(regex("^15(\\.[0-9]+)?$", var.engine_version))
-    error_message = "the platform runs PostgreSQL 15: engine_version must be 15 or 15.x."
+    error_message = "the platform runs PostgreSQL 15: engine_version must be 15 or 15.x; it is ${var.engine_version}."
   }
+
+  # RDS applies minor upgrades in the maintenance window when auto_minor_version_upgrade is on; the
+  # provider accepts a version prefix ("15") then and compares it with engine_version_actual.
+  validation {
+    condition     = !var.auto_minor_version_upgrade || can(regex("^[0-9]+$", var.engine_version))
+    error_message = "RDS version rule: with auto_minor_version_upgrade, AWS changes the minor version itself, so engine_version must be the major only (\"15\"), not ${var.engine_version}."
+  }
+}
+
+variable "auto_minor_version_upgrade" {
+  description = "Let RDS apply minor engine upgrades in the maintenance window (engine_version then names the major only)."
+  type        = bool
+  default     = true
 }
 
 variable "instance_class" {
@@ -57,13 +70,16 @@ variable "allocated_storage_gb" {
 }
 
 variable "max_allocated_storage_gb" {
-  description = "Storage autoscaling ceiling in GiB (0 turns autoscaling off)."
+  description = "Storage autoscaling ceiling in GiB, at least 10% above allocated_storage_gb (0 turns autoscaling off)."
   type        = number
   default     = 100
 
+  # Amazon RDS User Guide, "Managing capacity automatically with Amazon RDS storage autoscaling": the
+  # maximum storage threshold must exceed the allocated storage, by at least 10% (RDS rejects a
+  # smaller one: InvalidParameterCombination), and at most 65,536 GiB for gp3.
   validation {
-    condition     = var.max_allocated_storage_gb == 0 || var.max_allocated_storage_gb >= 20
-    error_message = "max_allocated_storage_gb must be 0 or at least 20."
+    condition     = var.max_allocated_storage_gb == 0 || (var.max_allocated_storage_gb >= ceil(var.allocated_storage_gb * 1.1) && var.max_allocated_storage_gb <= 65536)
+    error_message = "RDS storage autoscaling rule: max_allocated_storage_gb (${var.max_allocated_storage_gb}) must be 0 (off) or at least 10% above allocated_storage_gb (${var.allocated_storage_gb}), i.e. >= ${ceil(var.allocated_storage_gb * 1.1)}, and at most 65536."
   }
 }
 
@@ -160,4 +176,20 @@ variable "custom_parameter_group" {
   description = "Use the module's parameter group (TLS forced, query logging) instead of the engine default."
   type        = bool
   default     = true
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the log groups RDS exports PostgreSQL logs to."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days the exported PostgreSQL logs are kept in CloudWatch Logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …); it is ${var.log_retention_days}."
+  }
 }

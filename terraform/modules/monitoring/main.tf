@@ -6,20 +6,17 @@ locals {
   name       = "${var.project}-${var.environment}"
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
+  trail_name = "${local.name}-trail"
+  # Known before the trail exists, so its bucket's policy can name it (aws:SourceArn).
+  trail_arn = "arn:${data.aws_partition.current.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${local.trail_name}"
 }
 
 # ---------------------------------------------------------------------------------------------------
 # Logs, alerts, alarms, dashboard
 
-resource "aws_cloudwatch_log_group" "app" {
-  #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
-  for_each = var.application_log_groups
-
-  name              = "/${var.project}/${var.environment}/${each.key}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.logs_kms_key_arn
-  tags              = merge(var.tags, { Name = "${local.name}-${each.key}", Service = each.key })
-}
+# No application log groups: nothing ships container logs to CloudWatch. Application errors alert
+# through Prometheus and Alertmanager in the cluster, which publish to the alert topic below; error
+# metric filters on log groups nobody writes to would be alarms that can never fire.
 
 resource "aws_sns_topic" "alerts" {
   name              = "${local.name}-alerts"
@@ -27,9 +24,10 @@ resource "aws_sns_topic" "alerts" {
   tags              = merge(var.tags, { Name = "${local.name}-alerts" })
 }
 
-# Who may publish: the account, and the services that alert on its behalf (CloudWatch alarms, Budgets,
-# Cost Anomaly Detection, EventBridge), only for this account. Budgets and anomaly alerts are dropped
-# without this policy.
+# Who may publish: the account (Alertmanager's role in it), and the services that alert on its behalf,
+# each only for this account: CloudWatch alarms (database), Budgets and Cost Anomaly Detection (budget
+# module), EventBridge (GuardDuty findings, below). Budgets and anomaly alerts are dropped without
+# this policy. CloudTrail is not among them: the trail notifies nobody (see the trail below).
 data "aws_iam_policy_document" "alerts" {
   statement {
     sid       = "AccountManages"
@@ -68,43 +66,6 @@ resource "aws_sns_topic_subscription" "email" {
   topic_arn = aws_sns_topic.alerts.arn
   protocol  = "email"
   endpoint  = each.key
-}
-
-# Error lines in any application log become a metric, and too many of them an alarm.
-resource "aws_cloudwatch_log_metric_filter" "errors" {
-  for_each = var.application_log_groups
-
-  name           = "${local.name}-${each.key}-errors"
-  log_group_name = aws_cloudwatch_log_group.app[each.key].name
-  pattern        = "?ERROR ?Error ?\"level=error\" ?\"\\\"level\\\":\\\"error\\\"\""
-
-  metric_transformation {
-    name          = "ApplicationErrors"
-    namespace     = "${var.project}/${var.environment}"
-    value         = "1"
-    default_value = "0"
-    dimensions    = { Service = "$.service" }
-    unit          = "Count"
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each = var.application_log_groups
-
-  alarm_name          = "${local.name}-${each.key}-errors"
-  alarm_description   = "${each.key}: more than 50 errors in 5 minutes"
-  namespace           = "${var.project}/${var.environment}"
-  metric_name         = "ApplicationErrors"
-  dimensions          = { Service = each.key }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 50
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-  tags                = merge(var.tags, { Name = "${local.name}-${each.key}-errors" })
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
@@ -149,40 +110,59 @@ resource "aws_cloudwatch_dashboard" "this" {
           stat = "Average", period = 300
         }
       },
-      {
-        type = "metric", x = 12, y = 6, width = 12, height = 6
-        properties = {
-          title   = "Application errors"
-          region  = local.region
-          metrics = [for s in sort(tolist(var.application_log_groups)) : ["${var.project}/${var.environment}", "ApplicationErrors", "Service", s]]
-          stat    = "Sum", period = 300
-        }
-      },
     ]
   })
 }
 
 # ---------------------------------------------------------------------------------------------------
-# CloudTrail: API activity, validated, encrypted, kept in its own bucket and in CloudWatch Logs
+# CloudTrail: API activity, validated, encrypted, kept in its own bucket and in CloudWatch Logs.
+#
+# Optional (enable_cloudtrail): in an AWS Organizations member account an organisation trail, owned
+# by the management account, may already record this account's activity; a second trail of the same
+# management events costs money and adds nothing. A fresh stand-alone account has none: the default
+# creates the trail.
+#
+# The trail notifies nobody per log file (no sns_topic_name): CloudTrail would publish every file it
+# delivers — several an hour — which is noise on an alert topic, and the topic's policy would have to
+# admit cloudtrail.amazonaws.com. What matters in the trail reaches people as GuardDuty findings
+# (below); the log files are read when someone investigates.
+
+locals {
+  trail = var.enable_cloudtrail ? toset(["this"]) : toset([])
+  # S3 lifecycle of the trail's bucket: GLACIER after trail_archive_after_days, deleted after
+  # trail_retention_days. S3 rejects an expiration that is not after every transition, and GLACIER
+  # bills 90 days however early an object leaves (S3 User Guide, "Constraints and considerations for
+  # transitions"; "Comparing the Amazon S3 storage classes").
+  trail_lifecycle_problems = concat(
+    var.trail_retention_days <= var.trail_archive_after_days ? ["expiration at day ${var.trail_retention_days} is not after the transition to GLACIER at day ${var.trail_archive_after_days}; S3 requires every expiration after every transition"] : [],
+    var.trail_retention_days > var.trail_archive_after_days && var.trail_retention_days - var.trail_archive_after_days < 90 ? ["expiration at day ${var.trail_retention_days} deletes log files less than GLACIER's minimum storage of 90 days after they moved there (day ${var.trail_archive_after_days})"] : [],
+  )
+}
 
 resource "aws_s3_bucket" "trail" {
   #checkov:skip=CKV_AWS_144:The trail is itself the audit record; its bucket is versioned and locked to CloudTrail writes.
   #checkov:skip=CKV_AWS_18:Reads of the trail bucket are themselves recorded by CloudTrail data events where enabled; access logs would log the log.
   #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists.
+  for_each = local.trail
+
   bucket        = "${local.name}-cloudtrail-${local.account_id}"
   force_destroy = var.force_destroy
   tags          = merge(var.tags, { Name = "${local.name}-cloudtrail" })
 }
 
 resource "aws_s3_bucket_versioning" "trail" {
-  bucket = aws_s3_bucket.trail.id
+  for_each = local.trail
+
+  bucket = aws_s3_bucket.trail[each.key].id
   versioning_configuration {
     status = "Enabled"
   }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
+  for_each = local.trail
+
+  bucket = aws_s3_bucket.trail[each.key].id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
@@ -193,7 +173,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
 }
 
 resource "aws_s3_bucket_public_access_block" "trail" {
-  bucket                  = aws_s3_bucket.trail.id
+  for_each = local.trail
+
+  bucket                  = aws_s3_bucket.trail[each.key].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -201,7 +183,9 @@ resource "aws_s3_bucket_public_access_block" "trail" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
+  for_each = local.trail
+
+  bucket = aws_s3_bucket.trail[each.key].id
 
   rule {
     id     = "archive"
@@ -209,14 +193,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
     filter {}
 
     transition {
-      days          = 90
+      days          = var.trail_archive_after_days
       storage_class = "GLACIER"
     }
 
     expiration {
-      days = 2555
+      days = var.trail_retention_days
     }
 
+    # A log file is never overwritten; a noncurrent version exists only after a delete.
     noncurrent_version_expiration {
       noncurrent_days = 30
     }
@@ -225,16 +210,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
       days_after_initiation = 7
     }
   }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.trail_lifecycle_problems) == 0
+      error_message = "S3 lifecycle rules (module monitoring, CloudTrail bucket): ${join("; ", local.trail_lifecycle_problems)}."
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.trail]
 }
 
 data "aws_iam_policy_document" "trail_bucket" {
+  for_each = local.trail
+
   dynamic "statement" {
     for_each = var.enforce_tls ? [1] : []
     content {
       sid       = "DenyInsecureTransport"
       effect    = "Deny"
       actions   = ["s3:*"]
-      resources = [aws_s3_bucket.trail.arn, "${aws_s3_bucket.trail.arn}/*"]
+      resources = [aws_s3_bucket.trail[each.key].arn, "${aws_s3_bucket.trail[each.key].arn}/*"]
       principals {
         type        = "*"
         identifiers = ["*"]
@@ -249,16 +245,21 @@ data "aws_iam_policy_document" "trail_bucket" {
   statement {
     sid       = "CloudTrailAclCheck"
     actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.trail.arn]
+    resources = [aws_s3_bucket.trail[each.key].arn]
     principals {
       type        = "Service"
       identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
     }
   }
   statement {
     sid       = "CloudTrailWrite"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.trail.arn}/AWSLogs/${local.account_id}/*"]
+    resources = ["${aws_s3_bucket.trail[each.key].arn}/AWSLogs/${local.account_id}/*"]
     principals {
       type        = "Service"
       identifiers = ["cloudtrail.amazonaws.com"]
@@ -268,17 +269,26 @@ data "aws_iam_policy_document" "trail_bucket" {
       variable = "s3:x-amz-acl"
       values   = ["bucket-owner-full-control"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
   }
 }
 
 resource "aws_s3_bucket_policy" "trail" {
-  bucket     = aws_s3_bucket.trail.id
-  policy     = data.aws_iam_policy_document.trail_bucket.json
+  for_each = local.trail
+
+  bucket     = aws_s3_bucket.trail[each.key].id
+  policy     = data.aws_iam_policy_document.trail_bucket[each.key].json
   depends_on = [aws_s3_bucket_public_access_block.trail]
 }
 
 resource "aws_cloudwatch_log_group" "trail" {
   #checkov:skip=CKV_AWS_338:Retention is set per environment (log_retention_days: 14, 30 or 90 days); a year of these logs in CloudWatch would break the dev and staging budgets. The audit record (CloudTrail) is kept 7 years in S3.
+  for_each = local.trail
+
   name              = "/aws/cloudtrail/${local.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn
@@ -296,41 +306,53 @@ data "aws_iam_policy_document" "trail_trust" {
 }
 
 data "aws_iam_policy_document" "trail_logs" {
+  for_each = local.trail
+
   statement {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.trail.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.trail[each.key].arn}:*"]
   }
 }
 
 resource "aws_iam_role" "trail" {
+  for_each = local.trail
+
   name               = "${local.name}-cloudtrail"
   assume_role_policy = data.aws_iam_policy_document.trail_trust.json
   tags               = merge(var.tags, { Name = "${local.name}-cloudtrail" })
 }
 
 resource "aws_iam_role_policy" "trail" {
+  for_each = local.trail
+
   name   = "${local.name}-cloudtrail"
-  role   = aws_iam_role.trail.id
-  policy = data.aws_iam_policy_document.trail_logs.json
+  role   = aws_iam_role.trail[each.key].id
+  policy = data.aws_iam_policy_document.trail_logs[each.key].json
 }
 
 resource "aws_cloudtrail" "this" {
-  name                          = "${local.name}-trail"
-  s3_bucket_name                = aws_s3_bucket.trail.id
+  #checkov:skip=CKV_AWS_252:Per-log-file delivery notices (several an hour) would be noise on the alert topic; findings reach people through GuardDuty and EventBridge instead (see above).
+  for_each = local.trail
+
+  name                          = local.trail_name
+  s3_bucket_name                = aws_s3_bucket.trail[each.key].id
   is_multi_region_trail         = true
   include_global_service_events = true
   enable_log_file_validation    = true
   kms_key_id                    = var.logs_kms_key_arn
-  cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.trail.arn}:*"
-  cloud_watch_logs_role_arn     = aws_iam_role.trail.arn
-  sns_topic_name                = aws_sns_topic.alerts.name
-  tags                          = merge(var.tags, { Name = "${local.name}-trail" })
+  cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.trail[each.key].arn}:*"
+  cloud_watch_logs_role_arn     = aws_iam_role.trail[each.key].arn
+  tags                          = merge(var.tags, { Name = local.trail_name })
 
   depends_on = [aws_s3_bucket_policy.trail, aws_iam_role_policy.trail]
 }
 
 # ---------------------------------------------------------------------------------------------------
-# GuardDuty
+# GuardDuty: one detector per account and region. Optional (enable_guardduty): where the account has
+# one already (an organisation's delegated administrator enables it in member accounts), either leave
+# it to its owner (enable_guardduty = false) or adopt it into this state:
+#   terraform import 'module.stack.module.monitoring.aws_guardduty_detector.this[0]' <detector id>
+# (`aws guardduty list-detectors` prints the id). A fresh account has none: the default creates it.
 
 resource "aws_guardduty_detector" "this" {
   #checkov:skip=CKV2_AWS_3:Each environment is its own account without an AWS Organization; the detector covers the account and region.
@@ -347,4 +369,26 @@ resource "aws_guardduty_detector_feature" "this" {
   detector_id = aws_guardduty_detector.this[0].id
   name        = each.key
   status      = "ENABLED"
+}
+
+# GuardDuty findings of high severity (7.0 and above) reach people through the alert topic; lower ones
+# wait in the console. EventBridge publishes them (the topic policy admits events.amazonaws.com).
+resource "aws_cloudwatch_event_rule" "guardduty" {
+  count = var.enable_guardduty ? 1 : 0
+
+  name        = "${local.name}-guardduty-findings"
+  description = "High-severity GuardDuty findings to ${local.name}-alerts"
+  event_pattern = jsonencode({
+    source        = ["aws.guardduty"]
+    "detail-type" = ["GuardDuty Finding"]
+    detail        = { severity = [{ numeric = [">=", 7] }] }
+  })
+  tags = merge(var.tags, { Name = "${local.name}-guardduty-findings" })
+}
+
+resource "aws_cloudwatch_event_target" "guardduty" {
+  count = var.enable_guardduty ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.guardduty[0].name
+  arn  = aws_sns_topic.alerts.arn
 }

@@ -3,19 +3,14 @@ output "alert_topic_arn" {
   value       = aws_sns_topic.alerts.arn
 }
 
-output "application_log_group_names" {
-  description = "Log group name per application service."
-  value       = { for k, v in aws_cloudwatch_log_group.app : k => v.name }
-}
-
 output "dashboard_name" {
   description = "Name of the CloudWatch overview dashboard."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
 
 output "trail_arn" {
-  description = "ARN of the CloudTrail trail."
-  value       = aws_cloudtrail.this.arn
+  description = "ARN of the CloudTrail trail (null when enable_cloudtrail is off)."
+  value       = try(aws_cloudtrail.this["this"].arn, null)
 }
 
 output "guardduty_detector_id" {

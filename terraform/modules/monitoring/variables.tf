@@ -35,12 +35,6 @@ variable "log_retention_days" {
   }
 }
 
-variable "application_log_groups" {
-  description = "Application log groups (Fluent Bit/Promtail ship container logs here by service)."
-  type        = set(string)
-  default     = ["gateway", "user-service", "content-service", "editor-service", "media-service", "notification-service", "search-service", "export-service"]
-}
-
 variable "logs_kms_key_arn" {
   description = "KMS key of the log groups and the trail."
   type        = string
@@ -52,13 +46,18 @@ variable "sns_kms_key_arn" {
 }
 
 variable "alert_emails" {
-  description = "Addresses subscribed to the alert topic (each must confirm)."
+  description = "Addresses subscribed to the alert topic (each must confirm the subscription AWS mails it). Required in dev, staging and production: an alarm must reach a person."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for e in var.alert_emails : can(regex("^[^@ ]+@[^@ ]+\\.[^@ ]+$", e))])
-    error_message = "alert_emails must be e-mail addresses."
+    error_message = "alert_emails must be e-mail addresses; got ${jsonencode(var.alert_emails)}."
+  }
+
+  validation {
+    condition     = var.environment == "local" || length(var.alert_emails) > 0
+    error_message = "Alert subscription rule: environment ${var.environment} has no alert_emails, so its alarms, budget and GuardDuty alerts would reach nobody. Set the environment's alert_emails (TF_VAR_alert_emails='[\"oncall@…\"]' or a tfvars file; see terraform/README.md)."
   }
 }
 
@@ -78,7 +77,7 @@ variable "cache_id" {
 }
 
 variable "enable_guardduty" {
-  description = "A GuardDuty detector with S3 and EKS audit-log protection (one per account and region)."
+  description = "A GuardDuty detector with S3 and EKS audit-log protection (one per account and region): false where the account's detector belongs to someone else (an organisation's delegated administrator), or import it (see main.tf)."
   type        = bool
   default     = true
 }
@@ -99,4 +98,32 @@ variable "force_destroy" {
   description = "Let terraform delete the buckets with the objects (and versions) in them: for unprotected environments only."
   type        = bool
   default     = false
+}
+
+variable "enable_cloudtrail" {
+  description = "This environment's own multi-region trail (bucket, log group, role): false where an organisation trail already records the account."
+  type        = bool
+  default     = true
+}
+
+variable "trail_archive_after_days" {
+  description = "Days before the trail's log files move to GLACIER."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.trail_archive_after_days >= 0
+    error_message = "trail_archive_after_days must be 0 or more; it is ${var.trail_archive_after_days}."
+  }
+}
+
+variable "trail_retention_days" {
+  description = "Days the trail's log files are kept (the audit record: 7 years by default)."
+  type        = number
+  default     = 2555
+
+  validation {
+    condition     = var.trail_retention_days >= 1
+    error_message = "trail_retention_days must be at least 1; it is ${var.trail_retention_days}."
+  }
 }

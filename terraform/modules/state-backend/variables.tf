@@ -28,9 +28,14 @@ variable "bucket_name" {
   description = "Name of the S3 bucket that holds terraform state (globally unique)."
   type        = string
 
+  # S3 User Guide, "General purpose bucket naming rules": 3-63 characters of a-z, 0-9, . and -, starting
+  # and ending with a letter or digit; no two adjacent periods; not an IP address; not starting with
+  # xn-- or sthree-, not ending with -s3alias or --ol-s3.
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !can(regex("\\.\\.", var.bucket_name))
-    error_message = "bucket_name must be a valid S3 bucket name: 3-63 characters of a-z, 0-9, . and -."
+    condition = (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !can(regex("\\.\\.", var.bucket_name))
+      && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.bucket_name)) && !startswith(var.bucket_name, "xn--") && !startswith(var.bucket_name, "sthree-")
+    && !endswith(var.bucket_name, "-s3alias") && !endswith(var.bucket_name, "--ol-s3"))
+    error_message = "S3 bucket naming rule: bucket_name ${var.bucket_name} is not a valid bucket name (3-63 characters of a-z, 0-9, . and -; no .., no IP address, no xn--/sthree- prefix, no -s3alias/--ol-s3 suffix)."
   }
 }
 

@@ -15,8 +15,9 @@ locals {
   }
   bucket_names = { for k, _ in local.buckets : k => "${local.name}-${k}-${data.aws_caller_identity.current.account_id}" }
   data_buckets = { for k, v in local.buckets : k => v if k != "logs" }
-  expire_days  = { exports = var.exports_expire_days, backups = var.backups_expire_days, logs = var.logs_expire_days }
   replicated   = var.enable_replication ? { for k, v in local.buckets : k => v if v.replicate } : {}
+  # Replicas are written in this class (the replication rule's destination storage class).
+  replica_storage_class = "STANDARD_IA"
 }
 
 resource "aws_s3_bucket" "this" {
@@ -152,6 +153,75 @@ resource "aws_s3_bucket_policy" "this" {
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
+# S3 Lifecycle: what AWS rejects (the API refuses the whole configuration) and what it charges for,
+# refused here at plan time. From the Amazon S3 API Reference (Transition, NoncurrentVersionTransition)
+# and the S3 User Guide ("Transitioning objects using Amazon S3 Lifecycle", "Constraints and
+# considerations for transitions"; minimum storage durations in "Comparing the Amazon S3 storage
+# classes"):
+# - an expiration must come after every transition of the same rule, for current and noncurrent
+#   versions alike ("'Days' in the Expiration action ... must be greater than 'Days' in the Transition");
+# - STANDARD_IA and ONEZONE_IA take an object only 30 days after its creation (or after it became
+#   noncurrent) at the earliest, and hold it 30 days before it may move on;
+# - GLACIER_IR and GLACIER bill 90 days and DEEP_ARCHIVE 180 days however early an object leaves: a
+#   rule that deletes or moves objects sooner pays for storage nobody has, so it is refused too.
+locals {
+  min_storage_days = { STANDARD_IA = 30, ONEZONE_IA = 30, INTELLIGENT_TIERING = 0, GLACIER_IR = 90, GLACIER = 90, DEEP_ARCHIVE = 180 }
+  ia_classes       = ["STANDARD_IA", "ONEZONE_IA"]
+
+  # Per bucket: transitions (in order) and expiry of current versions, and of noncurrent versions.
+  # Backups are kept 7/30/90 days (dev/staging/production) and read in a restore: they stay in
+  # STANDARD, since any colder class would bill more days than they are kept or than it saves.
+  # Content keeps current versions hot; its old versions cool to STANDARD_IA until they expire.
+  lifecycle = {
+    content = {
+      transitions            = []
+      expiration_days        = null
+      noncurrent_transitions = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+    media = {
+      transitions            = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
+      expiration_days        = null
+      noncurrent_transitions = []
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+    exports = {
+      transitions            = []
+      expiration_days        = var.exports_expire_days
+      noncurrent_transitions = []
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+    backups = {
+      transitions            = []
+      expiration_days        = var.backups_expire_days
+      noncurrent_transitions = []
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+    logs = {
+      transitions = [
+        { days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" },
+        { days = var.glacier_after_days, storage_class = "GLACIER" },
+      ]
+      expiration_days        = var.logs_expire_days
+      noncurrent_transitions = []
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+  }
+
+  # Every broken rule, one line each, per bucket: current versions ("current") and noncurrent ones.
+  lifecycle_problems = { for b, l in local.lifecycle : b => flatten([
+    for kind, v in {
+      current    = { transitions = l.transitions, expiration = l.expiration_days }
+      noncurrent = { transitions = l.noncurrent_transitions, expiration = l.noncurrent_expiration }
+      } : concat(
+      [for t in v.transitions : "bucket ${b}, ${kind} versions: transition to ${t.storage_class} at day ${t.days}, but S3 moves objects to ${t.storage_class} 30 days after creation at the earliest" if contains(local.ia_classes, t.storage_class) && t.days < 30],
+      [for t in v.transitions : "bucket ${b}, ${kind} versions: expiration at day ${v.expiration} is not after the transition to ${t.storage_class} at day ${t.days}; S3 requires every expiration after every transition" if v.expiration != null && try(v.expiration <= t.days, false)],
+      [for i, t in slice(v.transitions, 0, max(length(v.transitions) - 1, 0)) : "bucket ${b}, ${kind} versions: the transition to ${v.transitions[i + 1].storage_class} at day ${v.transitions[i + 1].days} leaves objects in ${t.storage_class} less than its minimum ${local.min_storage_days[t.storage_class]} days (from day ${t.days})" if v.transitions[i + 1].days - t.days < local.min_storage_days[t.storage_class]],
+      [for t in slice(v.transitions, max(length(v.transitions) - 1, 0), length(v.transitions)) : "bucket ${b}, ${kind} versions: expiration at day ${v.expiration} deletes objects less than ${t.storage_class}'s minimum storage of ${local.min_storage_days[t.storage_class]} days after they moved there (day ${t.days})" if v.expiration != null && try(v.expiration > t.days, false) && try(v.expiration - t.days < local.min_storage_days[t.storage_class], false)],
+    )
+  ]) }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   for_each = local.buckets
 
@@ -167,47 +237,37 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
 
     noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expire_days
-    }
-
-    # media and logs cool down; content keeps its current versions hot (only old versions tier).
-    dynamic "transition" {
-      for_each = contains(["media", "logs"], each.key) ? [1] : []
-      content {
-        days          = var.infrequent_access_after_days
-        storage_class = "STANDARD_IA"
-      }
+      noncurrent_days = local.lifecycle[each.key].noncurrent_expiration
     }
 
     dynamic "transition" {
-      for_each = contains(["backups", "logs"], each.key) ? [1] : []
+      for_each = local.lifecycle[each.key].transitions
       content {
-        days          = var.glacier_after_days
-        storage_class = "GLACIER"
+        days          = transition.value.days
+        storage_class = transition.value.storage_class
       }
     }
 
     dynamic "noncurrent_version_transition" {
-      for_each = each.key == "content" ? [1] : []
+      for_each = local.lifecycle[each.key].noncurrent_transitions
       content {
-        noncurrent_days = var.infrequent_access_after_days
-        storage_class   = "STANDARD_IA"
-      }
-    }
-
-    dynamic "noncurrent_version_transition" {
-      for_each = each.key == "content" ? [1] : []
-      content {
-        noncurrent_days = var.glacier_after_days
-        storage_class   = "GLACIER"
+        noncurrent_days = noncurrent_version_transition.value.days
+        storage_class   = noncurrent_version_transition.value.storage_class
       }
     }
 
     dynamic "expiration" {
-      for_each = contains(keys(local.expire_days), each.key) ? [local.expire_days[each.key]] : []
+      for_each = local.lifecycle[each.key].expiration_days == null ? [] : [local.lifecycle[each.key].expiration_days]
       content {
         days = expiration.value
       }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.lifecycle_problems[each.key]) == 0
+      error_message = "S3 lifecycle rules (module storage): ${join("; ", local.lifecycle_problems[each.key])}."
     }
   }
 
@@ -232,7 +292,6 @@ resource "aws_kms_key" "replica" {
 resource "aws_s3_bucket" "replica" {
   #checkov:skip=CKV_AWS_144:This is the replication destination.
   #checkov:skip=CKV_AWS_18:Access to the DR copies is recorded by CloudTrail; they are read only in a recovery.
-  #checkov:skip=CKV2_AWS_61:Objects expire through the source bucket's lifecycle, which replication carries over as deletes.
   #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists.
   for_each = local.replicated
   provider = aws.dr
@@ -274,6 +333,47 @@ resource "aws_s3_bucket_public_access_block" "replica" {
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
+}
+
+# S3 does not replicate what lifecycle rules do (S3 User Guide, "What does Amazon S3 replicate?": lifecycle
+# actions are not replicated; apply the same lifecycle configuration to the destination): each replica
+# expires like its source. Replicas arrive in STANDARD_IA already, so there is nothing to transition,
+# and nothing may be deleted there before STANDARD_IA's 30-day minimum.
+resource "aws_s3_bucket_lifecycle_configuration" "replica" {
+  for_each = local.replicated
+  provider = aws.dr
+
+  bucket = aws_s3_bucket.replica[each.key].id
+
+  rule {
+    id     = "expiry-as-source"
+    status = "Enabled"
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.lifecycle[each.key].noncurrent_expiration
+    }
+
+    dynamic "expiration" {
+      for_each = local.lifecycle[each.key].expiration_days == null ? [] : [local.lifecycle[each.key].expiration_days]
+      content {
+        days = expiration.value
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for d in [local.lifecycle[each.key].expiration_days, local.lifecycle[each.key].noncurrent_expiration] : d == null || try(d >= local.min_storage_days[local.replica_storage_class], false)])
+      error_message = "S3 lifecycle rules (module storage): the DR replica of bucket ${each.key} is stored in ${local.replica_storage_class}, which bills ${local.min_storage_days[local.replica_storage_class]} days at least, but would expire objects after ${coalesce(local.lifecycle[each.key].expiration_days, -1)} days (noncurrent: ${local.lifecycle[each.key].noncurrent_expiration}); keep replicated data at least that long."
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.replica]
 }
 
 data "aws_iam_policy_document" "replication_trust" {
@@ -350,7 +450,7 @@ resource "aws_s3_bucket_replication_configuration" "this" {
 
     destination {
       bucket        = aws_s3_bucket.replica[each.key].arn
-      storage_class = "STANDARD_IA"
+      storage_class = local.replica_storage_class
       encryption_configuration {
         replica_kms_key_id = aws_kms_key.replica[0].arn
       }

@@ -30,24 +30,26 @@ variable "kms_key_arn" {
 }
 
 variable "infrequent_access_after_days" {
-  description = "Days before objects move to STANDARD_IA (content versions, media, logs)."
+  description = "Days before objects move to STANDARD_IA (old content versions, media, logs)."
   type        = number
   default     = 30
 
+  # Amazon S3 API Reference, Transition: "If the specified storage class is STANDARD_IA or ONEZONE_IA,
+  # valid values are positive integers greater than 30" (30 itself is accepted).
   validation {
     condition     = var.infrequent_access_after_days >= 30
-    error_message = "S3 moves objects to STANDARD_IA after 30 days at the earliest."
+    error_message = "S3 lifecycle rule: objects move to STANDARD_IA 30 days after creation at the earliest; infrequent_access_after_days is ${var.infrequent_access_after_days}."
   }
 }
 
 variable "glacier_after_days" {
-  description = "Days before objects move to GLACIER (backups, logs, old content versions)."
+  description = "Days before access logs move to GLACIER (after STANDARD_IA, which holds them 30 days at least)."
   type        = number
   default     = 90
 
   validation {
-    condition     = var.glacier_after_days >= 60
-    error_message = "glacier_after_days must be at least 60 (after STANDARD_IA's 30-day minimum)."
+    condition     = var.glacier_after_days >= 1
+    error_message = "glacier_after_days must be at least 1; it is ${var.glacier_after_days}."
   }
 }
 
@@ -63,7 +65,7 @@ variable "exports_expire_days" {
 }
 
 variable "backups_expire_days" {
-  description = "Days backups (state copies, exports of data) are kept."
+  description = "Days backups (state copies, exports of data) are kept: the environment's retention, 7/30/90 days."
   type        = number
   default     = 90
 

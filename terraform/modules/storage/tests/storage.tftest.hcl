@@ -1,0 +1,124 @@
+# The S3 lifecycle rules AWS enforces (or bills for), each refused at plan time: one run per rule that
+# breaks it, and runs that keep to it. Offline: the AWS provider is mocked.
+
+# Policy documents render JSON the provider checks; the mock's random strings would not be JSON.
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+mock_provider "aws" {
+  alias = "dr"
+}
+
+variables {
+  project     = "authorworks"
+  environment = "dev"
+  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+}
+
+run "every_environment_retention_plans" {
+  command = plan
+
+  variables {
+    backups_expire_days = 7
+  }
+
+  assert {
+    condition     = length(flatten(values(local.lifecycle_problems))) == 0
+    error_message = "dev's lifecycle rules break none of S3's rules: ${join("; ", flatten(values(local.lifecycle_problems)))}"
+  }
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.this["backups"].rule[0].expiration).days == 7
+    error_message = "backups expire at the environment's retention"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.this["backups"].rule[0].transition) == 0
+    error_message = "backups kept a week to three months stay in STANDARD"
+  }
+}
+
+run "production_replicates_with_its_own_lifecycle" {
+  command = plan
+
+  variables {
+    environment         = "production"
+    backups_expire_days = 90
+    enable_replication  = true
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.replica["backups"].rule[0].expiration).days == 90
+    error_message = "the DR copy of the backups expires like its source"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.replica) == 3
+    error_message = "every replica bucket has a lifecycle"
+  }
+}
+
+run "expiration_before_a_transition_is_refused" {
+  command = plan
+
+  # logs move to GLACIER at day 90 but would expire at day 60.
+  variables {
+    logs_expire_days = 60
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "noncurrent_expiration_before_a_noncurrent_transition_is_refused" {
+  command = plan
+
+  # old content versions move to STANDARD_IA at day 30 but would expire at day 20.
+  variables {
+    noncurrent_version_expire_days = 20
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "infrequent_access_before_day_30_is_refused" {
+  command = plan
+
+  variables {
+    infrequent_access_after_days = 20
+  }
+
+  expect_failures = [var.infrequent_access_after_days]
+}
+
+run "leaving_standard_ia_within_30_days_is_refused" {
+  command = plan
+
+  # logs: STANDARD_IA at 30, GLACIER at 45.
+  variables {
+    glacier_after_days = 45
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "deleting_from_glacier_within_90_days_is_refused" {
+  command = plan
+
+  # logs: GLACIER at 90, deleted at 120.
+  variables {
+    logs_expire_days = 120
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "replica_deleted_within_standard_ia_minimum_is_refused" {
+  command = plan
+
+  variables {
+    backups_expire_days = 7
+    enable_replication  = true
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.replica]
+}
