@@ -23,6 +23,9 @@ pub fn output_placeholder(name: &str) -> String {
     format!("<terraform output {name}>")
 }
 
+/// The alert subscription an emulated plan uses where none is set (see [`Target::emulated_alert_emails`]).
+pub const EMULATED_ALERT_EMAILS: &str = r#"["alerts@emulated-plan.invalid"]"#;
+
 /// Shown by `--dry-run` where the emulator's port is not known yet.
 pub const ENDPOINT_PLACEHOLDER: &str = "http://127.0.0.1:<emulator port>";
 
@@ -218,7 +221,19 @@ impl Target {
         if self.against == Against::EmulatedPlan {
             env.account_id = emulator::ACCOUNT_ID.to_string();
         }
-        env_vars(&self.config, &env)
+        let mut vars = env_vars(&self.config, &env);
+        if let Some(emails) = self.emulated_alert_emails() {
+            vars.extend(["-var".to_string(), format!("alert_emails={emails}")]);
+        }
+        vars
+    }
+
+    /// An emulated plan of a real environment runs without the settings each environment keeps out of
+    /// the repository: where `TF_VAR_alert_emails` is not set, a reserved `.invalid` address (RFC 2606)
+    /// stands in, so the plan is the environment's in full. Never used against AWS.
+    pub fn emulated_alert_emails(&self) -> Option<&'static str> {
+        let unset = std::env::var_os("TF_VAR_alert_emails").is_none_or(|v| v.is_empty());
+        (self.against == Against::EmulatedPlan && !self.env.emulator && unset).then_some(EMULATED_ALERT_EMAILS)
     }
 
     /// Makes the root ready to run: for emulator targets a fresh scratch copy of terraform/ (when

@@ -19,6 +19,11 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     };
     let mut pipeline = Pipeline::new(ctx, invocation);
     steps::announce_omissions(ctx, &target, &mut pipeline);
+    if let Some(emails) = target.emulated_alert_emails() {
+        pipeline.preface(format!(
+            "emulated plan: TF_VAR_alert_emails is not set, so alert_emails = {emails} stands in (the real plan needs it)"
+        ));
+    }
     steps::ready_steps(ctx, &target, &mut pipeline);
     if target.against != Against::EmulatedPlan {
         pipeline.step(steps::state_backend_step(ctx, &target));
