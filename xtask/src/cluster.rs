@@ -16,6 +16,10 @@ pub const NO_CLUSTER: &str =
     "`{env}` has no Kubernetes cluster (the emulator runs no EKS data plane): its Helm releases, \
 mesh and workloads are rendered and validated, not installed.";
 
+/// The project-installed tools the emulator's cluster steps run: kubectl renders the overlay
+/// (kustomize), kubernetes-validate checks it against the API schemas.
+pub const LOCAL_TOOLS: &[&tools::Tool] = &[tools::KUBECTL, tools::KUBE_VALIDATE];
+
 pub fn kubeconfig_path(target: &Target) -> PathBuf {
     target.kubeconfig()
 }

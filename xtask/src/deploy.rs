@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
     plan::announce_omissions(ctx, &target, &mut pipeline);
-    bootstrap::ready_steps(ctx, &target, &mut pipeline);
+    bootstrap::ready_steps_needing(ctx, &target, &mut pipeline, cluster::LOCAL_TOOLS);
     pipeline.step(bootstrap::state_backend_step(ctx, &target));
     plan::plan_steps(ctx, &target, &mut pipeline);
     pipeline.step(gate_step(&target, args.allow_destroy));
