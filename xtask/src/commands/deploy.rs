@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
     steps::announce_omissions(ctx, &target, &mut pipeline);
-    steps::ready_steps(ctx, &target, &mut pipeline);
+    steps::ready_steps_needing(ctx, &target, &mut pipeline, cluster::LOCAL_TOOLS);
     pipeline.step(steps::state_backend_step(ctx, &target));
     steps::plan_steps(ctx, &target, &mut pipeline);
     pipeline.step(gate_step(&target, args.allow_destroy));
