@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
-use sha2::{Digest, Sha256, Sha512};
+use ring::digest::{Context as Digest, SHA256, SHA512};
 
 use crate::engine::{Cmd, Pipeline, RunArgs, Step, StepCtx};
 use crate::Context;
@@ -245,7 +245,7 @@ impl Tools {
         for cmd in layer_commands(&scratch) {
             if cmd.program == "unzip" {
                 let tarball = scratch.join(LAYER_NPM_TARBALL);
-                check_digest::<Sha512>(&tarball, LAYER_NPM_SHA512)
+                check_digest(&SHA512, &tarball, LAYER_NPM_SHA512)
                     .context("the npm tarball does not match the pinned integrity")?;
                 ctx.log(format!("sha512 of {LAYER_NPM_TARBALL} matches the pin"));
             }
@@ -259,7 +259,7 @@ impl Tools {
                 continue;
             }
             let from = scratch.join(inside);
-            check_digest::<Sha256>(&from, sha256)
+            check_digest(&SHA256, &from, sha256)
                 .with_context(|| format!("the {} binary does not match the pinned sha256", tool.name))?;
             ctx.log(format!("sha256 of {} matches the pin", tool.name));
             let dest = bin.join(tool.bin);
@@ -460,20 +460,20 @@ pub fn at_least(version: &str, min: &str) -> bool {
     a >= b
 }
 
-fn check_digest<D: Digest>(path: &Path, expected_hex: &str) -> Result<()> {
+fn check_digest(algorithm: &'static ring::digest::Algorithm, path: &Path, expected_hex: &str) -> Result<()> {
     let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hasher = D::new();
-    std::io::copy(&mut file, &mut DigestWriter(&mut hasher)).with_context(|| format!("reading {}", path.display()))?;
-    let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let mut hasher = DigestWriter(Digest::new(algorithm));
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    let actual: String = hasher.0.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
     if actual != expected_hex {
         bail!("{}: digest {actual} is not the pinned {expected_hex}", path.display());
     }
     Ok(())
 }
 
-struct DigestWriter<'a, D: Digest>(&'a mut D);
+struct DigestWriter(Digest);
 
-impl<D: Digest> std::io::Write for DigestWriter<'_, D> {
+impl std::io::Write for DigestWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.update(buf);
         Ok(buf.len())
@@ -486,6 +486,20 @@ impl<D: Digest> std::io::Write for DigestWriter<'_, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FIPS 180-2's "abc" vectors: the pins are checked with the right algorithm, and a mismatch fails.
+    #[test]
+    fn digests_are_checked_against_their_pins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abc");
+        std::fs::write(&file, "abc").unwrap();
+        check_digest(&SHA256, &file, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad").unwrap();
+        let sha512 = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+                      2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+        check_digest(&SHA512, &file, sha512).unwrap();
+        let e = check_digest(&SHA256, &file, &"0".repeat(64)).unwrap_err().to_string();
+        assert!(e.contains("is not the pinned"), "{e}");
+    }
 
     /// Kubernetes supports kubectl one minor version either side of the API server: the pinned kubectl
     /// and the minimum doctor accepts must both fit every environment's cluster.

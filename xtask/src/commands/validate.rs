@@ -286,9 +286,8 @@ fn init_stamp(root: &Path, dir: &Path) -> String {
         }
     }
     parts.sort();
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(parts.join("\n").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\n").as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn normalize(path: &Path) -> PathBuf {

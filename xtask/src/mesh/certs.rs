@@ -7,11 +7,14 @@
 
 use anyhow::{bail, ensure, Context as _, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use yasna::models::ObjectIdentifier;
+use yasna::tags::TAG_UTCTIME;
+use yasna::{ASN1Result, BERReader, Tag};
 
 use crate::redact;
 
@@ -55,10 +58,23 @@ impl Identity {
     /// A new issuer signed by the same trust anchor (the anchor and its key are kept).
     pub fn rotate_issuer(&self, issuer_days: u32) -> Result<Identity> {
         let anchor_key = KeyPair::from_pem(&self.trust_anchor_key_pem).context("reading the trust anchor key")?;
-        let anchor =
-            Issuer::from_ca_cert_pem(&self.trust_anchor_pem, anchor_key).context("reading the trust anchor")?;
+        let stored = CertInfo::parse(&self.trust_anchor_pem).context("reading the trust anchor")?;
+        // The anchor as a signer: the name and key usages `generate` gave it, and its own key identifier
+        // so the new issuer's authority key identifier points at it (RFC 5280 §4.2.1.1). Signing needs
+        // nothing else from the certificate; `verify` below checks the result chains to the stored one.
+        let mut params = ca_params(ANCHOR_CN, 0, None);
+        if let Some(id) = stored.key_id {
+            params.key_identifier_method = KeyIdMethod::PreSpecified(id);
+        }
+        let anchor = Issuer::new(params, anchor_key);
         let (issuer_pem, issuer_key_pem) = issue(&anchor, issuer_days)?;
         let identity = Identity { issuer_pem, issuer_key_pem, ..self.clone() };
+        let issuer = CertInfo::parse(&identity.issuer_pem).context("issuer")?;
+        ensure!(
+            issuer.signed_by(&identity.trust_anchor_pem)?,
+            "re-signing with the stored trust anchor ({}) gave an issuer that does not chain to it",
+            stored.subject
+        );
         identity.register_secrets();
         Ok(identity)
     }
@@ -123,7 +139,8 @@ fn issue(anchor: &Issuer<'_, impl rcgen::SigningKey>, days: u32) -> Result<(Stri
     Ok((cert.pem(), key.serialize_pem()))
 }
 
-/// What the xtask needs to know about a certificate.
+/// What the xtask needs to know about a certificate, read from its DER with yasna (the DER library rcgen
+/// itself writes certificates with) along RFC 5280 §4.1's structure.
 #[derive(Debug)]
 pub struct CertInfo {
     pub subject: String,
@@ -131,38 +148,170 @@ pub struct CertInfo {
     pub not_after: i64,
     pub is_ca: bool,
     pub p256: bool,
-    der: Vec<u8>,
+    /// The DER of the subject and issuer Names: RFC 5280 §7.1 chains by comparing these.
+    subject_der: Vec<u8>,
+    issuer_der: Vec<u8>,
+    /// The subject key identifier (RFC 5280 §4.2.1.2), when the certificate has one.
+    key_id: Option<Vec<u8>>,
+    /// The uncompressed EC point (or other key bits) from subjectPublicKeyInfo.
+    public_key: Vec<u8>,
+    /// What the signature covers (tbsCertificate's DER), with which algorithm, and the signature itself.
+    tbs: Vec<u8>,
+    signature_alg: ObjectIdentifier,
+    signature: Vec<u8>,
 }
+
+// RFC 5758 §3.2 (ecdsa-with-SHA256/384), RFC 5480 §2.1.1 (id-ecPublicKey, secp256r1), RFC 5280 §4.2.1.
+const ECDSA_SHA256: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
+const ECDSA_SHA384: &[u64] = &[1, 2, 840, 10045, 4, 3, 3];
+const EC_PUBLIC_KEY: &[u64] = &[1, 2, 840, 10045, 2, 1];
+const SECP256R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
+const SUBJECT_KEY_ID: &[u64] = &[2, 5, 29, 14];
+const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
 
 impl CertInfo {
     pub fn parse(pem_text: &str) -> Result<CertInfo> {
-        let (_, pem) = x509_parser::pem::parse_x509_pem(pem_text.as_bytes()).context("not a PEM certificate")?;
-        let der = pem.contents.clone();
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).context("not an X.509 certificate")?;
-        let p256 = cert.public_key().algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok())
-            == Some(x509_parser::oid_registry::OID_EC_P256);
-        Ok(CertInfo {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            not_after: cert.validity().not_after.timestamp(),
-            is_ca: cert.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca),
-            p256,
-            der,
-        })
+        let pem = pem::parse(pem_text).ok().filter(|p| p.tag() == "CERTIFICATE").context("not a PEM certificate")?;
+        Self::from_der(pem.contents()).map_err(|e| anyhow::anyhow!("not an X.509 certificate ({e})"))
     }
 
-    /// Whether `ca_pem`'s key signed this certificate.
+    fn from_der(der: &[u8]) -> ASN1Result<CertInfo> {
+        // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+        let (tbs, signature_alg, signature) = yasna::parse_der(der, |r| {
+            r.read_sequence(|r| {
+                let tbs = r.next().read_der()?;
+                let alg = r.next().read_sequence(|r| {
+                    let oid = r.next().read_oid()?;
+                    r.read_optional(|r| r.read_der())?;
+                    Ok(oid)
+                })?;
+                Ok((tbs, alg, r.next().read_bitvec_bytes()?.0))
+            })
+        })?;
+        let mut info = yasna::parse_der(&tbs, |r| {
+            r.read_sequence(|r| {
+                r.read_optional(|r| r.read_tagged(Tag::context(0), |r| r.read_i64()))?; // version
+                r.next().read_der()?; // serialNumber
+                r.next().read_der()?; // signature (repeated outside tbsCertificate)
+                let issuer_der = r.next().read_der()?;
+                let not_after = r.next().read_sequence(|r| {
+                    read_time(r.next())?;
+                    read_time(r.next())
+                })?;
+                let subject_der = r.next().read_der()?;
+                let (p256, public_key) = r.next().read_sequence(|r| {
+                    let (alg, params) =
+                        r.next().read_sequence(|r| Ok((r.next().read_oid()?, r.read_optional(|r| r.read_der())?)))?;
+                    let curve = params.and_then(|p| yasna::parse_der(&p, |r| r.read_oid()).ok());
+                    let p256 = alg.components() == EC_PUBLIC_KEY && curve.is_some_and(|c| c.components() == SECP256R1);
+                    Ok((p256, r.next().read_bitvec_bytes()?.0))
+                })?;
+                let (mut is_ca, mut key_id) = (false, None);
+                // issuerUniqueID [1], subjectUniqueID [2], extensions [3] EXPLICIT.
+                while let Some(field) = r.read_optional(|r| r.read_tagged_der())? {
+                    if field.tag() != Tag::context(3) {
+                        continue;
+                    }
+                    yasna::parse_der(field.value(), |r| {
+                        r.read_sequence_of(|r| {
+                            r.read_sequence(|r| {
+                                let id = r.next().read_oid()?;
+                                r.read_default(false, |r| r.read_bool())?; // critical
+                                let value = r.next().read_bytes()?;
+                                if id.components() == BASIC_CONSTRAINTS {
+                                    is_ca = yasna::parse_der(&value, |r| {
+                                        r.read_sequence(|r| {
+                                            let ca = r.read_default(false, |r| r.read_bool())?;
+                                            r.read_optional(|r| r.read_u64())?; // pathLenConstraint
+                                            Ok(ca)
+                                        })
+                                    })?;
+                                } else if id.components() == SUBJECT_KEY_ID {
+                                    key_id = Some(yasna::parse_der(&value, |r| r.read_bytes())?);
+                                }
+                                Ok(())
+                            })
+                        })
+                    })?;
+                }
+                Ok(CertInfo {
+                    subject: String::new(),
+                    issuer: String::new(),
+                    not_after,
+                    is_ca,
+                    p256,
+                    subject_der,
+                    issuer_der,
+                    key_id,
+                    public_key,
+                    tbs: Vec::new(),
+                    signature_alg: ObjectIdentifier::from_slice(&[]),
+                    signature: Vec::new(),
+                })
+            })
+        })?;
+        info.subject = name_string(&info.subject_der)?;
+        info.issuer = name_string(&info.issuer_der)?;
+        (info.tbs, info.signature_alg, info.signature) = (tbs, signature_alg, signature);
+        Ok(info)
+    }
+
+    /// Whether `ca_pem` names this certificate's issuer and its key signed it (ECDSA P-256, as Linkerd
+    /// requires; any other algorithm does not verify).
     fn signed_by(&self, ca_pem: &str) -> Result<bool> {
-        let (_, ca_pem) = x509_parser::pem::parse_x509_pem(ca_pem.as_bytes()).context("not a PEM certificate")?;
-        let (_, ca) = x509_parser::parse_x509_certificate(&ca_pem.contents).context("not an X.509 certificate")?;
-        let (_, cert) = x509_parser::parse_x509_certificate(&self.der).context("not an X.509 certificate")?;
-        Ok(cert.verify_signature(Some(ca.public_key())).is_ok())
+        use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1};
+        let ca = CertInfo::parse(ca_pem)?;
+        let alg = match self.signature_alg.components() {
+            a if a == ECDSA_SHA256 => &ECDSA_P256_SHA256_ASN1,
+            a if a == ECDSA_SHA384 => &ECDSA_P256_SHA384_ASN1,
+            _ => return Ok(false),
+        };
+        Ok(ca.p256
+            && self.issuer_der == ca.subject_der
+            && UnparsedPublicKey::new(alg, &ca.public_key).verify(&self.tbs, &self.signature).is_ok())
     }
 
     /// Days until expiry (negative once expired).
     pub fn days_left(&self, now: i64) -> i64 {
         (self.not_after - now).div_euclid(86_400)
     }
+}
+
+/// Validity times: UTCTime until 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
+fn read_time(r: BERReader<'_, '_>) -> ASN1Result<i64> {
+    Ok(if r.lookahead_tag()? == TAG_UTCTIME {
+        r.read_utctime()?.datetime().unix_timestamp()
+    } else {
+        r.read_generalized_time()?.datetime().unix_timestamp()
+    })
+}
+
+/// A Name in RFC 4514's form for the attributes the xtask's certificates use (`CN=…`, RDNs joined by
+/// ", "), other attribute types by their dotted OID.
+fn name_string(der: &[u8]) -> ASN1Result<String> {
+    let mut parts = Vec::new();
+    yasna::parse_der(der, |r| {
+        r.read_sequence_of(|r| {
+            r.read_set_of(|r| {
+                r.read_sequence(|r| {
+                    let oid = r.next().read_oid()?;
+                    let value = r.next().read_tagged_der()?;
+                    let key = match oid.components().as_slice() {
+                        [2, 5, 4, 3] => "CN".to_string(),
+                        [2, 5, 4, 6] => "C".to_string(),
+                        [2, 5, 4, 7] => "L".to_string(),
+                        [2, 5, 4, 8] => "ST".to_string(),
+                        [2, 5, 4, 10] => "O".to_string(),
+                        [2, 5, 4, 11] => "OU".to_string(),
+                        _ => oid.to_string(),
+                    };
+                    parts.push(format!("{key}={}", String::from_utf8_lossy(value.value())));
+                    Ok(())
+                })
+            })
+        })
+    })?;
+    Ok(parts.join(", "))
 }
 
 /// Warnings for certificates that expire within [`WARN_DAYS`]: `(name, days left)`.
@@ -225,5 +374,14 @@ mod tests {
         let later = now() + 50 * 86_400;
         let w = expiry_warnings(&[("issuer", &id.issuer_pem)], later).unwrap();
         assert!(w[0].contains("expired"), "{w:?}");
+    }
+
+    #[test]
+    fn what_is_not_a_certificate_is_an_error() {
+        assert!(CertInfo::parse("hello").unwrap_err().to_string().contains("not a PEM certificate"));
+        let key = Identity::generate(3650, 365).unwrap().issuer_key_pem;
+        assert!(CertInfo::parse(&key).is_err(), "a key is not a certificate");
+        let garbage = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n";
+        assert!(CertInfo::parse(garbage).unwrap_err().to_string().contains("not an X.509 certificate"));
     }
 }
