@@ -148,8 +148,7 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
         format!("Check the values of `{}`'s {count} Helm releases (no cluster to install into)", target.env.overlay),
         vec![],
         move |c| {
-            let all = releases::load(&ctx.root)?;
-            let findings = releases::check_list(&ctx.root, &all);
+            let findings = releases::check_all(&ctx.root, &releases::load_list(&ctx.root)?);
             for f in &findings {
                 c.log(f.to_string());
             }

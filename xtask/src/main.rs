@@ -12,7 +12,10 @@ mod shell;
 
 mod clock;
 mod cluster;
+mod capacity;
 mod config;
+mod crds;
+mod edge;
 mod cost;
 mod emulator;
 mod finding;
