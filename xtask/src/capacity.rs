@@ -74,9 +74,8 @@ fn eks_main(root: &Path) -> PathBuf {
 pub fn eks_limits(root: &Path) -> Result<(Vec<(String, EniLimits)>, bool), Finding> {
     let path = eks_main(root);
     let file = TfFile::read(&path)?;
-    let local = |name: &str| {
-        file.blocks("locals").find_map(|(_, b, _)| b.body.get_attribute(name).map(|a| a.value.clone()))
-    };
+    let local =
+        |name: &str| file.blocks("locals").find_map(|(_, b, _)| b.body.get_attribute(name).map(|a| a.value.clone()));
     let Some(table) = local("eni_limits") else {
         return Err(Finding::new(
             &path,
@@ -219,7 +218,7 @@ pub fn check(root: &Path, env: &str, releases: &[Release], objects: &[Value]) ->
             format!(
                 "`{env}` asks for {asked} pods ({release_pods} of releases, {overlay} of the overlay, {ADDON_PODS} of \
                  EKS add-ons, {per_node} DaemonSet pods on each of {nodes} nodes) but its untainted node groups \
-                 hold {capacity} at their desired size ({}): raise desired_size or use larger instances",
+                 hold {capacity} at their desired size ({}): raise desired_size or pick larger instance types",
                 if prefix { "prefix delegation on" } else { "prefix delegation off" }
             ),
         ));

@@ -34,11 +34,16 @@ fn namespace_step<'a>(ctx: &'a Context, target: &'a Target, ns: Namespace) -> St
         .arg(file.to_string_lossy())
         .arg(kubeconfig_arg(target));
     let labels: Vec<String> = ns.labels().iter().map(|(k, v)| format!("{k}={v}")).collect();
-    Step::new(format!("namespace-{}", ns.name), format!("Namespace {} with its Pod Security labels", ns.name), vec![apply.clone()], move |c| {
-        std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
-        std::fs::write(&file, ns.manifest()).with_context(|| format!("writing {}", file.display()))?;
-        c.run(&apply)
-    })
+    Step::new(
+        format!("namespace-{}", ns.name),
+        format!("Namespace {} with its Pod Security labels", ns.name),
+        vec![apply.clone()],
+        move |c| {
+            std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
+            std::fs::write(&file, ns.manifest()).with_context(|| format!("writing {}", file.display()))?;
+            c.run(&apply)
+        },
+    )
     .note(labels.join(" "))
 }
 

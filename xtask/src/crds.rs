@@ -10,7 +10,6 @@ use std::path::Path;
 use serde_norway::Value;
 
 use crate::finding::Finding;
-use crate::releases::{Release, LIST};
 
 /// The Prometheus Operator's API group (ServiceMonitor, PodMonitor, PrometheusRule, ...).
 pub const MONITORING: &str = "monitoring.coreos.com";
@@ -19,13 +18,10 @@ pub const MONITORING: &str = "monitoring.coreos.com";
 /// (compared without case: cert-manager spells it `servicemonitor`).
 const MONITOR_KEYS: &[&str] = &["servicemonitor", "podmonitor", "prometheusrule"];
 
-/// The groups a release's objects belong to in `env`, each with where that was read.
-pub fn uses(root: &Path, release: &Release, env: &str) -> Vec<(String, String)> {
+/// The groups a release's merged values create objects of, each with the key it was read from.
+pub fn in_values(values: &Value) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    walk(&release.values(root, env), "", &mut found);
-    found.extend(release.uses.iter().map(|g| (g.clone(), "its `uses`".to_string())));
-    let mut seen = BTreeSet::new();
-    found.retain(|(g, _)| seen.insert(g.clone()));
+    walk(values, "", &mut found);
     found
 }
 
@@ -45,55 +41,6 @@ fn walk(v: &Value, at: &str, found: &mut Vec<(String, String)>) {
     }
 }
 
-/// Every release the list gives `env` whose objects need CRDs that neither it nor anything in its
-/// `needs` closure provides.
-pub fn check_order(root: &Path, releases: &[Release]) -> Vec<Finding> {
-    let file = root.join(LIST);
-    let mut findings = Vec::new();
-    for r in releases {
-        for env in &r.environments {
-            let provided = provided_before(releases, r);
-            for (group, why) in uses(root, r, env) {
-                if provided.contains(&group) {
-                    continue;
-                }
-                let providers: Vec<&str> =
-                    releases.iter().filter(|o| o.provides.contains(&group)).map(|o| o.name.as_str()).collect();
-                let fix = match providers.as_slice() {
-                    [] => "no release in the list provides them: add the release that installs those CRDs".to_string(),
-                    some => format!("add `{}` to its needs", some.join("` or `")),
-                };
-                findings.push(Finding::new(
-                    &file,
-                    Some(r.line),
-                    format!(
-                        "release `{}` creates {group} objects in `{env}` ({why}) but no release it needs provides those CRDs: {fix}",
-                        r.name
-                    ),
-                ));
-            }
-        }
-    }
-    findings
-}
-
-/// The groups a release can rely on: its own CRDs and those of everything it needs, transitively.
-fn provided_before(releases: &[Release], release: &Release) -> BTreeSet<String> {
-    let mut groups: BTreeSet<String> = release.provides.iter().cloned().collect();
-    let mut stack: Vec<&str> = release.needs.iter().map(String::as_str).collect();
-    let mut seen = BTreeSet::new();
-    while let Some(name) = stack.pop() {
-        if !seen.insert(name) {
-            continue;
-        }
-        if let Some(r) = releases.iter().find(|r| r.name == name) {
-            groups.extend(r.provides.iter().cloned());
-            stack.extend(r.needs.iter().map(String::as_str));
-        }
-    }
-    groups
-}
-
 /// Whether an API group is one Kubernetes serves itself (the core group, `apps`, `*.k8s.io`) rather
 /// than one a CRD adds. The Gateway API's groups end in k8s.io but come as CRDs.
 pub fn is_builtin(group: &str) -> bool {
@@ -102,14 +49,9 @@ pub fn is_builtin(group: &str) -> bool {
         || (group.ends_with(".k8s.io") && !crd_groups_under_k8s_io.contains(&group) && !group.ends_with(".x-k8s.io"))
 }
 
-/// The rendered overlay's custom resources: each group must be provided by a release `env` gets
-/// (the workloads are applied after every release).
-pub fn check_overlay(releases: &[Release], env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
-    let provided: BTreeSet<&str> = releases
-        .iter()
-        .filter(|r| r.environments.iter().any(|e| e == env))
-        .flat_map(|r| r.provides.iter().map(String::as_str))
-        .collect();
+/// The rendered overlay's custom resources: each group must be one of `provided`, the groups of
+/// the releases `env` gets (the workloads are applied after every release).
+pub fn check_overlay(provided: &BTreeSet<String>, env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for o in objects {
         let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -121,7 +63,7 @@ pub fn check_overlay(releases: &[Release], env: &str, objects: &[Value], where_:
             where_,
             None,
             format!(
-                "{}: {api} needs CRDs that no release `{env}` gets provides (`provides` in {LIST})",
+                "{}: {api} needs CRDs that no release `{env}` gets provides (`provides` in helm-values/releases.toml)",
                 crate::k8s::object_name(o)
             ),
         ));
@@ -149,10 +91,8 @@ mod tests {
             "prometheus:\n  servicemonitor:\n    enabled: true\npodMonitor:\n  enabled: false\nenableCertManager: true\n",
         )
         .unwrap();
-        let mut found = Vec::new();
-        walk(&values, "", &mut found);
         assert_eq!(
-            found,
+            in_values(&values),
             [
                 (MONITORING.to_string(), "values `prometheus.servicemonitor.enabled: true`".to_string()),
                 ("cert-manager.io".to_string(), "values `enableCertManager: true`".to_string()),

@@ -40,7 +40,11 @@ pub fn alb_security_group(root: &Path, project: &str, env: &str) -> Result<Strin
         .replace("${var.project}", project)
         .replace("${var.environment}", env);
     if name.contains("${") {
-        return Err(Finding::new(&path, None, format!("the alb security group's name `{group}` is not derivable here")));
+        return Err(Finding::new(
+            &path,
+            None,
+            format!("the alb security group's name `{group}` is not derivable here"),
+        ));
     }
     Ok(name)
 }
@@ -92,8 +96,9 @@ pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
     };
     (0..azs as u32)
         .map(|i| {
-            cidrsubnet(&vpc, newbits, first + i)
-                .ok_or_else(|| Finding::new(&main, None, format!("cidrsubnet({vpc}, {newbits}, {}) is out of range", first + i)))
+            cidrsubnet(&vpc, newbits, first + i).ok_or_else(|| {
+                Finding::new(&main, None, format!("cidrsubnet({vpc}, {newbits}, {}) is out of range", first + i))
+            })
         })
         .collect()
 }

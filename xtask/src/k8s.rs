@@ -159,7 +159,9 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
             "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet" => {
                 (s(o, &["spec", "template", "spec"]), "spec.template.spec")
             }
-            "CronJob" => (s(o, &["spec", "jobTemplate", "spec", "template", "spec"]), "spec.jobTemplate.spec.template.spec"),
+            "CronJob" => {
+                (s(o, &["spec", "jobTemplate", "spec", "template", "spec"]), "spec.jobTemplate.spec.template.spec")
+            }
             "Pod" => (o.get("spec"), "spec"),
             _ => continue,
         };

@@ -10,13 +10,13 @@ mod error;
 mod redact;
 mod shell;
 
+mod capacity;
 mod clock;
 mod cluster;
-mod capacity;
 mod config;
+mod cost;
 mod crds;
 mod edge;
-mod cost;
 mod emulator;
 mod finding;
 mod k8s;

@@ -54,7 +54,9 @@ impl Namespace {
     pub fn labels(&self) -> Vec<(String, String)> {
         [("enforce", &self.enforce), ("audit", &self.audit), ("warn", &self.warn)]
             .into_iter()
-            .filter_map(|(mode, level)| level.as_ref().map(|l| (format!("pod-security.kubernetes.io/{mode}"), l.clone())))
+            .filter_map(|(mode, level)| {
+                level.as_ref().map(|l| (format!("pod-security.kubernetes.io/{mode}"), l.clone()))
+            })
             .collect()
     }
 
@@ -257,7 +259,7 @@ pub fn ordered_list(root: &Path, env: &str) -> Result<List> {
 pub fn check_all(root: &Path, list: &List) -> Vec<Finding> {
     let mut findings = check_list(root, &list.releases);
     findings.extend(check_namespaces(root, list));
-    findings.extend(crate::crds::check_order(root, &list.releases));
+    findings.extend(check_crd_order(root, &list.releases));
     findings.extend(check_pairing(root, &list.releases));
     findings.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
     findings.dedup();
@@ -318,14 +320,18 @@ fn check_namespaces(root: &Path, list: &List) -> Vec<Finding> {
                 let current = text[b + TABLE_BEGIN.len()..e].trim();
                 if current != table.trim() {
                     let line = text[..b].matches('\n').count() + 1;
-                    let first = table.lines().zip(current.lines().chain(std::iter::repeat("")))
+                    let first = table
+                        .lines()
+                        .zip(current.lines().chain(std::iter::repeat("")))
                         .find(|(want, have)| want != have)
                         .map(|(want, _)| want.to_string())
                         .unwrap_or_else(|| "(extra rows)".into());
                     findings.push(Finding::new(
                         &readme,
                         Some(line),
-                        format!("the Pod Security table differs from {LIST}'s [[namespace]] entries; expected row: {first}"),
+                        format!(
+                            "the Pod Security table differs from {LIST}'s [[namespace]] entries; expected row: {first}"
+                        ),
                     ));
                 }
             }
@@ -363,7 +369,9 @@ const TABLE_END: &str = "<!-- END_POD_SECURITY -->";
 
 /// The README's Pod Security table, rendered from the `[[namespace]]` entries.
 pub fn namespace_table(list: &List) -> String {
-    let mut out = String::from("| namespace | releases | enforce | audit | warn | why not stricter |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| namespace | releases | enforce | audit | warn | why not stricter |\n|---|---|---|---|---|---|\n",
+    );
     for ns in &list.namespaces {
         let releases: Vec<&str> =
             list.releases.iter().filter(|r| r.namespace == ns.name).map(|r| r.name.as_str()).collect();
@@ -379,6 +387,56 @@ pub fn namespace_table(list: &List) -> String {
         ));
     }
     out
+}
+
+/// The API groups a release's objects belong to in `env`, each with where that was read: its values
+/// (`crds::in_values`) and its `uses`.
+pub fn crd_uses(root: &Path, release: &Release, env: &str) -> Vec<(String, String)> {
+    let mut found = crate::crds::in_values(&release.values(root, env));
+    found.extend(release.uses.iter().map(|g| (g.clone(), "its `uses`".to_string())));
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|(g, _)| seen.insert(g.clone()));
+    found
+}
+
+/// The API groups whose CRDs the releases `env` gets provide (the overlay may use these).
+pub fn provided_in(releases: &[Release], env: &str) -> std::collections::BTreeSet<String> {
+    releases.iter().filter(|r| r.environments.iter().any(|e| e == env)).flat_map(|r| r.provides.clone()).collect()
+}
+
+/// Every release whose objects need CRDs that neither it nor anything in its `needs` closure provides.
+fn check_crd_order(root: &Path, releases: &[Release]) -> Vec<Finding> {
+    let file = root.join(LIST);
+    let mut findings = Vec::new();
+    for r in releases {
+        let mut provided: std::collections::BTreeSet<&str> = r.provides.iter().map(String::as_str).collect();
+        let (mut stack, mut seen): (Vec<&str>, Vec<&str>) = (r.needs.iter().map(String::as_str).collect(), vec![]);
+        while let Some(name) = stack.pop() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            if let Some(o) = releases.iter().find(|o| o.name == name) {
+                provided.extend(o.provides.iter().map(String::as_str));
+                stack.extend(o.needs.iter().map(String::as_str));
+            }
+        }
+        for env in &r.environments {
+            for (group, why) in crd_uses(root, r, env).into_iter().filter(|(g, _)| !provided.contains(g.as_str())) {
+                let providers: Vec<&str> =
+                    releases.iter().filter(|o| o.provides.contains(&group)).map(|o| o.name.as_str()).collect();
+                let fix = match providers.as_slice() {
+                    [] => "no release in the list provides them: add the release that installs those CRDs".to_string(),
+                    some => format!("add `{}` to its needs", some.join("` or `")),
+                };
+                findings.push(Finding::new(&file, Some(r.line), format!(
+                    "release `{}` creates {group} objects in `{env}` ({why}) but no release it needs provides those CRDs: {fix}",
+                    r.name
+                )));
+            }
+        }
+    }
+    findings
 }
 
 /// Versions that must go together: a `follows_kubernetes` values path's minor is the Kubernetes
@@ -402,7 +460,7 @@ fn check_pairing(root: &Path, releases: &[Release]) -> Vec<Finding> {
                     ))),
                     (Some(have), Some(want)) if have != want => findings.push(at(format!(
                         "release `{}`: `{path}` is {version} in `{env}` but the cluster runs Kubernetes {cluster} \
-                         (terraform/environments/{env}/main.tf kubernetes_version): use the {cluster} line",
+                         (terraform/environments/{env}/main.tf kubernetes_version): pin the {cluster} line",
                         r.name
                     ))),
                     _ => {}
@@ -497,9 +555,9 @@ pub fn check_list(root: &Path, releases: &[Release]) -> Vec<Finding> {
 
 fn is_api_group(group: &str) -> bool {
     group.contains('.')
-        && group.split('.').all(|l| {
-            !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        })
+        && group
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
 }
 
 fn rel(root: &Path, path: &Path) -> String {

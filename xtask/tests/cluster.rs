@@ -181,7 +181,9 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
     let applies: Vec<&String> = calls.iter().filter(|c| c.starts_with("kubectl apply --server-side")).collect();
     let namespace_applies: Vec<&&String> = applies.iter().filter(|c| c.contains("/k8s/namespaces/")).collect();
     assert_eq!(namespace_applies.len(), 3, "cert-manager, external-dns, linkerd; kube-system left alone: {applies:#?}");
-    assert!(namespace_applies.iter().all(|c| c.contains("--field-manager=cargo-xtask -f ") && c.contains("--kubeconfig=")));
+    assert!(namespace_applies
+        .iter()
+        .all(|c| c.contains("--field-manager=cargo-xtask -f ") && c.contains("--kubeconfig=")));
     assert!(!calls.iter().any(|c| c.contains("kube-system.yaml")), "kube-system is EKS's: {calls:#?}");
     let manifest = |ns: &str| std::fs::read_to_string(sb.work().join(format!("k8s/namespaces/dev-{ns}.yaml"))).unwrap();
     assert_eq!(
@@ -394,5 +396,8 @@ esac"#,
                 set dns_delegated = true in terraform/environments/dev/main.tf and deploy again";
     assert!(out.all().contains(line), "{}", out.all());
     assert!(!out.all().contains("has no output"), "{}", out.all());
-    assert!(!sb.calls().iter().any(|c| c.starts_with("helm upgrade --install aws-load-balancer-controller")), "nothing installed");
+    assert!(
+        !sb.calls().iter().any(|c| c.starts_with("helm upgrade --install aws-load-balancer-controller")),
+        "nothing installed"
+    );
 }

@@ -126,11 +126,18 @@ fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
 /// `edit` applied to (path, content) first; the eks module is `EKS` (the same form as the module's:
 /// an `eni_limits` table and prefix delegation in `vpc_cni_configuration`).
 fn broken_copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
-    let mut files = repo_files(&["helm-values", "k8s", "terraform/environments", "terraform/stack", "terraform/modules/network"]);
+    let mut files =
+        repo_files(&["helm-values", "k8s", "terraform/environments", "terraform/stack", "terraform/modules/network"]);
     files.retain(|(p, _)| !p.starts_with("terraform/modules/eks"));
     files.push(("terraform/modules/eks/main.tf".into(), EKS.into()));
     files.push(("xtask.toml".into(), std::fs::read_to_string(repo_root().join("xtask.toml")).unwrap()));
-    let files: Vec<(String, String)> = files.into_iter().map(|(p, t)| { let t = edit(&p, t); (p, t) }).collect();
+    let files: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(p, t)| {
+            let t = edit(&p, t);
+            (p, t)
+        })
+        .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     Sandbox::new().with_root(&refs)
 }
@@ -183,7 +190,11 @@ fn validate_refuses_a_release_needing_crds_nothing_installs_earlier() {
     // deploy refuses the same list before it runs anything.
     let deploy = sb.run(&["deploy", "dev", "--dry-run"]);
     deploy.assert_code(2);
-    assert!(deploy.stderr().contains("release `metrics-server` creates monitoring.coreos.com objects"), "{}", deploy.stderr());
+    assert!(
+        deploy.stderr().contains("release `metrics-server` creates monitoring.coreos.com objects"),
+        "{}",
+        deploy.stderr()
+    );
 }
 
 /// The overlay's PodMonitor and PrometheusRule need monitoring.coreos.com: a list without its provider is refused.
@@ -227,7 +238,10 @@ fn validate_refuses_an_env_whose_pods_exceed_its_node_capacity() {
     // A release asking for many pods overflows even with prefix delegation (2 × 110).
     let many = broken_copy(|p, t| {
         if p == "helm-values/releases.toml" {
-            t.replace("pods = { dev = 1, staging = 1, production = 1 }", "pods = { dev = 200, staging = 1, production = 1 }")
+            t.replace(
+                "pods = { dev = 1, staging = 1, production = 1 }",
+                "pods = { dev = 200, staging = 1, production = 1 }",
+            )
         } else {
             t
         }
@@ -249,7 +263,7 @@ fn validate_refuses_versions_that_must_pair_but_dont() {
     out.assert_code(1);
     let text = out.stdout();
     for expected in [
-        "release `cluster-autoscaler`: `image.tag` is v1.34.1 in `dev` but the cluster runs Kubernetes 1.35 (terraform/environments/dev/main.tf kubernetes_version): use the 1.35 line",
+        "release `cluster-autoscaler`: `image.tag` is v1.34.1 in `dev` but the cluster runs Kubernetes 1.35 (terraform/environments/dev/main.tf kubernetes_version): pin the 1.35 line",
         "release `prometheus-operator-crds` has app_version v0.92.0 but `kube-prometheus-stack` has v0.93.1: they must be the same",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
@@ -274,7 +288,9 @@ fn validate_checks_the_pod_security_levels_and_their_readme_table() {
 #[test]
 fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() {
     let sb = broken_copy(|p, t| match p {
-        "k8s/overlays/dev/kustomization.yaml" => t.replace("value: authorworks-dev-alb", "value: authorworks-dev-lb").replace("cidr: 10.2.2.0/24", "cidr: 10.2.3.0/24"),
+        "k8s/overlays/dev/kustomization.yaml" => t
+            .replace("value: authorworks-dev-alb", "value: authorworks-dev-lb")
+            .replace("cidr: 10.2.2.0/24", "cidr: 10.2.3.0/24"),
         _ => t,
     });
     let out = sb.run(&["validate", "--only", "cluster fit dev"]);
@@ -291,19 +307,23 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
 /// A container without limits in the overlay (here an init container the dev overlay adds).
 #[test]
 fn validate_refuses_an_overlay_container_without_limits() {
-    let sb = broken_copy(|p, t| match p {
+    let sb = broken_copy(|p, t| {
+        match p {
         "k8s/overlays/dev/kustomization.yaml" => t.replacen(
             "patches:\n",
             "patches:\n  - target: {kind: Deployment, name: gateway}\n    patch: |-\n      - op: add\n        path: /spec/template/spec/initContainers\n        value: [{name: wait, image: busybox:1.37, resources: {requests: {cpu: 10m, memory: 16Mi}}}]\n",
             1,
         ),
         _ => t,
+    }
     });
     let out = sb.run(&["validate", "--only", "kubernetes overlay dev"]);
     out.assert_code(1);
     let text = out.stdout();
     assert!(
-        text.contains("Deployment authorworks/gateway: spec.template.spec.initContainers[0].resources.limits.cpu is missing"),
+        text.contains(
+            "Deployment authorworks/gateway: spec.template.spec.initContainers[0].resources.limits.cpu is missing"
+        ),
         "{text}"
     );
 }

@@ -95,7 +95,8 @@ fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
     let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
     let releases = crate::releases::load(&ctx.root)?;
-    let mut findings = crate::crds::check_overlay(&releases, overlay, &objects, &where_);
+    let provided = crate::releases::provided_in(&releases, overlay);
+    let mut findings = crate::crds::check_overlay(&provided, overlay, &objects, &where_);
     if terraform::env_dir(&ctx.root, overlay).join("main.tf").is_file() {
         findings.extend(crate::capacity::check(&ctx.root, overlay, &releases, &objects));
         findings.extend(crate::edge::check(&ctx.root, &ctx.config()?.project, overlay, &objects, &where_));
