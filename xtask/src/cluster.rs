@@ -5,7 +5,7 @@
 use anyhow::{Context as _, Result};
 
 use crate::engine::{Cmd, Pipeline, Step};
-use crate::releases::{self, Release};
+use crate::releases::{self, Namespace, Release};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
 use crate::{k8s, mesh, steps, Context};
@@ -23,9 +23,59 @@ fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn
     release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve)
 }
 
+/// Where the Namespace manifest deploy applies is written (the step writes it, then applies it).
+fn namespace_file(ctx: &Context, target: &Target, ns: &Namespace) -> std::path::PathBuf {
+    ctx.work.join("k8s").join("namespaces").join(format!("{}-{}.yaml", target.env.name, ns.name))
+}
+
+/// The namespace with its Pod Security labels, applied server-side before the first release into
+/// it (helm's `--create-namespace` would make it unlabelled).
+fn namespace_step<'a>(ctx: &'a Context, target: &'a Target, ns: Namespace) -> Step<'a> {
+    let file = namespace_file(ctx, target, &ns);
+    let apply = Tools::new(ctx)
+        .cmd(tools::KUBECTL)
+        .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-f"])
+        .arg(file.to_string_lossy())
+        .arg(kubeconfig_arg(target));
+    let labels: Vec<String> = ns.labels().iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Step::new(
+        format!("namespace-{}", ns.name),
+        format!("Namespace {} with its Pod Security labels", ns.name),
+        vec![apply.clone()],
+        move |c| {
+            std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
+            std::fs::write(&file, ns.manifest()).with_context(|| format!("writing {}", file.display()))?;
+            c.run(&apply)
+        },
+    )
+    .note(labels.join(" "))
+}
+
+/// The namespace steps for the namespaces `releases` install into that aren't labelled yet
+/// (`done`), in their order; a namespace the list leaves as the cluster has it gets none.
+fn namespace_steps<'a>(
+    ctx: &'a Context,
+    target: &'a Target,
+    namespaces: &[Namespace],
+    releases: &[&Release],
+    done: &mut Vec<String>,
+    pipeline: &mut Pipeline<'a>,
+) {
+    for r in releases {
+        if done.contains(&r.namespace) {
+            continue;
+        }
+        done.push(r.namespace.clone());
+        if let Some(ns) = namespaces.iter().find(|n| n.name == r.namespace && !n.leave) {
+            pipeline.step(namespace_step(ctx, target, ns.clone()));
+        }
+    }
+}
+
 /// Everything `deploy` does after terraform's outputs are recorded.
 pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
-    let releases = releases::ordered(&ctx.root, &target.env.overlay)?;
+    let list = releases::ordered_list(&ctx.root, &target.env.overlay)?;
+    let (releases, namespaces) = (list.releases, list.namespaces);
     if target.uses_emulator() {
         pipeline.preface(crate::target::NO_CLUSTER.replace("{env}", &target.env.name));
         pipeline.step(releases_check_step(ctx, target, releases.len()));
@@ -35,7 +85,10 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
         return Ok(());
     }
     pipeline.step(steps::kubeconfig_step(ctx, target));
-    for release in releases.into_iter().filter(|r| !r.is_mesh()) {
+    let mut labelled = Vec::new();
+    let mesh: Vec<&Release> = releases.iter().filter(|r| r.is_mesh()).collect();
+    for release in releases.iter().filter(|r| !r.is_mesh()).cloned() {
+        namespace_steps(ctx, target, &namespaces, &[&release], &mut labelled, pipeline);
         let shown = helm_install(ctx, target, &release, &output_placeholder);
         let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
         pipeline.step(Step::new(format!("helm-{}", release.name), about, vec![shown], move |c| {
@@ -46,6 +99,7 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
             c.run(&cmd)
         }));
     }
+    namespace_steps(ctx, target, &namespaces, &mesh, &mut labelled, pipeline);
     pipeline.step(mesh::certs_step(ctx, target));
     mesh::install_steps(ctx, target, pipeline)?;
 
@@ -152,8 +206,7 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
         format!("Check the values of `{}`'s {count} Helm releases (no cluster to install into)", target.env.overlay),
         vec![],
         move |c| {
-            let all = releases::load(&ctx.root)?;
-            let findings = releases::check_list(&ctx.root, &all);
+            let findings = releases::check_all(&ctx.root, &releases::load_list(&ctx.root)?);
             for f in &findings {
                 c.log(f.to_string());
             }

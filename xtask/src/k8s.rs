@@ -151,6 +151,36 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
             report(o, "spec.replicas".into(), &format!("is {replicas} but no PodDisruptionBudget selects its pods"));
         }
     }
+    // Requests and limits on every container of every pod template: the Deployments' containers are
+    // checked above with the rest; here their init containers and every other workload's containers.
+    for o in objects {
+        let kind = text(o, &["kind"]);
+        let (pod, at) = match kind {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet" => {
+                (s(o, &["spec", "template", "spec"]), "spec.template.spec")
+            }
+            "CronJob" => {
+                (s(o, &["spec", "jobTemplate", "spec", "template", "spec"]), "spec.jobTemplate.spec.template.spec")
+            }
+            "Pod" => (o.get("spec"), "spec"),
+            _ => continue,
+        };
+        let Some(pod) = pod else { continue };
+        for list in ["containers", "initContainers"] {
+            if kind == "Deployment" && list == "containers" {
+                continue;
+            }
+            for (i, c) in pod.get(list).and_then(Value::as_sequence).into_iter().flatten().enumerate() {
+                for res_kind in ["requests", "limits"] {
+                    for res in ["cpu", "memory"] {
+                        if s(c, &["resources", res_kind, res]).is_none() {
+                            report(o, format!("{at}.{list}[{i}].resources.{res_kind}.{res}"), "is missing");
+                        }
+                    }
+                }
+            }
+        }
+    }
     for ns in objects.iter().filter(|o| text(o, &["kind"]) == "Namespace") {
         let name = text(ns, &["metadata", "name"]);
         let denies = objects.iter().any(|p| {
@@ -284,6 +314,19 @@ spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}
             check(&no_pdb, "dev"),
             ["Deployment app/web: spec.replicas is 2 but no PodDisruptionBudget selects its pods"]
         );
+        let init = GOOD.replace(
+            "      containers:\n",
+            "      initContainers:\n        - {name: wait, image: busybox:1.37, resources: {requests: {cpu: 10m, memory: 16Mi}}}\n      containers:\n",
+        );
+        assert_eq!(
+            check(&init, "dev"),
+            [
+                "Deployment app/web: spec.template.spec.initContainers[0].resources.limits.cpu is missing",
+                "Deployment app/web: spec.template.spec.initContainers[0].resources.limits.memory is missing"
+            ]
+        );
+        let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate, namespace: app}\nspec:\n  template:\n    spec:\n      containers: [{name: m, image: m:1}]\n";
+        assert_eq!(check(&format!("{GOOD}---\n{job}"), "dev").len(), 4, "a Job's container without requests or limits");
         let no_deny = GOOD.replace("policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]");
         assert!(check(&no_deny, "dev")[0].starts_with("Namespace app: has no default-deny NetworkPolicy"));
         let root = GOOD.replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false");

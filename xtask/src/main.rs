@@ -10,10 +10,13 @@ mod error;
 mod redact;
 mod shell;
 
+mod capacity;
 mod clock;
 mod cluster;
 mod config;
 mod cost;
+mod crds;
+mod edge;
 mod emulator;
 mod finding;
 mod k8s;

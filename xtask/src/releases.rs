@@ -21,6 +21,53 @@ pub const MESH_RELEASES: &[&str] = &["linkerd-crds", "linkerd-control-plane"];
 struct RawList {
     #[serde(default)]
     release: Vec<Spanned<Release>>,
+    #[serde(default)]
+    namespace: Vec<Spanned<Namespace>>,
+}
+
+/// A release namespace's Pod Security levels (`[[namespace]]`): labelled before the first release
+/// into it. `leave = true`: a namespace the cluster already has and keeps as it is (kube-system).
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Namespace {
+    pub name: String,
+    #[serde(default)]
+    pub enforce: Option<String>,
+    #[serde(default)]
+    pub audit: Option<String>,
+    #[serde(default)]
+    pub warn: Option<String>,
+    #[serde(default)]
+    pub leave: bool,
+    /// Why not stricter (or why left alone): the README table's last column.
+    #[serde(default)]
+    pub why: String,
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// The Pod Security Standards' levels (kubernetes.io/docs/concepts/security/pod-security-admission).
+pub const POD_SECURITY_LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
+
+impl Namespace {
+    /// The `pod-security.kubernetes.io/<mode>` labels, in the order enforce, audit, warn.
+    pub fn labels(&self) -> Vec<(String, String)> {
+        [("enforce", &self.enforce), ("audit", &self.audit), ("warn", &self.warn)]
+            .into_iter()
+            .filter_map(|(mode, level)| {
+                level.as_ref().map(|l| (format!("pod-security.kubernetes.io/{mode}"), l.clone()))
+            })
+            .collect()
+    }
+
+    /// The Namespace object deploy applies (server-side) before the first release into it.
+    pub fn manifest(&self) -> String {
+        let mut yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n  labels:\n", self.name);
+        for (k, v) in self.labels() {
+            yaml.push_str(&format!("    {k}: {v}\n"));
+        }
+        yaml
+    }
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -37,6 +84,28 @@ pub struct Release {
     /// Helm value path → terraform output name, passed as `--set` at install time.
     #[serde(default)]
     pub set_from_terraform: BTreeMap<String, String>,
+    /// API groups whose CRDs this release installs (e.g. `monitoring.coreos.com`).
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// API groups of custom resources this release creates that its values don't reveal (a
+    /// `serviceMonitor`/`podMonitor`/`prometheusRule` with `enabled: true` is read from the values).
+    #[serde(default)]
+    pub uses: Vec<String>,
+    /// Pods the release runs per environment, not counting DaemonSets (each environment it gets).
+    #[serde(default)]
+    pub pods: BTreeMap<String, u32>,
+    /// DaemonSet pods it runs on every node.
+    #[serde(default)]
+    pub daemonsets: u32,
+    /// A values path (e.g. `image.tag`) whose minor version must be the cluster's Kubernetes minor.
+    #[serde(default)]
+    pub follows_kubernetes: Option<String>,
+    /// The chart's application version, where another release must match it.
+    #[serde(default)]
+    pub app_version: Option<String>,
+    /// A release whose `app_version` this one's must equal (CRDs at the operator's version).
+    #[serde(default)]
+    pub app_version_of: Option<String>,
     #[serde(skip)]
     pub line: usize,
 }
@@ -56,7 +125,20 @@ impl Release {
         MESH_RELEASES.contains(&self.name.as_str())
     }
 
-    /// `helm upgrade --install` of this release: rolled back on failure (helm 4's `--atomic`), waited on, with its values and the terraform
+    /// The merged values of an environment (values.yaml, then values-<env>.yaml over it); `Null` where
+    /// a file is missing or unreadable (check_list reports those).
+    pub fn values(&self, root: &Path, env: &str) -> serde_norway::Value {
+        let mut merged = serde_norway::Value::Null;
+        for file in self.values_files(root, env) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if let Ok(v) = serde_norway::from_str::<serde_norway::Value>(&text) {
+                merge(&mut merged, v);
+            }
+        }
+        merged
+    }
+
+    /// `helm upgrade --install` of this release (its namespace exists, labelled: see `Namespace`): rolled back on failure (helm 4's `--atomic`), waited on, with its values and the terraform
     /// outputs it takes (`outputs`: output name → value, or a placeholder for `--dry-run`).
     pub fn install(
         &self,
@@ -69,7 +151,7 @@ impl Release {
         let mut cmd = helm
             .args(["upgrade", "--install", &self.name, &self.chart])
             .args(["--repo", &self.repository, "--version", &self.version, "--namespace", &self.namespace])
-            .args(["--create-namespace", "--rollback-on-failure", "--wait", "--timeout", "10m"])
+            .args(["--rollback-on-failure", "--wait", "--timeout", "10m"])
             .arg(format!("--kubeconfig={}", kubeconfig.display()));
         for file in self.values_files(root, env) {
             cmd = cmd.arg("-f").arg(file.to_string_lossy());
@@ -81,7 +163,34 @@ impl Release {
     }
 }
 
+fn merge(into: &mut serde_norway::Value, over: serde_norway::Value) {
+    match (into, over) {
+        (serde_norway::Value::Mapping(a), serde_norway::Value::Mapping(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, serde_norway::Value::Null) if !slot.is_null() => {}
+        (slot, v) => *slot = v,
+    }
+}
+
+/// The release list and the namespace table.
+pub struct List {
+    pub releases: Vec<Release>,
+    pub namespaces: Vec<Namespace>,
+}
+
 pub fn load(root: &Path) -> Result<Vec<Release>> {
+    Ok(load_list(root)?.releases)
+}
+
+pub fn load_list(root: &Path) -> Result<List> {
     let path = root.join(LIST);
     let text = std::fs::read_to_string(&path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
@@ -89,20 +198,35 @@ pub fn load(root: &Path) -> Result<Vec<Release>> {
         let at = e.span().map(|s| format!(":{}", line_of(s.start))).unwrap_or_default();
         usage(format!("{}{at}: {}", path.display(), e.message().trim().replace('\n', "; ")))
     })?;
-    Ok(raw
+    let releases = raw
         .release
         .into_iter()
         .map(|r| {
             let line = line_of(r.span().start);
             Release { line, ..r.into_inner() }
         })
-        .collect())
+        .collect();
+    let namespaces = raw
+        .namespace
+        .into_iter()
+        .map(|n| {
+            let line = line_of(n.span().start);
+            Namespace { line, ..n.into_inner() }
+        })
+        .collect();
+    Ok(List { releases, namespaces })
 }
 
 /// The releases an environment gets, each after everything it needs (list order otherwise).
 pub fn ordered(root: &Path, env: &str) -> Result<Vec<Release>> {
-    let all = load(root)?;
-    let findings = check_list(root, &all);
+    Ok(ordered_list(root, env)?.releases)
+}
+
+/// `ordered`, with the namespace table (deploy labels each namespace before its first release).
+pub fn ordered_list(root: &Path, env: &str) -> Result<List> {
+    let list = load_list(root)?;
+    let findings = check_all(root, &list);
+    let all = list.releases;
     if let Some(first) = findings.first() {
         return Err(usage(format!(
             "{first}{}",
@@ -127,7 +251,243 @@ pub fn ordered(root: &Path, env: &str) -> Result<Vec<Release>> {
             }
         }
     }
-    Ok(done)
+    Ok(List { releases: done, namespaces: list.namespaces })
+}
+
+/// Every check of the list: `check_list`, the namespace table (and the README's copy of it), the
+/// CRDs each release's objects need, and the versions that must pair.
+pub fn check_all(root: &Path, list: &List) -> Vec<Finding> {
+    let mut findings = check_list(root, &list.releases);
+    findings.extend(check_namespaces(root, list));
+    findings.extend(check_crd_order(root, &list.releases));
+    findings.extend(check_pairing(root, &list.releases));
+    findings.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
+    findings.dedup();
+    findings
+}
+
+/// The `[[namespace]]` table: one entry per release namespace, known levels, and the README table
+/// (helm-values/README.md, "Pod Security levels") the same as `namespace_table` renders it.
+fn check_namespaces(root: &Path, list: &List) -> Vec<Finding> {
+    let file = root.join(LIST);
+    let mut findings = Vec::new();
+    for (i, ns) in list.namespaces.iter().enumerate() {
+        let at = |msg: String| Finding::new(&file, Some(ns.line), msg);
+        if list.namespaces[..i].iter().any(|o| o.name == ns.name) {
+            findings.push(at(format!("namespace `{}` is listed twice", ns.name)));
+        }
+        for (mode, level) in [("enforce", &ns.enforce), ("audit", &ns.audit), ("warn", &ns.warn)] {
+            if let Some(level) = level.as_deref().filter(|l| !POD_SECURITY_LEVELS.contains(l)) {
+                findings.push(at(format!(
+                    "namespace `{}`: {mode} = `{level}` is not a Pod Security level ({})",
+                    ns.name,
+                    POD_SECURITY_LEVELS.join(", ")
+                )));
+            }
+        }
+        match (ns.leave, &ns.enforce) {
+            (false, None) => findings.push(at(format!(
+                "namespace `{}` has no `enforce` level: give the strictest its pods run under (or `leave = true`)",
+                ns.name
+            ))),
+            (true, Some(_)) => findings.push(at(format!(
+                "namespace `{}` is left as the cluster has it (`leave = true`) but names levels",
+                ns.name
+            ))),
+            _ => {}
+        }
+        if !list.releases.iter().any(|r| r.namespace == ns.name) {
+            findings.push(at(format!("namespace `{}` is no release's namespace", ns.name)));
+        }
+    }
+    for r in &list.releases {
+        if !list.namespaces.iter().any(|n| n.name == r.namespace) {
+            findings.push(Finding::new(
+                &file,
+                Some(r.line),
+                format!(
+                    "release `{}` installs into namespace `{}`, which has no [[namespace]] entry (its Pod Security levels)",
+                    r.name, r.namespace
+                ),
+            ));
+        }
+    }
+    let readme = root.join(README);
+    if let Ok(text) = std::fs::read_to_string(&readme) {
+        let table = namespace_table(list);
+        match (text.find(TABLE_BEGIN), text.find(TABLE_END)) {
+            (Some(b), Some(e)) if b < e => {
+                let current = text[b + TABLE_BEGIN.len()..e].trim();
+                if current != table.trim() {
+                    let line = text[..b].matches('\n').count() + 1;
+                    let first = table
+                        .lines()
+                        .zip(current.lines().chain(std::iter::repeat("")))
+                        .find(|(want, have)| want != have)
+                        .map(|(want, _)| want.to_string())
+                        .unwrap_or_else(|| "(extra rows)".into());
+                    findings.push(Finding::new(
+                        &readme,
+                        Some(line),
+                        format!(
+                            "the Pod Security table differs from {LIST}'s [[namespace]] entries; expected row: {first}"
+                        ),
+                    ));
+                }
+            }
+            _ if !list.namespaces.is_empty() => findings.push(Finding::new(
+                &readme,
+                None,
+                format!("no {TABLE_BEGIN} / {TABLE_END} markers around the Pod Security table"),
+            )),
+            _ => {}
+        }
+    }
+    findings
+}
+
+pub const README: &str = "helm-values/README.md";
+
+/// Writes the README's Pod Security table from the `[[namespace]]` entries (`cargo xtask docs`);
+/// whether the file changed.
+pub fn write_namespace_table(root: &Path) -> Result<bool> {
+    let list = load_list(root)?;
+    let readme = root.join(README);
+    let text = std::fs::read_to_string(&readme).map_err(|e| usage(format!("cannot read {}: {e}", readme.display())))?;
+    let (Some(b), Some(e)) = (text.find(TABLE_BEGIN), text.find(TABLE_END)) else {
+        return Err(usage(format!("{README}: no {TABLE_BEGIN} / {TABLE_END} markers to fill")));
+    };
+    let updated = format!("{}{TABLE_BEGIN}\n{}{}", &text[..b], namespace_table(&list), &text[e..]);
+    if updated == text {
+        return Ok(false);
+    }
+    std::fs::write(&readme, updated).map_err(|e| usage(format!("cannot write {}: {e}", readme.display())))?;
+    Ok(true)
+}
+const TABLE_BEGIN: &str = "<!-- BEGIN_POD_SECURITY -->";
+const TABLE_END: &str = "<!-- END_POD_SECURITY -->";
+
+/// The README's Pod Security table, rendered from the `[[namespace]]` entries.
+pub fn namespace_table(list: &List) -> String {
+    let mut out = String::from(
+        "| namespace | releases | enforce | audit | warn | why not stricter |\n|---|---|---|---|---|---|\n",
+    );
+    for ns in &list.namespaces {
+        let releases: Vec<&str> =
+            list.releases.iter().filter(|r| r.namespace == ns.name).map(|r| r.name.as_str()).collect();
+        let level = |l: &Option<String>| l.clone().unwrap_or_else(|| "—".into());
+        let enforce = if ns.leave { "(left as the cluster has it)".to_string() } else { level(&ns.enforce) };
+        out.push_str(&format!(
+            "| {} | {} | {enforce} | {} | {} | {} |\n",
+            ns.name,
+            releases.join(", "),
+            level(&ns.audit),
+            level(&ns.warn),
+            ns.why
+        ));
+    }
+    out
+}
+
+/// The API groups a release's objects belong to in `env`, each with where that was read: its values
+/// (`crds::in_values`) and its `uses`.
+pub fn crd_uses(root: &Path, release: &Release, env: &str) -> Vec<(String, String)> {
+    let mut found = crate::crds::in_values(&release.values(root, env));
+    found.extend(release.uses.iter().map(|g| (g.clone(), "its `uses`".to_string())));
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|(g, _)| seen.insert(g.clone()));
+    found
+}
+
+/// The API groups whose CRDs the releases `env` gets provide (the overlay may use these).
+pub fn provided_in(releases: &[Release], env: &str) -> std::collections::BTreeSet<String> {
+    releases.iter().filter(|r| r.environments.iter().any(|e| e == env)).flat_map(|r| r.provides.clone()).collect()
+}
+
+/// Every release whose objects need CRDs that neither it nor anything in its `needs` closure provides.
+fn check_crd_order(root: &Path, releases: &[Release]) -> Vec<Finding> {
+    let file = root.join(LIST);
+    let mut findings = Vec::new();
+    for r in releases {
+        let mut provided: std::collections::BTreeSet<&str> = r.provides.iter().map(String::as_str).collect();
+        let (mut stack, mut seen): (Vec<&str>, Vec<&str>) = (r.needs.iter().map(String::as_str).collect(), vec![]);
+        while let Some(name) = stack.pop() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            if let Some(o) = releases.iter().find(|o| o.name == name) {
+                provided.extend(o.provides.iter().map(String::as_str));
+                stack.extend(o.needs.iter().map(String::as_str));
+            }
+        }
+        for env in &r.environments {
+            for (group, why) in crd_uses(root, r, env).into_iter().filter(|(g, _)| !provided.contains(g.as_str())) {
+                let providers: Vec<&str> =
+                    releases.iter().filter(|o| o.provides.contains(&group)).map(|o| o.name.as_str()).collect();
+                let fix = match providers.as_slice() {
+                    [] => "no release in the list provides them: add the release that installs those CRDs".to_string(),
+                    some => format!("add `{}` to its needs", some.join("` or `")),
+                };
+                findings.push(Finding::new(&file, Some(r.line), format!(
+                    "release `{}` creates {group} objects in `{env}` ({why}) but no release it needs provides those CRDs: {fix}",
+                    r.name
+                )));
+            }
+        }
+    }
+    findings
+}
+
+/// Versions that must go together: a `follows_kubernetes` values path's minor is the Kubernetes
+/// minor of every environment the release is in (terraform's `kubernetes_version`); an
+/// `app_version_of` release has the same `app_version`.
+fn check_pairing(root: &Path, releases: &[Release]) -> Vec<Finding> {
+    let file = root.join(LIST);
+    let mut findings = Vec::new();
+    for r in releases {
+        let at = |msg: String| Finding::new(&file, Some(r.line), msg);
+        if let Some(path) = &r.follows_kubernetes {
+            for env in &r.environments {
+                let values = r.values(root, env);
+                let found = path.split('.').try_fold(&values, |v, k| v.get(k));
+                let version = found.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let cluster = crate::k8s::kubernetes_version(root, env);
+                match (minor(&version), minor(&cluster)) {
+                    (None, _) => findings.push(at(format!(
+                        "release `{}` follows Kubernetes by `{path}`, which its `{env}` values don't set to a version",
+                        r.name
+                    ))),
+                    (Some(have), Some(want)) if have != want => findings.push(at(format!(
+                        "release `{}`: `{path}` is {version} in `{env}` but the cluster runs Kubernetes {cluster} \
+                         (terraform/environments/{env}/main.tf kubernetes_version): pin the {cluster} line",
+                        r.name
+                    ))),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(other) = &r.app_version_of {
+            match releases.iter().find(|o| &o.name == other) {
+                None => findings.push(at(format!("release `{}`: app_version_of `{other}` is not in the list", r.name))),
+                Some(o) if o.app_version.is_none() || o.app_version != r.app_version => findings.push(at(format!(
+                    "release `{}` has app_version {} but `{other}` has {}: they must be the same",
+                    r.name,
+                    r.app_version.as_deref().unwrap_or("(none)"),
+                    o.app_version.as_deref().unwrap_or("(none)")
+                ))),
+                Some(_) => {}
+            }
+        }
+    }
+    findings
+}
+
+/// `1.35` of `v1.35.2`, `1.35.0` or `1.35`.
+fn minor(version: &str) -> Option<String> {
+    let mut parts = version.trim_start_matches('v').split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    (major.parse::<u32>().is_ok() && minor.parse::<u32>().is_ok()).then(|| format!("{major}.{minor}"))
 }
 
 /// Problems with the release list: unknown or missing needs (per environment), duplicate names,
@@ -153,6 +513,23 @@ pub fn check_list(root: &Path, releases: &[Release]) -> Vec<Finding> {
                 }
             }
         }
+        for group in r.provides.iter().chain(&r.uses) {
+            if !is_api_group(group) {
+                findings.push(at(format!(
+                    "release `{}`: `{group}` is not an API group (a DNS name like monitoring.coreos.com)",
+                    r.name
+                )));
+            }
+        }
+        for env in r.environments.iter().filter(|e| !r.pods.contains_key(*e)) {
+            findings.push(at(format!(
+                "release `{}` is enabled in `{env}` but `pods` says nothing of it (pods = {{ {env} = <count> }}, 0 for none)",
+                r.name
+            )));
+        }
+        for env in r.pods.keys().filter(|e| !r.environments.contains(e)) {
+            findings.push(at(format!("release `{}`: `pods` names `{env}`, which it is not enabled in", r.name)));
+        }
         for env in &r.environments {
             for file in r.values_files(root, env) {
                 match std::fs::read_to_string(&file) {
@@ -174,6 +551,13 @@ pub fn check_list(root: &Path, releases: &[Release]) -> Vec<Finding> {
     findings.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
     findings.dedup();
     findings
+}
+
+fn is_api_group(group: &str) -> bool {
+    group.contains('.')
+        && group
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
 }
 
 fn rel(root: &Path, path: &Path) -> String {

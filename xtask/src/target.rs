@@ -138,11 +138,26 @@ impl Target {
         let json: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
         // Each environment root exports the stack's outputs as one object, `stack`.
+        let stack = &json["stack"]["value"];
         let value = match &json[name]["value"] {
-            serde_json::Value::Null => &json["stack"]["value"][name],
+            serde_json::Value::Null => &stack[name],
             top => top,
         };
+        let declared = json.get(name).is_some() || stack.get(name).is_some();
         match value {
+            // The output exists and is null: what sets it is off in this environment.
+            serde_json::Value::Null if declared => {
+                let env = &self.env.name;
+                let fix = match name {
+                    "certificate_arn" => format!(
+                        "the ACM certificate is issued once the zone is delegated: point the parent zone or registrar at \
+                         output name_servers, set dns_delegated = true in terraform/environments/{env}/main.tf and deploy \
+                         again (docs/INFRASTRUCTURE.md, \"First apply in a new account\")"
+                    ),
+                    _ => format!("what creates it is switched off in terraform/environments/{env}/main.tf"),
+                };
+                anyhow::bail!("terraform output `{name}` is null in `{env}`: {fix}")
+            }
             serde_json::Value::Null => anyhow::bail!("terraform has no output `{name}` (see {})", path.display()),
             serde_json::Value::String(s) => Ok(s.clone()),
             other => Ok(other.to_string()),

@@ -7,12 +7,13 @@ use common::*;
 
 const RELEASES: &str = r#"
 [[release]]
-name = "ingress-nginx"
-chart = "ingress-nginx"
-repository = "https://kubernetes.github.io/ingress-nginx"
-version = "4.11.3"
-namespace = "ingress-nginx"
+name = "aws-load-balancer-controller"
+chart = "aws-load-balancer-controller"
+repository = "https://aws.github.io/eks-charts"
+version = "3.5.0"
+namespace = "kube-system"
 environments = ["dev"]
+pods = { dev = 1 }
 
 [[release]]
 name = "cert-manager"
@@ -22,6 +23,7 @@ version = "v1.16.2"
 namespace = "cert-manager"
 environments = ["dev"]
 set_from_terraform = { "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn" = "cert_manager_role_arn" }
+pods = { dev = 3 }
 
 [[release]]
 name = "external-dns"
@@ -31,6 +33,7 @@ version = "1.15.0"
 namespace = "external-dns"
 needs = ["cert-manager"]
 environments = ["dev"]
+pods = { dev = 1 }
 
 [[release]]
 name = "linkerd-crds"
@@ -39,6 +42,7 @@ repository = "https://helm.linkerd.io/edge"
 version = "2025.1.1"
 namespace = "linkerd"
 environments = ["dev"]
+pods = { dev = 0 }
 
 [[release]]
 name = "linkerd-control-plane"
@@ -48,6 +52,26 @@ version = "2025.1.1"
 namespace = "linkerd"
 needs = ["linkerd-crds"]
 environments = ["dev"]
+pods = { dev = 3 }
+
+[[namespace]]
+name = "kube-system"
+leave = true
+
+[[namespace]]
+name = "cert-manager"
+enforce = "restricted"
+audit = "restricted"
+warn = "restricted"
+
+[[namespace]]
+name = "external-dns"
+enforce = "baseline"
+warn = "restricted"
+
+[[namespace]]
+name = "linkerd"
+enforce = "restricted"
 "#;
 
 const OVERLAY: &str = "resources:\n  - app.yaml\n";
@@ -56,7 +80,7 @@ const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gat
 fn repo() -> Sandbox {
     let mut files = fixture_files();
     files.push(("helm-values/releases.toml", RELEASES));
-    for r in ["ingress-nginx", "cert-manager", "external-dns", "linkerd-crds", "linkerd-control-plane"] {
+    for r in ["aws-load-balancer-controller", "cert-manager", "external-dns", "linkerd-crds", "linkerd-control-plane"] {
         files.push((Box::leak(format!("helm-values/{r}/values.yaml").into_boxed_str()), "{}\n"));
         files.push((
             Box::leak(format!("helm-values/{r}/values-dev.yaml").into_boxed_str()),
@@ -119,14 +143,17 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "terraform apply",
         "terraform output -json",
         "aws eks update-kubeconfig --name authorworks-dev-eks",
-        "helm upgrade --install ingress-nginx",
+        "helm upgrade --install aws-load-balancer-controller",
+        "namespaces/dev-cert-manager.yaml",
         "helm upgrade --install cert-manager",
+        "namespaces/dev-external-dns.yaml",
         "helm upgrade --install external-dns",
+        "namespaces/dev-linkerd.yaml",
         "aws secretsmanager describe-secret --secret-id authorworks/dev/linkerd-identity",
         "aws secretsmanager create-secret --name authorworks/dev/linkerd-identity",
         "helm upgrade --install linkerd-crds",
         "helm upgrade --install linkerd-control-plane",
-        "kubectl apply --server-side",
+        "kubectl apply --server-side --field-manager=cargo-xtask -k",
         "kubectl rollout status deployment/gateway --namespace authorworks",
         "kubectl wait --for=condition=Available",
     ];
@@ -140,7 +167,6 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "--namespace cert-manager",
         "--rollback-on-failure",
         "--wait",
-        "--create-namespace",
         "values-dev.yaml",
         "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/cm",
     ] {
@@ -149,6 +175,27 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
     assert!(
         helm.iter().all(|c| c.contains("--kubeconfig=") && !c.contains(".kube/config")),
         "project-local kubeconfig: {helm:#?}"
+    );
+    // Namespaces are made, labelled, by the xtask: helm creates none (it would leave them unlabelled).
+    assert!(helm.iter().all(|c| !c.contains("--create-namespace")), "{helm:#?}");
+    let applies: Vec<&String> = calls.iter().filter(|c| c.starts_with("kubectl apply --server-side")).collect();
+    let namespace_applies: Vec<&&String> = applies.iter().filter(|c| c.contains("/k8s/namespaces/")).collect();
+    assert_eq!(namespace_applies.len(), 3, "cert-manager, external-dns, linkerd; kube-system left alone: {applies:#?}");
+    assert!(namespace_applies
+        .iter()
+        .all(|c| c.contains("--field-manager=cargo-xtask -f ") && c.contains("--kubeconfig=")));
+    assert!(!calls.iter().any(|c| c.contains("kube-system.yaml")), "kube-system is EKS's: {calls:#?}");
+    let manifest = |ns: &str| std::fs::read_to_string(sb.work().join(format!("k8s/namespaces/dev-{ns}.yaml"))).unwrap();
+    assert_eq!(
+        manifest("cert-manager"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cert-manager\n  labels:\n    \
+         pod-security.kubernetes.io/enforce: restricted\n    pod-security.kubernetes.io/audit: restricted\n    \
+         pod-security.kubernetes.io/warn: restricted\n"
+    );
+    assert_eq!(
+        manifest("external-dns"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: external-dns\n  labels:\n    \
+         pod-security.kubernetes.io/enforce: baseline\n    pod-security.kubernetes.io/warn: restricted\n"
     );
     let cp = helm.iter().find(|c| c.contains("install linkerd-control-plane")).unwrap();
     assert!(cp.ends_with("-f -"), "the identity reaches helm on stdin: {cp}");
@@ -241,8 +288,11 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "] cost",
         "terraform apply",
         "aws eks update-kubeconfig --name '<terraform output cluster_name>'",
-        "helm upgrade --install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.11.3",
-        "helm-values/ingress-nginx/values.yaml -f helm-values/ingress-nginx/values-dev.yaml",
+        "helm upgrade --install aws-load-balancer-controller aws-load-balancer-controller --repo https://aws.github.io/eks-charts --version 3.5.0",
+        "helm-values/aws-load-balancer-controller/values.yaml -f helm-values/aws-load-balancer-controller/values-dev.yaml",
+        "] namespace-cert-manager",
+        "pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/audit=restricted",
+        "kubectl apply --server-side --field-manager=cargo-xtask -f",
         "helm upgrade --install cert-manager",
         "helm upgrade --install external-dns",
         "helm upgrade --install linkerd-crds",
@@ -250,7 +300,7 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "< (secret values on stdin)",
         "kubectl apply --server-side --field-manager=cargo-xtask -k",
         "kubectl rollout status",
-        "[20/20] verify",
+        "[23/23] verify",
     ];
     let mut at = 0;
     for needle in order {
@@ -273,10 +323,81 @@ fn destroy_removes_workloads_mesh_and_releases_in_reverse_before_terraform() {
         "helm uninstall linkerd-crds",
         "helm uninstall external-dns",
         "helm uninstall cert-manager",
-        "helm uninstall ingress-nginx",
+        "helm uninstall aws-load-balancer-controller",
         "terraform destroy",
     ];
     for pair in order.windows(2) {
         assert!(pos(pair[0]) < pos(pair[1]), "`{}` must come before `{}`: {calls:#?}", pair[0], pair[1]);
     }
+}
+
+/// The repository's own `deploy dev --dry-run`: the Prometheus Operator CRDs before every release
+/// that needs them, each namespace labelled before its first release, the load balancer controller
+/// before the workloads (their Ingress), the mesh before the meshed workloads.
+#[test]
+fn the_repositorys_dry_run_orders_crds_controller_and_mesh_before_what_needs_them() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["deploy", "dev", "--dry-run"]);
+    out.assert_code(0);
+    let text = out.stdout();
+    let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("`{needle}` missing:\n{text}"));
+    let install = |name: &str| at(&format!("helm upgrade --install {name} "));
+    let list: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repo_root().join("helm-values/releases.toml")).unwrap()).unwrap();
+    let mut needing = 0;
+    for r in list["release"].as_array().unwrap() {
+        let name = r["name"].as_str().unwrap();
+        let envs = r["environments"].as_array().unwrap();
+        if !envs.iter().any(|e| e.as_str() == Some("dev")) {
+            continue;
+        }
+        let needs = r.get("needs").and_then(|n| n.as_array()).cloned().unwrap_or_default();
+        if needs.iter().any(|n| n.as_str() == Some("prometheus-operator-crds")) {
+            needing += 1;
+            assert!(install("prometheus-operator-crds") < install(name), "the CRDs before {name}:\n{text}");
+        }
+        let ns = r["namespace"].as_str().unwrap();
+        if ns != "kube-system" {
+            assert!(at(&format!("] namespace-{ns} ")) < install(name), "namespace {ns} labelled before {name}");
+        }
+    }
+    assert!(needing >= 10, "most releases make ServiceMonitors: {needing}");
+    assert!(!text.contains("] namespace-kube-system"), "kube-system is left as EKS has it");
+    let workloads = at("kubectl apply --server-side --field-manager=cargo-xtask -k");
+    assert!(install("aws-load-balancer-controller") < workloads, "the ALB controller before the Ingress");
+    assert!(install("linkerd-crds") < install("linkerd-control-plane"));
+    assert!(install("linkerd-control-plane") < workloads, "the mesh before the meshed workloads");
+    assert!(!text.contains("--create-namespace"), "{text}");
+    assert!(sb.calls().is_empty());
+}
+
+/// A terraform output a release takes that is null (the certificate before the zone is delegated):
+/// the step fails with one line naming the output and what to do, and installs nothing.
+#[test]
+fn a_null_output_a_release_takes_says_what_to_do() {
+    let sb = repo().standin(
+        "terraform",
+        r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) touch "${a#-out=}" ;; esac; done ;;
+  show) echo '{"applyable":true,"resource_changes":[]}' ;;
+  output) echo '{"cluster_name":{"value":"authorworks-dev-eks"},"stack":{"value":{"cert_manager_role_arn":"arn:aws:iam::111122223333:role/cm","certificate_arn":null}}}' ;;
+esac"#,
+    );
+    let list = sb.root.as_ref().unwrap().join("helm-values/releases.toml");
+    let text = std::fs::read_to_string(&list).unwrap().replace(
+        "namespace = \"kube-system\"\nenvironments = [\"dev\"]\n",
+        "namespace = \"kube-system\"\nenvironments = [\"dev\"]\nset_from_terraform = { \"ingressClassParams.spec.certificateArn[0]\" = \"certificate_arn\" }\n",
+    );
+    std::fs::write(&list, text).unwrap();
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(1);
+    let line = "release aws-load-balancer-controller takes terraform outputs: terraform output `certificate_arn` is null in `dev`: \
+                the ACM certificate is issued once the zone is delegated: point the parent zone or registrar at output name_servers, \
+                set dns_delegated = true in terraform/environments/dev/main.tf and deploy again";
+    assert!(out.all().contains(line), "{}", out.all());
+    assert!(!out.all().contains("has no output"), "{}", out.all());
+    assert!(
+        !sb.calls().iter().any(|c| c.starts_with("helm upgrade --install aws-load-balancer-controller")),
+        "nothing installed"
+    );
 }

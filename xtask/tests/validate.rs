@@ -103,3 +103,227 @@ fn validate_rejects_bad_manifests_naming_object_and_field() {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
 }
+
+/// The repository's own files under `dirs` (path, content), for a scratch copy to break.
+fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
+    let root = repo_root();
+    let mut out = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                continue;
+            }
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(text) = std::fs::read_to_string(&p) {
+            out.push((p.strip_prefix(&root).unwrap().display().to_string(), text));
+        }
+    }
+    out
+}
+
+/// A scratch copy of the repository's release list, values, overlays and environment roots, with
+/// `edit` applied to (path, content) first; the eks module is `EKS` (the same form as the module's:
+/// an `eni_limits` table and prefix delegation in `vpc_cni_configuration`).
+fn broken_copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
+    let mut files =
+        repo_files(&["helm-values", "k8s", "terraform/environments", "terraform/stack", "terraform/modules/network"]);
+    files.retain(|(p, _)| !p.starts_with("terraform/modules/eks"));
+    files.push(("terraform/modules/eks/main.tf".into(), EKS.into()));
+    files.push(("xtask.toml".into(), std::fs::read_to_string(repo_root().join("xtask.toml")).unwrap()));
+    let files: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(p, t)| {
+            let t = edit(&p, t);
+            (p, t)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    Sandbox::new().with_root(&refs)
+}
+
+const EKS: &str = r#"locals {
+  eni_limits = {
+    "t3.small"  = { enis = 3, ips = 4, vcpus = 2 }
+    "t3.medium" = { enis = 3, ips = 6, vcpus = 2 }
+    "t3.large"  = { enis = 3, ips = 12, vcpus = 2 }
+    "m5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "m5.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
+    "r5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+  }
+  vpc_cni_configuration = {
+    enableNetworkPolicy = "true"
+    env = {
+      ENABLE_PREFIX_DELEGATION = "true"
+      WARM_PREFIX_TARGET       = "1"
+    }
+  }
+}
+"#;
+
+#[test]
+fn the_repositorys_release_list_and_cluster_fit_pass() {
+    let sb = broken_copy(|_, t| t);
+    let out = sb.run(&["validate", "--only", "helm release", "--only", "cluster fit"]);
+    out.assert_code(0);
+}
+
+/// metrics-server creates a ServiceMonitor (its values) but no longer needs prometheus-operator-crds.
+#[test]
+fn validate_refuses_a_release_needing_crds_nothing_installs_earlier() {
+    let sb = broken_copy(|p, t| {
+        if p == "helm-values/releases.toml" {
+            t.replacen("needs = [\"prometheus-operator-crds\"]", "needs = []", 1)
+        } else {
+            t
+        }
+    });
+    let out = sb.run(&["validate", "--only", "helm release"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(
+        text.contains("helm-values/releases.toml:") && text.contains(
+            "release `metrics-server` creates monitoring.coreos.com objects in `dev` (values `serviceMonitor.enabled: true`) but no release it needs provides those CRDs: add `prometheus-operator-crds` to its needs"
+        ),
+        "{text}"
+    );
+    // deploy refuses the same list before it runs anything.
+    let deploy = sb.run(&["deploy", "dev", "--dry-run"]);
+    deploy.assert_code(2);
+    assert!(
+        deploy.stderr().contains("release `metrics-server` creates monitoring.coreos.com objects"),
+        "{}",
+        deploy.stderr()
+    );
+}
+
+/// The overlay's PodMonitor and PrometheusRule need monitoring.coreos.com: a list without its provider is refused.
+#[test]
+fn validate_refuses_overlay_custom_resources_no_release_provides() {
+    let sb = broken_copy(|p, t| {
+        if p == "helm-values/releases.toml" {
+            t.replace("provides = [\"monitoring.coreos.com\"]\n", "")
+        } else {
+            t
+        }
+    });
+    let out = sb.run(&["validate", "--only", "cluster fit dev"]);
+    out.assert_code(1);
+    assert!(
+        out.stdout().contains("k8s/overlays/dev: PodMonitor authorworks/services: ")
+            && out.stdout().contains("monitoring.coreos.com/v1 needs CRDs that no release `dev` gets provides"),
+        "{}",
+        out.stdout()
+    );
+}
+
+/// Without prefix delegation two t3.small nodes hold 22 pods: dev's platform doesn't fit.
+#[test]
+fn validate_refuses_an_env_whose_pods_exceed_its_node_capacity() {
+    let sb = broken_copy(|p, t| {
+        if p == "terraform/modules/eks/main.tf" {
+            t.replace("ENABLE_PREFIX_DELEGATION = \"true\"", "ENABLE_PREFIX_DELEGATION = \"false\"")
+        } else {
+            t
+        }
+    });
+    let out = sb.run(&["validate", "--only", "cluster fit dev"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(
+        text.contains("terraform/environments/dev/main.tf: `dev` asks for ")
+            && text.contains("but its untainted node groups hold 22 at their desired size (prefix delegation off)"),
+        "{text}"
+    );
+    // A release asking for many pods overflows even with prefix delegation (2 × 110).
+    let many = broken_copy(|p, t| {
+        if p == "helm-values/releases.toml" {
+            t.replace(
+                "pods = { dev = 1, staging = 1, production = 1 }",
+                "pods = { dev = 200, staging = 1, production = 1 }",
+            )
+        } else {
+            t
+        }
+    });
+    let out = many.run(&["validate", "--only", "cluster fit dev"]);
+    out.assert_code(1);
+    assert!(out.stdout().contains("hold 220 at their desired size (prefix delegation on)"), "{}", out.stdout());
+}
+
+/// cluster-autoscaler's image follows the cluster's minor; the operator's CRDs its version.
+#[test]
+fn validate_refuses_versions_that_must_pair_but_dont() {
+    let sb = broken_copy(|p, t| match p {
+        "helm-values/cluster-autoscaler/values.yaml" => t.replace("tag: v1.35.2", "tag: v1.34.1"),
+        "helm-values/releases.toml" => t.replacen("app_version = \"v0.93.1\"", "app_version = \"v0.92.0\"", 1),
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "helm release"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    for expected in [
+        "release `cluster-autoscaler`: `image.tag` is v1.34.1 in `dev` but the cluster runs Kubernetes 1.35 (terraform/environments/dev/main.tf kubernetes_version): pin the 1.35 line",
+        "release `prometheus-operator-crds` has app_version v0.92.0 but `kube-prometheus-stack` has v0.93.1: they must be the same",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+}
+
+/// The Pod Security table: an unknown level, and a README that differs from the list.
+#[test]
+fn validate_checks_the_pod_security_levels_and_their_readme_table() {
+    let sb = broken_copy(|p, t| match p {
+        "helm-values/releases.toml" => t.replacen("enforce = \"restricted\"", "enforce = \"strict\"", 1),
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "helm release"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(text.contains("namespace `cert-manager`: enforce = `strict` is not a Pod Security level (privileged, baseline, restricted)"), "{text}");
+    assert!(text.contains("helm-values/README.md:") && text.contains("the Pod Security table differs"), "{text}");
+}
+
+/// The edge seam: the Ingress names terraform's alb group, the policy admits the public subnets.
+#[test]
+fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() {
+    let sb = broken_copy(|p, t| match p {
+        "k8s/overlays/dev/kustomization.yaml" => t
+            .replace("value: authorworks-dev-alb", "value: authorworks-dev-lb")
+            .replace("cidr: 10.2.2.0/24", "cidr: 10.2.3.0/24"),
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "cluster fit dev"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    for expected in [
+        "alb.ingress.kubernetes.io/security-groups is `authorworks-dev-lb` but terraform's alb security group in `dev` is named `authorworks-dev-alb` (terraform/modules/network/main.tf, aws_security_group.alb)",
+        "NetworkPolicy authorworks/alb-to-gateway: admits 10.2.1.0/24, 10.2.3.0/24 but the public subnets of `dev` are 10.2.1.0/24, 10.2.2.0/24",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+}
+
+/// A container without limits in the overlay (here an init container the dev overlay adds).
+#[test]
+fn validate_refuses_an_overlay_container_without_limits() {
+    let sb = broken_copy(|p, t| {
+        match p {
+        "k8s/overlays/dev/kustomization.yaml" => t.replacen(
+            "patches:\n",
+            "patches:\n  - target: {kind: Deployment, name: gateway}\n    patch: |-\n      - op: add\n        path: /spec/template/spec/initContainers\n        value: [{name: wait, image: busybox:1.37, resources: {requests: {cpu: 10m, memory: 16Mi}}}]\n",
+            1,
+        ),
+        _ => t,
+    }
+    });
+    let out = sb.run(&["validate", "--only", "kubernetes overlay dev"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(
+        text.contains(
+            "Deployment authorworks/gateway: spec.template.spec.initContainers[0].resources.limits.cpu is missing"
+        ),
+        "{text}"
+    );
+}

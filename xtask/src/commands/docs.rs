@@ -21,6 +21,10 @@ pub fn run(ctx: &Context) -> Result<()> {
             changed += 1;
         }
     }
+    if ctx.root.join(crate::releases::LIST).is_file() && crate::releases::write_namespace_table(&ctx.root)? {
+        println!("updated {}", crate::releases::README);
+        changed += 1;
+    }
     println!("{changed} README(s) updated");
     Ok(())
 }

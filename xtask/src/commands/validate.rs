@@ -52,8 +52,14 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
     if ctx.root.join(crate::releases::LIST).is_file() {
         checks.push(Check {
             name: "helm release list and values".into(),
-            run: Box::new(|| Ok(crate::releases::check_list(&ctx.root, &crate::releases::load(&ctx.root)?))),
+            run: Box::new(|| Ok(crate::releases::check_all(&ctx.root, &crate::releases::load_list(&ctx.root)?))),
         });
+        for overlay in crate::k8s::overlays(&ctx.root) {
+            checks.push(Check {
+                name: format!("cluster fit {overlay}"),
+                run: Box::new(move || cluster_fit(ctx, &overlay)),
+            });
+        }
     }
     checks.push(Check {
         name: "checkov terraform".into(),
@@ -86,6 +92,28 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
         f.file = where_.clone();
         f
     }));
+    Ok(findings)
+}
+
+/// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
+/// custom resources come from a release the environment gets, its pods fit the node groups, and its
+/// edge objects name terraform's security group and public subnets.
+fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
+    let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
+    let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
+    let releases = crate::releases::load(&ctx.root)?;
+    let provided = crate::releases::provided_in(&releases, overlay);
+    let mut findings = crate::crds::check_overlay(&provided, overlay, &objects, &where_);
+    if terraform::env_dir(&ctx.root, overlay).join("main.tf").is_file() {
+        findings.extend(crate::capacity::check(&ctx.root, overlay, &releases, &objects));
+        findings.extend(crate::edge::check(&ctx.root, &ctx.config()?.project, overlay, &objects, &where_));
+    } else {
+        findings.push(Finding::new(
+            &where_,
+            None,
+            format!("overlay `{overlay}` has no terraform environment terraform/environments/{overlay} to run on"),
+        ));
+    }
     Ok(findings)
 }
 

@@ -1,0 +1,171 @@
+//! The seam between the overlay's edge objects and terraform's network: each ALB Ingress names, in
+//! `alb.ingress.kubernetes.io/security-groups`, the `Name` tag of the network module's `alb`
+//! security group, and the `alb-to-gateway` NetworkPolicy admits exactly the environment's public
+//! subnets (where the ALB's nodes are). Both expected values are derived from terraform's own
+//! expressions: the group's `name` and the module's `local.name`, the stack's `cidrs.public` rule
+//! (`cidrsubnet(var.vpc_cidr, <bits>, <first> + i)` for each of `az_count` zones) with the
+//! environment's `vpc_cidr` and `az_count`.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use serde_norway::Value;
+
+use crate::finding::Finding;
+use crate::terraform::{self, TfFile};
+
+pub const SECURITY_GROUPS: &str = "alb.ingress.kubernetes.io/security-groups";
+pub const ALB_POLICY: &str = "alb-to-gateway";
+
+fn source(e: &impl std::fmt::Display) -> String {
+    e.to_string().trim().trim_matches('"').to_string()
+}
+
+/// The `Name` of the network module's `alb` security group in `env` (`{project}-{env}-alb`, as
+/// terraform/modules/network/main.tf spells it).
+pub fn alb_security_group(root: &Path, project: &str, env: &str) -> Result<String, Finding> {
+    let path = terraform::tf_dir(root).join("modules/network/main.tf");
+    let file = TfFile::read(&path)?;
+    let local_name = file
+        .blocks("locals")
+        .find_map(|(_, b, _)| b.body.get_attribute("name").map(|a| source(&a.value)))
+        .ok_or_else(|| Finding::new(&path, None, "no `local.name`: the alb security group's name can't be derived"))?;
+    let group = file
+        .blocks("resource")
+        .find(|(kind, b, _)| kind == "aws_security_group" && b.labels.get(1).map(|l| l.as_str()) == Some("alb"))
+        .and_then(|(_, b, _)| b.body.get_attribute("name").map(|a| source(&a.value)))
+        .ok_or_else(|| Finding::new(&path, None, "no aws_security_group \"alb\" with a `name`"))?;
+    let name = group
+        .replace("${local.name}", &local_name)
+        .replace("${var.project}", project)
+        .replace("${var.environment}", env);
+    if name.contains("${") {
+        return Err(Finding::new(
+            &path,
+            None,
+            format!("the alb security group's name `{group}` is not derivable here"),
+        ));
+    }
+    Ok(name)
+}
+
+/// terraform's `cidrsubnet(prefix, newbits, netnum)` for IPv4.
+pub fn cidrsubnet(prefix: &str, newbits: u32, netnum: u32) -> Option<String> {
+    let (addr, bits) = prefix.split_once('/')?;
+    let (addr, bits): (Ipv4Addr, u32) = (addr.parse().ok()?, bits.parse().ok()?);
+    let new = bits + newbits;
+    if new > 32 || u64::from(netnum) >= 1u64 << newbits {
+        return None;
+    }
+    let base = u32::from(addr) & if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let net = base | if new == 32 { netnum } else { netnum << (32 - new) };
+    Some(format!("{}/{new}", Ipv4Addr::from(net)))
+}
+
+/// The environment's public subnet CIDRs, as the stack computes them.
+pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
+    let stack = terraform::tf_dir(root).join("stack/main.tf");
+    let main = terraform::env_dir(root, env).join("main.tf");
+    let file = TfFile::read(&stack)?;
+    let rule = file
+        .blocks("locals")
+        .find_map(|(_, b, _)| b.body.get_attribute("cidrs").map(|a| a.value.clone()))
+        .and_then(|c| {
+            c.as_object().and_then(|o| {
+                o.iter().find(|(k, _)| crate::capacity::key_name(k) == "public").map(|(_, v)| source(v.expr()))
+            })
+        })
+        .ok_or_else(|| Finding::new(&stack, None, "no `local.cidrs.public`: the public subnets can't be derived"))?;
+    // [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
+    let args = rule
+        .split_once("cidrsubnet(var.vpc_cidr,")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(args, _)| args.split(',').map(str::trim).collect::<Vec<_>>());
+    let parsed = args.as_deref().and_then(|a| match a {
+        [bits, num] => Some((bits.parse::<u32>().ok()?, num.strip_suffix("+ i")?.trim().parse::<u32>().ok()?)),
+        _ => None,
+    });
+    let Some((newbits, first)) = parsed.filter(|_| rule.contains("range(var.az_count)")) else {
+        return Err(Finding::new(&stack, None, format!("`cidrs.public = {rule}` is not the form this check reads")));
+    };
+    let arg = |name: &str| terraform::stack_argument(root, env, name).ok().flatten();
+    let vpc = arg("vpc_cidr").and_then(|e| e.as_str().map(str::to_string));
+    let azs = arg("az_count").and_then(|e| e.as_number().and_then(|n| n.as_u64()));
+    let (Some(vpc), Some(azs)) = (vpc, azs) else {
+        return Err(Finding::new(&main, None, "module \"stack\" needs literal `vpc_cidr` and `az_count`"));
+    };
+    (0..azs as u32)
+        .map(|i| {
+            cidrsubnet(&vpc, newbits, first + i).ok_or_else(|| {
+                Finding::new(&main, None, format!("cidrsubnet({vpc}, {newbits}, {}) is out of range", first + i))
+            })
+        })
+        .collect()
+}
+
+/// The overlay's edge objects against terraform.
+pub fn check(root: &Path, project: &str, env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let get = |v: &Value, path: &[&str]| path.iter().try_fold(v.clone(), |v, k| v.get(*k).cloned());
+    let network = "terraform/modules/network/main.tf";
+    match alb_security_group(root, project, env) {
+        Err(f) => findings.push(f),
+        Ok(want) => {
+            for ing in objects.iter().filter(|o| o.get("kind").and_then(Value::as_str) == Some("Ingress")) {
+                if get(ing, &["spec", "ingressClassName"]).as_ref().and_then(Value::as_str) != Some("alb") {
+                    continue;
+                }
+                let have = get(ing, &["metadata", "annotations", SECURITY_GROUPS]);
+                let have = have.as_ref().and_then(Value::as_str).unwrap_or("(none)");
+                if have != want {
+                    findings.push(Finding::new(where_, None, format!(
+                        "{}: {SECURITY_GROUPS} is `{have}` but terraform's alb security group in `{env}` is named `{want}` ({network}, aws_security_group.alb)",
+                        crate::k8s::object_name(ing)
+                    )));
+                }
+            }
+        }
+    }
+    match public_subnets(root, env) {
+        Err(f) => findings.push(f),
+        Ok(want) => {
+            let policy = objects.iter().find(|o| {
+                o.get("kind").and_then(Value::as_str) == Some("NetworkPolicy")
+                    && get(o, &["metadata", "name"]).as_ref().and_then(Value::as_str) == Some(ALB_POLICY)
+            });
+            let Some(policy) = policy else { return findings };
+            let mut have: Vec<String> = get(policy, &["spec", "ingress"])
+                .and_then(|i| i.as_sequence().cloned())
+                .into_iter()
+                .flatten()
+                .flat_map(|rule| rule.get("from").and_then(Value::as_sequence).cloned().unwrap_or_default())
+                .filter_map(|peer| get(&peer, &["ipBlock", "cidr"]).and_then(|c| c.as_str().map(str::to_string)))
+                .collect();
+            have.sort();
+            let mut sorted = want.clone();
+            sorted.sort();
+            if have != sorted {
+                findings.push(Finding::new(where_, None, format!(
+                    "{}: admits {} but the public subnets of `{env}` are {} (terraform/environments/{env}/main.tf vpc_cidr and az_count, terraform/stack/main.tf cidrs.public)",
+                    crate::k8s::object_name(policy),
+                    if have.is_empty() { "no ipBlock".to_string() } else { have.join(", ") },
+                    want.join(", ")
+                )));
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrsubnet_is_terraforms() {
+        assert_eq!(cidrsubnet("10.2.0.0/16", 8, 1).as_deref(), Some("10.2.1.0/24"));
+        assert_eq!(cidrsubnet("10.0.0.0/16", 8, 23).as_deref(), Some("10.0.23.0/24"));
+        assert_eq!(cidrsubnet("10.0.0.0/16", 4, 15).as_deref(), Some("10.0.240.0/20"));
+        assert_eq!(cidrsubnet("10.0.0.0/16", 8, 256), None);
+    }
+}
