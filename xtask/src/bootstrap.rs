@@ -13,6 +13,7 @@ use crate::{emulator, Context};
 
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    crate::preflight::check(ctx, &target, Default::default(), &args.run)?; // faults
     let mut pipeline = Pipeline::new(ctx, format!("bootstrap {}", target.env.name));
     ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(state_backend_step(ctx, &target));

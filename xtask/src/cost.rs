@@ -77,10 +77,30 @@ impl Priced {
     }
 }
 
+/// faults: `validate`'s check of cost/usage.toml (every section, every key).
+pub fn usage_findings(ctx: &Context) -> Result<Vec<crate::validate::Finding>> {
+    let path = ctx.root.join(USAGE);
+    let checked = UsageFile::load(&path).and_then(|f| f.check_all(&path, &ctx.config()?));
+    Ok(match checked {
+        Ok(()) => Vec::new(),
+        Err(e) => {
+            let text = format!("{e:#}");
+            let prefix = format!("{}:", path.display());
+            let rest = text.strip_prefix(&prefix).unwrap_or(&text);
+            let (line, message) = match rest.split_once(": ") {
+                Some((l, m)) if l.parse::<usize>().is_ok() => (l.parse().ok(), m.to_string()),
+                _ => (None, rest.to_string()),
+            };
+            vec![crate::validate::Finding::new(&path, line, message)]
+        }
+    })
+}
+
 /// Prices a plan JSON for `env` from the repository's price table and usage file.
 pub fn price(ctx: &Context, env: &crate::config::Environment, plan_path: &Path) -> Result<Priced> {
     let prices = Prices::load(&ctx.root.join(PRICES))?;
     let usage_file = UsageFile::load(&ctx.root.join(USAGE))?;
+    usage_file.check_all(&ctx.root.join(USAGE), &ctx.config()?)?; // faults: the whole file, every time
     let traffic = usage_file.for_env(&env.name, &ctx.root.join(USAGE))?;
     let text = std::fs::read_to_string(plan_path)
         .map_err(|e| usage(format!("cannot read the plan {}: {e}", plan_path.display())))?;
@@ -480,6 +500,32 @@ impl UsageFile {
         merged.ingress = env_section.ingress.over(self.ingress);
         Ok(merged)
     }
+
+    // --- faults (issue 14): every section of the file is checked whenever it is read, not only the
+    // priced environment's: a section for an environment xtask.toml doesn't define, or a key typo in
+    // another environment's section, is an error with file:line every time.
+    fn check_all(&self, path: &Path, config: &crate::config::Config) -> Result<()> {
+        let known: Vec<&str> = config.environments().map(|e| e.name.as_str()).collect();
+        for name in self.env.keys() {
+            if !known.contains(&name.as_str()) {
+                let header = format!("[env.{name}");
+                let line =
+                    self.text.lines().position(|l| l.trim_start().starts_with(&header)).map(|i| i + 1).unwrap_or(1);
+                return Err(usage(format!(
+                    "{}:{line}: [env.{name}…] names no environment of {} (they are: {})",
+                    path.display(),
+                    config.path.display(),
+                    known.join(", ")
+                )));
+            }
+        }
+        self.for_env("", path)?;
+        for name in self.env.keys() {
+            self.for_env(name, path)?;
+        }
+        Ok(())
+    }
+    // --- end faults
 
     /// Every key must be one the resource type takes: a typo is an error with file:line, never ignored.
     fn check_keys(

@@ -12,6 +12,7 @@ use crate::{bootstrap, cluster, cost, plan, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    crate::preflight::check(ctx, &target, crate::preflight::deploy(&target, args.yes), &args.run)?; // faults
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
     plan::announce_omissions(ctx, &target, &mut pipeline);
     bootstrap::ready_steps(ctx, &target, &mut pipeline);
@@ -129,7 +130,9 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
                 return Ok(());
             }
             let endpoint = plan::endpoint_for(ctx, target)?;
-            c.run(&apply(endpoint.as_deref())?)
+            let result = c.run(&apply(endpoint.as_deref())?);
+            // faults: after a forced interrupt, the lock left; after any stop short, tainted resources.
+            crate::statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, true)
         })
         .note("skipped when the plan changes nothing; terraform refuses a plan made stale by a later state change"),
     );

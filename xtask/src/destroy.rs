@@ -12,6 +12,7 @@ use crate::{bootstrap, cluster, deploy, plan, Context};
 
 pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    crate::preflight::check(ctx, &target, crate::preflight::cluster(&target), &args.run)?; // faults
     let name = &target.env.name;
     if let Some(given) = &args.confirm {
         if given != name {
@@ -51,7 +52,9 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let shown_destroy = destroy(shown.as_deref()).into_iter().collect();
     pipeline.step(Step::new("destroy", format!("terraform destroy of `{name}`"), shown_destroy, |c| {
         let endpoint = plan::endpoint_for(ctx, &target)?;
-        c.run(&destroy(endpoint.as_deref())?)
+        let result = c.run(&destroy(endpoint.as_deref())?);
+        crate::statelock::after_terraform(c, ctx, &target, endpoint.as_deref(), result, true)
+        // faults
     }));
     pipeline.step(mesh_identity_step(ctx, &target));
     pipeline.run(&args.run)

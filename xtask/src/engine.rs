@@ -476,6 +476,15 @@ impl StepCtx {
             if let Some(output) = handle.try_wait().with_context(|| format!("waiting for `{}`", cmd.program))? {
                 break output.clone();
             }
+            // faults: the emulator died under the running tool (watchdog.rs): end the tool, say so.
+            if let Some(died) = crate::watchdog::tripped() {
+                if let Some(pid) = pid {
+                    signal_group(pid, libc::SIGKILL);
+                }
+                let _ = handle.wait();
+                self.log(format!("xtask: {died}"));
+                return Err(died.into());
+            }
             let pending = signals_received() - seen;
             if pending > forwarded {
                 if let Some(pid) = pid {
@@ -504,6 +513,10 @@ impl StepCtx {
         // A tool that finished its work despite the interrupt has done its step; the pipeline stops
         // before the next one. One that stopped short was interrupted.
         if forwarded > 0 && !output.status.success() {
+            if forwarded > 1 {
+                // faults: say truthfully that the tool was killed (recovery.rs).
+                return Err(anyhow::Error::new(Interrupted).context(crate::recovery::Forced(cmd.program.clone())));
+            }
             return Err(anyhow::Error::new(Interrupted).context(format!("`{}` was interrupted", cmd.program)));
         }
         Ok(Finished { status: output.status, stdout: String::from_utf8_lossy(&output.stdout).into_owned(), lines })
@@ -527,7 +540,8 @@ impl Finished {
             Some(code) => format!("exit status {code}"),
             None => "a signal".to_string(),
         };
-        Err(anyhow!("`{}` failed with {how}", cmd.display(root)))
+        // faults: the tool's own error (terraform's `Error:` at the repository's file:line), not the command line.
+        Err(crate::tferror::explain(cmd, root, &self.lines, &how))
     }
 }
 
@@ -629,7 +643,12 @@ impl<'a> Pipeline<'a> {
                     earlier.join(", ")
                 )));
             }
-            return Ok(journal.steps.iter().map(|s| s.status != Status::Done).collect());
+            let mut resume: Vec<bool> = journal.steps.iter().map(|s| s.status != Status::Done).collect();
+            // faults: a resume inside the plan phase plans again from `init` (recovery.rs).
+            if let Some(why) = crate::recovery::replan(&names, &mut resume) {
+                println!("{why}");
+            }
+            return Ok(resume);
         }
         if let Some(from) = &args.from {
             let start = check(from)?;
@@ -659,8 +678,10 @@ impl<'a> Pipeline<'a> {
             println!("{line}");
         }
 
+        // faults: one pipeline per environment (runlock.rs); every run's logs its own.
+        let _run_lock = crate::runlock::acquire(&self.work, &self.invocation)?;
         let logs = self.work.join("logs").join(self.id());
-        fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        crate::runlock::fresh_log_dir(&logs)?;
         fs::create_dir_all(self.journal_path().parent().unwrap()).context("creating the journal directory")?;
 
         let earlier: Option<Journal> = if args.resume {
@@ -738,7 +759,7 @@ impl<'a> Pipeline<'a> {
                 if !journal.steps.iter().any(|s| s.status == Status::Interrupted) {
                     eprintln!("interrupted between steps");
                 }
-                eprintln!("Resume with: cargo xtask {invocation} --resume");
+                eprintln!("{}", crate::recovery::advice(None, &invocation));
                 Err(anyhow::Error::new(Reported(EXIT_INTERRUPTED)))
             }
             Err(e) if e.chain().any(|c| c.is::<Usage>()) => Err(anyhow::Error::new(Reported(EXIT_USAGE))),
@@ -836,7 +857,10 @@ fn report_failure(
 ) {
     let message = redact::apply(&format!("{err:#}")).into_owned();
     if status == Status::Interrupted {
-        eprintln!("Step `{step}` was interrupted; the tool finished its own shutdown first.");
+        eprintln!("{}", crate::recovery::interrupted_line(step, err));
+        for note in crate::recovery::take_notes() {
+            eprintln!("{}", redact::apply(&note));
+        }
         return;
     }
     if ui.mode == Mode::GitHub {
@@ -850,9 +874,12 @@ fn report_failure(
         }
         eprintln!("---");
     }
-    eprintln!("{} step `{step}` failed: {message}", ui.bad("error:"));
+    for note in crate::recovery::take_notes() {
+        eprintln!("{}", redact::apply(&note));
+    }
     eprintln!("Full log: {}", log.display());
-    eprintln!("Fix the cause, then resume with: cargo xtask {invocation} --resume");
+    eprintln!("Fix the cause. {}", crate::recovery::advice(Some(err), invocation));
+    eprintln!("{} step `{step}` failed: {message}", ui.bad("error:"));
 }
 
 fn print_table(ui: &Ui, journal: &Journal, facts: &[String]) {

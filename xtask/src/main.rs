@@ -18,6 +18,14 @@ mod releases;
 mod terraform;
 mod tools;
 mod validate;
+// faults and bad input (issue 14)
+mod preflight;
+mod recovery;
+mod runlock;
+mod statelock;
+mod tferror;
+mod unlock;
+mod watchdog;
 
 mod backup;
 mod bootstrap;
@@ -66,6 +74,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost::run(&ctx, args),
+        Unlock(args) => unlock::run(&ctx, args),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{bootstrap, Context};
 
 pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, args.emulated)?;
+    crate::preflight::check(ctx, &target, Default::default(), &args.run)?; // faults
     let invocation = if args.emulated {
         format!("plan {} --emulated", target.env.name)
     } else {
@@ -81,7 +82,8 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
             }
             target.ensure_dirs()?;
             let (plan, show) = plan_cmds(endpoint.as_deref())?;
-            c.run(&plan)?;
+            let result = c.run(&plan);
+            crate::statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, false)?; // faults
             let json = c.output(&show)?;
             std::fs::write(target.plan_json(), &json)
                 .with_context(|| format!("writing {}", target.plan_json().display()))?;
