@@ -42,6 +42,15 @@ pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Res
         return Ok(());
     }
     work_dir_writable(ctx)?;
+    if let Some(yes) = needs.confirm {
+        if target.env.protected && !yes && !std::io::stdin().is_terminal() {
+            return Err(usage(format!(
+                "`{env}` is protected and there is no terminal to confirm its plan at: run `cargo xtask deploy {env} --yes` \
+                 (CI), or run it at a terminal. Nothing was changed",
+                env = target.env.name
+            )));
+        }
+    }
     remove_leftover_secrets(ctx);
     let tools = Tools::new(ctx);
     let mut wanted: Vec<&Tool> = vec![tools::TERRAFORM, tools::AWS];
@@ -63,15 +72,6 @@ pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Res
     }
     if needs.overlay {
         overlay_renders(ctx, target)?;
-    }
-    if let Some(yes) = needs.confirm {
-        if target.env.protected && !yes && !std::io::stdin().is_terminal() {
-            return Err(usage(format!(
-                "`{env}` is protected and there is no terminal to confirm its plan at: run `cargo xtask deploy {env} --yes` \
-                 (CI), or run it at a terminal. Nothing was changed",
-                env = target.env.name
-            )));
-        }
     }
     Ok(())
 }
