@@ -81,7 +81,7 @@ fn small_local() -> Sandbox {
     let sb = Sandbox::new();
     let root = sb.path("repo");
     let real = repo_root();
-    for dir in ["k8s", "helm-values", "cost", "terraform/bootstrap"] {
+    for dir in ["k8s", "helm-values", "cost", "terraform/bootstrap", "terraform/modules/state-backend"] {
         copy_dir(&real.join(dir), &root.join(dir));
     }
     std::fs::copy(real.join("xtask.toml"), root.join("xtask.toml")).unwrap();
@@ -113,6 +113,21 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until the run's apply is under way; a run that ended before is shown.
+fn wait_applying(sb: &Sandbox, child: Child) -> Child {
+    let mut child = child;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !applying(sb) {
+        if child.try_wait().unwrap().is_some() {
+            let out = Run(child.wait_with_output().unwrap());
+            panic!("the run ended before its apply:\n{}", out.all());
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for the apply");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 /// The running apply's log shows terraform creating resources.
 fn applying(sb: &Sandbox) -> bool {
     let logs = sb.work().join("logs/deploy-local");
@@ -132,13 +147,14 @@ fn emulator_pid(sb: &Sandbox) -> u32 {
     state["pid"].as_u64().unwrap() as u32
 }
 
-/// `cargo xtask …` commands in `text`: after "Resume with:", "Run again:", or in backticks.
-fn advice_in(text: &str) -> Vec<String> {
+/// `cargo xtask …` commands in `text`: in backticks, and (in output) after "Resume with:"/"Run again:".
+fn advice_in(text: &str, output: bool) -> Vec<String> {
     let mut found = Vec::new();
     for line in text.lines() {
         for prefix in ["Resume with: cargo xtask ", "Run again: cargo xtask "] {
-            if let Some(at) = line.find(prefix) {
-                found.push(line[at + prefix.len()..].trim().to_string());
+            match line.find(prefix) {
+                Some(at) if output => found.push(line[at + prefix.len()..].trim().to_string()),
+                _ => {}
             }
         }
         let mut rest = line;
@@ -155,7 +171,7 @@ fn advice_in(text: &str) -> Vec<String> {
 /// Every piece of advice parses with the real command line (`--help` after it exits 0 only then).
 #[track_caller]
 fn assert_advice_works(sb: &Sandbox, text: &str) {
-    for advice in advice_in(text) {
+    for advice in advice_in(text, true) {
         let mut words: Vec<String> = shlex::split(&advice).unwrap_or_else(|| panic!("unquotable advice `{advice}`"));
         words.push("--help".into());
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -178,8 +194,7 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     let sb = small_local();
 
     // 1. One interrupt while the apply runs: terraform shuts down cleanly, the xtask exits 130.
-    let child = spawn(&sb, &["deploy", "local", "--no-cost-gate"]);
-    wait_for("the apply", Duration::from_secs(300), || applying(&sb));
+    let child = wait_applying(&sb, spawn(&sb, &["deploy", "local", "--no-cost-gate"]));
     signal(child.id(), "-INT");
     let out = Run(child.wait_with_output().unwrap());
     out.assert_code(130);
@@ -200,8 +215,7 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     let retaint = Run(sb.command(&["deploy", "local", "--no-cost-gate", "--only", "plan"]).output().unwrap());
     retaint.assert_code(0);
     terraform(&sb, &["taint", "module.stack.terraform_data.slow"]);
-    let child = spawn(&sb, &["deploy", "local", "--no-cost-gate"]);
-    wait_for("the second apply", Duration::from_secs(300), || applying(&sb));
+    let child = wait_applying(&sb, spawn(&sb, &["deploy", "local", "--no-cost-gate"]));
     signal(child.id(), "-INT");
     std::thread::sleep(Duration::from_millis(100));
     signal(child.id(), "-INT");
@@ -257,8 +271,7 @@ fn terraform(sb: &Sandbox, args: &[&str]) {
 #[test]
 fn the_emulator_dying_mid_apply_ends_the_run_naming_it() {
     let sb = small_local();
-    let child = spawn(&sb, &["deploy", "local", "--no-cost-gate"]);
-    wait_for("the apply", Duration::from_secs(300), || applying(&sb));
+    let child = wait_applying(&sb, spawn(&sb, &["deploy", "local", "--no-cost-gate"]));
     let pid = emulator_pid(&sb);
     signal(pid, "-KILL");
     let killed = Instant::now();
@@ -296,13 +309,14 @@ esac"#,
     wait_for("the first run's init", Duration::from_secs(60), || started.exists());
 
     let t = Instant::now();
-    let second = sb.run(&["deploy", "dev"]);
+    let second = sb.run(&["plan", "dev"]);
     assert!(t.elapsed() < Duration::from_secs(20), "refused within seconds: {:?}", t.elapsed());
     second.assert_code(2);
     let err = second.stderr();
     assert!(err.contains(&format!("`cargo xtask plan dev` (pid {}, started ", first.id())), "{err}");
     assert!(err.contains("UTC)"), "{err}");
-    assert!(!sb.work().join("logs/deploy-dev").exists(), "the second run wrote no logs");
+    let moved = std::fs::read_dir(sb.work().join("logs")).unwrap().flatten().count();
+    assert_eq!(moved, 1, "the second run moved or wrote no logs");
 
     std::fs::write(&release, "").unwrap();
     let out = Run(first.wait_with_output().unwrap());
@@ -483,8 +497,9 @@ fn every_command_the_sources_advise_exists() {
     let mut failures = Vec::new();
     for file in walk(&repo_root().join("xtask/src")) {
         let text = std::fs::read_to_string(&file).unwrap();
-        for advice in advice_in(&text) {
-            if advice.contains('…') || advice.contains("{invocation}") || advice.contains("{}") {
+        for advice in advice_in(&text, false) {
+            // Synopses (`a|b`) and whole-invocation placeholders are not advice.
+            if ["…", "|", "{invocation}", "{}", "<words>"].iter().any(|p| advice.contains(p)) {
                 continue;
             }
             let filled: Vec<String> = advice
