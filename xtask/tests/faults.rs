@@ -224,7 +224,7 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     let err = out.stderr();
     assert!(err.contains("interrupted twice") && err.contains("(forced)"), "{err}");
     assert!(!err.contains("finished its own shutdown first"), "{err}");
-    assert!(err.contains("Remove it with `cargo xtask unlock local --yes`"), "the way out is printed:\n{err}");
+    assert!(err.contains("remove it with `cargo xtask unlock local --yes`"), "the way out is printed:\n{err}");
     assert!(err.contains("ID "), "the lock's ID is shown:\n{err}");
     assert_advice_works(&sb, &out.all());
 
