@@ -52,6 +52,8 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Monthly cost estimate from the plan, priced per resource, against the budget (exit 1 over it)
     CostReport(CostReportArgs),
+    /// Show the terraform state lock an interrupted run left, and remove it when asked
+    Unlock(UnlockArgs),
 }
 
 pub use crate::engine::RunArgs;
@@ -222,6 +224,15 @@ pub struct CostReportArgs {
     /// With --actual: print the AWS CLI calls and run nothing
     #[arg(long, requires = "actual")]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Remove the lock without asking (it is still refused while a run of this checkout holds it)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,7 +62,11 @@ pub fn log_path(ctx: &Context) -> PathBuf {
 pub fn running(ctx: &Context) -> Option<Running> {
     let text = std::fs::read_to_string(state_path(ctx)).ok()?;
     let state: Running = serde_json::from_str(&text).ok()?;
-    (is_emulator_process(state.pid) && answers(state.port)).then_some(state)
+    let up = is_emulator_process(state.pid) && answers(state.port);
+    if up {
+        crate::watchdog::watch(state.pid, state.port); // faults: steps from here on depend on it
+    }
+    up.then_some(state)
 }
 
 /// One line for `doctor` and `status`.
@@ -103,8 +107,11 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
         Some(p) => p,
         None => free_port()?,
     };
-    if answers(port) {
-        bail!("port {port} on 127.0.0.1 is taken by another process; set emulator.port in xtask.toml to a free one");
+    if answers(port) || TcpListener::bind((HOST, port)).is_err() {
+        // faults: a configuration problem (exit 2), not a failed step.
+        return Err(crate::error::usage(format!(
+            "port {port} on 127.0.0.1 is taken by another process; set emulator.port in xtask.toml to a free one (or remove it)"
+        )));
     }
     std::fs::create_dir_all(dir(ctx)).context("creating the emulator directory")?;
     let log = std::fs::File::create(log_path(ctx)).context("creating the emulator log")?;
@@ -131,6 +138,7 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    crate::watchdog::watch(running.pid, running.port); // faults: steps from here on depend on it
     c.log(format!("emulator running at {} (pid {})", running.endpoint(), running.pid));
     c.note(format!("started at {}", running.endpoint()));
     Ok(running)
@@ -148,6 +156,7 @@ pub fn stop(ctx: &Context) -> Result<Option<Running>> {
         std::fs::remove_file(&path).ok();
         return Ok(None);
     }
+    crate::watchdog::unwatch(); // faults: stopped on purpose
     signal(state.pid, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
     while is_alive(state.pid) && Instant::now() < deadline {

@@ -38,6 +38,28 @@ impl fmt::Display for Interrupted {
 }
 impl std::error::Error for Interrupted {}
 
+/// A tool was killed by a second interrupt: it did not finish its own shutdown (terraform may have
+/// left its state lock behind).
+#[derive(Debug)]
+pub struct Forced(pub String);
+
+impl fmt::Display for Forced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` was killed by a second interrupt (forced), before it finished its own shutdown", self.0)
+    }
+}
+
+/// The step can't be resumed: the whole command must run again (e.g. the emulator, and its state, are gone).
+#[derive(Debug)]
+pub struct RunAgain(pub String);
+
+impl fmt::Display for RunAgain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for RunAgain {}
+
 /// The engine has already told the user what happened; `main` only sets the exit code.
 #[derive(Debug)]
 pub struct Reported(pub u8);

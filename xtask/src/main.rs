@@ -21,11 +21,16 @@ mod emulator;
 mod finding;
 mod k8s;
 mod mesh;
+mod preflight;
+mod recovery;
 mod releases;
+mod statelock;
 mod steps;
 mod target;
 mod terraform;
+mod tferror;
 mod tools;
+mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +39,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     redact::register_from_env();
+    engine::install(Box::new(recovery::Recovery));
     let cli = cli::Cli::parse();
     let result = run(cli);
     match result {
@@ -68,6 +74,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),
+        Unlock(args) => unlock::run(&ctx, args),
     }
 }
 

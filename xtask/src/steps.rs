@@ -10,7 +10,7 @@ use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, PlanSummary, Target};
 use crate::terraform::emulator_omissions;
 use crate::tools::{self, Tools};
-use crate::{emulator, Context};
+use crate::{emulator, statelock, Context};
 
 /// What commands that read the deployed environment start with: ready, init, and the outputs recorded.
 pub fn with_outputs<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
@@ -196,7 +196,8 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
             }
             target.ensure_dirs()?;
             let (plan, show) = plan_cmds(endpoint.as_deref())?;
-            c.run(&plan)?;
+            let result = c.run(&plan);
+            statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, false)?;
             let json = c.output(&show)?;
             std::fs::write(target.plan_json(), &json)
                 .with_context(|| format!("writing {}", target.plan_json().display()))?;
@@ -259,7 +260,9 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
                 return Ok(());
             }
             let endpoint = target.endpoint(ctx)?;
-            c.run(&apply(endpoint.as_deref())?)
+            let result = c.run(&apply(endpoint.as_deref())?);
+            // After a forced interrupt, the lock left; after any stop short, tainted resources.
+            statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, true)
         })
         .note("skipped when the plan changes nothing; terraform refuses a plan made stale by a later state change"),
     );

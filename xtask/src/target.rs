@@ -181,9 +181,11 @@ impl Target {
     /// The emulator's endpoint now: the running one, or an error saying how to get one.
     pub fn live_endpoint(&self, ctx: &Context) -> Result<String> {
         emulator::running(ctx).map(|r| r.endpoint()).ok_or_else(|| {
-            anyhow::anyhow!(
-                "the emulator is not running (its state went with it): run the command again without --resume/--from"
-            )
+            // Not resumable: the advice printed is "Run again" (recovery.rs).
+            anyhow::Error::new(crate::error::RunAgain(
+                "the emulator is not running (its state went with it): run the whole command again, without --resume/--from"
+                    .into(),
+            ))
         })
     }
 

@@ -19,6 +19,10 @@ resource "aws_route53_record" "caa" {
   type    = "CAA"
   ttl     = 3600
   records = [for issuer in var.caa_issuers : "0 issue \"${issuer}\""]
+  # UPSERT rather than CREATE: the stack owns the apex CAA set, so a record left by an interrupted apply
+  # (created in Route53, not yet in the state) is taken over instead of failing every rerun with
+  # "already exists".
+  allow_overwrite = true
 }
 
 resource "aws_acm_certificate" "this" {

@@ -8,10 +8,11 @@ use anyhow::Result;
 use crate::cli::EnvRunArgs;
 use crate::engine::Pipeline;
 use crate::target::Target;
-use crate::{steps, Context};
+use crate::{preflight, steps, Context};
 
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    preflight::check(ctx, &target, Default::default(), &args.run)?;
     let mut pipeline = Pipeline::new(ctx, format!("bootstrap {}", target.env.name));
     steps::ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(steps::state_backend_step(ctx, &target));

@@ -9,10 +9,11 @@ use crate::cli::DeployArgs;
 use crate::engine::{Pipeline, Step};
 use crate::error::usage;
 use crate::target::{PlanSummary, Target, DATA_RESOURCES};
-use crate::{cluster, cost, steps, Context};
+use crate::{cluster, cost, preflight, steps, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    preflight::check(ctx, &target, preflight::deploy(&target, args.yes), &args.run)?;
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
     steps::announce_omissions(ctx, &target, &mut pipeline);
     steps::ready_steps_needing(ctx, &target, &mut pipeline, cluster::LOCAL_TOOLS);

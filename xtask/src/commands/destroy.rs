@@ -10,10 +10,11 @@ use crate::clock::utc_stamp;
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::error::usage;
 use crate::target::Target;
-use crate::{cluster, steps, Context};
+use crate::{cluster, preflight, statelock, steps, Context};
 
 pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    preflight::check(ctx, &target, preflight::cluster(&target), &args.run)?;
     let name = &target.env.name;
     if let Some(given) = &args.confirm {
         if given != name {
@@ -53,7 +54,8 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let shown_destroy = destroy(shown.as_deref()).into_iter().collect();
     pipeline.step(Step::new("destroy", format!("terraform destroy of `{name}`"), shown_destroy, |c| {
         let endpoint = target.endpoint(ctx)?;
-        c.run(&destroy(endpoint.as_deref())?)
+        let result = c.run(&destroy(endpoint.as_deref())?);
+        statelock::after_terraform(c, ctx, &target, endpoint.as_deref(), result, true)
     }));
     pipeline.step(mesh_identity_step(ctx, &target));
     pipeline.run(&args.run)

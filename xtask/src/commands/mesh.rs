@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::cli::{MeshAction, MeshArgs};
 use crate::engine::Pipeline;
 use crate::target::{Target, NO_CLUSTER};
-use crate::{mesh, steps, Context};
+use crate::{mesh, preflight, steps, Context};
 
 pub fn run(ctx: &Context, args: MeshArgs) -> Result<()> {
     let (action, env, run) = match &args.action {
@@ -15,6 +15,7 @@ pub fn run(ctx: &Context, args: MeshArgs) -> Result<()> {
         MeshAction::RotateIssuer(a) => ("rotate-issuer", &a.env, &a.run),
     };
     let target = Target::new(ctx, env, false)?;
+    preflight::check(ctx, &target, preflight::cluster(&target), run)?;
     let mut pipeline = Pipeline::new(ctx, format!("mesh {action} {}", target.env.name));
     if target.uses_emulator() {
         pipeline.preface(NO_CLUSTER.replace("{env}", &target.env.name));

@@ -14,4 +14,5 @@ pub mod mesh;
 pub mod plan;
 pub mod schedule;
 pub mod tools;
+pub mod unlock;
 pub mod validate;

@@ -8,10 +8,11 @@ use anyhow::Result;
 use crate::cli::PlanArgs;
 use crate::engine::Pipeline;
 use crate::target::{Against, Target};
-use crate::{steps, Context};
+use crate::{preflight, steps, Context};
 
 pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, args.emulated)?;
+    preflight::check(ctx, &target, Default::default(), &args.run)?;
     let invocation = if args.emulated {
         format!("plan {} --emulated", target.env.name)
     } else {

@@ -61,6 +61,10 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
             });
         }
     }
+    if ctx.root.join(crate::cost::USAGE).is_file() {
+        // faults: the usage file, every section and key
+        checks.push(Check { name: "cost usage file".into(), run: Box::new(|| crate::cost::usage_findings(ctx)) });
+    }
     checks.push(Check {
         name: "checkov terraform".into(),
         run: Box::new(|| checkov(ctx, &["-d", "terraform", "--framework", "terraform"])),

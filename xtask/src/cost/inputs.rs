@@ -304,6 +304,31 @@ impl UsageFile {
         Ok(file)
     }
 
+    /// Every section of the file, checked whenever it is read, not only the priced environment's: a
+    /// section for an environment xtask.toml doesn't define, or a key typo in another environment's
+    /// section, is an error with file:line every time.
+    pub(super) fn check_all(&self, path: &Path, config: &crate::config::Config) -> Result<()> {
+        let known: Vec<&str> = config.environments().map(|e| e.name.as_str()).collect();
+        for name in self.env.keys() {
+            if !known.contains(&name.as_str()) {
+                let header = format!("[env.{name}");
+                let line =
+                    self.text.lines().position(|l| l.trim_start().starts_with(&header)).map(|i| i + 1).unwrap_or(1);
+                return Err(usage(format!(
+                    "{}:{line}: [env.{name}…] names no environment of {} (they are: {})",
+                    path.display(),
+                    config.path.display(),
+                    known.join(", ")
+                )));
+            }
+        }
+        self.for_env("", path)?;
+        for name in self.env.keys() {
+            self.for_env(name, path)?;
+        }
+        Ok(())
+    }
+
     pub(super) fn for_env(&self, env: &str, path: &Path) -> Result<Usage> {
         let mut merged = Usage::default();
         let empty = UsageSection::default();

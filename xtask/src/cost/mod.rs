@@ -53,10 +53,31 @@ impl Priced {
     }
 }
 
+/// `validate`'s check of cost/usage.toml (every section, every key).
+pub fn usage_findings(ctx: &Context) -> Result<Vec<crate::finding::Finding>> {
+    let path = ctx.root.join(USAGE);
+    let checked = UsageFile::load(&path).and_then(|f| f.check_all(&path, &ctx.config()?));
+    Ok(match checked {
+        Ok(()) => Vec::new(),
+        Err(e) => {
+            let text = format!("{e:#}");
+            let prefix = format!("{}:", path.display());
+            let rest = text.strip_prefix(&prefix).unwrap_or(&text);
+            let (line, message) = match rest.split_once(": ") {
+                Some((l, m)) if l.parse::<usize>().is_ok() => (l.parse().ok(), m.to_string()),
+                _ => (None, rest.to_string()),
+            };
+            vec![crate::finding::Finding::new(&path, line, message)]
+        }
+    })
+}
+
 /// Prices a plan JSON for `env` from the repository's price table and usage file.
 pub fn price(ctx: &Context, env: &crate::config::Environment, plan_path: &Path) -> Result<Priced> {
     let prices = Prices::load(&ctx.root.join(PRICES))?;
     let usage_file = UsageFile::load(&ctx.root.join(USAGE))?;
+    // The whole file, every time: a typo in another environment's section is found now, not later.
+    usage_file.check_all(&ctx.root.join(USAGE), &ctx.config()?)?;
     let traffic = usage_file.for_env(&env.name, &ctx.root.join(USAGE))?;
     let text = std::fs::read_to_string(plan_path)
         .map_err(|e| usage(format!("cannot read the plan {}: {e}", plan_path.display())))?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _, Result};
 use indicatif::ProgressBar;
 
+use super::hooks;
 use super::signals::{signal_group, signals_received};
 use super::ui::human;
 use super::{Cmd, Mode, StepCtx};
@@ -20,7 +21,7 @@ pub struct Probe {
     pub success: bool,
     pub stdout: String,
 }
-use crate::error::{not_found, usage, Interrupted};
+use crate::error::{not_found, usage, Forced, Interrupted};
 use crate::redact;
 
 /// Where a running tool's lines go: the step log always, the terminal when streaming.
@@ -111,6 +112,15 @@ impl StepCtx {
             if let Some(output) = handle.try_wait().with_context(|| format!("waiting for `{}`", cmd.program))? {
                 break output.clone();
             }
+            // The domain says the tool can't go on (the emulator under it died): end it, say so.
+            if let Some(abort) = hooks::get().abort() {
+                if let Some(pid) = pid {
+                    signal_group(pid, libc::SIGKILL);
+                }
+                let _ = handle.wait();
+                self.log(format!("xtask: {abort}"));
+                return Err(abort);
+            }
             let pending = signals_received() - seen;
             if pending > forwarded {
                 if let Some(pid) = pid {
@@ -139,6 +149,10 @@ impl StepCtx {
         // A tool that finished its work despite the interrupt has done its step; the pipeline stops
         // before the next one. One that stopped short was interrupted.
         if forwarded > 0 && !output.status.success() {
+            if forwarded > 1 {
+                // Said truthfully: the second interrupt killed the tool before its own shutdown.
+                return Err(anyhow::Error::new(Interrupted).context(Forced(cmd.program.clone())));
+            }
             return Err(anyhow::Error::new(Interrupted).context(format!("`{}` was interrupted", cmd.program)));
         }
         Ok(Finished { status: output.status, stdout: String::from_utf8_lossy(&output.stdout).into_owned(), lines })
@@ -162,7 +176,7 @@ impl Finished {
             Some(code) => format!("exit status {code}"),
             None => "a signal".to_string(),
         };
-        Err(anyhow!("`{}` failed with {how}", cmd.display(root)))
+        Err(hooks::get().explain(cmd, root, &self.lines, &how))
     }
 }
 

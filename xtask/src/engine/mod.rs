@@ -13,13 +13,16 @@
 
 mod cmd;
 mod exec;
+mod hooks;
 mod journal;
 mod pipeline;
+pub mod runlock;
 mod signals;
 mod step;
 mod ui;
 
 pub use cmd::Cmd;
+pub use hooks::{install, say, Hooks};
 pub use pipeline::{Pipeline, RunArgs, Workspace};
 pub use step::{Step, StepCtx};
 pub use ui::{human, Mode, Ui};

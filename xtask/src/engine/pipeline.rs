@@ -14,6 +14,7 @@ use super::exec::Sink;
 use super::journal::{save_journal, Journal, JournalStep, Status};
 use super::signals::{catch_signals, signals_received};
 use super::ui::{finish_step, print_table, report_failure, start_step, write_github_summary};
+use super::{hooks, runlock};
 use super::{Mode, Step, StepCtx, Ui};
 use crate::error::{usage, Interrupted, Reported, Usage, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
 use crate::redact;
@@ -111,7 +112,12 @@ impl<'a> Pipeline<'a> {
                     earlier.join(", ")
                 )));
             }
-            return Ok(journal.steps.iter().map(|s| s.status != Status::Done).collect());
+            let mut resume: Vec<bool> = journal.steps.iter().map(|s| s.status != Status::Done).collect();
+            // The domain may widen it (a resume inside the plan phase plans again).
+            if let Some(why) = hooks::get().replan(&names, &mut resume) {
+                println!("{why}");
+            }
+            return Ok(resume);
         }
         if let Some(from) = &args.from {
             let start = check(from)?;
@@ -141,8 +147,10 @@ impl<'a> Pipeline<'a> {
             println!("{line}");
         }
 
+        // One pipeline per environment and checkout (runlock.rs); every run's logs its own.
+        let _run_lock = runlock::acquire(&self.work, &self.invocation)?;
         let logs = self.work.join("logs").join(self.id());
-        fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        runlock::fresh_log_dir(&logs)?;
         fs::create_dir_all(self.journal_path().parent().unwrap()).context("creating the journal directory")?;
 
         let earlier: Option<Journal> = if args.resume {
@@ -220,7 +228,7 @@ impl<'a> Pipeline<'a> {
                 if !journal.steps.iter().any(|s| s.status == Status::Interrupted) {
                     eprintln!("interrupted between steps");
                 }
-                eprintln!("Resume with: cargo xtask {invocation} --resume");
+                eprintln!("{}", hooks::get().advice(None, &invocation));
                 Err(anyhow::Error::new(Reported(EXIT_INTERRUPTED)))
             }
             Err(e) if e.chain().any(|c| c.is::<Usage>()) => Err(anyhow::Error::new(Reported(EXIT_USAGE))),

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::hooks;
 use super::journal::{Journal, Status};
+use crate::error::Forced;
 use crate::redact;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -124,7 +126,15 @@ pub(super) fn report_failure(
 ) {
     let message = redact::apply(&format!("{err:#}")).into_owned();
     if status == Status::Interrupted {
-        eprintln!("Step `{step}` was interrupted; the tool finished its own shutdown first.");
+        match err.downcast_ref::<Forced>() {
+            Some(f) => eprintln!(
+                "Step `{step}` was interrupted twice: {f}; it may have left its state lock and half-made resources behind."
+            ),
+            None => eprintln!("Step `{step}` was interrupted; the tool finished its own shutdown first."),
+        }
+        for note in hooks::take_notes() {
+            eprintln!("{}", redact::apply(&note));
+        }
         return;
     }
     if ui.mode == Mode::GitHub {
@@ -138,9 +148,13 @@ pub(super) fn report_failure(
         }
         eprintln!("---");
     }
-    eprintln!("{} step `{step}` failed: {message}", ui.bad("error:"));
+    for note in hooks::take_notes() {
+        eprintln!("{}", redact::apply(&note));
+    }
     eprintln!("Full log: {}", log.display());
-    eprintln!("Fix the cause, then resume with: cargo xtask {invocation} --resume");
+    eprintln!("Fix the cause. {}", hooks::get().advice(Some(err), invocation));
+    // Last, so the final `error:` line names the cause.
+    eprintln!("{} step `{step}` failed: {message}", ui.bad("error:"));
 }
 
 pub(super) fn print_table(ui: &Ui, journal: &Journal, facts: &[String]) {

@@ -29,7 +29,8 @@ pub fn cache_dir(work: &std::path::Path, env: &str) -> PathBuf {
 
 fn secret_cmds(ctx: &Context, target: &Target, endpoint: Option<&str>) -> (Cmd, Cmd, Cmd, Cmd) {
     let id = secret_id(target);
-    let secret_file = format!("file://{}", secret_file(target).display());
+    // The secret JSON reaches the AWS CLI on its stdin (`file:///dev/stdin`), never a file on disk.
+    let secret_file = "file:///dev/stdin".to_string();
     let aws = || target.aws(ctx, endpoint);
     (
         aws().args(["secretsmanager", "describe-secret", "--secret-id", &id, "--query", "Name", "--output", "text"]),
@@ -51,26 +52,9 @@ fn secret_cmds(ctx: &Context, target: &Target, endpoint: Option<&str>) -> (Cmd, 
     )
 }
 
-/// A 0600 file the secret JSON passes through on its way to the AWS CLI; removed right after.
-fn secret_file(target: &Target) -> PathBuf {
-    target.file("linkerd-identity.json")
-}
-
-fn store(c: &mut StepCtx, target: &Target, identity: &Identity, cmd: &Cmd) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = secret_file(target);
-    target.ensure_dirs()?;
-    let _ = std::fs::remove_file(&path);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| f.write_all(identity.to_json().as_bytes()));
-    let result = written.context("writing the identity for the AWS CLI").and_then(|()| c.run(cmd));
-    let _ = std::fs::remove_file(&path);
-    result
+/// Stores the identity: its JSON (the private keys in it) is piped to the AWS CLI's stdin.
+fn store(c: &mut StepCtx, identity: &Identity, cmd: &Cmd) -> Result<()> {
+    c.run(&cmd.clone().stdin_secret(identity.to_json()))
 }
 
 pub fn fetch(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<Identity> {
@@ -115,7 +99,7 @@ pub fn certs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
                 Err(why) if why.contains("ResourceNotFound") => {
                     let identity = Identity::generate(mesh.trust_anchor_days, mesh.issuer_days)?;
                     identity.verify(certs::now())?;
-                    store(c, target, &identity, &create)?;
+                    store(c, &identity, &create)?;
                     c.note(format!("generated and stored: {}", validity_note(&identity)));
                     identity
                 }
@@ -124,7 +108,7 @@ pub fn certs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             cache(&ctx.work, &target.env.name, &identity)
         },
     )
-    .note("the get/create commands run only as needed; keys go through a 0600 file removed at once, never argv")
+    .note("the get/create commands run only as needed; keys go to the AWS CLI on stdin, never argv or a file")
 }
 
 /// A new issuer signed by the stored trust anchor, stored back.
@@ -141,7 +125,7 @@ pub fn rotate_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             let identity = fetch(c, ctx, target, endpoint.as_deref())?.rotate_issuer(days)?;
             identity.verify(certs::now())?;
             let (_, _, _, put) = secret_cmds(ctx, target, endpoint.as_deref());
-            store(c, target, &identity, &put)?;
+            store(c, &identity, &put)?;
             cache(&ctx.work, &target.env.name, &identity)?;
             c.note(format!("new issuer: {}", validity_note(&identity)));
             Ok(())

@@ -1,0 +1,205 @@
+//! What a terraform run that did not finish left behind, found and said: the S3 backend's state lock
+//! (`use_lockfile` writes `<key>.tflock` next to the state in the state bucket; a terraform killed by a
+//! second interrupt never removes it) and resources left tainted by an interrupted or failed apply —
+//! the data resources among them with how to check them and keep them (`terraform untaint`) instead of
+//! letting the next apply replace them.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::engine::{Cmd, StepCtx};
+use crate::recovery;
+use crate::target::{Target, DATA_RESOURCES};
+use crate::Context;
+
+/// The lock terraform holds while it works on the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateLock {
+    pub id: String,
+    pub who: String,
+    pub operation: String,
+    pub created: String,
+}
+
+impl StateLock {
+    /// Terraform's lock info JSON (`{"ID": …, "Operation": …, "Who": …, "Created": …}`).
+    pub fn parse(text: &str) -> Option<StateLock> {
+        let json: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+        let field = |k: &str| json[k].as_str().unwrap_or_default().to_string();
+        let lock =
+            StateLock { id: field("ID"), who: field("Who"), operation: field("Operation"), created: field("Created") };
+        (!lock.id.is_empty()).then_some(lock)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("ID {}, held by {} since {} ({})", self.id, self.who, self.created, self.operation)
+    }
+}
+
+/// `s3://<state bucket>/<env>/terraform.tfstate.tflock` (the key `Target::backend_settings` writes).
+pub fn lock_url(target: &Target) -> String {
+    format!("s3://{}/{}/terraform.tfstate.tflock", target.state_bucket(), target.env.name)
+}
+
+/// Prints the lock object to stdout.
+pub fn read_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
+    target.aws(ctx, endpoint).args(["s3", "cp", &lock_url(target), "-"])
+}
+
+pub fn remove_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
+    target.aws(ctx, endpoint).args(["s3", "rm", &lock_url(target)])
+}
+
+/// The AWS CLI's answer for a missing object (`aws s3 cp` does a HeadObject first).
+pub fn is_missing(stderr: &str) -> bool {
+    stderr.contains("404")
+        || stderr.contains("Not Found")
+        || stderr.contains("NoSuchKey")
+        || stderr.contains("NoSuchBucket")
+}
+
+/// `cargo xtask unlock <env> --yes`, as the user typed the environment.
+pub fn unlock_advice(target: &Target) -> String {
+    format!("cargo xtask unlock {} --yes", target.env.name)
+}
+
+/// After a step's terraform command: when it did not finish, say what it left (the lock after a forced
+/// interrupt; tainted resources after an apply that stopped short). The result is passed through.
+pub fn after_terraform(
+    c: &mut StepCtx,
+    ctx: &Context,
+    target: &Target,
+    endpoint: Option<&str>,
+    result: Result<()>,
+    applying: bool,
+) -> Result<()> {
+    let Err(err) = result else { return Ok(()) };
+    if recovery::run_again(&err) {
+        return Err(err); // the emulator is gone, and everything with it
+    }
+    if recovery::forced(&err) {
+        match c.attempt(&read_cmd(ctx, target, endpoint)) {
+            Ok(Ok(text)) => match StateLock::parse(&text) {
+                Some(lock) => {
+                    crate::engine::say(format!(
+                        "The run left terraform's state lock in {}: {}.",
+                        lock_url(target),
+                        lock.describe()
+                    ));
+                    crate::engine::say(format!(
+                        "Nothing else holds it: remove it with `{}` (it shows the holder first; without --yes it asks), then resume.",
+                        unlock_advice(target)
+                    ));
+                }
+                None => crate::engine::say(format!(
+                    "{} exists but is not terraform's lock info; see `cargo xtask unlock {}`",
+                    lock_url(target),
+                    target.env.name
+                )),
+            },
+            Ok(Err(stderr)) if is_missing(&stderr) => crate::engine::say("No state lock was left behind."),
+            Ok(Err(stderr)) => crate::engine::say(format!(
+                "Could not read the state lock ({}); `cargo xtask unlock {}` shows it",
+                stderr.lines().last().unwrap_or_default(),
+                target.env.name
+            )),
+            Err(e) => crate::engine::say(format!("Could not read the state lock: {e:#}")),
+        }
+    }
+    if applying {
+        tainted_report(c, ctx, target, endpoint);
+    }
+    Err(err)
+}
+
+/// Lists the resources the state marks tainted; for data resources, how to check and keep them.
+fn tainted_report(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) {
+    let Ok(tf) = target.terraform(ctx, endpoint) else { return };
+    let show = tf.cmd(["show", "-json", "-no-color"]);
+    let Ok(Ok(json)) = c.attempt(&show) else {
+        crate::engine::say("Could not read the state to look for tainted resources (it may still be locked).");
+        return;
+    };
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&json) else { return };
+    let mut tainted = Vec::new();
+    collect_tainted(&state["values"]["root_module"], &mut tainted);
+    if tainted.is_empty() {
+        crate::engine::say("No resource is tainted: the next plan picks up where the apply stopped.");
+        return;
+    }
+    let (data, other): (Vec<_>, Vec<_>) = tainted.iter().partition(|(_, kind)| DATA_RESOURCES.contains(&kind.as_str()));
+    crate::engine::say(format!(
+        "{} resource(s) were left tainted (made, but not finished): the next apply replaces them{}",
+        tainted.len(),
+        if other.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", other.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", "))
+        }
+    ));
+    for (address, kind) in data {
+        let state_show = shell_line(&tf.cmd(["state", "show", address.as_str()]));
+        let untaint = shell_line(&tf.cmd(["untaint", address.as_str()]));
+        crate::engine::say(format!(
+            "  data resource {address} ({kind}) is tainted: replacing it loses its data. Check it is whole \
+             (`{state_show}`, and its status in AWS); if it is, keep it with `{untaint}` before resuming."
+        ));
+    }
+}
+
+fn collect_tainted(module: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    for r in module["resources"].as_array().into_iter().flatten() {
+        if r["tainted"].as_bool() == Some(true) {
+            out.push((r["address"].as_str().unwrap_or("?").to_string(), r["type"].as_str().unwrap_or("?").to_string()));
+        }
+    }
+    for child in module["child_modules"].as_array().into_iter().flatten() {
+        collect_tainted(child, out);
+    }
+}
+
+/// A command as one line a person can paste anywhere: absolute paths, `-chdir` for the directory.
+pub fn shell_line(cmd: &Cmd) -> String {
+    let (exe, args, cwd, env) = cmd.parts();
+    let q = |w: &str| shlex::try_quote(w).map(|q| q.into_owned()).unwrap_or_else(|_| w.to_string());
+    let mut words: Vec<String> = env.map(|(k, v)| format!("{k}={}", q(v))).collect();
+    words.push(q(&exe_name(&exe, &cmd.program)));
+    if let (Some(dir), "terraform") = (cwd, cmd.program.as_str()) {
+        words.push(format!("-chdir={}", q(&dir.to_string_lossy())));
+    }
+    words.extend(args.iter().map(|a| q(a)));
+    crate::redact::apply(&words.join(" ")).into_owned()
+}
+
+fn exe_name(exe: &Path, program: &str) -> String {
+    // The tool as found on PATH reads best; a project-installed one needs its path.
+    match which::which(program) {
+        Ok(p) if p == exe => program.to_string(),
+        _ => exe.to_string_lossy().into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terraform_lock_info_parses() {
+        let text = r#"{"ID":"8c1c-4e1f","Operation":"OperationTypeApply","Info":"","Who":"root@vm","Version":"1.11.4","Created":"2026-12-01T10:00:00Z","Path":"b/local/terraform.tfstate"}"#;
+        let lock = StateLock::parse(text).unwrap();
+        assert_eq!(lock.describe(), "ID 8c1c-4e1f, held by root@vm since 2026-12-01T10:00:00Z (OperationTypeApply)");
+        assert_eq!(StateLock::parse("not json"), None);
+    }
+
+    #[test]
+    fn tainted_resources_are_found_in_child_modules() {
+        let state = serde_json::json!({"child_modules": [{"resources": [
+            {"address": "module.stack.aws_db_instance.main", "type": "aws_db_instance", "tainted": true},
+            {"address": "module.stack.aws_vpc.main", "type": "aws_vpc"}
+        ]}]});
+        let mut out = Vec::new();
+        collect_tainted(&state, &mut out);
+        assert_eq!(out, [("module.stack.aws_db_instance.main".to_string(), "aws_db_instance".to_string())]);
+    }
+}
