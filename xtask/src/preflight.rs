@@ -64,6 +64,10 @@ pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Res
         }
     }
     wanted.dedup_by_key(|t| t.name);
+    if target.uses_emulator() {
+        // `local` installs the project's own tools on first use, before anything changes.
+        Tools::install_missing(ctx, &wanted)?;
+    }
     for tool in wanted {
         ready(&tools, tool)?;
     }

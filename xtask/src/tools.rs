@@ -217,6 +217,32 @@ impl Tools {
             .collect()
     }
 
+    /// Installs, before a command changes anything, the project tools of `needs` that are missing (a fresh
+    /// clone's first `cargo xtask deploy local`): one small pipeline of its own, so the install shows its
+    /// progress and log like any step. Nothing to do (and nothing printed) when all are there.
+    pub fn install_missing(ctx: &Context, needs: &[&Tool]) -> Result<()> {
+        let tools = Tools::new(ctx);
+        let missing = tools.missing(needs);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut pipeline = Pipeline::new(ctx, "tools install");
+        let (tools, needs) = (&tools, needs);
+        pipeline.step(Step::new(
+            "install",
+            format!("first installing {} into .tools (pinned, one time)", missing.join(", ")),
+            vec![],
+            move |c| {
+                for tool in needs.iter().filter(|t| t.source == Source::Project) {
+                    tools.ensure(c, tool)?;
+                }
+                c.note(format!("installed {}", missing.join(", ")));
+                Ok(())
+            },
+        ));
+        pipeline.run(&RunArgs::default())
+    }
+
     /// A tool the project installs itself, installed into `.tools` at its pin first if it is not
     /// there yet (on first use, as `tools install` would); its path.
     pub fn ensure(&self, ctx: &mut StepCtx, tool: &Tool) -> Result<PathBuf> {

@@ -71,7 +71,9 @@ resource "aws_ssm_parameter" "p" {
 
 resource "terraform_data" "slow" {
   provisioner "local-exec" {
-    command = "[ -n \"$FAULTS_FAST\" ] || sleep 45"
+    # FAULTS_FAST: nothing to wait for; FAULTS_STUBBORN: the sleep ignores SIGINT, so terraform is still
+    # shutting down when a second interrupt comes (the forced case, without a race).
+    command = "[ -n \"$FAULTS_FAST\" ] && exit 0; [ -n \"$FAULTS_STUBBORN\" ] && trap '' INT; sleep 45"
   }
 }
 "#;
@@ -215,7 +217,14 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     let retaint = Run(sb.command(&["deploy", "local", "--no-cost-gate", "--only", "plan"]).output().unwrap());
     retaint.assert_code(0);
     terraform(&sb, &["taint", "module.stack.terraform_data.slow"]);
-    let child = wait_applying(&sb, spawn(&sb, &["deploy", "local", "--no-cost-gate"]));
+    let stubborn = sb
+        .command(&["deploy", "local", "--no-cost-gate"])
+        .env("FAULTS_STUBBORN", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let child = wait_applying(&sb, stubborn);
     signal(child.id(), "-INT");
     std::thread::sleep(Duration::from_millis(100));
     signal(child.id(), "-INT");

@@ -185,8 +185,11 @@ impl Cmd {
     /// it could not start or did not answer in time (it is killed then). With `merge`, its stderr is
     /// part of `stdout`; otherwise stderr is discarded.
     pub fn probe(&self, limit: Duration, merge: bool) -> Option<Probe> {
-        let mut expr = duct::cmd(self.resolved(), &self.args).stdin_null().stdout_capture().unchecked();
-        expr = if merge { expr.stderr_to_stdout() } else { expr.stderr_capture() };
+        let expr = duct::cmd(self.resolved(), &self.args).stdin_null().unchecked();
+        // duct applies the outermost redirection first: to merge, stderr joins stdout *after* stdout is
+        // captured (`stdout_capture().stderr_to_stdout()` would send stderr to the terminal).
+        let mut expr =
+            if merge { expr.stderr_to_stdout().stdout_capture() } else { expr.stdout_capture().stderr_capture() };
         if let Some(dir) = &self.cwd {
             expr = expr.dir(dir);
         }
