@@ -148,8 +148,10 @@ module "storage" {
   backups_expire_days = var.backup_retention_days
   enable_replication  = var.dr_enabled
   media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]
-  enforce_tls         = !contains(local.omit, "tls_only_bucket_policies")
-  force_destroy       = !var.protected
+  # The ALB the load balancer controller makes writes its access logs under this prefix.
+  load_balancer_logs_prefix = module.edge.access_logs_prefix
+  enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
+  force_destroy             = !var.protected
 }
 
 module "dns" {
@@ -179,14 +181,13 @@ module "cdn" {
 module "edge" {
   source = "../modules/edge"
 
-  project                = var.project
-  environment            = var.environment
-  cluster_name           = local.cluster_name
-  oidc_provider_arn      = module.eks.oidc_provider_arn
-  oidc_issuer            = module.eks.oidc_issuer
-  vpc_id                 = module.network.vpc_id
-  access_logs_bucket_arn = module.storage.bucket_arns["logs"]
-  enable_waf             = var.enable_waf
+  project           = var.project
+  environment       = var.environment
+  cluster_name      = local.cluster_name
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer       = module.eks.oidc_issuer
+  vpc_id            = module.network.vpc_id
+  enable_waf        = var.enable_waf
 }
 
 module "monitoring" {

@@ -7,9 +7,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
-# Elastic Load Balancing's log-delivery account in this region (regions opened before August 2022, such
-# as us-east-1, deliver access logs from it; AWS ELB user guide, "Enable access logs": bucket policy).
-data "aws_elb_service_account" "current" {}
 
 locals {
   name               = "${var.project}-${var.environment}"
@@ -383,23 +380,4 @@ resource "aws_wafv2_web_acl" "this" {
   }
 
   tags = merge(var.tags, { Name = "${local.name}-alb" })
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Access logs: what Elastic Load Balancing needs on the logs bucket. A bucket has one policy and the
-# storage module writes it, so this is handed over as a document for that policy to include.
-# (AWS ELB user guide, "Enable access logs for your Application Load Balancer": s3:PutObject on
-# bucket/prefix/AWSLogs/account-id/*, for the region's ELB account.) The bucket must use SSE-S3, as the
-# logs bucket does.
-
-data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid       = "ElbAccessLogs"
-    actions   = ["s3:PutObject"]
-    resources = ["${var.access_logs_bucket_arn}/${local.access_logs_prefix}/AWSLogs/${local.account_id}/*"]
-    principals {
-      type        = "AWS"
-      identifiers = [data.aws_elb_service_account.current.arn]
-    }
-  }
 }

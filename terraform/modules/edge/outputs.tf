@@ -9,11 +9,6 @@ output "web_acl_arn" {
 }
 
 output "access_logs_prefix" {
-  description = "Key prefix the load balancer's access logs are written under in the logs bucket."
+  description = "Key prefix the load balancer's access logs are written under in the logs bucket (the storage module grants Elastic Load Balancing exactly that prefix)."
   value       = local.access_logs_prefix
-}
-
-output "access_logs_bucket_policy_json" {
-  description = "The bucket policy statement Elastic Load Balancing needs to deliver access logs under access_logs_prefix; the logs bucket's owner (storage module) merges it into that bucket's policy."
-  value       = data.aws_iam_policy_document.access_logs.json
 }

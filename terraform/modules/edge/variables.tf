@@ -49,11 +49,6 @@ variable "vpc_id" {
   type        = string
 }
 
-variable "access_logs_bucket_arn" {
-  description = "ARN of the bucket the load balancer's access logs go to (the environment's logs bucket)."
-  type        = string
-}
-
 variable "enable_waf" {
   description = "A regional WAFv2 web ACL (AWS managed common, known-bad-inputs and SQL-injection rule groups, a per-address rate limit) on the load balancer. Required in production."
   type        = bool

@@ -1,4 +1,7 @@
 data "aws_caller_identity" "current" {}
+# Elastic Load Balancing's log-delivery account in this region (regions opened before August 2022, such
+# as us-east-1 and us-west-2, deliver access logs from it).
+data "aws_elb_service_account" "current" {}
 data "aws_region" "dr" {
   provider = aws.dr
 }
@@ -121,6 +124,23 @@ data "aws_iam_policy_document" "bucket" {
         test     = "StringEquals"
         variable = "aws:SourceAccount"
         values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+
+  # Elastic Load Balancing delivers the ALB's access logs as the region's ELB account (AWS ELB user
+  # guide, "Enable access logs for your Application Load Balancer": s3:PutObject on
+  # bucket/prefix/AWSLogs/account-id/*; the bucket must use SSE-S3, as the logs bucket does). Without
+  # this statement AWS refuses to turn access logging on, and the controller fails the whole ALB.
+  dynamic "statement" {
+    for_each = each.key == "logs" && var.load_balancer_logs_prefix != "" ? [1] : []
+    content {
+      sid       = "ElbAccessLogs"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this["logs"].arn}/${var.load_balancer_logs_prefix}/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
+      principals {
+        type        = "AWS"
+        identifiers = [data.aws_elb_service_account.current.arn]
       }
     }
   }

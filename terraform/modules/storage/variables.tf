@@ -120,3 +120,14 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "load_balancer_logs_prefix" {
+  description = "Key prefix in the logs bucket the load balancer writes its access logs under (Elastic Load Balancing is granted exactly that prefix); empty for none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.load_balancer_logs_prefix == "" || can(regex("^[a-z0-9][a-z0-9/_-]*[a-z0-9]$", var.load_balancer_logs_prefix)) && !startswith(var.load_balancer_logs_prefix, "AWSLogs")
+    error_message = "load_balancer_logs_prefix must not start or end with / and must not start with AWSLogs (ELB adds AWSLogs/<account>/ itself); got \"${var.load_balancer_logs_prefix}\"."
+  }
+}

@@ -19,12 +19,11 @@ mock_provider "aws" {
 }
 
 variables {
-  project                = "authorworks"
-  cluster_name           = "authorworks-production-eks"
-  oidc_provider_arn      = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
-  oidc_issuer            = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
-  vpc_id                 = "vpc-0123456789abcdef0"
-  access_logs_bucket_arn = "arn:aws:s3:::authorworks-production-logs-123456789012"
+  project           = "authorworks"
+  cluster_name      = "authorworks-production-eks"
+  oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
+  oidc_issuer       = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
+  vpc_id            = "vpc-0123456789abcdef0"
 }
 
 run "production_has_the_web_acl" {

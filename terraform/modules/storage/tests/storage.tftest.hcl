@@ -122,3 +122,21 @@ run "replica_deleted_within_standard_ia_minimum_is_refused" {
 
   expect_failures = [aws_s3_bucket_lifecycle_configuration.replica]
 }
+
+run "load_balancer_logs_prefix_with_awslogs_is_refused" {
+  command = plan
+
+  variables {
+    load_balancer_logs_prefix = "AWSLogs/alb"
+  }
+
+  expect_failures = [var.load_balancer_logs_prefix]
+}
+
+run "load_balancer_logs_prefix_is_accepted" {
+  command = plan
+
+  variables {
+    load_balancer_logs_prefix = "alb"
+  }
+}
