@@ -396,11 +396,12 @@ fn bad_overlays_old_tools_a_taken_port_refused_before_the_emulator_starts() {
     assert!(!sb.calls().iter().any(|c| c != "terraform version"), "nothing but the version ran: {:?}", sb.calls());
     assert!(!emulator_started(&sb));
 
-    // An old kubectl, with none installed by the project.
+    // An old kubectl, with none installed by the project, for a real environment (which takes its tools
+    // from the machine: `local` installs its own pinned kubectl before anything changes instead).
     let sb = real_repo().standin("kubectl", r#"echo "Client Version: v1.32.4""#);
     let empty = sb.path("no-tools");
     let sb = sb.env("XTASK_TOOLS_DIR", empty.to_str().unwrap());
-    let out = sb.run(&["deploy", "local"]);
+    let out = sb.run(&["deploy", "dev"]);
     out.assert_code(2);
     assert!(
         out.stderr().contains("kubectl 1.32.4") && out.stderr().contains("cargo xtask tools install"),
