@@ -10,10 +10,6 @@ use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
 use crate::{k8s, mesh, steps, Context};
 
-/// The project-installed tools the emulator's cluster steps run: kubectl renders the overlay
-/// (kustomize), kubernetes-validate checks it against the API schemas.
-pub const LOCAL_TOOLS: &[&tools::Tool] = &[tools::KUBECTL, tools::KUBE_VALIDATE];
-
 fn kubeconfig_arg(target: &Target) -> String {
     format!("--kubeconfig={}", target.kubeconfig().display())
 }

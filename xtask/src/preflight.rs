@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use anyhow::Result;
 
 use crate::cli::RunArgs;
-use crate::error::usage;
+use crate::error::{not_found, usage};
 use crate::target::{Against, Target};
 use crate::tools::{self, Found, Tool, Tools};
 use crate::Context;
@@ -38,7 +38,12 @@ pub fn cluster(target: &Target) -> Needs {
 
 /// Every check that can be made before the first change; `--dry-run` changes nothing and is let through.
 pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Result<()> {
+    let wanted = wanted(target, needs);
     if run.dry_run {
+        let missing = Tools::new(ctx).missing(&wanted);
+        if target.uses_emulator() && !missing.is_empty() {
+            println!("dry run: a real run first installs {} into .tools (pinned, one time)", missing.join(", "));
+        }
         return Ok(());
     }
     work_dir_writable(ctx)?;
@@ -53,17 +58,6 @@ pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Res
     }
     remove_leftover_secrets(ctx);
     let tools = Tools::new(ctx);
-    let mut wanted: Vec<&Tool> = vec![tools::TERRAFORM, tools::AWS];
-    if needs.cluster {
-        wanted.extend([tools::KUBECTL, tools::HELM]);
-    }
-    if needs.overlay {
-        wanted.push(tools::KUBECTL);
-        if target.uses_emulator() {
-            wanted.push(tools::KUBE_VALIDATE);
-        }
-    }
-    wanted.dedup_by_key(|t| t.name);
     if target.uses_emulator() {
         // `local` installs the project's own tools on first use, before anything changes.
         Tools::install_missing(ctx, &wanted)?;
@@ -80,12 +74,29 @@ pub fn check(ctx: &Context, target: &Target, needs: Needs, run: &RunArgs) -> Res
     Ok(())
 }
 
+/// Every tool the command's steps run: terraform and the AWS CLI always, helm and kubectl for a real
+/// cluster, kubectl to render the overlay and, on the emulator, kubernetes-validate to check it.
+fn wanted(target: &Target, needs: Needs) -> Vec<&'static Tool> {
+    let mut wanted: Vec<&'static Tool> = vec![tools::TERRAFORM, tools::AWS];
+    if needs.cluster {
+        wanted.extend([tools::KUBECTL, tools::HELM]);
+    }
+    if needs.overlay {
+        wanted.push(tools::KUBECTL);
+        if target.uses_emulator() {
+            wanted.push(tools::KUBE_VALIDATE);
+        }
+    }
+    wanted.dedup_by_key(|t| t.name);
+    wanted
+}
+
 /// The tool is found and at least doctor's minimum (a version that can't be read is let through, as
 /// doctor shows it). The one place a later change can install project tools on demand.
 pub fn ready(tools: &Tools, tool: &Tool) -> Result<Found> {
     let found = tools.probe(tool);
     let Some(path) = &found.path else {
-        return Err(usage(format!("{} not found: {} (`cargo xtask doctor` lists every tool)", tool.name, tool.hint)));
+        return Err(usage(not_found(tool.bin)));
     };
     if let Some(version) = &found.version {
         if !tools::at_least(version, tool.min) {

@@ -21,44 +21,22 @@ pub fn with_outputs<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
 
 /// The emulator (for emulator targets) and the preflight: the first steps of every environment command.
 pub fn ready_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
-    ready_steps_needing(ctx, target, pipeline, &[]);
-}
-
-/// [`ready_steps`] for a pipeline whose later steps run project-installed tools (`needs`): for an
-/// emulator target the preflight installs those that are missing, before anything changes.
-pub fn ready_steps_needing<'a>(
-    ctx: &'a Context,
-    target: &'a Target,
-    pipeline: &mut Pipeline<'a>,
-    needs: &'a [&'a tools::Tool],
-) {
     if target.uses_emulator() {
         pipeline.step(emulator::start_step(ctx, target.config.emulator_port, |_| {}));
     }
-    pipeline.step(preflight_step(ctx, target, needs));
+    pipeline.step(preflight_step(ctx, target));
 }
 
-/// Tools present (for emulator targets, the project's own installed on first use), and the caller's
-/// AWS account is the one xtask.toml names for the environment.
-fn preflight_step<'a>(ctx: &'a Context, target: &'a Target, needs: &'a [&'a tools::Tool]) -> Step<'a> {
+/// Tools present, and the caller's AWS account is the one xtask.toml names for the environment. (The
+/// project's own tools a `local` run needs were installed by `preflight::check`, before this pipeline.)
+fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     let sts = |endpoint: Option<&str>| {
         target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
     };
-    // Real environments take these tools from wherever doctor finds them; `local` installs its own.
-    let installs = if target.uses_emulator() { needs } else { &[] };
-    let missing = Tools::new(ctx).missing(installs);
-    let install_note = if missing.is_empty() {
-        String::new()
-    } else {
-        format!(" (first installing {} into .tools)", missing.join(", "))
-    };
     let about = match target.against {
-        Against::EmulatedPlan => format!("Check the tools{install_note} (emulated: no cloud account is used)"),
-        _ => format!(
-            "Check the tools{install_note} and that the AWS credentials are for account {}",
-            target.env.account_id
-        ),
+        Against::EmulatedPlan => "Check the tools (emulated: no cloud account is used)".to_string(),
+        _ => format!("Check the tools and that the AWS credentials are for account {}", target.env.account_id),
     };
     Step::new("preflight", about, vec![sts(shown.as_deref())], move |c| {
         let tools = Tools::new(ctx);
@@ -67,12 +45,8 @@ fn preflight_step<'a>(ctx: &'a Context, target: &'a Target, needs: &'a [&'a tool
                 return Err(usage(not_found(tool.bin)));
             }
         }
-        for tool in installs {
-            tools.ensure(c, tool)?;
-        }
-        let installed = if missing.is_empty() { String::new() } else { format!("installed {}; ", missing.join(", ")) };
         if target.against == Against::EmulatedPlan {
-            c.note(format!("{installed}emulated plan: no cloud credentials needed"));
+            c.note("emulated plan: no cloud credentials needed");
             return Ok(());
         }
         let endpoint = target.endpoint(ctx)?;
@@ -92,7 +66,7 @@ fn preflight_step<'a>(ctx: &'a Context, target: &'a Target, needs: &'a [&'a tool
                 target.env.account_id
             )));
         }
-        c.note(format!("{installed}account {account}"));
+        c.note(format!("account {account}"));
         Ok(())
     })
 }

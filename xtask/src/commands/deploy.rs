@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     preflight::check(ctx, &target, preflight::deploy(&target, args.yes), &args.run)?;
     let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
     steps::announce_omissions(ctx, &target, &mut pipeline);
-    steps::ready_steps_needing(ctx, &target, &mut pipeline, cluster::LOCAL_TOOLS);
+    steps::ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(steps::state_backend_step(ctx, &target));
     steps::plan_steps(ctx, &target, &mut pipeline);
     pipeline.step(gate_step(&target, args.allow_destroy));
