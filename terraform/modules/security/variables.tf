@@ -102,9 +102,28 @@ variable "github_repository" {
 }
 
 variable "application_secrets" {
-  description = "Secrets Manager entries the applications read through external-secrets; values are set out of band, never in terraform."
+  description = "Secrets Manager entries `<project>/<env>/app/<name>` the applications read through external-secrets (the stack's workloads table names who reads which); values are set out of band, never in terraform."
   type        = set(string)
-  default     = ["session-signing-key", "email-provider-api-key", "ai-provider-api-key"]
+
+  validation {
+    condition     = alltrue([for s in var.application_secrets : can(regex("^[a-z][a-z0-9-]{0,62}$", s))])
+    error_message = "application_secrets: each name is lowercase a-z, 0-9 and -, starting with a letter (it becomes part of the secret's name); got ${join(", ", var.application_secrets)}."
+  }
+}
+
+variable "external_secret_arns" {
+  description = "Secrets made elsewhere that external-secrets reads for the workloads: the services' database logins and the RDS-managed master secret."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.external_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a))])
+    error_message = "external_secret_arns must be Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>), each named exactly: no wildcard prefix."
+  }
+  validation {
+    condition     = alltrue([for a in var.external_secret_arns : !strcontains(a, "*")])
+    error_message = "external_secret_arns: external-secrets may read exactly the secrets the workloads use; a wildcard would let it read others."
+  }
 }
 
 variable "secret_recovery_window_days" {
