@@ -23,11 +23,6 @@ output "service_secret_names" {
   value       = { for k, s in aws_secretsmanager_secret.service : k => s.name }
 }
 
-output "service_secret_arns" {
-  description = "Service => ARN of its login secret (external-secrets reads it)."
-  value       = { for k, s in aws_secretsmanager_secret.service : k => s.arn }
-}
-
 output "port" {
   description = "PostgreSQL port."
   value       = aws_db_instance.primary.port

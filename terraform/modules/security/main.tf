@@ -312,18 +312,30 @@ locals {
 }
 
 # external-secrets reads exactly the secrets the workloads' ExternalSecrets name: the application
-# secrets here and var.external_secret_arns (the services' database logins, the RDS master secret the
-# database-setup job uses), and decrypts through Secrets Manager with exactly their keys: `secrets`
-# (application secrets and database logins) and `rds` (RDS encrypts the master secret with the
-# instance's key). Both keys' policies delegate to IAM (AccountAdministers: "Allows access to the AWS
-# account and enables IAM policies", AWS KMS Developer Guide, Default key policy), so this policy is
-# the whole grant and no key policy names the role. kms:ViaService limits the decrypt to Secrets
-# Manager's own calls ("How AWS Secrets Manager uses AWS KMS").
+# secrets here, the secrets named in var.external_secret_names (the services' database logins) and
+# var.external_secret_arns (the RDS-managed master secret the database-setup job uses). A secret this
+# stack names is given as its name followed by `-??????`: Secrets Manager appends six random characters
+# to every secret's ARN, and that pattern matches exactly the secret of that name (Secrets Manager User
+# Guide, "Permissions policy examples": ARN endings), which keeps the policy known at plan time. It
+# decrypts through Secrets Manager with exactly their keys: `secrets` (application secrets and
+# database logins) and `rds` (RDS encrypts the master secret with the instance's key). Both keys'
+# policies delegate to IAM (AccountAdministers: "Allows access to the AWS account and enables IAM
+# policies", AWS KMS Developer Guide, Default key policy), so this policy is the whole grant and no key
+# policy names the role; kms:ViaService limits the decrypt to Secrets Manager's own calls ("How AWS
+# Secrets Manager uses AWS KMS").
+locals {
+  secret_arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:"
+  external_secrets_reads = concat(
+    [for name in concat([for k in sort(var.application_secrets) : "${local.secrets_prefix}/app/${k}"], var.external_secret_names) : "${local.secret_arn_prefix}${name}-??????"],
+    var.external_secret_arns,
+  )
+}
+
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     sid       = "ReadWorkloadSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = concat([for s in aws_secretsmanager_secret.app : s.arn], var.external_secret_arns)
+    resources = local.external_secrets_reads
   }
   statement {
     sid       = "DecryptThemThroughSecretsManager"

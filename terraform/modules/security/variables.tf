@@ -111,18 +111,25 @@ variable "application_secrets" {
   }
 }
 
-variable "external_secret_arns" {
-  description = "Secrets made elsewhere that external-secrets reads for the workloads: the services' database logins and the RDS-managed master secret."
+variable "external_secret_names" {
+  description = "Secrets this stack makes elsewhere, in this account and region, that external-secrets reads for the workloads (the services' database logins): their names."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.external_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a))])
-    error_message = "external_secret_arns must be Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>), each named exactly: no wildcard prefix."
+    condition     = alltrue([for n in var.external_secret_names : startswith(n, "${var.project}/${var.environment}/") && !strcontains(n, "*") && !strcontains(n, "?")])
+    error_message = "external_secret_names: each is the exact name of one of this environment's secrets (${var.project}/${var.environment}/…), no wildcard: external-secrets may read exactly the secrets the workloads use."
   }
+}
+
+variable "external_secret_arns" {
+  description = "Secrets external-secrets reads that are named by their owner (the RDS-managed master secret): their exact ARNs."
+  type        = list(string)
+  default     = []
+
   validation {
-    condition     = alltrue([for a in var.external_secret_arns : !strcontains(a, "*")])
-    error_message = "external_secret_arns: external-secrets may read exactly the secrets the workloads use; a wildcard would let it read others."
+    condition     = alltrue([for a in var.external_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^*?]+$", a))])
+    error_message = "external_secret_arns must be exact Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), no wildcard: external-secrets may read exactly the secrets the workloads use."
   }
 }
 

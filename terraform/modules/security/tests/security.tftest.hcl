@@ -22,26 +22,20 @@ mock_provider "aws" {
     override_during = plan
     defaults        = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
   }
-  mock_resource "aws_secretsmanager_secret" {
-    override_during = plan
-    defaults        = { arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/app/x-AbCdEf" }
-  }
 }
 
 variables {
-  project             = "authorworks"
-  environment         = "staging"
-  oidc_provider_arn   = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
-  oidc_issuer         = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
-  hosted_zone_arn     = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
-  alert_topic_arn     = "arn:aws:sns:us-east-1:123456789012:authorworks-staging-alerts"
-  cluster_name        = "authorworks-staging-eks"
-  github_repository   = "authorworks/authorworks-infra"
-  application_secrets = ["session-signing-key", "ai-provider-api-key"]
-  external_secret_arns = [
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/db/user-service-AbCdEf",
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf",
-  ]
+  project               = "authorworks"
+  environment           = "staging"
+  oidc_provider_arn     = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  oidc_issuer           = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  hosted_zone_arn       = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+  alert_topic_arn       = "arn:aws:sns:us-east-1:123456789012:authorworks-staging-alerts"
+  cluster_name          = "authorworks-staging-eks"
+  github_repository     = "authorworks/authorworks-infra"
+  application_secrets   = ["session-signing-key", "ai-provider-api-key"]
+  external_secret_names = ["authorworks/staging/db/user-service"]
+  external_secret_arns  = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf"]
   operations = {
     db_instance_identifier = "authorworks-staging-postgres"
     state_bucket           = "authorworks-staging-tfstate-123456789012"
@@ -70,8 +64,13 @@ run "external_secrets_reads_exactly_the_workloads_secrets" {
   command = plan
 
   assert {
-    condition     = data.aws_iam_policy_document.external_secrets.statement[0].resources == toset(concat([for s in aws_secretsmanager_secret.app : s.arn], var.external_secret_arns)) && length(aws_secretsmanager_secret.app) == 2
-    error_message = "external-secrets reads the application secrets and the named secrets, nothing else"
+    condition = data.aws_iam_policy_document.external_secrets.statement[0].resources == toset([
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/app/ai-provider-api-key-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/app/session-signing-key-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/db/user-service-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf",
+    ])
+    error_message = "external-secrets reads the application secrets and the named secrets, each exactly (name plus Secrets Manager's six-character suffix)"
   }
   assert {
     condition     = data.aws_iam_policy_document.external_secrets.statement[1].resources == toset([aws_kms_key.this["secrets"].arn, aws_kms_key.this["rds"].arn])
@@ -89,6 +88,22 @@ run "a_wildcard_secret_for_external_secrets_is_refused" {
     external_secret_arns = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/*"]
   }
   expect_failures = [var.external_secret_arns]
+}
+
+run "a_wildcard_secret_name_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_names = ["authorworks/staging/db/*"]
+  }
+  expect_failures = [var.external_secret_names]
+}
+
+run "another_environments_secret_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_names = ["authorworks/production/db/user-service"]
+  }
+  expect_failures = [var.external_secret_names]
 }
 
 run "a_non_secret_arn_for_external_secrets_is_refused" {
