@@ -19,6 +19,35 @@ locals {
   }
 }
 
+# The application services and what each uses: the one table of them (the wiring model of issue 12).
+# Each runs in the namespace `authorworks` as the ServiceAccount named like it. database: its own
+# PostgreSQL role and database (named with underscores) and the secret <project>/<env>/db/<service>;
+# redis: its own IAM-authenticated cache user, keys under `<service>:`; bucket: the storage purpose
+# whose objects it reads and writes (with the s3 key); sends_email: SES from the environment's domain;
+# app_secrets: the application secrets (<project>/<env>/app/<name>) it reads through external-secrets.
+locals {
+  workloads = {
+    gateway              = { database = false, redis = true, bucket = null, sends_email = false, app_secrets = ["session-signing-key"] }
+    user-service         = { database = true, redis = true, bucket = null, sends_email = false, app_secrets = ["session-signing-key"] }
+    content-service      = { database = true, redis = false, bucket = null, sends_email = false, app_secrets = [] }
+    editor-service       = { database = false, redis = true, bucket = null, sends_email = false, app_secrets = ["ai-provider-api-key"] }
+    media-service        = { database = true, redis = false, bucket = "media", sends_email = false, app_secrets = [] }
+    notification-service = { database = true, redis = true, bucket = null, sends_email = true, app_secrets = [] }
+    search-service       = { database = true, redis = true, bucket = null, sends_email = false, app_secrets = [] }
+    export-service       = { database = false, redis = false, bucket = "exports", sends_email = false, app_secrets = [] }
+  }
+  workload_namespace = "authorworks"
+  with_database      = toset([for k, w in local.workloads : k if w.database])
+  with_cache_user    = toset([for k, w in local.workloads : k if w.redis])
+  # Every service that uses AWS itself gets an IRSA role; the cache's users connect only where the
+  # cache exists (local leaves it out: their roles then hold no policy).
+  with_aws = { for k, w in local.workloads : k => {
+    bucket     = w.bucket
+    cache      = w.redis && !contains(local.omit, "cache")
+    send_email = w.sends_email
+  } if w.bucket != null || w.redis || w.sends_email }
+}
+
 locals {
   db_name = "${local.name}-postgres"
   # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
@@ -38,6 +67,11 @@ module "security" {
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
   secret_recovery_window_days = var.protected ? 30 : 0
+  application_secrets         = toset(flatten([for w in local.workloads : w.app_secrets]))
+  # What external-secrets reads besides them: each service's database login, and the RDS master
+  # secret the database-setup job creates the roles with.
+  external_secret_names = values(module.database.service_secret_names)
+  external_secret_arns  = [module.database.master_secret_arn]
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
@@ -111,6 +145,8 @@ module "database" {
   logs_kms_key_arn         = module.security.kms_key_arns["logs"]
   log_retention_days       = var.log_retention_days
   alarm_topic_arn          = module.monitoring.alert_topic_arn
+  service_databases        = local.with_database
+  secrets_kms_key_arn      = module.security.kms_key_arns["secrets"]
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
@@ -133,6 +169,23 @@ module "cache" {
   kms_key_arn             = module.security.kms_key_arns["cache"]
   logs_kms_key_arn        = module.security.kms_key_arns["logs"]
   log_retention_days      = var.log_retention_days
+  users                   = local.with_cache_user
+}
+
+module "workloads" {
+  source = "../modules/workloads"
+
+  project                     = var.project
+  environment                 = var.environment
+  oidc_provider_arn           = module.eks.oidc_provider_arn
+  oidc_issuer                 = module.eks.oidc_issuer
+  namespace                   = local.workload_namespace
+  services                    = local.with_aws
+  bucket_arns                 = module.storage.bucket_arns
+  bucket_kms_key_arn          = module.security.kms_key_arns["s3"]
+  cache_user_arns             = try(module.cache[0].user_arns, {})
+  cache_replication_group_arn = try(module.cache[0].replication_group_arn, null)
+  email_identity_arn          = module.dns.email_identity_arn
 }
 
 module "storage" {

@@ -25,6 +25,26 @@ output "db_master_secret_arn" {
   value       = module.database.master_secret_arn
 }
 
+output "db_address" {
+  description = "Host name of the PostgreSQL primary (PgBouncer's upstream)."
+  value       = module.database.address
+}
+
+output "db_secret_names" {
+  description = "Service => name of its database login secret `<project>/<env>/db/<service>` (JSON username, password)."
+  value       = module.database.service_secret_names
+}
+
+output "workload_role_arns" {
+  description = "Service => ARN of its IRSA role (the ServiceAccount annotation eks.amazonaws.com/role-arn)."
+  value       = module.workloads.role_arns
+}
+
+output "ebs_kms_key_arn" {
+  description = "KMS key the gp3 StorageClass encrypts volumes with (the eks key)."
+  value       = module.security.kms_key_arns["eks"]
+}
+
 output "backup_retention_days" {
   description = "How long backups are kept (cargo xtask backup prunes its snapshots past it)."
   value       = var.backup_retention_days
@@ -48,6 +68,16 @@ output "dr_backup_kms_key_arn" {
 output "cache_endpoint" {
   description = "Redis endpoint (null where the cache is left out)."
   value       = try(module.cache[0].primary_endpoint, null)
+}
+
+output "cache_replication_group_id" {
+  description = "Redis replication group ID, the host name a service's IAM authentication token is signed for (null where the cache is left out)."
+  value       = try(module.cache[0].replication_group_id, null)
+}
+
+output "cache_user_names" {
+  description = "Service => the Redis user it connects as with IAM authentication, keys under `<service>:` (empty where the cache is left out)."
+  value       = try(module.cache[0].user_names, {})
 }
 
 output "vpc_id" {

@@ -13,8 +13,14 @@ resource "aws_elasticache_subnet_group" "this" {
   tags       = merge(var.tags, { Name = "${local.name}-subnets" })
 }
 
-# Authentication: the default user is switched off; applications connect as a user that authenticates
-# with IAM (no password exists to leak).
+# Authentication (ElastiCache User Guide, "Role-Based Access Control (RBAC)" and "Authenticating with
+# IAM"): every user group must contain a user named `default`, so the group keeps one that is switched
+# off; each service connects as its own user, which authenticates with IAM (no password exists to
+# leak). IAM authentication needs Redis OSS 7.0 or later (engine_version) and in-transit encryption
+# (transit_encryption_mode below), and an IAM-enabled user's user name must be identical to its user
+# ID, which ElastiCache stores in lowercase (CreateUser: UserId `[a-zA-Z][a-zA-Z0-9\-]*`, "stored as a
+# lowercase string"): hence one lowercase name for both. A service may touch only the keys and the
+# pub/sub channels under its own prefix `<service>:`.
 resource "aws_elasticache_user" "default" {
   user_id       = "${local.name}-default"
   user_name     = "default"
@@ -28,23 +34,25 @@ resource "aws_elasticache_user" "default" {
   tags = merge(var.tags, { Name = "${local.name}-default" })
 }
 
-resource "aws_elasticache_user" "app" {
-  user_id       = "${local.name}-app"
-  user_name     = "${local.name}-app"
+resource "aws_elasticache_user" "service" {
+  for_each = var.users
+
+  user_id       = "${local.name}-${each.key}"
+  user_name     = "${local.name}-${each.key}"
   engine        = "redis"
-  access_string = "on ~* &* +@all -@dangerous"
+  access_string = "on ~${each.key}:* &${each.key}:* +@all -@dangerous"
 
   authentication_mode {
     type = "iam"
   }
 
-  tags = merge(var.tags, { Name = "${local.name}-app" })
+  tags = merge(var.tags, { Name = "${local.name}-${each.key}" })
 }
 
 resource "aws_elasticache_user_group" "this" {
   user_group_id = "${local.name}-users"
   engine        = "redis"
-  user_ids      = [aws_elasticache_user.default.user_id, aws_elasticache_user.app.user_id]
+  user_ids      = concat([aws_elasticache_user.default.user_id], [for u in aws_elasticache_user.service : u.user_id])
   tags          = merge(var.tags, { Name = "${local.name}-users" })
 }
 

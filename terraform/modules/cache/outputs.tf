@@ -13,7 +13,22 @@ output "port" {
   value       = 6379
 }
 
-output "app_user_name" {
-  description = "The IAM-authenticated user applications connect as."
-  value       = aws_elasticache_user.app.user_name
+output "replication_group_id" {
+  description = "Replication group ID: the host name an IAM authentication token is signed for."
+  value       = aws_elasticache_replication_group.this.id
+}
+
+output "replication_group_arn" {
+  description = "Replication group ARN (the resource of elasticache:Connect)."
+  value       = aws_elasticache_replication_group.this.arn
+}
+
+output "user_names" {
+  description = "Service => the IAM-authenticated user it connects as (user ID and user name alike)."
+  value       = { for k, u in aws_elasticache_user.service : k => u.user_name }
+}
+
+output "user_arns" {
+  description = "Service => ARN of its user (the other resource of its elasticache:Connect)."
+  value       = { for k, u in aws_elasticache_user.service : k => u.arn }
 }

@@ -41,7 +41,7 @@ variable "engine_version" {
 
   validation {
     condition     = can(regex("^7\\.[0-9]+$", var.engine_version))
-    error_message = "the platform runs Redis 7: engine_version must be 7.<minor> (the provider takes <major>.<minor> for Redis 6 and later); it is ${var.engine_version}."
+    error_message = "the platform runs Redis 7, and its users authenticate with IAM, which needs Redis OSS 7.0 or later (ElastiCache User Guide, \"Authenticating with IAM\"): engine_version must be 7.<minor> (the provider takes <major>.<minor> for Redis 6 and later); it is ${var.engine_version}."
   }
 
   # With auto_minor_version_upgrade ElastiCache moves a Redis 7 group to the newest 7.x minor itself,
@@ -139,4 +139,21 @@ variable "kms_key_arn" {
 variable "logs_kms_key_arn" {
   description = "KMS key of the slow-log group."
   type        = string
+}
+
+variable "users" {
+  description = "Services that connect to the cache, each as its own IAM-authenticated user `<project>-<env>-redis-<service>` limited to the keys and channels `<service>:*`."
+  type        = set(string)
+
+  # CreateUser: UserId matches [a-zA-Z][a-zA-Z0-9-]* and is stored in lowercase; an IAM-enabled user's
+  # user name must equal it (User Guide, "Authenticating with IAM", Limitations).
+  validation {
+    condition     = alltrue([for u in var.users : can(regex("^[a-z][a-z0-9-]*[a-z0-9]$", u))])
+    error_message = "ElastiCache user IDs start with a letter and hold only letters, digits and hyphens, stored in lowercase, and an IAM user's name must equal its ID: each of users must be lowercase a-z, 0-9 and - (got ${join(", ", var.users)})."
+  }
+  # The group's `default` user is the module's own, switched off (RBAC: every user group has one).
+  validation {
+    condition     = !contains(var.users, "default")
+    error_message = "users: `default` is the user group's required default user, which the module keeps switched off; name the service instead."
+  }
 }

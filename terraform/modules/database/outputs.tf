@@ -13,6 +13,16 @@ output "endpoint" {
   value       = aws_db_instance.primary.endpoint
 }
 
+output "address" {
+  description = "Host name of the primary (PgBouncer's upstream)."
+  value       = aws_db_instance.primary.address
+}
+
+output "service_secret_names" {
+  description = "Service => name of its login secret `<project>/<env>/db/<service>` (JSON username, password)."
+  value       = { for k, s in aws_secretsmanager_secret.service : k => s.name }
+}
+
 output "port" {
   description = "PostgreSQL port."
   value       = aws_db_instance.primary.port

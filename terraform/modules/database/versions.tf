@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.10"
+  # 1.11: write-only arguments (secret_string_wo), which keep the services' passwords out of the state.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

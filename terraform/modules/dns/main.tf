@@ -75,3 +75,30 @@ resource "aws_route53_record" "delegation" {
   ttl     = 172800
   records = each.value
 }
+
+# The environment's mail-sending identity: notification-service sends from addresses of this domain
+# through SES (its IRSA role may send from exactly this identity). Easy DKIM signs its mail with keys
+# SES publishes under three CNAME records in the zone; once they resolve (the zone delegated), SES
+# verifies the domain through them, so no legacy TXT record is needed ("Easy DKIM in Amazon SES", SES
+# Developer Guide: a domain whose DKIM records are found is verified). A new account's SES sends only
+# to verified recipients (the sandbox) until production access is requested: docs/INFRASTRUCTURE.md,
+# first apply in a new account.
+resource "aws_ses_domain_identity" "this" {
+  domain = var.domain_name
+}
+
+resource "aws_ses_domain_dkim" "this" {
+  domain = aws_ses_domain_identity.this.domain
+}
+
+# Easy DKIM always returns three tokens (VerifyDomainDkim), known only after apply: hence a count.
+resource "aws_route53_record" "dkim" {
+  count = 3
+
+  zone_id         = aws_route53_zone.this.zone_id
+  name            = "${aws_ses_domain_dkim.this.dkim_tokens[count.index]}._domainkey.${var.domain_name}"
+  type            = "CNAME"
+  ttl             = 1800
+  records         = ["${aws_ses_domain_dkim.this.dkim_tokens[count.index]}.dkim.amazonses.com"]
+  allow_overwrite = true
+}

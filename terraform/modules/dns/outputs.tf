@@ -22,3 +22,8 @@ output "domain_name" {
   description = "The environment's domain."
   value       = var.domain_name
 }
+
+output "email_identity_arn" {
+  description = "ARN of the domain's SES identity (notification-service sends from it)."
+  value       = aws_ses_domain_identity.this.arn
+}

@@ -307,13 +307,45 @@ locals {
         { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
       ]
     })
-    external-secrets = jsonencode({
-      Version = "2012-10-17"
-      Statement = [
-        { Sid = "ReadProjectSecrets", Effect = "Allow", Action = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.secrets_prefix}/*" },
-        { Sid = "DecryptThem", Effect = "Allow", Action = ["kms:Decrypt"], Resource = [aws_kms_key.this["secrets"].arn] },
-      ]
-    })
+    external-secrets = data.aws_iam_policy_document.external_secrets.json
+  }
+}
+
+# external-secrets reads exactly the secrets the workloads' ExternalSecrets name: the application
+# secrets here, the secrets named in var.external_secret_names (the services' database logins) and
+# var.external_secret_arns (the RDS-managed master secret the database-setup job uses). A secret this
+# stack names is given as its name followed by `-??????`: Secrets Manager appends six random characters
+# to every secret's ARN, and that pattern matches exactly the secret of that name (Secrets Manager User
+# Guide, "Permissions policy examples": ARN endings), which keeps the policy known at plan time. It
+# decrypts through Secrets Manager with exactly their keys: `secrets` (application secrets and
+# database logins) and `rds` (RDS encrypts the master secret with the instance's key). Both keys'
+# policies delegate to IAM (AccountAdministers: "Allows access to the AWS account and enables IAM
+# policies", AWS KMS Developer Guide, Default key policy), so this policy is the whole grant and no key
+# policy names the role; kms:ViaService limits the decrypt to Secrets Manager's own calls ("How AWS
+# Secrets Manager uses AWS KMS").
+locals {
+  secret_arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:"
+  external_secrets_reads = concat(
+    [for name in concat([for k in sort(var.application_secrets) : "${local.secrets_prefix}/app/${k}"], var.external_secret_names) : "${local.secret_arn_prefix}${name}-??????"],
+    var.external_secret_arns,
+  )
+}
+
+data "aws_iam_policy_document" "external_secrets" {
+  statement {
+    sid       = "ReadWorkloadSecrets"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = local.external_secrets_reads
+  }
+  statement {
+    sid       = "DecryptThemThroughSecretsManager"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this["secrets"].arn, aws_kms_key.this["rds"].arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -581,7 +613,7 @@ resource "aws_iam_role_policy" "people" {
 # Application secrets: the containers only; values are put by operators, read through external-secrets
 
 resource "aws_secretsmanager_secret" "app" {
-  #checkov:skip=CKV2_AWS_57:These hold credentials issued by third parties (mail, AI provider) and a signing key; they are rotated by their issuers' procedures, not by a Lambda.
+  #checkov:skip=CKV2_AWS_57:These hold a credential issued by a third party (the AI provider) and a signing key; they are rotated by their issuers' procedures, not by a Lambda.
   for_each = var.application_secrets
 
   name                    = "${local.secrets_prefix}/app/${each.key}"

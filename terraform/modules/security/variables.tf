@@ -102,9 +102,35 @@ variable "github_repository" {
 }
 
 variable "application_secrets" {
-  description = "Secrets Manager entries the applications read through external-secrets; values are set out of band, never in terraform."
+  description = "Secrets Manager entries `<project>/<env>/app/<name>` the applications read through external-secrets (the stack's workloads table names who reads which); values are set out of band, never in terraform."
   type        = set(string)
-  default     = ["session-signing-key", "email-provider-api-key", "ai-provider-api-key"]
+
+  validation {
+    condition     = alltrue([for s in var.application_secrets : can(regex("^[a-z][a-z0-9-]{0,62}$", s))])
+    error_message = "application_secrets: each name is lowercase a-z, 0-9 and -, starting with a letter (it becomes part of the secret's name); got ${join(", ", var.application_secrets)}."
+  }
+}
+
+variable "external_secret_names" {
+  description = "Secrets this stack makes elsewhere, in this account and region, that external-secrets reads for the workloads (the services' database logins): their names."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.external_secret_names : startswith(n, "${var.project}/${var.environment}/") && !strcontains(n, "*") && !strcontains(n, "?")])
+    error_message = "external_secret_names: each is the exact name of one of this environment's secrets (${var.project}/${var.environment}/…), no wildcard: external-secrets may read exactly the secrets the workloads use."
+  }
+}
+
+variable "external_secret_arns" {
+  description = "Secrets external-secrets reads that are named by their owner (the RDS-managed master secret): their exact ARNs."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.external_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^*?]+$", a))])
+    error_message = "external_secret_arns must be exact Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), no wildcard: external-secrets may read exactly the secrets the workloads use."
+  }
 }
 
 variable "secret_recovery_window_days" {

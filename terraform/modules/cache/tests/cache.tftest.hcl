@@ -1,5 +1,5 @@
-# ElastiCache rules refused at plan time: a Redis 7 pin that automatic minor upgrades would move, and
-# failover where AWS requires it. Offline: the AWS provider is mocked.
+# ElastiCache rules refused at plan time: a Redis 7 pin that automatic minor upgrades would move,
+# failover where AWS requires it, and user IDs IAM authentication can't use. Offline: the AWS provider is mocked.
 
 mock_provider "aws" {}
 
@@ -11,6 +11,7 @@ variables {
   security_group_ids = ["sg-cache"]
   kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   logs_kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+  users              = ["gateway", "user-service"]
 }
 
 run "cluster_mode_plans_with_failover" {
@@ -73,4 +74,41 @@ run "an_older_minor_without_automatic_upgrades_plans" {
     engine_version             = "7.0"
     auto_minor_version_upgrade = false
   }
+}
+
+run "each_service_is_its_own_iam_user_beside_the_disabled_default" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for u in aws_elasticache_user.service : u.user_id == u.user_name && u.authentication_mode[0].type == "iam"])
+    error_message = "IAM-enabled users: user ID and user name identical, IAM authentication"
+  }
+  assert {
+    condition     = aws_elasticache_user.service["user-service"].access_string == "on ~user-service:* &user-service:* +@all -@dangerous"
+    error_message = "a service reaches only the keys and channels under its own prefix"
+  }
+  assert {
+    condition     = contains(aws_elasticache_user_group.this.user_ids, aws_elasticache_user.default.user_id) && length(aws_elasticache_user_group.this.user_ids) == 3 && aws_elasticache_user.default.access_string == "off -@all"
+    error_message = "the user group keeps its required default user, switched off, beside the services' users"
+  }
+}
+
+run "an_uppercase_user_is_refused" {
+  command = plan
+
+  variables {
+    users = ["Gateway"]
+  }
+
+  expect_failures = [var.users]
+}
+
+run "a_user_named_default_is_refused" {
+  command = plan
+
+  variables {
+    users = ["default"]
+  }
+
+  expect_failures = [var.users]
 }

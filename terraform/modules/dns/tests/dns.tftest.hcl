@@ -13,6 +13,15 @@ override_resource {
   }
 }
 
+# Easy DKIM's three tokens, known to the provider after VerifyDomainDkim.
+override_resource {
+  target          = aws_ses_domain_dkim.this
+  override_during = plan
+  values = {
+    dkim_tokens = ["token1", "token2", "token3"]
+  }
+}
+
 variables {
   project     = "authorworks"
   environment = "production"
@@ -27,6 +36,17 @@ run "undelegated_zone_waits_on_nothing" {
   assert {
     condition     = length(aws_acm_certificate_validation.this) == 0 && output.certificate_arn == null
     error_message = "an undelegated zone must not wait for ACM, nor hand out an unissued certificate"
+  }
+}
+
+run "the_domain_sends_mail_signed_with_easy_dkim" {
+  command = plan
+  variables {
+    zone_delegated = false
+  }
+  assert {
+    condition     = aws_ses_domain_identity.this.domain == "authorworks.io" && aws_route53_record.dkim[1].name == "token2._domainkey.authorworks.io" && aws_route53_record.dkim[1].records == toset(["token2.dkim.amazonses.com"])
+    error_message = "the domain's SES identity, its three DKIM CNAMEs in the zone"
   }
 }
 

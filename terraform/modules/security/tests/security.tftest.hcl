@@ -19,19 +19,23 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
   }
   mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+    override_during = plan
+    defaults        = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
   }
 }
 
 variables {
-  project           = "authorworks"
-  environment       = "staging"
-  oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
-  oidc_issuer       = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
-  hosted_zone_arn   = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
-  alert_topic_arn   = "arn:aws:sns:us-east-1:123456789012:authorworks-staging-alerts"
-  cluster_name      = "authorworks-staging-eks"
-  github_repository = "authorworks/authorworks-infra"
+  project               = "authorworks"
+  environment           = "staging"
+  oidc_provider_arn     = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  oidc_issuer           = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+  hosted_zone_arn       = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+  alert_topic_arn       = "arn:aws:sns:us-east-1:123456789012:authorworks-staging-alerts"
+  cluster_name          = "authorworks-staging-eks"
+  github_repository     = "authorworks/authorworks-infra"
+  application_secrets   = ["session-signing-key", "ai-provider-api-key"]
+  external_secret_names = ["authorworks/staging/db/user-service"]
+  external_secret_arns  = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf"]
   operations = {
     db_instance_identifier = "authorworks-staging-postgres"
     state_bucket           = "authorworks-staging-tfstate-123456789012"
@@ -54,6 +58,68 @@ run "roles_and_keys_plan" {
     condition     = length(aws_iam_service_linked_role.autoscaling) == 1 && length(aws_iam_openid_connect_provider.github) == 1
     error_message = "a fresh account gets its Auto Scaling service-linked role and GitHub OIDC provider"
   }
+}
+
+run "external_secrets_reads_exactly_the_workloads_secrets" {
+  command = plan
+
+  assert {
+    condition = data.aws_iam_policy_document.external_secrets.statement[0].resources == toset([
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/app/ai-provider-api-key-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/app/session-signing-key-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/db/user-service-??????",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf",
+    ])
+    error_message = "external-secrets reads the application secrets and the named secrets, each exactly (name plus Secrets Manager's six-character suffix)"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.external_secrets.statement[1].resources == toset([aws_kms_key.this["secrets"].arn, aws_kms_key.this["rds"].arn])
+    error_message = "external-secrets decrypts with exactly the secrets and rds keys"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.external_secrets.statement[1].condition) == 1 && alltrue([for c in data.aws_iam_policy_document.external_secrets.statement[1].condition : c.variable == "kms:ViaService" && length(c.values) == 1 && contains(c.values, "secretsmanager.us-east-1.amazonaws.com")])
+    error_message = "external-secrets decrypts only through Secrets Manager"
+  }
+}
+
+run "a_wildcard_secret_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_arns = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/*"]
+  }
+  expect_failures = [var.external_secret_arns]
+}
+
+run "a_wildcard_secret_name_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_names = ["authorworks/staging/db/*"]
+  }
+  expect_failures = [var.external_secret_names]
+}
+
+run "another_environments_secret_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_names = ["authorworks/production/db/user-service"]
+  }
+  expect_failures = [var.external_secret_names]
+}
+
+run "a_non_secret_arn_for_external_secrets_is_refused" {
+  command = plan
+  variables {
+    external_secret_arns = ["arn:aws:s3:::authorworks-staging-media"]
+  }
+  expect_failures = [var.external_secret_arns]
+}
+
+run "an_application_secret_name_that_is_no_name_is_refused" {
+  command = plan
+  variables {
+    application_secrets = ["Session Key"]
+  }
+  expect_failures = [var.application_secrets]
 }
 
 run "existing_singletons_are_read_not_created" {

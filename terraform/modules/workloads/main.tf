@@ -1,0 +1,106 @@
+data "aws_region" "current" {}
+
+locals {
+  name = "${var.project}-${var.environment}"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# One IRSA role per application service that uses AWS, assumable only by the pod's ServiceAccount
+# (system:serviceaccount:<namespace>:<service>, audience sts.amazonaws.com) through the cluster's OIDC
+# provider ("IAM roles for service accounts", EKS User Guide: the trust policy's :sub and :aud).
+
+data "aws_iam_policy_document" "trust" {
+  for_each = var.services
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${var.namespace}:${each.key}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "service" {
+  for_each = var.services
+
+  name               = "${local.name}-${each.key}"
+  description        = "IRSA role of ${each.key} (${var.namespace}/${each.key})"
+  assume_role_policy = data.aws_iam_policy_document.trust[each.key].json
+  tags               = merge(var.tags, { Name = "${local.name}-${each.key}" })
+}
+
+# What each may touch, and nothing else:
+# - its bucket's objects, and the bucket's key only as S3 uses it on the caller's behalf: SSE-KMS
+#   writes need kms:GenerateDataKey and reads (and multipart uploads) kms:Decrypt, conditioned on
+#   kms:ViaService s3.<region>.amazonaws.com ("Protecting data with server-side encryption with AWS KMS
+#   keys", S3 User Guide; "kms:ViaService", AWS KMS Developer Guide). The key's policy delegates to IAM
+#   (the security module's AccountAdministers), so this is the whole grant;
+# - the cache as its own user: elasticache:Connect on the replication group and on that user
+#   ("Authenticating with IAM", ElastiCache User Guide: the policy names both);
+# - mail from the environment's SES identity: ses:SendEmail and ses:SendRawEmail on that identity
+#   ("Controlling access to Amazon SES", SES Developer Guide: the identity is the resource).
+locals {
+  # Decided by the services' known flags, never by ARNs (unknown until their resources exist).
+  with_access = { for k, s in var.services : k => s if s.bucket != null || s.cache || s.send_email }
+}
+
+data "aws_iam_policy_document" "access" {
+  for_each = local.with_access
+
+  dynamic "statement" {
+    for_each = each.value.bucket == null ? [] : [var.bucket_arns[each.value.bucket]]
+    content {
+      sid       = "ObjectsOfItsBucket"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+      resources = ["${statement.value}/*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = each.value.bucket == null ? [] : [var.bucket_kms_key_arn]
+    content {
+      sid       = "BucketKeyThroughS3"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = each.value.cache ? [var.cache_user_arns[each.key]] : []
+    content {
+      sid       = "ConnectAsItsCacheUser"
+      actions   = ["elasticache:Connect"]
+      resources = [var.cache_replication_group_arn, statement.value]
+    }
+  }
+  dynamic "statement" {
+    for_each = each.value.send_email ? [var.email_identity_arn] : []
+    content {
+      sid       = "SendFromTheDomain"
+      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "service" {
+  for_each = local.with_access
+
+  name   = "${local.name}-${each.key}"
+  role   = aws_iam_role.service[each.key].id
+  policy = data.aws_iam_policy_document.access[each.key].json
+}
