@@ -5,12 +5,14 @@
 \set ON_ERROR_STOP on
 \getenv role ROLE_NAME
 \getenv password ROLE_PASSWORD
+-- Notices ("already a member" on every run after the first) are not news.
+SET client_min_messages TO warning;
 
 SELECT format('CREATE ROLE %I LOGIN', :'role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 -- The password as the secret has it now (Secrets Manager may have rotated it); stored as a SCRAM
 -- verifier (password_encryption is scram-sha-256 by default on PostgreSQL 15).
-ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';
+ALTER ROLE :"role" WITH LOGIN PASSWORD :'password';
 -- CREATE DATABASE ... OWNER needs the master user to be a member of the owner role.
 GRANT :"role" TO CURRENT_USER;
 
