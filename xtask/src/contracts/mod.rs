@@ -7,6 +7,8 @@
 pub mod plan;
 
 mod bindings;
+mod identity;
+mod network;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,8 @@ pub use plan::{Plan, Resource, Statement};
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
 
 /// Every contract, by name.
-pub const CONTRACTS: &[(&str, Contract)] = &[("bindings", bindings::check)];
+pub const CONTRACTS: &[(&str, Contract)] =
+    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check)];
 
 /// The environment the contracts run for.
 #[derive(Debug, Clone)]

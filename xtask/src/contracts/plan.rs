@@ -192,7 +192,7 @@ impl Plan {
     fn module_config(&self, module: &str) -> Option<&Value> {
         let mut at = &self.configuration;
         for call in module_calls(module) {
-            at = at.get("module_calls")?.get(call)?.get("module")?;
+            at = at.get("module_calls")?.get(strip_index(call))?.get("module")?;
         }
         Some(at)
     }
@@ -210,7 +210,7 @@ impl Plan {
         if let Some(c) = self.resource_config(r) {
             collect_references(&c["expressions"][attr], &mut out);
         }
-        out
+        most_specific(out)
     }
 
     /// The references of `attr`, with every `var.X` replaced by what the module's caller passed for X
@@ -233,8 +233,9 @@ impl Plan {
                 };
                 let mut given = Vec::new();
                 if let Some(cfg) = self.module_config(&parent) {
-                    collect_references(&cfg["module_calls"][&call]["expressions"][var], &mut given);
+                    collect_references(&cfg["module_calls"][strip_index(&call)]["expressions"][var], &mut given);
                 }
+                let given = most_specific(given);
                 todo.extend(given.into_iter().map(|g| (parent.clone(), g)));
             } else if module.is_empty() {
                 out.push(reference);
@@ -275,12 +276,15 @@ impl Plan {
             return Vec::new();
         }
         let name: String = tail.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-').collect();
-        let explicit =
-            tail[name.len()..].strip_prefix('[').and_then(|t| t.split_once(']')).map(|(i, _)| i.trim_matches('"'));
+        let explicit = tail[name.len()..]
+            .strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+            .map(|(i, _)| i.trim_matches('"'))
+            .filter(|i| !i.starts_with("each.") && !i.starts_with("count."));
         let instances: Vec<&Resource> = self
             .resources
             .values()
-            .filter(|r| r.module == module && r.data == data && r.kind == kind && r.name == name)
+            .filter(|r| same_module(&r.module, module) && r.data == data && r.kind == kind && r.name == name)
             .collect();
         match (explicit, each_key) {
             (Some(i), _) => instances.into_iter().filter(|r| r.index.as_deref() == Some(i)).collect(),
@@ -294,44 +298,66 @@ impl Plan {
 
     /// The resources an output of the `stack` module comes from (through module outputs), e.g.
     /// `external_secrets_role_arn` → `module.stack.module.security.aws_iam_role.controller["external-secrets"]`;
-    /// `key` selects the map entry of a map output built from a `for_each` resource.
+    /// `key` selects the map entry of a map output.
     pub fn output_sources(&self, name: &str, key: Option<&str>) -> Vec<&Resource> {
+        self.sources(&format!("module.stack.{name}"), key)
+    }
+
+    /// The resources a fully qualified reference comes from: `module.stack.module.network.aws_security_group.nodes.id`
+    /// itself, or a module output (`module.stack.module.network.security_group_ids["nodes"]`) followed
+    /// to the resources its expression names. A map entry (`["nodes"]`, or `key`) keeps the instance
+    /// with that key, or — for an object built of several resources — the one named like it.
+    pub fn sources(&self, origin: &str, key: Option<&str>) -> Vec<&Resource> {
         let mut out: Vec<&Resource> = Vec::new();
-        let mut todo: Vec<(String, String, Option<String>)> = Vec::new();
-        if let Some(cfg) = self.module_config("module.stack") {
-            let mut refs = Vec::new();
-            collect_references(&cfg["outputs"][name]["expression"], &mut refs);
-            todo.extend(refs.into_iter().map(|r| ("module.stack".to_string(), r, key.map(str::to_string))));
-        }
+        let mut todo = vec![(origin.to_string(), key.map(str::to_string))];
         let mut seen = BTreeSet::new();
-        while let Some((module, reference, key)) = todo.pop() {
-            if !seen.insert((module.clone(), reference.clone(), key.clone())) {
+        while let Some((origin, key)) = todo.pop() {
+            if !seen.insert((origin.clone(), key.clone())) || seen.len() > 200 {
                 continue;
             }
-            if let Some(rest) = reference.strip_prefix("module.") {
-                let (call, tail) = rest.split_once('.').unwrap_or((rest, ""));
-                let output: String = tail.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                if output.is_empty() {
-                    continue;
+            let (module, rest) = split_module(&origin);
+            if (rest.starts_with("aws_") && rest.contains('.')) || rest.starts_with("data.") {
+                let mut found = self.resolve(&module, rest, key.as_deref());
+                if let (Some(k), true) = (&key, found.len() > 1) {
+                    if found.iter().any(|r| &r.name == k) {
+                        found.retain(|r| &r.name == k);
+                    }
                 }
-                // `module.security.controller_role_arns["external-secrets"]` names the map entry.
-                let entry = tail[output.len()..]
-                    .strip_prefix("[\"")
-                    .and_then(|t| t.split_once("\"]"))
-                    .map(|(k, _)| k.to_string())
-                    .or(key.clone());
-                let child = format!("{module}.module.{call}");
-                if let Some(cfg) = self.module_config(&child) {
-                    let mut refs = Vec::new();
-                    collect_references(&cfg["outputs"][&output]["expression"], &mut refs);
-                    todo.extend(refs.into_iter().map(|r| (child.clone(), r, entry.clone())));
-                }
-            } else {
-                for r in self.resolve(&module, &reference, key.as_deref()) {
+                for r in found {
                     if !out.iter().any(|o| o.address == r.address) {
                         out.push(r);
                     }
                 }
+                continue;
+            }
+            // A module output: `name`, `name["key"]`, `name.attr`.
+            let output: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if output.is_empty() || module.is_empty() {
+                continue;
+            }
+            let entry = rest[output.len()..]
+                .strip_prefix("[\"")
+                .and_then(|t| t.split_once("\"]"))
+                .map(|(k, _)| k.to_string())
+                .or(key.clone());
+            let Some(cfg) = self.module_config(&module) else { continue };
+            let mut refs = Vec::new();
+            collect_references(&cfg["outputs"][&output]["expression"], &mut refs);
+            let refs = most_specific(refs);
+            let named: Vec<&String> = refs
+                .iter()
+                .filter(|r| {
+                    entry.as_ref().is_some_and(|e| {
+                        r.split('.').nth(1).is_some_and(|n| n.starts_with(e.as_str()) && n.len() == e.len())
+                    })
+                })
+                .collect();
+            let refs: Vec<String> = if named.is_empty() { refs.clone() } else { named.into_iter().cloned().collect() };
+            for r in refs {
+                if r.starts_with("var.") || r.starts_with("local.") || r.starts_with("each.") {
+                    continue;
+                }
+                todo.push((format!("{module}.{r}"), entry.clone()));
             }
         }
         out
@@ -344,7 +370,7 @@ impl Plan {
         let mut dir = self.env_dir.clone();
         let mut at = &self.configuration;
         for call in module_calls(module) {
-            let Some(c) = at.get("module_calls").and_then(|m| m.get(call)) else { break };
+            let Some(c) = at.get("module_calls").and_then(|m| m.get(strip_index(call))) else { break };
             if let Some(source) = c["source"].as_str() {
                 dir = normalize(&dir.join(source));
             }
@@ -409,6 +435,48 @@ fn module_calls(module: &str) -> impl Iterator<Item = &str> {
         .map(|c| c[1])
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// terraform lists `a.b["k"].c`, `a.b["k"]` and `a.b` for one reference: the most specific stays.
+fn most_specific(refs: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &refs {
+        let more = refs
+            .iter()
+            .any(|o| o.len() > r.len() && o.starts_with(r.as_str()) && matches!(o.as_bytes()[r.len()], b'[' | b'.'));
+        if !more && !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+fn strip_index(call: &str) -> &str {
+    call.split('[').next().unwrap_or(call)
+}
+
+/// Module addresses equal up to instance keys (`module.cache[0]` is `module.cache`).
+fn same_module(a: &str, b: &str) -> bool {
+    let strip = |m: &str| m.split('.').map(strip_index).collect::<Vec<_>>().join(".");
+    a == b || strip(a) == strip(b)
+}
+
+/// `module.stack.module.network.aws_security_group.nodes.id` → (`module.stack.module.network`,
+/// `aws_security_group.nodes.id`); a reference inside the root has no module.
+fn split_module(origin: &str) -> (String, &str) {
+    let mut module = String::new();
+    let mut rest = origin;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let call_len = after.find('.').unwrap_or(after.len());
+        let call = &after[..call_len];
+        if module.is_empty() {
+            module = format!("module.{call}");
+        } else {
+            module = format!("{module}.module.{call}");
+        }
+        rest = after.get(call_len + 1..).unwrap_or("");
+    }
+    (module, rest)
 }
 
 fn collect_references(v: &Value, out: &mut Vec<String>) {
