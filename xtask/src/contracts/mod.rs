@@ -5,9 +5,11 @@
 //! and what is missing. `validate` runs them per environment (`contracts <env>`).
 
 pub mod plan;
+pub mod policy;
 
 mod bindings;
 mod identity;
+mod keys;
 mod network;
 
 use std::collections::BTreeMap;
@@ -19,14 +21,15 @@ use serde_norway::Value;
 use crate::finding::Finding;
 use crate::releases::Release;
 use crate::Context;
-pub use plan::{Plan, Resource, Statement};
+pub use plan::{Plan, Resource};
+pub use policy::Statement;
 
 /// A check of one seam: every finding names both ends and what is missing.
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
 
 /// Every contract, by name.
 pub const CONTRACTS: &[(&str, Contract)] =
-    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check)];
+    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check), ("keys", keys::check)];
 
 /// The environment the contracts run for.
 #[derive(Debug, Clone)]
