@@ -8,9 +8,12 @@ pub mod plan;
 pub mod policy;
 
 mod bindings;
+mod dns;
 mod identity;
 mod keys;
 mod network;
+mod notifications;
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
