@@ -211,6 +211,27 @@ impl Plan {
         out
     }
 
+    /// The resources an attribute of every configured resource of a type comes from — whether or not
+    /// the environment has instances of it (an add-on switched off still names its role).
+    pub fn configured_sources(&self, kind: &str, attr: &str) -> Vec<&Resource> {
+        let mut out: Vec<&Resource> = Vec::new();
+        let mut todo = vec![(String::new(), &self.configuration)];
+        while let Some((module, cfg)) = todo.pop() {
+            for r in cfg["resources"].as_array().into_iter().flatten().filter(|r| r["type"] == kind) {
+                let mut refs = Vec::new();
+                collect_references(&r["expressions"][attr], &mut refs);
+                for origin in self.expand_origins(&module, most_specific(refs)) {
+                    out.extend(self.sources(&origin, None));
+                }
+            }
+            for (call, c) in cfg["module_calls"].as_object().into_iter().flatten() {
+                let path = if module.is_empty() { format!("module.{call}") } else { format!("{module}.module.{call}") };
+                todo.push((path, &c["module"]));
+            }
+        }
+        out
+    }
+
     /// References written in `module`, each `var.X` replaced by what the caller passed (recursively),
     /// every one prefixed with the module it is written in.
     pub fn expand_origins(&self, module: &str, refs: Vec<String>) -> Vec<String> {
