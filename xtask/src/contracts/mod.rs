@@ -25,14 +25,20 @@ use crate::finding::Finding;
 use crate::releases::Release;
 use crate::Context;
 pub use plan::{Plan, Resource};
-pub use policy::Statement;
 
 /// A check of one seam: every finding names both ends and what is missing.
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
 
 /// Every contract, by name.
-pub const CONTRACTS: &[(&str, Contract)] =
-    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check), ("keys", keys::check)];
+pub const CONTRACTS: &[(&str, Contract)] = &[
+    ("bindings", bindings::check),
+    ("network", network::check),
+    ("identity", identity::check),
+    ("keys", keys::check),
+    ("secrets", secrets::check),
+    ("notifications", notifications::check),
+    ("dns", dns::check),
+];
 
 /// The environment the contracts run for.
 #[derive(Debug, Clone)]
