@@ -87,7 +87,8 @@ pub fn jobs(w: &Workflow) -> Vec<Job<'_>> {
         let Some(id) = id.as_str() else { continue };
         let line = key_line(&w.text, &["jobs", id]).unwrap_or(1);
         // A job's own permissions replace the workflow's.
-        let oidc = asks_for_token(job.get("permissions").or_else(|| w.value.get("permissions")).unwrap_or(&Value::Null));
+        let oidc =
+            asks_for_token(job.get("permissions").or_else(|| w.value.get("permissions")).unwrap_or(&Value::Null));
         let environment = match job.get("environment") {
             Some(Value::String(s)) => Some(s.clone()),
             Some(m @ Value::Mapping(_)) => m.get("name").and_then(Value::as_str).map(str::to_string),
@@ -183,7 +184,8 @@ fn operand(x: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<Stri
         return Ok(vec![lit.to_string()]);
     }
     if let Some(name) = x.strip_prefix("inputs.").or_else(|| x.strip_prefix("github.event.inputs.")) {
-        let Some(input) = on(&w.value).and_then(|o| o.get(trigger)).and_then(|t| t.get("inputs")).and_then(|i| i.get(name))
+        let Some(input) =
+            on(&w.value).and_then(|o| o.get(trigger)).and_then(|t| t.get("inputs")).and_then(|i| i.get(name))
         else {
             return Ok(vec![String::new()]);
         };
@@ -193,7 +195,8 @@ fn operand(x: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<Stri
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        let options: Vec<String> = input.get("options").and_then(Value::as_sequence).into_iter().flatten().filter_map(text).collect();
+        let options: Vec<String> =
+            input.get("options").and_then(Value::as_sequence).into_iter().flatten().filter_map(text).collect();
         return match input.get("type").and_then(Value::as_str).unwrap_or("string") {
             "choice" if !options.is_empty() => Ok(options),
             "boolean" => Ok(vec!["true".into(), "false".into()]),
@@ -206,7 +209,9 @@ fn operand(x: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<Stri
         let scalar = |v: &Value| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()));
         let mut values: Vec<String> = match matrix.get(name) {
             Some(Value::Sequence(list)) => list.iter().filter_map(scalar).collect(),
-            Some(other) => return Err(format!("matrix `{name}` is `{}`, not a list", scalar(other).unwrap_or_default())),
+            Some(other) => {
+                return Err(format!("matrix `{name}` is `{}`, not a list", scalar(other).unwrap_or_default()))
+            }
             None => Vec::new(),
         };
         for entry in matrix.get("include").and_then(Value::as_sequence).into_iter().flatten() {
@@ -247,7 +252,9 @@ pub fn github_trusts(plan: &Plan) -> BTreeMap<String, Vec<String>> {
             .iter()
             .filter(|s| s.allow && s.actions.iter().any(|a| a == "sts:AssumeRoleWithWebIdentity"))
             .flat_map(|s| s.conditions.iter())
-            .filter(|(test, var, _)| var.as_deref() == Some(SUBJECT) && (test == "StringEquals" || test == "StringLike"))
+            .filter(|(test, var, _)| {
+                var.as_deref() == Some(SUBJECT) && (test == "StringEquals" || test == "StringLike")
+            })
             .flat_map(|(_, _, values)| values.iter().flatten().cloned())
             .collect();
         if !subjects.is_empty() {
@@ -308,7 +315,8 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     let config = crate::config::Config::load(&inputs.root.join(crate::config::FILE_NAME)).ok();
-    let protected = config.iter().flat_map(|c| c.environments()).filter(|e| e.protected).map(|e| e.name.clone()).collect();
+    let protected =
+        config.iter().flat_map(|c| c.environments()).filter(|e| e.protected).map(|e| e.name.clone()).collect();
     let repo = crate::terraform::stack_argument(&inputs.root, &inputs.env.name, "github_repository")
         .ok()
         .flatten()
@@ -325,7 +333,8 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
     let deploy_role = plan.output_sources(DEPLOY_ROLE_OUTPUT, None).into_iter().find(|r| r.kind == "aws_iam_role");
     for w in workflows {
         for job in jobs(w).into_iter().filter(|j| j.oidc) {
-            let at = |line: usize, message: String| Finding::new(&w.path, Some(line), format!("{}: {message}", job.label()));
+            let at =
+                |line: usize, message: String| Finding::new(&w.path, Some(line), format!("{}: {message}", job.label()));
             let runs = match job.runs() {
                 Ok(runs) => runs,
                 Err(why) => {
@@ -353,15 +362,20 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
                     continue;
                 }
                 let subject = format!("repo:{repo}:environment:{gh}");
-                let trusting: Vec<&String> = trusted.iter().filter(|(_, s)| trusts(s, &subject)).map(|(a, _)| a).collect();
+                let trusting: Vec<&String> =
+                    trusted.iter().filter(|(_, s)| trusts(s, &subject)).map(|(a, _)| a).collect();
                 for (role, line) in &job.roles {
                     if !reported.insert(format!("{gh} {role}")) {
                         continue;
                     }
                     match assumed_role(plan, role) {
-                        Err(why) => findings.push(at(*line, format!("in GitHub environment `{gh}`: {why} ({})", plan.path.display()))),
+                        Err(why) => findings
+                            .push(at(*line, format!("in GitHub environment `{gh}`: {why} ({})", plan.path.display()))),
                         Ok(r) if !trusting.contains(&&r.address) => {
-                            let trusts = trusted.get(&r.address).map(|s| s.join(", ")).unwrap_or_else(|| "no GitHub environment".into());
+                            let trusts = trusted
+                                .get(&r.address)
+                                .map(|s| s.join(", "))
+                                .unwrap_or_else(|| "no GitHub environment".into());
                             findings.push(at(*line, format!("runs in GitHub environment `{gh}` and assumes {role} = {}, whose trust allows {trusts}, not {subject}", r.address)));
                         }
                         Ok(_) => {}
@@ -432,7 +446,11 @@ pub fn line_in_block(text: &str, start: usize, needle: &str, nth: usize) -> Opti
 
 /// A workflow parsed from text (for tests and `validate`).
 pub fn workflow(path: &Path, text: &str) -> Workflow {
-    Workflow { path: path.to_path_buf(), text: text.to_string(), value: serde_norway::from_str(text).unwrap_or(Value::Null) }
+    Workflow {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        value: serde_norway::from_str(text).unwrap_or(Value::Null),
+    }
 }
 
 #[cfg(test)]
@@ -455,7 +473,11 @@ mod tests {
                 r#"{{"address":"aws_iam_role.{name}","expressions":{{"assume_role_policy":{{"references":["data.aws_iam_policy_document.trust[\"{name}\"].json","data.aws_iam_policy_document.trust[\"{name}\"]"]}}}}}}"#
             )
         };
-        let output = |name: &str| format!(r#""github_{name}_role_arn":{{"expression":{{"references":["aws_iam_role.{name}.arn","aws_iam_role.{name}"]}}}}"#);
+        let output = |name: &str| {
+            format!(
+                r#""github_{name}_role_arn":{{"expression":{{"references":["aws_iam_role.{name}.arn","aws_iam_role.{name}"]}}}}"#
+            )
+        };
         let json = format!(
             r#"{{"resource_changes":[{},{}],"configuration":{{"root_module":{{"module_calls":{{"stack":{{"module":{{"outputs":{{{},{}}},"resources":[{},{}]}}}}}}}}}}}}"#,
             role("deploy"),
@@ -492,9 +514,16 @@ mod tests {
         let js = jobs(&w);
         assert_eq!((js[0].id.as_str(), js[0].line, js[0].oidc), ("deploy", 13, true));
         assert_eq!(js[0].roles, [("${{ vars.AWS_DEPLOY_ROLE_ARN }}".to_string(), 22)]);
-        let runs: Vec<String> =
-            js[0].runs().unwrap().iter().map(|r| format!("{} {}", r.trigger, r.environment.as_deref().unwrap())).collect();
-        assert_eq!(runs, ["push dev", "workflow_dispatch dev", "workflow_dispatch production", "workflow_dispatch staging"]);
+        let runs: Vec<String> = js[0]
+            .runs()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.trigger, r.environment.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            runs,
+            ["push dev", "workflow_dispatch dev", "workflow_dispatch production", "workflow_dispatch staging"]
+        );
         let ops = workflow(Path::new("operations.yml"), OPS);
         let envs: Vec<String> = jobs_envs(&ops);
         assert_eq!(envs, ["operations-dev", "operations-staging"]);
@@ -527,13 +556,17 @@ mod tests {
             [".github/workflows/x.yml:15: x.yml job `run`: runs in GitHub environment `operations-dev` and assumes ${{ vars.AWS_DEPLOY_ROLE_ARN }} = module.stack.aws_iam_role.deploy, whose trust allows repo:o/r:environment:dev, not repo:o/r:environment:operations-dev"]
         );
         let no_env = OPS.replace("    environment: operations-${{ matrix.env }}\n", "");
-        assert!(messages(&no_env)[0].contains(":5: x.yml job `run`: asks for an OIDC token but runs in no GitHub environment"));
+        assert!(messages(&no_env)[0]
+            .contains(":5: x.yml job `run`: asks for an OIDC token but runs in no GitHub environment"));
         let unknown = OPS.replace("AWS_OPERATIONS_ROLE_ARN", "OPS_ROLE");
         assert!(messages(&unknown)[0].contains("`${{ vars.OPS_ROLE }}` is not `${{ vars.AWS_<NAME>_ROLE_ARN }}`"));
         let missing = OPS.replace("AWS_OPERATIONS_ROLE_ARN", "AWS_BACKUP_ROLE_ARN");
-        assert!(messages(&missing)[0].contains("holds the stack output `github_backup_role_arn`, which names no aws_iam_role"));
+        assert!(messages(&missing)[0]
+            .contains("holds the stack output `github_backup_role_arn`, which names no aws_iam_role"));
         let sandbox = OPS.replace("operations-${{ matrix.env }}", "sandbox");
-        assert!(messages(&sandbox)[0].contains(":9: x.yml job `run`: runs in GitHub environment `sandbox` (on schedule), which is for no environment"));
+        assert!(messages(&sandbox)[0].contains(
+            ":9: x.yml job `run`: runs in GitHub environment `sandbox` (on schedule), which is for no environment"
+        ));
         let untrusted = OPS.replace("operations-${{ matrix.env }}", "nightly-${{ matrix.env }}");
         assert!(messages(&untrusted)[0].contains("assumes ${{ vars.AWS_OPERATIONS_ROLE_ARN }} = module.stack.aws_iam_role.operations, whose trust allows repo:o/r:environment:operations-dev, not repo:o/r:environment:nightly-dev"));
         let no_step = OPS.replace("      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}\n", "      - run: true\n");
