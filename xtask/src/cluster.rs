@@ -8,7 +8,7 @@ use crate::engine::{Cmd, Pipeline, Step};
 use crate::releases::{self, Namespace, Release};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{k8s, mesh, steps, Context};
+use crate::{bindings, k8s, mesh, steps, Context};
 
 fn kubeconfig_arg(target: &Target) -> String {
     format!("--kubeconfig={}", target.kubeconfig().display())
@@ -100,17 +100,28 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
     mesh::install_steps(ctx, target, pipeline)?;
 
     let kubectl = || Tools::new(ctx).cmd(tools::KUBECTL);
-    let overlay = k8s::overlay_dir(&ctx.root, &target.env.overlay);
+    let bound = bound_file(ctx, target);
     let apply = kubectl()
-        .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-k"])
-        .arg(overlay.to_string_lossy())
+        .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-f"])
+        .arg(bound.to_string_lossy())
         .arg(kubeconfig_arg(target));
-    pipeline.step(Step::new(
-        "workloads",
-        format!("Apply the `{}` overlay (server-side)", target.env.overlay),
-        vec![apply.clone()],
-        move |c| c.run(&apply),
-    ));
+    pipeline.step(
+        Step::new(
+            "workloads",
+            format!("Render the `{}` overlay, bind its terraform outputs, apply it (server-side)", target.env.overlay),
+            vec![k8s::render_cmd(ctx, &target.env.overlay), apply.clone()],
+            move |c| {
+                let (yaml, _) = bound_render(ctx, target, false)?;
+                std::fs::create_dir_all(bound.parent().unwrap_or(&bound))?;
+                std::fs::write(&bound, yaml).with_context(|| format!("writing {}", bound.display()))?;
+                c.run(&apply)
+            },
+        )
+        .note(format!(
+            "every ${{terraform:NAME[.KEY]}} in the render is replaced from the recorded outputs, written to {}",
+            bound_file(ctx, target).display()
+        )),
+    );
 
     let rollout = move |ns: &str, name: &str| {
         kubectl()
@@ -195,6 +206,45 @@ pub fn destroy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
     Ok(())
 }
 
+/// Where the bound render of an environment's overlay is written before it is applied.
+fn bound_file(ctx: &Context, target: &Target) -> std::path::PathBuf {
+    ctx.work.join("k8s").join(format!("{}-overlay.yaml", target.env.name))
+}
+
+/// The overlay rendered, each `${terraform:…}` replaced from the recorded outputs; with `stand_ins`
+/// (the emulator) an output that is null there gets a marked stand-in, and the outputs that did are
+/// returned.
+fn bound_render(ctx: &Context, target: &Target, stand_ins: bool) -> Result<(String, Vec<String>)> {
+    let yaml = k8s::render(ctx, &target.env.overlay)?;
+    if bindings::references(&yaml).is_empty() {
+        return Ok((yaml, Vec::new()));
+    }
+    let path = target.outputs_file();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
+    let outputs: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let mut stood_in = Vec::new();
+    let env = &target.env.name;
+    let bound = bindings::bind(&yaml, &mut |b| {
+        match bindings::lookup(&outputs, &b.name, b.key.as_deref()) {
+        bindings::Lookup::Value(v) => Ok(v),
+        bindings::Lookup::Null if stand_ins => {
+            if !stood_in.contains(&b.target()) {
+                stood_in.push(b.target());
+            }
+            Ok(bindings::stand_in(b))
+        }
+        bindings::Lookup::Null => Err(format!(
+            "terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
+            b.name
+        )),
+        bindings::Lookup::Missing(why) => Err(format!("{why} (see {})", path.display())),
+    }
+    })?;
+    Ok((bound, stood_in))
+}
+
 /// `local`: every release the overlay's environment gets has values that exist and parse.
 fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -> Step<'a> {
     Step::new(
@@ -223,7 +273,7 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         format!("Render the `{overlay}` overlay and check it (no cluster to apply to)"),
         vec![k8s::render_cmd(ctx, &overlay)],
         move |c| {
-            let yaml = k8s::render(ctx, &overlay)?;
+            let (yaml, stood_in) = bound_render(ctx, target, true)?;
             let objects = k8s::parse(&yaml)?;
             let where_ = k8s::overlay_dir(&ctx.root, &overlay);
             let mut findings = k8s::policies(&objects, &overlay, &where_);
@@ -234,8 +284,33 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             if let Some(first) = findings.first() {
                 anyhow::bail!("{} problem(s) in the rendered overlay, first: {first}", findings.len());
             }
-            c.note(format!("{} objects rendered and checked, not applied", objects.len()));
+            let mut note = format!("{} objects rendered, bound and checked, not applied", objects.len());
+            if !stood_in.is_empty() {
+                note.push_str(&format!(
+                    "; null on the emulator, so bound to a marked stand-in: {}",
+                    stood_in.join(", ")
+                ));
+            }
+            let has = |kind: &str, name: &str| {
+                objects.iter().any(|o| o["kind"].as_str() == Some(kind) && o["metadata"]["name"].as_str() == Some(name))
+            };
+            let not_run: Vec<&str> = [("Job", "database-setup", "the database setup Job"), ("Deployment", "pgbouncer", "PgBouncer")]
+                .into_iter()
+                .filter(|(k, n, _)| has(k, n))
+                .map(|(_, _, what)| what)
+                .collect();
+            if !not_run.is_empty() {
+                note.push_str(&format!(
+                    "; {} rendered and validated, not run (the emulator has no PostgreSQL and no cluster)",
+                    not_run.join(" and ")
+                ));
+            }
+            for line in note.split("; ") {
+                c.log(line);
+            }
+            c.note(note);
             Ok(())
         },
     )
+    .note("every ${terraform:NAME[.KEY]} bound from local's recorded outputs; an output null on the emulator gets a marked stand-in")
 }

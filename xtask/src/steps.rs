@@ -10,7 +10,7 @@ use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, PlanSummary, Target};
 use crate::terraform::emulator_omissions;
 use crate::tools::{self, Tools};
-use crate::{emulator, statelock, Context};
+use crate::{emulator, plans, statelock, Context};
 
 /// What commands that read the deployed environment start with: ready, init, and the outputs recorded.
 pub fn with_outputs<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
@@ -165,9 +165,15 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
     pipeline.step(
         Step::new("plan", "Plan to a saved file and summarise it", shown_plan, move |c| {
             let endpoint = target.endpoint(ctx)?;
-            if target.against == Against::EmulatedPlan {
-                target.reset_emulated_state();
-            }
+            // An emulated plan is cached under a key of what it was made from (plans.rs).
+            let key = match target.against {
+                Against::EmulatedPlan => {
+                    target.reset_emulated_state();
+                    let _ = std::fs::remove_file(plans::key_file(target));
+                    Some(plans::key(ctx, target)?)
+                }
+                _ => None,
+            };
             target.ensure_dirs()?;
             let (plan, show) = plan_cmds(endpoint.as_deref())?;
             let result = c.run(&plan);
@@ -175,6 +181,10 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
             let json = c.output(&show)?;
             std::fs::write(target.plan_json(), &json)
                 .with_context(|| format!("writing {}", target.plan_json().display()))?;
+            if let Some(key) = key {
+                let file = plans::key_file(target);
+                std::fs::write(&file, key).with_context(|| format!("writing {}", file.display()))?;
+            }
             let summary = PlanSummary::from_json(&json)?;
             c.note(summary.line());
             c.fact(format!("plan {name}: {} (saved: {})", summary.line(), target.plan_file().display()));

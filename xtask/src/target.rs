@@ -87,6 +87,11 @@ impl Target {
         }
     }
 
+    /// The environment's root in the repository (terraform/environments/<env>).
+    pub fn source_dir(&self) -> PathBuf {
+        self.source.clone()
+    }
+
     /// Where this target's scratch copy of terraform/ lives (emulator targets only).
     fn scratch(&self) -> PathBuf {
         self.work.join("emulated").join(self.label())

@@ -153,7 +153,7 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "aws secretsmanager create-secret --name authorworks/dev/linkerd-identity",
         "helm upgrade --install linkerd-crds",
         "helm upgrade --install linkerd-control-plane",
-        "kubectl apply --server-side --field-manager=cargo-xtask -k",
+        "/k8s/dev-overlay.yaml --kubeconfig=",
         "kubectl rollout status deployment/gateway --namespace authorworks",
         "kubectl wait --for=condition=Available",
     ];
@@ -185,6 +185,21 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         .iter()
         .all(|c| c.contains("--field-manager=cargo-xtask -f ") && c.contains("--kubeconfig=")));
     assert!(!calls.iter().any(|c| c.contains("kube-system.yaml")), "kube-system is EKS's: {calls:#?}");
+    // The workloads: the overlay rendered, its bindings replaced, the result applied server-side.
+    let bound = sb.work().join("k8s/dev-overlay.yaml");
+    let workloads: Vec<&&String> = applies.iter().filter(|c| c.contains("dev-overlay.yaml")).collect();
+    assert_eq!(
+        workloads,
+        [&&format!(
+            "kubectl apply --server-side --field-manager=cargo-xtask -f {} --kubeconfig={}",
+            bound.display(),
+            sb.work().join("kube/dev.config").display()
+        )],
+        "{applies:#?}"
+    );
+    let text = std::fs::read_to_string(&bound).unwrap();
+    assert!(text.contains("kind: Deployment") && !text.contains("${terraform:"), "{text}");
+    assert!(!calls.iter().any(|c| c.starts_with("kubectl apply") && c.contains(" -k ")), "{calls:#?}");
     let manifest = |ns: &str| std::fs::read_to_string(sb.work().join(format!("k8s/namespaces/dev-{ns}.yaml"))).unwrap();
     assert_eq!(
         manifest("cert-manager"),
@@ -300,7 +315,10 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "helm upgrade --install linkerd-crds",
         "helm upgrade --install linkerd-control-plane",
         "< (secret values on stdin)",
-        "kubectl apply --server-side --field-manager=cargo-xtask -k",
+        "] workloads",
+        "kubectl kustomize",
+        "kubectl apply --server-side --field-manager=cargo-xtask -f",
+        "k8s/dev-overlay.yaml",
         "kubectl rollout status",
         "[23/23] verify",
     ];
@@ -365,7 +383,7 @@ fn the_repositorys_dry_run_orders_crds_controller_and_mesh_before_what_needs_the
     }
     assert!(needing >= 10, "most releases make ServiceMonitors: {needing}");
     assert!(!text.contains("] namespace-kube-system"), "kube-system is left as EKS has it");
-    let workloads = at("kubectl apply --server-side --field-manager=cargo-xtask -k");
+    let workloads = at("k8s/dev-overlay.yaml --kubeconfig=");
     assert!(install("aws-load-balancer-controller") < workloads, "the ALB controller before the Ingress");
     assert!(install("linkerd-crds") < install("linkerd-control-plane"));
     assert!(install("linkerd-control-plane") < workloads, "the mesh before the meshed workloads");
@@ -402,4 +420,54 @@ esac"#,
         !sb.calls().iter().any(|c| c.starts_with("helm upgrade --install aws-load-balancer-controller")),
         "nothing installed"
     );
+}
+
+const BOUND_SA: &str = "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: gateway\n  namespace: authorworks\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:workload_role_arns.gateway}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\n  namespace: authorworks\ndata:\n  AWS_REGION: ${terraform:region}\n";
+
+fn with_bindings(outputs: &str) -> Sandbox {
+    let sb = repo().standin(
+        "terraform",
+        &format!(
+            r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) touch "${{a#-out=}}" ;; esac; done ;;
+  show) echo '{{"applyable":true,"resource_changes":[]}}' ;;
+  output) echo '{outputs}' ;;
+esac"#
+        ),
+    );
+    let app = sb.root.as_ref().unwrap().join("k8s/overlays/dev/app.yaml");
+    std::fs::write(&app, format!("{APP}{BOUND_SA}")).unwrap();
+    sb
+}
+
+/// The overlay's `${terraform:…}` are replaced from the recorded outputs in the file deploy applies.
+#[test]
+fn deploy_binds_the_overlay_from_the_outputs_and_applies_the_bound_file() {
+    let sb = with_bindings(
+        r#"{"cluster_name":{"value":"authorworks-dev-eks"},"cert_manager_role_arn":{"value":"arn:aws:iam::111122223333:role/cm"},"stack":{"value":{"region":"us-east-1","workload_role_arns":{"gateway":"arn:aws:iam::111122223333:role/authorworks-dev-gateway"}}}}"#,
+    );
+    sb.run(&["deploy", "dev"]).assert_code(0);
+    let text = std::fs::read_to_string(sb.work().join("k8s/dev-overlay.yaml")).unwrap();
+    assert!(
+        text.contains("eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/authorworks-dev-gateway"),
+        "{text}"
+    );
+    assert!(text.contains("AWS_REGION: us-east-1"), "{text}");
+    assert!(!text.contains("${terraform:"), "{text}");
+}
+
+/// A binding the outputs can't satisfy: one line naming the object and the output; nothing applied.
+#[test]
+fn a_binding_without_its_output_names_the_object_and_applies_nothing() {
+    let sb = with_bindings(
+        r#"{"cluster_name":{"value":"authorworks-dev-eks"},"cert_manager_role_arn":{"value":"arn:aws:iam::111122223333:role/cm"},"stack":{"value":{"region":"us-east-1","workload_role_arns":{"media-service":"arn:aws:iam::111122223333:role/authorworks-dev-media-service"}}}}"#,
+    );
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(1);
+    assert!(
+        out.all().contains("ServiceAccount authorworks/gateway: ${terraform:workload_role_arns.gateway} can't be bound: terraform output `workload_role_arns` has no key `gateway` (it has: media-service)"),
+        "{}",
+        out.all()
+    );
+    assert!(!sb.calls().iter().any(|c| c.contains("dev-overlay.yaml")), "{:#?}", sb.calls());
 }

@@ -22,7 +22,10 @@ struct Check<'a> {
     run: CheckFn<'a>,
 }
 
-fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
+/// The emulated plans the contracts got, one line each (`dev: reused (0.1s)`).
+type PlanLines = std::sync::Mutex<Vec<String>>;
+
+fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> {
     let mut checks: Vec<Check> = vec![
         Check { name: "terraform fmt".into(), run: Box::new(|| terraform::checks::fmt_check(ctx)) },
         Check {
@@ -60,6 +63,22 @@ fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
                 run: Box::new(move || cluster_fit(ctx, &overlay)),
             });
         }
+    }
+    // The contracts between terraform, the cluster and the workflows, over each environment's emulated
+    // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
+    for env in ctx.config()?.environments() {
+        if !terraform::env_dir(&ctx.root, &env.name).join("main.tf").is_file() {
+            continue;
+        }
+        let name = env.name.clone();
+        checks.push(Check {
+            name: format!("contracts {name}"),
+            run: Box::new(move || {
+                let got = crate::plans::emulated_plan(ctx, &name)?;
+                plans.lock().unwrap_or_else(|e| e.into_inner()).push(got.line());
+                crate::contracts::check(ctx, &name, &got.path)
+            }),
+        });
     }
     if ctx.root.join(crate::cost::USAGE).is_file() {
         // faults: the usage file, every section and key
@@ -153,7 +172,8 @@ fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
 }
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
-    let mut checks = checks(ctx)?;
+    let plans = PlanLines::default();
+    let mut checks = checks(ctx, &plans)?;
     if args.list {
         checks.iter().for_each(|c| println!("{}", c.name));
         return Ok(());
@@ -180,6 +200,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
         handles.into_iter().map(|h| h.join().expect("a check panicked")).collect()
     });
 
+    crate::plans::stop_emulator_if_started(ctx);
     let mut failed = 0;
     let mut all = Vec::new();
     for (name, result, took) in results {
@@ -195,6 +216,11 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
                 println!("  {} {name}: {e:#}", ui.bad("ERROR "));
             }
         }
+    }
+    drop(checks);
+    let plans = plans.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !plans.is_empty() {
+        println!("emulated plans: {}", plans.join(", "));
     }
     if !all.is_empty() {
         println!();

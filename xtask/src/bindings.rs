@@ -1,0 +1,193 @@
+//! Deploy-time bindings: overlay files may say `${terraform:NAME}` or `${terraform:NAME.KEY}` (KEY
+//! selects an entry of the map output NAME of the `stack` output), and `deploy` replaces each in the
+//! rendered overlay from the recorded terraform outputs before it applies it. A binding that names
+//! no output (or no key) is one error naming the object it is in and the output.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+const OPEN: &str = "${terraform:";
+
+/// One `${terraform:…}` in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The whole reference as written, `${terraform:db_secret_names.user-service}`.
+    pub text: String,
+    pub name: String,
+    pub key: Option<String>,
+}
+
+impl Binding {
+    /// `db_secret_names.user-service`
+    pub fn target(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{}.{k}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Every binding in `text`, in order.
+pub fn references(text: &str) -> Vec<Binding> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        let inner = &after[..end];
+        let (name, key) = match inner.split_once('.') {
+            Some((n, k)) => (n.to_string(), Some(k.to_string())),
+            None => (inner.to_string(), None),
+        };
+        out.push(Binding { text: format!("{OPEN}{inner}}}"), name, key });
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// What the recorded outputs say of one binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Value(String),
+    /// The output exists and is null (what sets it is switched off in the environment).
+    Null,
+    /// No such output or key: why, in words.
+    Missing(String),
+}
+
+/// Looks a binding up in `terraform output -json` of an environment root (each root exports the
+/// stack's outputs as one object, `stack`).
+pub fn lookup(outputs: &Value, name: &str, key: Option<&str>) -> Lookup {
+    let stack = &outputs["stack"]["value"];
+    let value = match (outputs.get(name), stack.get(name)) {
+        (Some(top), _) => &top["value"],
+        (None, Some(v)) => v,
+        (None, None) => return Lookup::Missing(format!("terraform has no output `{name}`")),
+    };
+    let value = match key {
+        None => value,
+        Some(k) => match value {
+            Value::Null => return Lookup::Null,
+            Value::Object(map) => match map.get(k) {
+                Some(v) => v,
+                None => {
+                    let keys: BTreeSet<&String> = map.keys().collect();
+                    let keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
+                    return Lookup::Missing(format!(
+                        "terraform output `{name}` has no key `{k}` (it has: {})",
+                        keys.join(", ")
+                    ));
+                }
+            },
+            _ => return Lookup::Missing(format!("terraform output `{name}` is not a map, so `.{k}` selects nothing")),
+        },
+    };
+    match value {
+        Value::Null => Lookup::Null,
+        Value::String(s) => Lookup::Value(s.clone()),
+        other => Lookup::Value(other.to_string()),
+    }
+}
+
+/// `Kind namespace/name` of the YAML document a render's line belongs to.
+fn object_of(doc: &str) -> String {
+    serde_norway::from_str::<serde_norway::Value>(doc)
+        .ok()
+        .map(|v| crate::k8s::object_name(&v))
+        .unwrap_or_else(|| "a document".into())
+}
+
+/// The render with every binding replaced by `resolve`'s answer (`Err` is the reason it has none);
+/// the first binding without one is the error, naming its object and the output.
+pub fn bind(render: &str, resolve: &mut dyn FnMut(&Binding) -> std::result::Result<String, String>) -> Result<String> {
+    let mut out = String::with_capacity(render.len());
+    for (i, doc) in render.split("\n---\n").enumerate() {
+        if i > 0 {
+            out.push_str("\n---\n");
+        }
+        let mut bound = doc.to_string();
+        for b in references(doc) {
+            match resolve(&b) {
+                Ok(value) => bound = bound.replace(&b.text, &value),
+                Err(why) => bail!("{}: {} can't be bound: {why}", object_of(doc), b.text),
+            }
+        }
+        out.push_str(&bound);
+    }
+    Ok(out)
+}
+
+/// What `local` puts where an output is null because the emulator leaves its resource out.
+pub fn stand_in(b: &Binding) -> String {
+    format!("xtask-stand-in.{}.emulator-omits.invalid", b.target().replace(['.', '_'], "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RENDER: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: media-service\n  namespace: authorworks\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:workload_role_arns.media-service}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\ndata:\n  REGION: ${terraform:region}\n  CACHE: ${terraform:cache_endpoint}\n";
+
+    fn outputs() -> Value {
+        serde_json::json!({"stack": {"value": {
+            "region": "us-east-1",
+            "cache_endpoint": null,
+            "workload_role_arns": {"media-service": "arn:aws:iam::1:role/authorworks-dev-media-service"}
+        }}})
+    }
+
+    fn resolve_from(outputs: &Value) -> impl FnMut(&Binding) -> std::result::Result<String, String> + '_ {
+        move |b| match lookup(outputs, &b.name, b.key.as_deref()) {
+            Lookup::Value(v) => Ok(v),
+            Lookup::Null => Err(format!("terraform output `{}` is null", b.name)),
+            Lookup::Missing(why) => Err(why),
+        }
+    }
+
+    #[test]
+    fn references_are_found_with_their_keys() {
+        let refs = references(RENDER);
+        assert_eq!(refs.len(), 3);
+        assert_eq!(refs[0].name, "workload_role_arns");
+        assert_eq!(refs[0].key.as_deref(), Some("media-service"));
+        assert_eq!(refs[1], Binding { text: "${terraform:region}".into(), name: "region".into(), key: None });
+    }
+
+    #[test]
+    fn every_binding_is_replaced_from_the_outputs() {
+        let json = outputs();
+        let mut resolve = resolve_from(&json);
+        let mut with_stand_in = |b: &Binding| resolve(b).or_else(|_| Ok(stand_in(b)));
+        let bound = bind(RENDER, &mut with_stand_in).unwrap();
+        assert!(bound.contains("role-arn: arn:aws:iam::1:role/authorworks-dev-media-service"), "{bound}");
+        assert!(bound.contains("REGION: us-east-1"));
+        assert!(bound.contains("CACHE: xtask-stand-in.cache-endpoint.emulator-omits.invalid"));
+        assert!(!bound.contains("${terraform:"));
+        assert_eq!(bound.matches("\n---\n").count(), 1);
+    }
+
+    #[test]
+    fn a_missing_output_or_key_names_the_object_and_the_output() {
+        let json = outputs();
+        let err = bind(&RENDER.replace("media-service}", "export-service}"), &mut resolve_from(&json)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ServiceAccount authorworks/media-service: ${terraform:workload_role_arns.export-service} can't be bound: terraform output `workload_role_arns` has no key `export-service` (it has: media-service)"
+        );
+        let err = bind(RENDER, &mut resolve_from(&json)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ConfigMap platform: ${terraform:cache_endpoint} can't be bound: terraform output `cache_endpoint` is null"
+        );
+        let err = bind("kind: X\nmetadata: {name: y}\nv: ${terraform:nope}\n", &mut resolve_from(&json)).unwrap_err();
+        assert!(err.to_string().ends_with("terraform has no output `nope`"), "{err}");
+    }
+
+    #[test]
+    fn top_level_outputs_are_read_too() {
+        let json = serde_json::json!({"name_servers": {"value": ["a", "b"]}});
+        assert_eq!(lookup(&json, "name_servers", None), Lookup::Value("[\"a\",\"b\"]".into()));
+    }
+}

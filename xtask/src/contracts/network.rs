@@ -1,0 +1,211 @@
+//! The network contract. In the plan: the security groups the nodes carry (their launch templates'
+//! `vpc_security_group_ids`; pods share their node's groups) are admitted by the database's and the
+//! cache's groups on their ports (PostgreSQL 5432, Redis 6379) — one admitting rule is enough, as a
+//! connection is allowed when any group of the source is. In the overlay: the NetworkPolicies let the
+//! services that use them (the plan's `db_secret_names` keys; its ElastiCache users) out on those
+//! ports, and PgBouncer, where it fronts PostgreSQL, too.
+
+use serde_norway::Value;
+
+use super::{Inputs, Object, Plan, Resource};
+use crate::finding::Finding;
+
+const POSTGRES: u16 = 5432;
+const REDIS: u16 = 6379;
+
+pub fn check(inputs: &Inputs) -> Vec<Finding> {
+    let mut findings = security_groups(&inputs.plan);
+    findings.extend(policies(inputs));
+    findings
+}
+
+/// The `aws_security_group`s an attribute of `r` is given (through module variables and outputs).
+fn groups<'a>(plan: &'a Plan, r: &Resource, attr: &str) -> Vec<&'a Resource> {
+    let mut out: Vec<&Resource> = Vec::new();
+    for origin in plan.reference_origins(r, attr) {
+        for g in plan.sources(&origin, None) {
+            if g.kind == "aws_security_group" && !out.iter().any(|o| o.address == g.address) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `group` has an ingress rule for `port` whose source is `from`.
+fn admits(plan: &Plan, group: &Resource, from: &Resource, port: u16) -> bool {
+    let covers = |r: &Resource, from_key: &str, to_key: &str, proto: &str| {
+        let p = r.text(proto).unwrap_or("tcp");
+        let lo = r.known(from_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
+        let hi = r.known(to_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
+        p == "-1" || (matches!(p, "tcp" | "6") && lo <= i64::from(port) && i64::from(port) <= hi)
+    };
+    let is = |list: Vec<&Resource>, g: &Resource| list.iter().any(|x| x.address == g.address);
+    plan.of_type("aws_vpc_security_group_ingress_rule").any(|rule| {
+        covers(rule, "from_port", "to_port", "ip_protocol")
+            && is(groups(plan, rule, "security_group_id"), group)
+            && is(groups(plan, rule, "referenced_security_group_id"), from)
+    }) || plan.of_type("aws_security_group_rule").any(|rule| {
+        rule.text("type") == Some("ingress")
+            && covers(rule, "from_port", "to_port", "protocol")
+            && is(groups(plan, rule, "security_group_id"), group)
+            && is(groups(plan, rule, "source_security_group_id"), from)
+    })
+}
+
+fn security_groups(plan: &Plan) -> Vec<Finding> {
+    let mut node_groups: Vec<&Resource> = Vec::new();
+    for lt in plan.of_type("aws_launch_template") {
+        for g in groups(plan, lt, "vpc_security_group_ids") {
+            if !node_groups.iter().any(|n| n.address == g.address) {
+                node_groups.push(g);
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    if node_groups.is_empty() {
+        return findings;
+    }
+    let tiers = [
+        ("aws_db_instance", "vpc_security_group_ids", "PostgreSQL", POSTGRES),
+        ("aws_elasticache_replication_group", "security_group_ids", "Redis", REDIS),
+    ];
+    for (kind, attr, what, default_port) in tiers {
+        for store in plan.of_type(kind) {
+            let port = store.known("port").and_then(serde_json::Value::as_u64).map_or(default_port, |p| p as u16);
+            for group in groups(plan, store, attr) {
+                if !node_groups.iter().any(|n| admits(plan, group, n, port)) {
+                    let nodes: Vec<&str> = node_groups.iter().map(|n| n.address.as_str()).collect();
+                    findings.push(plan.finding(
+                        group,
+                        format!(
+                            "the {what} group of {} admits none of the groups the nodes carry ({}) on TCP {port}: pods can't reach it",
+                            store.address,
+                            nodes.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    findings
+}
+
+// --- NetworkPolicies ----------------------------------------------------------------------------
+
+fn labels(o: &Object) -> Option<&serde_norway::Mapping> {
+    o.pod_spec()?;
+    let template = match o.kind.as_str() {
+        "CronJob" => o.value.get("spec")?.get("jobTemplate")?.get("spec")?.get("template")?,
+        "Pod" => &o.value,
+        _ => o.value.get("spec")?.get("template")?,
+    };
+    template.get("metadata")?.get("labels")?.as_mapping()
+}
+
+/// Whether a label selector (`matchLabels`, `matchExpressions`) selects pods with `labels`.
+pub(super) fn selects(selector: Option<&Value>, labels: &serde_norway::Mapping) -> bool {
+    let Some(sel) = selector else { return true };
+    let get = |k: &Value| labels.get(k).and_then(Value::as_str);
+    let by_labels =
+        sel.get("matchLabels").and_then(Value::as_mapping).is_none_or(|m| m.iter().all(|(k, v)| get(k) == v.as_str()));
+    let by_expressions = sel.get("matchExpressions").and_then(Value::as_sequence).is_none_or(|list| {
+        list.iter().all(|e| {
+            let key = e.get("key").cloned().unwrap_or(Value::Null);
+            let values: Vec<&str> =
+                e.get("values").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).collect();
+            match e.get("operator").and_then(Value::as_str) {
+                Some("In") => get(&key).is_some_and(|v| values.contains(&v)),
+                Some("NotIn") => get(&key).is_none_or(|v| !values.contains(&v)),
+                Some("Exists") => get(&key).is_some(),
+                Some("DoesNotExist") => get(&key).is_none(),
+                _ => false,
+            }
+        })
+    });
+    by_labels && by_expressions
+}
+
+/// Whether the NetworkPolicies let a workload's pods out on TCP `port` (to anywhere).
+fn egress_allowed(inputs: &Inputs, workload: &Object, port: u16) -> bool {
+    let Some(labels) = labels(workload) else { return true };
+    let applying: Vec<&Object> = inputs
+        .overlay
+        .of_kind("NetworkPolicy")
+        .filter(|p| p.namespace == workload.namespace)
+        .filter(|p| {
+            let types = p.value.get("spec").and_then(|s| s.get("policyTypes")).and_then(Value::as_sequence);
+            let egress = types.map_or_else(
+                || p.value.get("spec").and_then(|s| s.get("egress")).is_some(),
+                |t| t.iter().any(|x| x.as_str() == Some("Egress")),
+            );
+            egress && selects(p.value.get("spec").and_then(|s| s.get("podSelector")), labels)
+        })
+        .collect();
+    if applying.is_empty() {
+        return true;
+    }
+    applying.iter().any(|p| {
+        p.value.get("spec").and_then(|s| s.get("egress")).and_then(Value::as_sequence).into_iter().flatten().any(
+            |rule| match rule.get("ports").and_then(Value::as_sequence) {
+                None => true,
+                Some(ports) if ports.is_empty() => true,
+                Some(ports) => ports.iter().any(|x| {
+                    let proto = x.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    let lo = x.get("port").and_then(Value::as_u64);
+                    let hi = x.get("endPort").and_then(Value::as_u64).or(lo);
+                    proto == "TCP"
+                        && lo.is_none_or(|lo| lo <= u64::from(port) && hi.is_some_and(|hi| u64::from(port) <= hi))
+                }),
+            },
+        )
+    })
+}
+
+/// The services the plan gives a PostgreSQL database (the keys of `db_secret_names`) and a Redis
+/// user (the ElastiCache users named after them).
+fn users(inputs: &Inputs) -> Vec<(String, &'static str, u16)> {
+    let mut out = Vec::new();
+    for key in inputs.plan.output_keys("db_secret_names").unwrap_or_default() {
+        out.push((key, "PostgreSQL", POSTGRES));
+    }
+    let workloads: Vec<&Object> = inputs.overlay.objects.iter().filter(|o| o.pod_spec().is_some()).collect();
+    for user in inputs.plan.of_type("aws_elasticache_user") {
+        let name = user.text("user_name").unwrap_or_default();
+        if let Some(w) = workloads
+            .iter()
+            .filter(|w| name == w.name || name.ends_with(&format!("-{}", w.name)))
+            .max_by_key(|w| w.name.len())
+        {
+            out.push((w.name.clone(), "Redis", REDIS));
+        }
+    }
+    out
+}
+
+fn policies(inputs: &Inputs) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut wanted = users(inputs);
+    if inputs.overlay.get("Deployment", "", "pgbouncer").is_some() {
+        wanted.push(("pgbouncer".into(), "PostgreSQL", POSTGRES));
+    }
+    for (service, what, port) in wanted {
+        let Some(workload) = inputs.overlay.objects.iter().find(|o| o.name == service && o.pod_spec().is_some()) else {
+            continue;
+        };
+        if !egress_allowed(inputs, workload, port) {
+            findings.push(workload.finding(
+                &inputs.overlay.dir,
+                format!(
+                    "uses {what} (the plan {}) but no NetworkPolicy lets its pods out on TCP {port}",
+                    if port == POSTGRES {
+                        "has a database for it: output db_secret_names"
+                    } else {
+                        "has an ElastiCache user for it"
+                    }
+                ),
+            ));
+        }
+    }
+    findings
+}

@@ -1,0 +1,609 @@
+//! [`Plan`]: an environment's plan JSON (`terraform show -json` of a saved plan) as the contracts read
+//! it — every resource instance by address with its planned values (`after`) and what is not known
+//! until apply (`after_unknown`), the deferred data sources (`aws_iam_policy_document` reads, whose
+//! known arguments are in `after`), the configuration's references (which document a role's
+//! `assume_role_policy` is, per `each.key`; what a module variable was given), where each resource is
+//! written (file:line in terraform/), and the `stack` output with the keys of its map outputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde_json::Value;
+
+/// One resource instance (managed, or a data source read at apply).
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub address: String,
+    /// `module.stack.module.security` (empty for the root module).
+    pub module: String,
+    pub data: bool,
+    pub kind: String,
+    pub name: String,
+    /// The `for_each` key or `count` index, as text.
+    pub index: Option<String>,
+    pub after: Value,
+    pub unknown: Value,
+}
+
+impl Resource {
+    /// A known planned value (`None` when it is unknown until apply or absent).
+    pub fn known(&self, attr: &str) -> Option<&Value> {
+        self.after.get(attr).filter(|v| !v.is_null())
+    }
+
+    /// Whether the attribute is known only after apply.
+    pub fn is_unknown(&self, attr: &str) -> bool {
+        self.unknown.get(attr).is_some_and(|v| v == &Value::Bool(true))
+    }
+
+    pub fn text(&self, attr: &str) -> Option<&str> {
+        self.known(attr).and_then(Value::as_str)
+    }
+
+    /// `aws_iam_role.controller` (the configuration address inside its module).
+    pub fn config_address(&self) -> String {
+        let mode = if self.data { "data." } else { "" };
+        format!("{mode}{}.{}", self.kind, self.name)
+    }
+}
+
+/// A policy statement with what the plan knows of it (`None`: known only after apply).
+#[derive(Debug, Clone, Default)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub allow: bool,
+    pub actions: Vec<String>,
+    pub resources: Vec<Option<String>>,
+    /// (type, identifiers): `AWS`, `Service`, `Federated`.
+    pub principals: Vec<(String, Vec<Option<String>>)>,
+    /// (test, variable, values).
+    pub conditions: Vec<(String, Option<String>, Vec<Option<String>>)>,
+}
+
+impl Statement {
+    /// Whether an allowed action pattern (`kms:*`, `kms:Decrypt`, `kms:GenerateDataKey*`) covers `action`.
+    pub fn allows(&self, action: &str) -> bool {
+        self.allow && self.actions.iter().any(|a| action_matches(a, action))
+    }
+}
+
+/// IAM's action wildcard: `*` matches any run of characters, case-insensitively.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    let (p, a) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    match p.split_once('*') {
+        None => p == a,
+        Some((head, tail)) => {
+            a.starts_with(head) && (tail.is_empty() || a.len() >= head.len() + tail.len() && a.ends_with(tail))
+        }
+    }
+}
+
+pub struct Plan {
+    pub path: PathBuf,
+    /// terraform/environments/<env>: where the configuration's module sources are relative to.
+    env_dir: PathBuf,
+    pub resources: BTreeMap<String, Resource>,
+    configuration: Value,
+    outputs_after: Value,
+    outputs_unknown: Value,
+}
+
+fn index_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl Plan {
+    pub fn load(path: &Path, env_dir: &Path) -> Result<Plan> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading the plan {}", path.display()))?;
+        Plan::from_json(&text, path, env_dir)
+    }
+
+    pub fn from_json(text: &str, path: &Path, env_dir: &Path) -> Result<Plan> {
+        let json: Value =
+            serde_json::from_str(text).with_context(|| format!("{} is not terraform's plan JSON", path.display()))?;
+        let mut resources = BTreeMap::new();
+        for rc in json["resource_changes"].as_array().into_iter().flatten() {
+            let actions = &rc["change"]["actions"];
+            if actions.as_array().is_some_and(|a| a.iter().all(|x| x == "delete")) {
+                continue;
+            }
+            let address = rc["address"].as_str().unwrap_or_default().to_string();
+            let r = Resource {
+                module: rc["module_address"].as_str().unwrap_or_default().to_string(),
+                data: rc["mode"] == "data",
+                kind: rc["type"].as_str().unwrap_or_default().to_string(),
+                name: rc["name"].as_str().unwrap_or_default().to_string(),
+                index: index_text(&rc["index"]),
+                after: rc["change"]["after"].clone(),
+                unknown: rc["change"]["after_unknown"].clone(),
+                address: address.clone(),
+            };
+            resources.insert(address, r);
+        }
+        let stack = &json["output_changes"]["stack"];
+        Ok(Plan {
+            path: path.to_path_buf(),
+            env_dir: env_dir.to_path_buf(),
+            resources,
+            configuration: json["configuration"]["root_module"].clone(),
+            outputs_after: stack["after"].clone(),
+            outputs_unknown: stack["after_unknown"].clone(),
+        })
+    }
+
+    /// Managed resources of a type.
+    pub fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources.values().filter(move |r| !r.data && r.kind == kind)
+    }
+
+    /// Data sources of a type (deferred reads included).
+    pub fn data_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources.values().filter(move |r| r.data && r.kind == kind)
+    }
+
+    pub fn get(&self, address: &str) -> Option<&Resource> {
+        self.resources.get(address)
+    }
+
+    // --- outputs --------------------------------------------------------------------------------
+
+    /// Whether the `stack` output has a key `name` (known, null, or unknown until apply).
+    pub fn has_output(&self, name: &str) -> bool {
+        self.outputs_after.get(name).is_some() || self.outputs_unknown.get(name).is_some()
+    }
+
+    /// A known output value.
+    pub fn output(&self, name: &str) -> Option<&Value> {
+        self.outputs_after.get(name).filter(|v| !v.is_null())
+    }
+
+    /// The keys of a map output: those known and those whose values are known only after apply.
+    /// `None` when the whole output is unknown (its keys can't be told) or it is not a map.
+    pub fn output_keys(&self, name: &str) -> Option<BTreeSet<String>> {
+        let mut keys = BTreeSet::new();
+        let mut map = false;
+        for v in [self.outputs_after.get(name), self.outputs_unknown.get(name)].into_iter().flatten() {
+            if let Some(o) = v.as_object() {
+                map = true;
+                keys.extend(o.keys().cloned());
+            }
+        }
+        let wholly_unknown = self.outputs_unknown.get(name) == Some(&Value::Bool(true));
+        (map && !wholly_unknown).then_some(keys)
+    }
+
+    /// Every output name of the `stack` output.
+    pub fn output_names(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for v in [&self.outputs_after, &self.outputs_unknown] {
+            names.extend(v.as_object().into_iter().flatten().map(|(k, _)| k.clone()));
+        }
+        names
+    }
+
+    // --- configuration --------------------------------------------------------------------------
+
+    /// The configuration of a module (`module.stack.module.security`), or the root.
+    fn module_config(&self, module: &str) -> Option<&Value> {
+        let mut at = &self.configuration;
+        for call in module_calls(module) {
+            at = at.get("module_calls")?.get(strip_index(call))?.get("module")?;
+        }
+        Some(at)
+    }
+
+    /// The configuration block of a resource.
+    fn resource_config(&self, r: &Resource) -> Option<&Value> {
+        let address = r.config_address();
+        self.module_config(&r.module)?["resources"].as_array()?.iter().find(|c| c["address"] == address.as_str())
+    }
+
+    /// Every reference in the expression of `attr` of a resource's configuration (nested blocks
+    /// included), e.g. `["data.aws_iam_policy_document.irsa_trust", "each.key"]`.
+    pub fn references(&self, r: &Resource, attr: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(c) = self.resource_config(r) {
+            collect_references(&c["expressions"][attr], &mut out);
+        }
+        most_specific(out)
+    }
+
+    /// The references of `attr`, with every `var.X` replaced by what the module's caller passed for X
+    /// (recursively, up to the root), each prefixed with the module it is written in:
+    /// `module.stack.module.eks.oidc_provider_arn` for the security module's `var.oidc_provider_arn`.
+    pub fn reference_origins(&self, r: &Resource, attr: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo: Vec<(String, String)> =
+            self.references(r, attr).into_iter().map(|x| (r.module.clone(), x)).collect();
+        while let Some((module, reference)) = todo.pop() {
+            if let Some(var) = reference.strip_prefix("var.") {
+                let var = var.split(['.', '[']).next().unwrap_or(var);
+                let Some((parent, call)) = module
+                    .rsplit_once(".module.")
+                    .map(|(p, c)| (p.to_string(), c.to_string()))
+                    .or_else(|| module.strip_prefix("module.").map(|c| (String::new(), c.to_string())))
+                else {
+                    out.push(reference);
+                    continue;
+                };
+                let mut given = Vec::new();
+                if let Some(cfg) = self.module_config(&parent) {
+                    collect_references(&cfg["module_calls"][strip_index(&call)]["expressions"][var], &mut given);
+                }
+                let given = most_specific(given);
+                todo.extend(given.into_iter().map(|g| (parent.clone(), g)));
+            } else if module.is_empty() {
+                out.push(reference);
+            } else {
+                out.push(format!("{module}.{reference}"));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The resources an attribute of `from` refers to in its own module: `data.X.Y[each.key]` is the
+    /// instance with `from`'s key, `aws_kms_key.this["sns"]` that instance, a single instance itself.
+    pub fn referenced(&self, from: &Resource, attr: &str) -> Vec<&Resource> {
+        let refs = self.references(from, attr);
+        let each = refs.iter().any(|x| x == "each.key" || x.starts_with("each.value"));
+        let mut found: Vec<&Resource> = Vec::new();
+        for reference in &refs {
+            for r in self.resolve(&from.module, reference, each.then_some(from.index.as_deref()).flatten()) {
+                if !found.iter().any(|f| f.address == r.address) {
+                    found.push(r);
+                }
+            }
+        }
+        found
+    }
+
+    /// The instances a configuration reference names in `module`.
+    pub fn resolve(&self, module: &str, reference: &str, each_key: Option<&str>) -> Vec<&Resource> {
+        let (data, rest) = match reference.strip_prefix("data.") {
+            Some(rest) => (true, rest),
+            None => (false, reference),
+        };
+        let mut parts = rest.splitn(2, '.');
+        let (Some(kind), Some(tail)) = (parts.next(), parts.next()) else { return Vec::new() };
+        if !kind.starts_with("aws_") {
+            return Vec::new();
+        }
+        let name: String = tail.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-').collect();
+        let explicit = tail[name.len()..]
+            .strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+            .map(|(i, _)| i.trim_matches('"'))
+            .filter(|i| !i.starts_with("each.") && !i.starts_with("count."));
+        let instances: Vec<&Resource> = self
+            .resources
+            .values()
+            .filter(|r| same_module(&r.module, module) && r.data == data && r.kind == kind && r.name == name)
+            .collect();
+        match (explicit, each_key) {
+            (Some(i), _) => instances.into_iter().filter(|r| r.index.as_deref() == Some(i)).collect(),
+            (None, Some(key)) if instances.len() > 1 || instances.iter().any(|r| r.index.is_some()) => {
+                instances.into_iter().filter(|r| r.index.as_deref() == Some(key)).collect()
+            }
+            (None, _) if instances.len() == 1 => instances,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The resources an output of the `stack` module comes from (through module outputs), e.g.
+    /// `external_secrets_role_arn` → `module.stack.module.security.aws_iam_role.controller["external-secrets"]`;
+    /// `key` selects the map entry of a map output.
+    pub fn output_sources(&self, name: &str, key: Option<&str>) -> Vec<&Resource> {
+        self.sources(&format!("module.stack.{name}"), key)
+    }
+
+    /// The resources a fully qualified reference comes from: `module.stack.module.network.aws_security_group.nodes.id`
+    /// itself, or a module output (`module.stack.module.network.security_group_ids["nodes"]`) followed
+    /// to the resources its expression names. A map entry (`["nodes"]`, or `key`) keeps the instance
+    /// with that key, or — for an object built of several resources — the one named like it.
+    pub fn sources(&self, origin: &str, key: Option<&str>) -> Vec<&Resource> {
+        let mut out: Vec<&Resource> = Vec::new();
+        let mut todo = vec![(origin.to_string(), key.map(str::to_string))];
+        let mut seen = BTreeSet::new();
+        while let Some((origin, key)) = todo.pop() {
+            if !seen.insert((origin.clone(), key.clone())) || seen.len() > 200 {
+                continue;
+            }
+            let (module, rest) = split_module(&origin);
+            if (rest.starts_with("aws_") && rest.contains('.')) || rest.starts_with("data.") {
+                let mut found = self.resolve(&module, rest, key.as_deref());
+                if let (Some(k), true) = (&key, found.len() > 1) {
+                    if found.iter().any(|r| &r.name == k) {
+                        found.retain(|r| &r.name == k);
+                    }
+                }
+                for r in found {
+                    if !out.iter().any(|o| o.address == r.address) {
+                        out.push(r);
+                    }
+                }
+                continue;
+            }
+            // A module output: `name`, `name["key"]`, `name.attr`.
+            let output: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if output.is_empty() || module.is_empty() {
+                continue;
+            }
+            let entry = rest[output.len()..]
+                .strip_prefix("[\"")
+                .and_then(|t| t.split_once("\"]"))
+                .map(|(k, _)| k.to_string())
+                .or(key.clone());
+            let Some(cfg) = self.module_config(&module) else { continue };
+            let mut refs = Vec::new();
+            collect_references(&cfg["outputs"][&output]["expression"], &mut refs);
+            let refs = most_specific(refs);
+            let named: Vec<&String> = refs
+                .iter()
+                .filter(|r| {
+                    entry.as_ref().is_some_and(|e| {
+                        r.split('.').nth(1).is_some_and(|n| n.starts_with(e.as_str()) && n.len() == e.len())
+                    })
+                })
+                .collect();
+            let refs: Vec<String> = if named.is_empty() { refs.clone() } else { named.into_iter().cloned().collect() };
+            for r in refs {
+                if r.starts_with("var.") || r.starts_with("local.") || r.starts_with("each.") {
+                    continue;
+                }
+                todo.push((format!("{module}.{r}"), entry.clone()));
+            }
+        }
+        out
+    }
+
+    // --- where it is written ----------------------------------------------------------------------
+
+    /// The directory of a module's source (`module.stack.module.security` → terraform/modules/security).
+    pub fn module_dir(&self, module: &str) -> PathBuf {
+        let mut dir = self.env_dir.clone();
+        let mut at = &self.configuration;
+        for call in module_calls(module) {
+            let Some(c) = at.get("module_calls").and_then(|m| m.get(strip_index(call))) else { break };
+            if let Some(source) = c["source"].as_str() {
+                dir = normalize(&dir.join(source));
+            }
+            at = &c["module"];
+        }
+        dir
+    }
+
+    /// Where a resource is written: the file and line of its `resource`/`data` block.
+    pub fn location(&self, r: &Resource) -> (PathBuf, Option<usize>) {
+        let dir = self.module_dir(&r.module);
+        let head = format!("{} \"{}\" \"{}\"", if r.data { "data" } else { "resource" }, r.kind, r.name);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if let Some(i) = text.lines().position(|l| l.trim_start().starts_with(&head)) {
+                return (file, Some(i + 1));
+            }
+        }
+        (dir, None)
+    }
+
+    /// A finding at a resource's block, the message prefixed with its plan address.
+    pub fn finding(&self, r: &Resource, message: impl AsRef<str>) -> crate::finding::Finding {
+        let (file, line) = self.location(r);
+        crate::finding::Finding::new(&file, line, format!("{}: {}", r.address, message.as_ref()))
+    }
+
+    // --- policy documents -----------------------------------------------------------------------
+
+    /// The statements of a policy: a deferred `aws_iam_policy_document` read (its known arguments), or
+    /// a resource attribute holding policy JSON (`policy`, `assume_role_policy`) when it is known, or
+    /// else the document the attribute refers to.
+    pub fn statements(&self, r: &Resource, attr: &str) -> Vec<Statement> {
+        if r.data && r.kind == "aws_iam_policy_document" {
+            return document_statements(r);
+        }
+        if let Some(text) = r.text(attr) {
+            return json_statements(text);
+        }
+        self.referenced(r, attr)
+            .into_iter()
+            .filter(|d| d.data && d.kind == "aws_iam_policy_document")
+            .flat_map(document_statements)
+            .collect()
+    }
+}
+
+fn module_calls(module: &str) -> impl Iterator<Item = &str> {
+    module
+        .split('.')
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .filter(|c| c.len() == 2 && c[0] == "module")
+        .map(|c| c[1])
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// terraform lists `a.b["k"].c`, `a.b["k"]` and `a.b` for one reference: the most specific stays.
+fn most_specific(refs: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &refs {
+        let more = refs
+            .iter()
+            .any(|o| o.len() > r.len() && o.starts_with(r.as_str()) && matches!(o.as_bytes()[r.len()], b'[' | b'.'));
+        if !more && !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+fn strip_index(call: &str) -> &str {
+    call.split('[').next().unwrap_or(call)
+}
+
+/// Module addresses equal up to instance keys (`module.cache[0]` is `module.cache`).
+fn same_module(a: &str, b: &str) -> bool {
+    let strip = |m: &str| m.split('.').map(strip_index).collect::<Vec<_>>().join(".");
+    a == b || strip(a) == strip(b)
+}
+
+/// `module.stack.module.network.aws_security_group.nodes.id` → (`module.stack.module.network`,
+/// `aws_security_group.nodes.id`); a reference inside the root has no module.
+fn split_module(origin: &str) -> (String, &str) {
+    let mut module = String::new();
+    let mut rest = origin;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let call_len = after.find('.').unwrap_or(after.len());
+        let call = &after[..call_len];
+        if module.is_empty() {
+            module = format!("module.{call}");
+        } else {
+            module = format!("{module}.module.{call}");
+        }
+        rest = after.get(call_len + 1..).unwrap_or("");
+    }
+    (module, rest)
+}
+
+fn collect_references(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "references" {
+                    out.extend(x.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)));
+                } else {
+                    collect_references(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_references(x, out)),
+        _ => {}
+    }
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn texts(v: &Value) -> Vec<Option<String>> {
+    match v {
+        Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+        Value::String(s) => vec![Some(s.clone())],
+        _ => Vec::new(),
+    }
+}
+
+/// A deferred `aws_iam_policy_document`'s statements from its known arguments.
+fn document_statements(r: &Resource) -> Vec<Statement> {
+    let mut out = Vec::new();
+    for s in r.after["statement"].as_array().into_iter().flatten() {
+        let principals = s["principals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (p["type"].as_str().unwrap_or_default().to_string(), texts(&p["identifiers"])))
+            .collect();
+        let conditions = s["condition"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["test"].as_str().unwrap_or_default().to_string(),
+                    c["variable"].as_str().map(str::to_string),
+                    texts(&c["values"]),
+                )
+            })
+            .collect();
+        out.push(Statement {
+            sid: s["sid"].as_str().map(str::to_string),
+            allow: s["effect"].as_str().is_none_or(|e| e == "Allow"),
+            actions: texts(&s["actions"]).into_iter().flatten().collect(),
+            resources: texts(&s["resources"]),
+            principals,
+            conditions,
+        });
+    }
+    out
+}
+
+/// IAM policy JSON (`{"Statement": [...]}`) as statements.
+pub fn json_statements(text: &str) -> Vec<Statement> {
+    let Ok(json) = serde_json::from_str::<Value>(text) else { return Vec::new() };
+    let list = match &json["Statement"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    list.iter()
+        .map(|s| {
+            let principals = match &s["Principal"] {
+                Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), texts(v))).collect(),
+                Value::String(star) => vec![("AWS".to_string(), vec![Some(star.clone())])],
+                _ => Vec::new(),
+            };
+            let mut conditions = Vec::new();
+            for (test, vars) in s["Condition"].as_object().into_iter().flatten() {
+                for (var, values) in vars.as_object().into_iter().flatten() {
+                    conditions.push((test.clone(), Some(var.clone()), texts(values)));
+                }
+            }
+            Statement {
+                sid: s["Sid"].as_str().map(str::to_string),
+                allow: s["Effect"] == "Allow",
+                actions: texts(&s["Action"]).into_iter().flatten().collect(),
+                resources: texts(&s["Resource"]),
+                principals,
+                conditions,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_wildcards_match_like_iam() {
+        assert!(action_matches("kms:*", "kms:Decrypt"));
+        assert!(action_matches("kms:GenerateDataKey*", "kms:GenerateDataKeyWithoutPlaintext"));
+        assert!(action_matches("KMS:decrypt", "kms:Decrypt"));
+        assert!(!action_matches("kms:Encrypt", "kms:Decrypt"));
+        assert!(!action_matches("s3:*", "kms:Decrypt"));
+    }
+
+    #[test]
+    fn policy_json_reads_principals_and_conditions() {
+        let s = json_statements(
+            r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Principal":{"AWS":"arn:aws:iam::1:root"},"Resource":"*","Condition":{"StringEquals":{"a:sub":["x"]}}}}"#,
+        );
+        assert_eq!(s.len(), 1);
+        assert!(s[0].allows("kms:Decrypt"));
+        assert_eq!(s[0].principals, vec![("AWS".to_string(), vec![Some("arn:aws:iam::1:root".to_string())])]);
+        assert_eq!(s[0].conditions[0].1.as_deref(), Some("a:sub"));
+    }
+}

@@ -1,0 +1,189 @@
+//! The emulated-plan cache: `plan <env> --emulated` writes `<work>/plans/<env>-emulated.plan.json` and
+//! next to it a key — a hash of every file under terraform/ (what the scratch copy is made of), the
+//! environment's settings from xtask.toml as the plan's `-var`s, and the `TF_VAR_*` of the variables
+//! the root declares. [`emulated_plan`] reuses the plan while the key matches and otherwise makes it
+//! with the very steps `plan <env> --emulated` runs (the emulator started on demand), quietly, into a
+//! log. `validate` gets its contracts' plans this way.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::engine::Cmd;
+use crate::target::Target;
+use crate::terraform::tf_dir;
+use crate::{emulator, shell, Context};
+
+/// Where the key of an emulated plan is kept.
+pub fn key_file(target: &Target) -> PathBuf {
+    target.file("key")
+}
+
+/// The key of `target`'s emulated plan: what the plan depends on, hashed (values never shown).
+pub fn key(ctx: &Context, target: &Target) -> Result<String> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let tf = tf_dir(&ctx.root);
+    let mut files = Vec::new();
+    tree_files(&tf, &mut files)?;
+    files.sort();
+    for file in files {
+        let rel = file.strip_prefix(&tf).unwrap_or(&file).to_string_lossy().into_owned();
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        parts.push(format!("file {rel} {}\n", bytes.len()).into_bytes());
+        parts.push(bytes);
+    }
+    parts.push(format!("vars {}\n", target.vars().join(" ")).into_bytes());
+    for name in declared_variables(&target.source_dir()) {
+        if let Some(value) = std::env::var_os(format!("TF_VAR_{name}")) {
+            parts.push(format!("TF_VAR_{name}=").into_bytes());
+            parts.push(value.into_encoded_bytes());
+        }
+    }
+    let mut ctx_hash = ring::digest::Context::new(&ring::digest::SHA256);
+    parts.iter().for_each(|p| ctx_hash.update(p));
+    Ok(ctx_hash.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The files the scratch copy is made of (terraform::copy_tree's selection).
+fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !name.starts_with('.') {
+                tree_files(&path, out)?;
+            }
+        } else if !name.contains(".tfstate") && !name.ends_with("_override.tf") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The names of the `variable` blocks of a root module.
+fn declared_variables(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("variable \"") {
+                names.extend(rest.split('"').next().map(str::to_string));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Whether the saved emulated plan was made from what `key` says.
+pub fn is_current(target: &Target, key: &str) -> bool {
+    target.plan_json().is_file() && std::fs::read_to_string(key_file(target)).is_ok_and(|k| k.trim() == key)
+}
+
+/// An emulated plan, and whether it was reused or made (and how long that took).
+pub struct Got {
+    pub env: String,
+    pub path: PathBuf,
+    pub reused: bool,
+    pub took: Duration,
+}
+
+impl Got {
+    /// `dev: reused (0.1s)` / `staging: made (24.2s)`
+    pub fn line(&self) -> String {
+        let how = if self.reused { "reused" } else { "made" };
+        format!("{}: {how} ({})", self.env, crate::engine::human(self.took))
+    }
+}
+
+/// At most this many plans are made at once (terraform and the provider are CPU-bound; the other
+/// checks of `validate` run beside them): half the cores, at least one.
+fn permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+/// Whether this process started the emulator (and so stops it: [`stop_emulator_if_started`]).
+static STARTED_EMULATOR: Mutex<bool> = Mutex::new(false);
+
+/// `env`'s emulated plan: reused while its key matches, otherwise made the way
+/// `cargo xtask plan <env> --emulated` makes it (its output in `<work>/logs/plans/<env>-emulated.log`).
+pub fn emulated_plan(ctx: &Context, env: &str) -> Result<Got> {
+    let started = Instant::now();
+    let target = Target::new(ctx, env, true)?;
+    let key = key(ctx, &target)?;
+    if is_current(&target, &key) {
+        return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took: started.elapsed() });
+    }
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    while *running >= permits() {
+        running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+    }
+    *running += 1;
+    drop(running);
+    let result = make(ctx, &target, env, &key);
+    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+    FREED.notify_one();
+    result?;
+    Ok(Got { env: env.into(), path: target.plan_json(), reused: false, took: started.elapsed() })
+}
+
+/// The xtask itself, for a command run quietly on the side.
+fn xtask(ctx: &Context, args: &[&str]) -> Result<Cmd> {
+    let exe = std::env::current_exe().context("finding the xtask binary")?;
+    let mut cmd = Cmd::new("xtask").exe(Some(exe)).cwd(&ctx.root);
+    if let Some(config) = &ctx.config_path {
+        cmd = cmd.arg("--config").arg(config.to_string_lossy());
+    }
+    Ok(cmd
+        .args(args.iter().copied())
+        .env("XTASK_ROOT", ctx.root.to_string_lossy())
+        .env("XTASK_WORK_DIR", ctx.work.to_string_lossy())
+        .env("NO_COLOR", "1")
+        .env("GITHUB_ACTIONS", "false"))
+}
+
+fn make(ctx: &Context, target: &Target, env: &str, key: &str) -> Result<()> {
+    let log = ctx.work.join("logs").join("plans").join(format!("{env}-emulated.log"));
+    std::fs::create_dir_all(log.parent().unwrap()).context("creating the plan log directory")?;
+    let mut text = String::new();
+    {
+        let mut started = STARTED_EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
+        if emulator::running(ctx).is_none() {
+            let out = shell::run_cmd(&xtask(ctx, &["emulator", "start"])?)?;
+            text.push_str(&out.combined());
+            if !out.success {
+                std::fs::write(&log, &text).ok();
+                bail!("the emulator did not start for the emulated plan of `{env}` (see {})", log.display());
+            }
+            *started = true;
+        }
+    }
+    let out = shell::run_cmd(&xtask(ctx, &["plan", env, "--emulated"])?)?;
+    text.push_str(&out.combined());
+    std::fs::write(&log, crate::redact::apply(&text).as_bytes())
+        .with_context(|| format!("writing {}", log.display()))?;
+    if !out.success {
+        let tail: Vec<&str> = text.lines().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        bail!("`cargo xtask plan {env} --emulated` failed: {} (see {})", tail.join(" | "), log.display());
+    }
+    if !is_current(target, key) {
+        bail!(
+            "`cargo xtask plan {env} --emulated` made a plan of other files (terraform/ changed while it ran): run again"
+        );
+    }
+    Ok(())
+}
+
+/// Stops the emulator when [`emulated_plan`] started it.
+pub fn stop_emulator_if_started(ctx: &Context) {
+    let mut started = STARTED_EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
+    if *started {
+        let _ = emulator::stop(ctx);
+        *started = false;
+    }
+}
