@@ -7,7 +7,10 @@
 pub mod plan;
 
 mod bindings;
+pub mod ci;
 mod identity;
+mod mesh;
+pub mod netpol;
 mod network;
 
 use std::collections::BTreeMap;
@@ -26,7 +29,7 @@ pub type Contract = fn(&Inputs) -> Vec<Finding>;
 
 /// Every contract, by name.
 pub const CONTRACTS: &[(&str, Contract)] =
-    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check)];
+    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check), ("ci identity", ci::check), ("mesh", mesh::check)];
 
 /// The environment the contracts run for.
 #[derive(Debug, Clone)]
