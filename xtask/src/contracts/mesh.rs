@@ -12,6 +12,8 @@
 //! its Server selects) needs a path; a meshed namespace denies by default
 //! (`config.linkerd.io/default-inbound-policy: deny`).
 
+use std::collections::BTreeMap;
+
 use super::netpol::{contains, paths, pods, selects, Path, Pod, Policies, Source, PROXY_INBOUND};
 use super::{Inputs, Object};
 use crate::finding::Finding;
@@ -173,7 +175,9 @@ fn meets(a: &Authorization, source: &Source, pods: &[Pod], vpc: Option<&str>) ->
 
 fn describe(source: &Source, pods: &[Pod]) -> String {
     match source {
-        Source::Pod(i) if pods[*i].meshed => format!("{} (identity {})", pods[*i].object.label(), pods[*i].identity()),
+        Source::Pod(i) if pods[*i].meshed => {
+            format!("{} (meshed as {})", pods[*i].object.label(), pods[*i].service_account)
+        }
         Source::Pod(i) => format!("{} (not meshed)", pods[*i].object.label()),
         Source::Cidr(c) => c.clone(),
         Source::Outside(s) => s.clone(),
@@ -204,45 +208,41 @@ pub fn check_objects(objects: &[Object], dir: &std::path::Path, vpc: Option<&str
     }
     let np = Policies::new(objects, &pods);
     let paths = paths(objects, &pods);
+    // (destination, port, policy) → the sources it admits that miss a Server, an authorization, 4143.
+    let mut missing: BTreeMap<(usize, u16, String, u8), Vec<String>> = BTreeMap::new();
+    let mut servers_of: BTreeMap<(usize, u16), Vec<String>> = BTreeMap::new();
     for path in &paths {
-        let dst = &pods[path.destination];
         let offering: Vec<usize> = (0..servers.len())
             .filter(|s| servers[*s].pods.contains(&path.destination) && servers[*s].port == Some(path.port))
             .collect();
         let from = describe(&path.source, &pods);
+        let key = |kind: u8| (path.destination, path.port, path.policy.clone(), kind);
         if offering.is_empty() {
-            findings.push(at(
-                dst.object,
-                format!(
-                    "{} admits {from} on port {}, but no Linkerd Server selects these pods on that port",
-                    path.policy, path.port
-                ),
-            ));
+            missing.entry(key(0)).or_default().push(from);
             continue;
         }
+        servers_of.insert((path.destination, path.port), offering.iter().map(|s| servers[*s].object.label()).collect());
         let authorized =
             auths.iter().any(|a| a.servers.iter().any(|s| offering.contains(s)) && meets(a, &path.source, &pods, vpc));
         if !authorized {
-            let names: Vec<String> = offering.iter().map(|s| servers[*s].object.label()).collect();
-            let need = match &path.source {
-                Source::Pod(i) if pods[*i].meshed => format!("a MeshTLSAuthentication of {}", pods[*i].identity()),
-                _ => "a NetworkAuthentication of its network".to_string(),
-            };
-            findings.push(at(
-                dst.object,
-                format!(
-                    "{} admits {from} on port {}, but no AuthorizationPolicy on {} requires {need}",
-                    path.policy,
-                    path.port,
-                    names.join(", ")
-                ),
-            ));
+            missing.entry(key(1)).or_default().push(from.clone());
         }
         if let Source::Pod(i) = path.source {
             if pods[i].meshed && np.allowed(&path.source, path.destination, PROXY_INBOUND).is_none() {
-                findings.push(at(dst.object, format!("{} admits {from} on port {}, but the policies don't allow that path on the proxy's inbound port {PROXY_INBOUND} (meshed traffic arrives there)", path.policy, path.port)));
+                missing.entry(key(2)).or_default().push(from);
             }
         }
+    }
+    for ((d, port, policy, kind), sources) in missing {
+        let what = match kind {
+            0 => "but no Linkerd Server selects these pods on that port".to_string(),
+            1 => format!(
+                "but no AuthorizationPolicy on {} admits them (a MeshTLSAuthentication of a meshed source's identity, a NetworkAuthentication of any other source's network)",
+                servers_of.get(&(d, port)).map(|s| s.join(", ")).unwrap_or_default()
+            ),
+            _ => format!("but the policies don't allow those paths on the proxy's inbound port {PROXY_INBOUND} (meshed traffic arrives there)"),
+        };
+        findings.push(at(pods[d].object, format!("{policy} admits {} on port {port}, {what}", sources.join("; "))));
     }
     for s in &servers {
         if !s.pods.iter().any(|p| pods[*p].meshed) {
@@ -448,12 +448,15 @@ spec:
             .map(|p| format!("{} -> {}:{}", describe(&p.source, &pods), pods[p.destination].object.name, p.port))
             .collect();
         found.sort();
-        assert_eq!(found, [
-            "10.0.1.0/24 -> gateway:8080",
-            "Deployment app/gateway (identity gateway.app.serviceaccount.identity.linkerd.cluster.local) -> content:8080",
-            "namespace monitoring -> content:9090",
-            "namespace monitoring -> gateway:9090",
-        ]);
+        assert_eq!(
+            found,
+            [
+                "10.0.1.0/24 -> gateway:8080",
+                "Deployment app/gateway (meshed as gateway) -> content:8080",
+                "namespace monitoring -> content:9090",
+                "namespace monitoring -> gateway:9090",
+            ]
+        );
         assert_eq!(check(GOOD), Vec::<String>::new());
     }
 
@@ -461,10 +464,10 @@ spec:
     fn a_path_without_an_authorization_and_an_authorization_without_a_path_are_named() {
         let no_auth = GOOD.replace("kind: Server, name: content-http}", "kind: Server, name: metrics}");
         let messages = check(&no_auth);
-        assert!(messages.contains(&"Deployment app/content: NetworkPolicy app/to-content admits Deployment app/gateway (identity gateway.app.serviceaccount.identity.linkerd.cluster.local) on port 8080, but no AuthorizationPolicy on Server app/content-http requires a MeshTLSAuthentication of gateway.app.serviceaccount.identity.linkerd.cluster.local".to_string()), "{messages:#?}");
-        assert!(messages.contains(&"AuthorizationPolicy app/content-from-gateway: authorizes Deployment app/gateway (identity gateway.app.serviceaccount.identity.linkerd.cluster.local) to Deployment app/content on port 9090 (Server app/metrics), but no NetworkPolicy path allows it".to_string()), "{messages:#?}");
+        assert!(messages.contains(&"Deployment app/content: NetworkPolicy app/to-content admits Deployment app/gateway (meshed as gateway) on port 8080, but no AuthorizationPolicy on Server app/content-http admits them (a MeshTLSAuthentication of a meshed source's identity, a NetworkAuthentication of any other source's network)".to_string()), "{messages:#?}");
+        assert!(messages.contains(&"AuthorizationPolicy app/content-from-gateway: authorizes Deployment app/gateway (meshed as gateway) to Deployment app/content on port 9090 (Server app/metrics), but no NetworkPolicy path allows it".to_string()), "{messages:#?}");
         let no_proxy_port = GOOD.replace("ports: [{port: http}, {port: 4143}]", "ports: [{port: http}]");
-        assert_eq!(check(&no_proxy_port), ["Deployment app/content: NetworkPolicy app/to-content admits Deployment app/gateway (identity gateway.app.serviceaccount.identity.linkerd.cluster.local) on port 8080, but the policies don't allow that path on the proxy's inbound port 4143 (meshed traffic arrives there)"]);
+        assert_eq!(check(&no_proxy_port), ["Deployment app/content: NetworkPolicy app/to-content admits Deployment app/gateway (meshed as gateway) on port 8080, but the policies don't allow those paths on the proxy's inbound port 4143 (meshed traffic arrives there)"]);
         let wide = GOOD.replace("{cidr: 10.0.1.0/24}]}", "{cidr: 10.0.1.0/24}, {cidr: 10.0.9.0/24}]}");
         assert_eq!(check(&wide), ["AuthorizationPolicy app/gateway-from-alb: authorizes network 10.0.9.0/24, but no NetworkPolicy admits anything from it to the pods and port of its Server"], "each network needs a path");
         let no_server = GOOD.replace(

@@ -28,8 +28,13 @@ pub use plan::{Plan, Resource, Statement};
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
 
 /// Every contract, by name.
-pub const CONTRACTS: &[(&str, Contract)] =
-    &[("bindings", bindings::check), ("network", network::check), ("identity", identity::check), ("ci identity", ci::check), ("mesh", mesh::check)];
+pub const CONTRACTS: &[(&str, Contract)] = &[
+    ("bindings", bindings::check),
+    ("network", network::check),
+    ("identity", identity::check),
+    ("ci identity", ci::check),
+    ("mesh", mesh::check),
+];
 
 /// The environment the contracts run for.
 #[derive(Debug, Clone)]

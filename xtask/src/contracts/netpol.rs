@@ -284,8 +284,30 @@ fn peer_outside(namespaces: &[(String, Mapping)], peer: &Value) -> Option<String
     Some(if name.is_empty() { format!("namespaces {}{pods}", compact(sel)) } else { format!("namespace {name}{pods}") })
 }
 
+/// A label selector as `k=v, k In [a, b]`.
 fn compact(v: &Value) -> String {
-    serde_norway::to_string(v).unwrap_or_default().trim().replace('\n', ", ")
+    let mut parts: Vec<String> = v
+        .get("matchLabels")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{}={}", k.as_str().unwrap_or(""), v.as_str().unwrap_or("")))
+        .collect();
+    for e in v.get("matchExpressions").and_then(Value::as_sequence).into_iter().flatten() {
+        let values: Vec<&str> =
+            e.get("values").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).collect();
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        parts.push(format!(
+            "{key} {} [{}]",
+            e.get("operator").and_then(Value::as_str).unwrap_or(""),
+            values.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        "(all)".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Every NetworkPolicy path to a meshed pod (proxy inbound port excluded).
