@@ -12,6 +12,7 @@ mod identity;
 mod mesh;
 pub mod netpol;
 mod network;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("identity", identity::check),
     ("ci identity", ci::check),
     ("mesh", mesh::check),
+    ("storage", storage::check),
 ];
 
 /// The environment the contracts run for.
