@@ -281,7 +281,7 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 
 /// The role resource a `role-to-assume` names in the plan: the output's source, or the role of the
 /// ARN's name.
-fn assumed_role<'p>(plan: &'p Plan, role_to_assume: &str) -> Result<&'p Resource, String> {
+pub fn assumed_role<'p>(plan: &'p Plan, role_to_assume: &str) -> Result<&'p Resource, String> {
     if let Some(name) = role_to_assume.strip_prefix("arn:").and_then(|a| a.split_once(":role/")).map(|(_, n)| n) {
         let name = name.rsplit('/').next().unwrap_or(name);
         return plan

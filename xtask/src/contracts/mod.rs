@@ -9,6 +9,7 @@ pub mod plan;
 mod bindings;
 pub mod ci;
 mod identity;
+pub mod identity_map;
 mod mesh;
 pub mod netpol;
 mod network;
@@ -36,6 +37,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("ci identity", ci::check),
     ("mesh", mesh::check),
     ("storage", storage::check),
+    ("identity map", identity_map::check),
 ];
 
 /// The environment the contracts run for.
