@@ -170,12 +170,11 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
             }
         }
     }
-    // Roles an EKS add-on's ServiceAccount takes (service_account_role_arn) are used by it.
-    for addon in plan.of_type("aws_eks_addon") {
-        for origin in plan.reference_origins(addon, "service_account_role_arn") {
-            used.extend(plan.sources(&origin, None).into_iter().map(|r| r.address.clone()));
-        }
-    }
+    // Roles an EKS add-on's ServiceAccount takes (service_account_role_arn) are used by it — also
+    // where the environment leaves the add-on out (`local`: the emulator has no add-on API).
+    used.extend(
+        plan.configured_sources("aws_eks_addon", "service_account_role_arn").into_iter().map(|r| r.address.clone()),
+    );
     for role in plan.of_type("aws_iam_role") {
         if trust(plan, role).is_some() && !used.contains(&role.address) {
             findings.push(plan.finding(

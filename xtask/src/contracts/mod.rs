@@ -5,14 +5,19 @@
 //! and what is missing. `validate` runs them per environment (`contracts <env>`).
 
 pub mod plan;
+pub mod policy;
 
 mod bindings;
 pub mod ci;
+mod dns;
 mod identity;
 pub mod identity_map;
+mod keys;
 mod mesh;
 pub mod netpol;
 mod network;
+mod notifications;
+mod secrets;
 mod storage;
 
 use std::collections::BTreeMap;
@@ -24,7 +29,8 @@ use serde_norway::Value;
 use crate::finding::Finding;
 use crate::releases::Release;
 use crate::Context;
-pub use plan::{Plan, Resource, Statement};
+pub use plan::{Plan, Resource};
+pub use policy::Statement;
 
 /// A check of one seam: every finding names both ends and what is missing.
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
@@ -34,6 +40,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("bindings", bindings::check),
     ("network", network::check),
     ("identity", identity::check),
+    ("keys", keys::check),
     ("ci identity", ci::check),
     ("mesh", mesh::check),
     ("storage", storage::check),

@@ -21,15 +21,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
 
 /// The `aws_security_group`s an attribute of `r` is given (through module variables and outputs).
 fn groups<'a>(plan: &'a Plan, r: &Resource, attr: &str) -> Vec<&'a Resource> {
-    let mut out: Vec<&Resource> = Vec::new();
-    for origin in plan.reference_origins(r, attr) {
-        for g in plan.sources(&origin, None) {
-            if g.kind == "aws_security_group" && !out.iter().any(|o| o.address == g.address) {
-                out.push(g);
-            }
-        }
-    }
-    out
+    plan.attribute_sources(r, attr).into_iter().filter(|g| g.kind == "aws_security_group").collect()
 }
 
 /// Whether `group` has an ingress rule for `port` whose source is `from`.

@@ -48,37 +48,6 @@ impl Resource {
     }
 }
 
-/// A policy statement with what the plan knows of it (`None`: known only after apply).
-#[derive(Debug, Clone, Default)]
-pub struct Statement {
-    pub sid: Option<String>,
-    pub allow: bool,
-    pub actions: Vec<String>,
-    pub resources: Vec<Option<String>>,
-    /// (type, identifiers): `AWS`, `Service`, `Federated`.
-    pub principals: Vec<(String, Vec<Option<String>>)>,
-    /// (test, variable, values).
-    pub conditions: Vec<(String, Option<String>, Vec<Option<String>>)>,
-}
-
-impl Statement {
-    /// Whether an allowed action pattern (`kms:*`, `kms:Decrypt`, `kms:GenerateDataKey*`) covers `action`.
-    pub fn allows(&self, action: &str) -> bool {
-        self.allow && self.actions.iter().any(|a| action_matches(a, action))
-    }
-}
-
-/// IAM's action wildcard: `*` matches any run of characters, case-insensitively.
-pub fn action_matches(pattern: &str, action: &str) -> bool {
-    let (p, a) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
-    match p.split_once('*') {
-        None => p == a,
-        Some((head, tail)) => {
-            a.starts_with(head) && (tail.is_empty() || a.len() >= head.len() + tail.len() && a.ends_with(tail))
-        }
-    }
-}
-
 pub struct Plan {
     pub path: PathBuf,
     /// terraform/environments/<env>: where the configuration's module sources are relative to.
@@ -217,9 +186,57 @@ impl Plan {
     /// (recursively, up to the root), each prefixed with the module it is written in:
     /// `module.stack.module.eks.oidc_provider_arn` for the security module's `var.oidc_provider_arn`.
     pub fn reference_origins(&self, r: &Resource, attr: &str) -> Vec<String> {
+        self.expand_origins(&r.module, self.references(r, attr))
+    }
+
+    /// The resources an attribute of `r` comes from, wherever they are: its own module's (an
+    /// unindexed reference to a `for_each` resource is the instance of `r`'s key), and through module
+    /// variables and outputs.
+    pub fn attribute_sources(&self, r: &Resource, attr: &str) -> Vec<&Resource> {
+        let refs = self.references(r, attr);
+        let each = refs.iter().any(|x| x == "each.key" || x.starts_with("each.value"));
+        let key = each.then_some(r.index.as_deref()).flatten();
+        let own = |o: &str| {
+            let (module, rest) = split_module(o);
+            same_module(&module, &r.module) && !rest.is_empty()
+        };
+        let mut out: Vec<&Resource> = Vec::new();
+        for origin in self.expand_origins(&r.module, refs) {
+            for x in self.sources(&origin, if own(&origin) { key } else { None }) {
+                if !out.iter().any(|o| o.address == x.address) {
+                    out.push(x);
+                }
+            }
+        }
+        out
+    }
+
+    /// The resources an attribute of every configured resource of a type comes from — whether or not
+    /// the environment has instances of it (an add-on switched off still names its role).
+    pub fn configured_sources(&self, kind: &str, attr: &str) -> Vec<&Resource> {
+        let mut out: Vec<&Resource> = Vec::new();
+        let mut todo = vec![(String::new(), &self.configuration)];
+        while let Some((module, cfg)) = todo.pop() {
+            for r in cfg["resources"].as_array().into_iter().flatten().filter(|r| r["type"] == kind) {
+                let mut refs = Vec::new();
+                collect_references(&r["expressions"][attr], &mut refs);
+                for origin in self.expand_origins(&module, most_specific(refs)) {
+                    out.extend(self.sources(&origin, None));
+                }
+            }
+            for (call, c) in cfg["module_calls"].as_object().into_iter().flatten() {
+                let path = if module.is_empty() { format!("module.{call}") } else { format!("{module}.module.{call}") };
+                todo.push((path, &c["module"]));
+            }
+        }
+        out
+    }
+
+    /// References written in `module`, each `var.X` replaced by what the caller passed (recursively),
+    /// every one prefixed with the module it is written in.
+    pub fn expand_origins(&self, module: &str, refs: Vec<String>) -> Vec<String> {
         let mut out = Vec::new();
-        let mut todo: Vec<(String, String)> =
-            self.references(r, attr).into_iter().map(|x| (r.module.clone(), x)).collect();
+        let mut todo: Vec<(String, String)> = refs.into_iter().map(|x| (module.to_string(), x)).collect();
         while let Some((module, reference)) = todo.pop() {
             if let Some(var) = reference.strip_prefix("var.") {
                 let var = var.split(['.', '[']).next().unwrap_or(var);
@@ -235,8 +252,7 @@ impl Plan {
                 if let Some(cfg) = self.module_config(&parent) {
                     collect_references(&cfg["module_calls"][strip_index(&call)]["expressions"][var], &mut given);
                 }
-                let given = most_specific(given);
-                todo.extend(given.into_iter().map(|g| (parent.clone(), g)));
+                todo.extend(most_specific(given).into_iter().map(|g| (parent.clone(), g)));
             } else if module.is_empty() {
                 out.push(reference);
             } else {
@@ -405,25 +421,6 @@ impl Plan {
         let (file, line) = self.location(r);
         crate::finding::Finding::new(&file, line, format!("{}: {}", r.address, message.as_ref()))
     }
-
-    // --- policy documents -----------------------------------------------------------------------
-
-    /// The statements of a policy: a deferred `aws_iam_policy_document` read (its known arguments), or
-    /// a resource attribute holding policy JSON (`policy`, `assume_role_policy`) when it is known, or
-    /// else the document the attribute refers to.
-    pub fn statements(&self, r: &Resource, attr: &str) -> Vec<Statement> {
-        if r.data && r.kind == "aws_iam_policy_document" {
-            return document_statements(r);
-        }
-        if let Some(text) = r.text(attr) {
-            return json_statements(text);
-        }
-        self.referenced(r, attr)
-            .into_iter()
-            .filter(|d| d.data && d.kind == "aws_iam_policy_document")
-            .flat_map(document_statements)
-            .collect()
-    }
 }
 
 fn module_calls(module: &str) -> impl Iterator<Item = &str> {
@@ -506,104 +503,4 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-fn texts(v: &Value) -> Vec<Option<String>> {
-    match v {
-        Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
-        Value::String(s) => vec![Some(s.clone())],
-        _ => Vec::new(),
-    }
-}
-
-/// A deferred `aws_iam_policy_document`'s statements from its known arguments.
-fn document_statements(r: &Resource) -> Vec<Statement> {
-    let mut out = Vec::new();
-    for s in r.after["statement"].as_array().into_iter().flatten() {
-        let principals = s["principals"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| (p["type"].as_str().unwrap_or_default().to_string(), texts(&p["identifiers"])))
-            .collect();
-        let conditions = s["condition"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["test"].as_str().unwrap_or_default().to_string(),
-                    c["variable"].as_str().map(str::to_string),
-                    texts(&c["values"]),
-                )
-            })
-            .collect();
-        out.push(Statement {
-            sid: s["sid"].as_str().map(str::to_string),
-            allow: s["effect"].as_str().is_none_or(|e| e == "Allow"),
-            actions: texts(&s["actions"]).into_iter().flatten().collect(),
-            resources: texts(&s["resources"]),
-            principals,
-            conditions,
-        });
-    }
-    out
-}
-
-/// IAM policy JSON (`{"Statement": [...]}`) as statements.
-pub fn json_statements(text: &str) -> Vec<Statement> {
-    let Ok(json) = serde_json::from_str::<Value>(text) else { return Vec::new() };
-    let list = match &json["Statement"] {
-        Value::Array(a) => a.clone(),
-        Value::Null => Vec::new(),
-        one => vec![one.clone()],
-    };
-    list.iter()
-        .map(|s| {
-            let principals = match &s["Principal"] {
-                Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), texts(v))).collect(),
-                Value::String(star) => vec![("AWS".to_string(), vec![Some(star.clone())])],
-                _ => Vec::new(),
-            };
-            let mut conditions = Vec::new();
-            for (test, vars) in s["Condition"].as_object().into_iter().flatten() {
-                for (var, values) in vars.as_object().into_iter().flatten() {
-                    conditions.push((test.clone(), Some(var.clone()), texts(values)));
-                }
-            }
-            Statement {
-                sid: s["Sid"].as_str().map(str::to_string),
-                allow: s["Effect"] == "Allow",
-                actions: texts(&s["Action"]).into_iter().flatten().collect(),
-                resources: texts(&s["Resource"]),
-                principals,
-                conditions,
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn action_wildcards_match_like_iam() {
-        assert!(action_matches("kms:*", "kms:Decrypt"));
-        assert!(action_matches("kms:GenerateDataKey*", "kms:GenerateDataKeyWithoutPlaintext"));
-        assert!(action_matches("KMS:decrypt", "kms:Decrypt"));
-        assert!(!action_matches("kms:Encrypt", "kms:Decrypt"));
-        assert!(!action_matches("s3:*", "kms:Decrypt"));
-    }
-
-    #[test]
-    fn policy_json_reads_principals_and_conditions() {
-        let s = json_statements(
-            r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Principal":{"AWS":"arn:aws:iam::1:root"},"Resource":"*","Condition":{"StringEquals":{"a:sub":["x"]}}}}"#,
-        );
-        assert_eq!(s.len(), 1);
-        assert!(s[0].allows("kms:Decrypt"));
-        assert_eq!(s[0].principals, vec![("AWS".to_string(), vec![Some("arn:aws:iam::1:root".to_string())])]);
-        assert_eq!(s[0].conditions[0].1.as_deref(), Some("a:sub"));
-    }
 }

@@ -1,0 +1,274 @@
+//! The contracts of `validate` (`contracts <env>`): the repository passes for every environment, a
+//! second run reuses the emulated plans, and per contract a copy of the repository with one change
+//! and the finding that names it. A copy whose change is not in terraform/ reuses the dev plan made
+//! once per test binary (its key is the same); a change in terraform/ makes its own plan.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::*;
+
+/// The repository's own validate of every environment's contracts, run twice in one work dir: the
+/// sandbox and both outputs.
+fn repository() -> &'static (Sandbox, Run, Run) {
+    static RUNS: OnceLock<(Sandbox, Run, Run)> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let sb = Sandbox::new();
+        let first = sb.run(&["validate", "--only", "contracts"]);
+        let second = sb.run(&["validate", "--only", "contracts"]);
+        (sb, first, second)
+    })
+}
+
+#[test]
+fn the_repositorys_contracts_pass_and_a_second_validate_reuses_the_plans() {
+    let (_, first, second) = repository();
+    first.assert_code(0);
+    for env in ["dev", "staging", "production", "local"] {
+        assert!(first.stdout().contains(&format!("ok     contracts {env} (")), "{}", first.stdout());
+        assert!(second.stdout().contains(&format!("{env}: reused (")), "{}", second.stdout());
+    }
+    assert!(first.stdout().contains("dev: made ("), "{}", first.stdout());
+    second.assert_code(0);
+}
+
+/// A copy of the repository's configuration, terraform, overlays, values and workflows with `edit`
+/// applied to (path, content).
+fn copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
+    let root = repo_root();
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> =
+        ["xtask.toml", "terraform", "k8s", "helm-values", ".github"].iter().map(|d| root.join(d)).collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == ".terraform") {
+                continue;
+            }
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(text) = std::fs::read_to_string(&p) {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            let text = edit(&rel, text);
+            files.push((rel, text));
+        }
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    Sandbox::new().with_root(&refs)
+}
+
+/// `edit` applied to one file of the copy (which must change).
+fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
+    copy(move |p, t| {
+        if p == file {
+            assert!(t.contains(from), "{file} has no `{from}`");
+            t.replacen(from, to, 1)
+        } else {
+            t
+        }
+    })
+}
+
+/// `contracts dev` over a copy whose terraform/ is the repository's: the dev plan made once is reused.
+fn contracts_dev_reusing_the_plan(sb: &Sandbox) -> Run {
+    let (shared, first, _) = repository();
+    first.assert_code(0);
+    let plans = sb.work().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    for f in ["dev-emulated.plan.json", "dev-emulated.key"] {
+        std::fs::copy(shared.work().join("plans").join(f), plans.join(f)).unwrap();
+    }
+    let out = sb.run(&["validate", "--only", "contracts dev"]);
+    assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
+    out
+}
+
+#[track_caller]
+fn finds(out: &Run, parts: &[&str]) {
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(text.lines().any(|l| parts.iter().all(|p| l.contains(p))), "no finding with all of {parts:?} in:\n{text}");
+}
+
+#[test]
+fn bindings_a_binding_to_an_output_the_stack_lacks() {
+    let sb = one_change(
+        "k8s/overlays/dev/kustomization.yaml",
+        "      - LOG_LEVEL=debug\n",
+        "      - LOG_LEVEL=debug\n      - CACHE_HOST=${terraform:cache_endpont}\n",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "k8s/overlays/dev/kustomization.yaml:",
+            "ConfigMap authorworks/platform",
+            "${terraform:cache_endpont} can't be bound: the stack has no output `cache_endpont`",
+        ],
+    );
+}
+
+#[test]
+fn bindings_a_key_the_map_output_lacks() {
+    let sb = one_change(
+        "k8s/overlays/dev/kustomization.yaml",
+        "      - LOG_LEVEL=debug\n",
+        "      - LOG_LEVEL=debug\n      - MEDIA_BUCKET=${terraform:bucket_names.madia}\n",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "k8s/overlays/dev/kustomization.yaml:",
+            "${terraform:bucket_names.madia} can't be bound: the stack output `bucket_names` has no key `madia`",
+            "backups, content, exports, logs, media",
+        ],
+    );
+}
+
+#[test]
+fn identity_a_service_account_annotated_with_another_workloads_role() {
+    let sb = one_change(
+        "k8s/base/services/media-service.yaml",
+        "kind: ServiceAccount\nmetadata:\n  name: media-service\n",
+        "kind: ServiceAccount\nmetadata:\n  name: media-service\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:external_dns_role_arn}\n",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "k8s/base/services/media-service.yaml:",
+            "ServiceAccount authorworks/media-service: module.stack.module.security.aws_iam_role.controller[\"external-dns\"]'s trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:authorworks:media-service",
+        ],
+    );
+}
+
+#[test]
+fn identity_a_helm_service_account_renamed_away_from_its_roles_trust() {
+    let sb = one_change(
+        "helm-values/external-dns/values.yaml",
+        "  name: external-dns\n",
+        "  name: external-dns-controller\n",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "helm-values/releases.toml:",
+            "release external-dns: ServiceAccount external-dns/external-dns-controller (set_from_terraform external_dns_role_arn)",
+            "trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:external-dns:external-dns-controller",
+        ],
+    );
+}
+
+#[test]
+fn identity_an_irsa_role_no_service_account_uses() {
+    let sb = one_change(
+        "helm-values/releases.toml",
+        ", \"rbac.serviceAccount.annotations.eks\\\\.amazonaws\\\\.com/role-arn\" = \"cluster_autoscaler_role_arn\"",
+        "",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "terraform/modules/security/main.tf:",
+            "module.stack.module.security.aws_iam_role.controller[\"cluster-autoscaler\"]: an IRSA role",
+            "no ServiceAccount",
+        ],
+    );
+}
+
+const READS_A_SECRET: &str = "          image: ghcr.io/authorworks/content-service:0.0.0\n          env:\n            - name: DATABASE_URL\n              valueFrom: {secretKeyRef: {name: content-service-database, key: url}}\n";
+
+#[test]
+fn secrets_a_secret_nothing_produces() {
+    let sb = one_change(
+        "k8s/base/services/content-service.yaml",
+        "          image: ghcr.io/authorworks/content-service:0.0.0\n",
+        READS_A_SECRET,
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &["k8s/base/services/content-service.yaml:", "Deployment authorworks/content-service: reads Secret authorworks/content-service-database, which nothing in `dev` produces"],
+    );
+}
+
+#[test]
+fn secrets_an_external_secret_whose_remote_key_is_not_in_the_plan() {
+    let producer = "---\napiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: aws-secrets-manager\nspec:\n  provider:\n    aws: {service: SecretsManager, region: us-east-1}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: content-service-database\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}\n  target: {name: content-service-database}\n  data:\n    - secretKey: url\n      remoteRef: {key: authorworks/dev/db/content-service}\n";
+    let sb = copy(move |p, t| match p {
+        "k8s/base/services/content-service.yaml" => {
+            format!(
+                "{}{producer}",
+                t.replacen("          image: ghcr.io/authorworks/content-service:0.0.0\n", READS_A_SECRET, 1)
+            )
+        }
+        _ => t,
+    });
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "k8s/base/services/content-service.yaml:",
+            "ExternalSecret authorworks/content-service-database: remote key authorworks/dev/db/content-service does not exist in the plan: no aws_secretsmanager_secret in the plan is named `authorworks/dev/db/content-service`",
+        ],
+    );
+}
+
+#[test]
+fn dns_an_ingress_host_outside_the_environments_zone() {
+    let sb = one_change(
+        "k8s/overlays/dev/kustomization.yaml",
+        "value: app.dev.authorworks.io}",
+        "value: app.staging.authorworks.io}",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &["k8s/overlays/dev/kustomization.yaml:", "Ingress authorworks/gateway: host app.staging.authorworks.io is outside the environment's zone dev.authorworks.io"],
+    );
+}
+
+// Changes in terraform/: each makes its own plan of dev.
+
+#[test]
+fn network_the_database_group_admits_the_nodes_on_another_port() {
+    let sb = one_change(
+        "terraform/modules/network/main.tf",
+        "  from_port                    = 5432\n  to_port                      = 5432\n",
+        "  from_port                    = 5433\n  to_port                      = 5433\n",
+    );
+    let out = sb.run(&["validate", "--only", "contracts dev"]);
+    assert!(out.stdout().contains("dev: made ("), "{}", out.stdout());
+    finds(
+        &out,
+        &[
+            "terraform/modules/network/main.tf:",
+            "module.stack.module.network.aws_security_group.database: the PostgreSQL group of module.stack.module.database.aws_db_instance.primary admits none of the groups the nodes carry",
+            "on TCP 5432",
+        ],
+    );
+}
+
+#[test]
+fn keys_a_key_policy_that_no_longer_delegates_use_to_the_accounts_iam() {
+    let sb = one_change(
+        "terraform/modules/security/main.tf",
+        "    sid       = \"AccountAdministers\"\n    actions   = [\"kms:*\"]\n",
+        "    sid       = \"AccountAdministers\"\n    actions   = [\"kms:Create*\", \"kms:Describe*\", \"kms:Enable*\", \"kms:List*\", \"kms:Put*\", \"kms:Update*\", \"kms:Revoke*\", \"kms:Disable*\", \"kms:Get*\", \"kms:Delete*\", \"kms:TagResource\", \"kms:UntagResource\", \"kms:ScheduleKeyDeletion\", \"kms:CancelKeyDeletion\"]\n",
+    );
+    finds(
+        &sb.run(&["validate", "--only", "contracts dev"]),
+        &[
+            "terraform/modules/security/main.tf:",
+            "module.stack.module.security.aws_iam_role_policy.controller[\"alertmanager\"]: module.stack.module.security.aws_iam_role.controller[\"alertmanager\"] uses module.stack.module.security.aws_kms_key.this[\"sns\"] (kms:GenerateDataKey*, kms:Decrypt)",
+            "neither names the role nor delegates",
+        ],
+    );
+}
+
+#[test]
+fn notifications_alarms_to_a_topic_nobody_subscribes_to() {
+    let sb = one_change(
+        "terraform/modules/monitoring/main.tf",
+        "  for_each = toset(var.alert_emails)\n",
+        "  for_each = toset([])\n",
+    );
+    finds(
+        &sb.run(&["validate", "--only", "contracts dev"]),
+        &["terraform/modules/database/main.tf:", "aws_cloudwatch_metric_alarm.this[\"cpu\"]: the alarm goes to module.stack.module.monitoring.aws_sns_topic.alerts, which has no subscription in the plan"],
+    );
+}
