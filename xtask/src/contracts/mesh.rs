@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::netpol::{contains, paths, pods, selects, Path, Pod, Policies, Source, PROXY_INBOUND};
+use super::netpol::{contains, outside_namespace, paths, pods, selects, Path, Pod, Policies, Source, PROXY_INBOUND};
 use super::{Inputs, Object};
 use crate::finding::Finding;
 use serde_norway::Value;
@@ -165,12 +165,21 @@ fn meets(a: &Authorization, source: &Source, pods: &[Pod], vpc: Option<&str>) ->
         Source::Pod(i) if pods[*i].meshed => Some(pods[*i].identity()),
         _ => None,
     };
-    let id_ok = match &a.identities {
-        None => true,
-        Some(ids) => meshed_identity.as_ref().is_some_and(|me| ids.iter().any(|p| identity_matches(p, me))),
+    let id_ok = match (&a.identities, source) {
+        (None, _) => true,
+        // Pods of a namespace outside the overlay are taken as meshed when an identity of it is named.
+        (Some(ids), Source::Outside(peer)) => {
+            outside_namespace(peer).is_some_and(|ns| ids.iter().any(|p| namespace_of(p) == Some(ns)))
+        }
+        (Some(ids), _) => meshed_identity.as_ref().is_some_and(|me| ids.iter().any(|p| identity_matches(p, me))),
     };
     let net_ok = a.networks.as_ref().is_none_or(in_network);
     id_ok && net_ok && (a.identities.is_some() || a.networks.is_some())
+}
+
+/// The namespace of a mesh identity (pattern): `*.linkerd.serviceaccount.identity.linkerd.cluster.local` → `linkerd`.
+fn namespace_of(identity: &str) -> Option<&str> {
+    identity.strip_suffix(".serviceaccount.identity.linkerd.cluster.local")?.rsplit('.').next()
 }
 
 fn describe(source: &Source, pods: &[Pod]) -> String {
@@ -256,7 +265,18 @@ pub fn check_objects(objects: &[Object], dir: &std::path::Path, vpc: Option<&str
         for id in a.identities.iter().flatten() {
             let matching: Vec<usize> =
                 (0..pods.len()).filter(|i| pods[*i].meshed && identity_matches(id, &pods[*i].identity())).collect();
-            if matching.is_empty() {
+            let outside = namespace_of(id).filter(|ns| !objects.iter().any(|o| o.kind == "Namespace" && o.name == *ns));
+            if let Some(ns) = outside {
+                let admitted = paths.iter().any(|p| {
+                    matches!(&p.source, Source::Outside(peer) if outside_namespace(peer) == Some(ns))
+                        && a.servers
+                            .iter()
+                            .any(|s| servers[*s].pods.contains(&p.destination) && servers[*s].port == Some(p.port))
+                });
+                if !admitted {
+                    findings.push(at(a.object, format!("authorizes identity {id}, but no NetworkPolicy admits namespace {ns} to the pods and port of its Server")));
+                }
+            } else if matching.is_empty() {
                 findings
                     .push(at(a.object, format!("authorizes identity {id}, which no meshed pod of the overlay has")));
             }

@@ -284,6 +284,11 @@ fn peer_outside(namespaces: &[(String, Mapping)], peer: &Value) -> Option<String
     Some(if name.is_empty() { format!("namespaces {}{pods}", compact(sel)) } else { format!("namespace {name}{pods}") })
 }
 
+/// The namespace an outside source is named by (`namespace monitoring pods …` → `monitoring`).
+pub fn outside_namespace(peer: &str) -> Option<&str> {
+    peer.strip_prefix("namespace ")?.split(' ').next()
+}
+
 /// A label selector as `k=v, k In [a, b]`.
 fn compact(v: &Value) -> String {
     let mut parts: Vec<String> = v
