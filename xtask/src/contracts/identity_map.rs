@@ -32,6 +32,16 @@ fn role_name(role: &Resource, inputs: &Inputs) -> String {
     format!("`{}`", general(role.text("name").unwrap_or(&role.address), inputs))
 }
 
+/// An ARN without its partition, service, region and account: `security-group/*`, `*`.
+fn short_arn(arn: &str) -> String {
+    let rest = arn.split(':').skip(5).collect::<Vec<_>>().join(":");
+    if rest.is_empty() {
+        arn.to_string()
+    } else {
+        rest
+    }
+}
+
 /// Actions, up to three per service by name and more as a count (`ec2: 16 actions`).
 fn actions(list: &[String]) -> String {
     let mut by_service: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -57,38 +67,39 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
         plan.of_type(kind).filter(move |p| plan.referenced(p, "role").iter().any(|r| r.address == role.address))
     };
     let mut parts = Vec::new();
-    for policy in attached("aws_iam_role_policy") {
-        let statements = plan.statements(policy, "policy");
-        if statements.is_empty() {
-            let name = policy.text("name").unwrap_or(&policy.address);
-            parts.push(format!("inline policy `{}` (its statements are known only at apply)", general(name, inputs)));
-        }
-        for s in statements {
-            let known: Vec<String> = s
-                .resources
-                .iter()
-                .flatten()
-                .map(|r| r.split(':').skip(5).collect::<Vec<_>>().join(":"))
-                .map(|r| if r.is_empty() { "*".to_string() } else { r })
-                .collect();
-            let unknown = s.resources.iter().filter(|r| r.is_none()).count();
-            let mut on = known.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>();
-            if unknown > 0 {
-                on.push(format!("{unknown} ARN(s) known at apply"));
+    for grant in plan.grants(role) {
+        let statements = plan.statements(grant.policy, "policy");
+        let all_known = !statements.is_empty() && statements.iter().all(|s| s.resources.iter().all(Option::is_some));
+        if all_known {
+            for s in statements {
+                let on: Vec<String> = s.resources.iter().flatten().map(|r| format!("`{}`", short_arn(r))).collect();
+                let verb = if s.allow { "" } else { "denies " };
+                let sid = s.sid.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
+                parts.push(format!("{sid}{verb}{} on {}", actions(&s.actions), on.join(", ")));
             }
-            let verb = if s.allow { "" } else { "denies " };
-            let sid = s.sid.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
-            let actions = actions(&s.actions);
-            parts.push(if on.is_empty() {
-                format!("{sid}{verb}{actions}")
-            } else {
-                format!("{sid}{verb}{actions} on {}", on.join(", "))
-            });
+            continue;
         }
+        // ARNs known only at apply: the resources the policy's documents (or locals) refer to.
+        let mut on: Vec<String> = grant
+            .refers
+            .iter()
+            .filter(|r| !(r.data && r.kind == "aws_iam_policy_document"))
+            .map(|r| format!("`{}`", r.address.rsplit_once(".module.").map_or(r.address.as_str(), |(_, a)| a)))
+            .collect();
+        on.extend(grant.patterns.iter().map(|p| format!("`{}`", short_arn(p))));
+        on.sort();
+        on.dedup();
+        let name = general(grant.policy.text("name").unwrap_or(&grant.policy.address), inputs);
+        parts.push(format!(
+            "`{name}`: {} on {}",
+            actions(&grant.actions),
+            if on.is_empty() { "resources known at apply".into() } else { on.join(", ") }
+        ));
     }
     for a in attached("aws_iam_role_policy_attachment") {
-        let arn = a.text("policy_arn").unwrap_or("a policy known at apply");
-        parts.push(format!("managed policy `{}`", arn.rsplit('/').next().unwrap_or(arn)));
+        if let Some(arn) = a.text("policy_arn").filter(|arn| arn.contains(":aws:policy/")) {
+            parts.push(format!("AWS managed policy `{}`", arn.rsplit('/').next().unwrap_or(arn)));
+        }
     }
     if parts.is_empty() {
         "nothing (no policy)".into()
