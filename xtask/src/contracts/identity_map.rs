@@ -32,6 +32,10 @@ fn role_name(role: &Resource, inputs: &Inputs) -> String {
     format!("`{}`", general(role.text("name").unwrap_or(&role.address), inputs))
 }
 
+fn statements_have_unknowns(plan: &super::Plan, policy: &Resource) -> bool {
+    plan.statements(policy, "policy").iter().any(|s| s.resources.iter().any(Option::is_none))
+}
+
 /// An ARN without its partition, service, region and account: `security-group/*`, `*`.
 fn short_arn(arn: &str) -> String {
     let rest = arn.split(':').skip(5).collect::<Vec<_>>().join(":");
@@ -68,33 +72,37 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
     };
     let mut parts = Vec::new();
     for grant in plan.grants(role) {
-        let statements = plan.statements(grant.policy, "policy");
-        let all_known = !statements.is_empty() && statements.iter().all(|s| s.resources.iter().all(Option::is_some));
-        if all_known {
-            for s in statements {
-                let on: Vec<String> = s.resources.iter().flatten().map(|r| format!("`{}`", short_arn(r))).collect();
-                let verb = if s.allow { "" } else { "denies " };
-                let sid = s.sid.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
-                parts.push(format!("{sid}{verb}{} on {}", actions(&s.actions), on.join(", ")));
-            }
-            continue;
-        }
-        // ARNs known only at apply: the resources the policy's documents (or locals) refer to.
-        let mut on: Vec<String> = grant
+        // The resources the policy's documents (or locals) refer to, for ARNs known only at apply.
+        let mut refers: Vec<String> = grant
             .refers
             .iter()
             .filter(|r| !(r.data && r.kind == "aws_iam_policy_document"))
             .map(|r| format!("`{}`", r.address.rsplit_once(".module.").map_or(r.address.as_str(), |(_, a)| a)))
             .collect();
-        on.extend(grant.patterns.iter().map(|p| format!("`{}`", short_arn(p))));
-        on.sort();
-        on.dedup();
-        let name = general(grant.policy.text("name").unwrap_or(&grant.policy.address), inputs);
-        parts.push(format!(
-            "`{name}`: {} on {}",
-            actions(&grant.actions),
-            if on.is_empty() { "resources known at apply".into() } else { on.join(", ") }
-        ));
+        refers.sort();
+        refers.dedup();
+        let statements = plan.statements(grant.policy, "policy");
+        if statements.is_empty() {
+            let mut on = refers.clone();
+            on.extend(grant.patterns.iter().map(|p| format!("`{}`", short_arn(p))));
+            let on = if on.is_empty() { "resources known at apply".to_string() } else { on.join(", ") };
+            let name = general(grant.policy.text("name").unwrap_or(&grant.policy.address), inputs);
+            parts.push(format!("`{name}`: {} on {on}", actions(&grant.actions)));
+            continue;
+        }
+        for s in statements {
+            let mut on: Vec<String> = s.resources.iter().flatten().map(|r| format!("`{}`", short_arn(r))).collect();
+            let unknown = s.resources.iter().filter(|r| r.is_none()).count();
+            if unknown > 0 {
+                on.push(format!("{unknown} ARN(s) known at apply"));
+            }
+            let verb = if s.allow { "" } else { "denies " };
+            let sid = s.sid.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
+            parts.push(format!("{sid}{verb}{} on {}", actions(&s.actions), on.join(", ")));
+        }
+        if !refers.is_empty() && statements_have_unknowns(plan, grant.policy) {
+            parts.push(format!("(those ARNs: {})", refers.join(", ")));
+        }
     }
     for a in attached("aws_iam_role_policy_attachment") {
         if let Some(arn) = a.text("policy_arn").filter(|arn| arn.contains(":aws:policy/")) {
