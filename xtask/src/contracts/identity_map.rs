@@ -32,10 +32,6 @@ fn role_name(role: &Resource, inputs: &Inputs) -> String {
     format!("`{}`", general(role.text("name").unwrap_or(&role.address), inputs))
 }
 
-fn statements_have_unknowns(plan: &super::Plan, policy: &Resource) -> bool {
-    plan.statements(policy, "policy").iter().any(|s| s.resources.iter().any(Option::is_none))
-}
-
 /// An ARN without its partition, service, region and account: `security-group/*`, `*`.
 fn short_arn(arn: &str) -> String {
     let rest = arn.split(':').skip(5).collect::<Vec<_>>().join(":");
@@ -81,7 +77,12 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             .collect();
         refers.sort();
         refers.dedup();
-        let statements = plan.statements(grant.policy, "policy");
+        let mut statements = plan.statements(grant.policy, "policy");
+        if statements.is_empty() {
+            // A policy from a `locals` entry that is a document's JSON: that document's statements.
+            let documents = grant.refers.iter().filter(|r| r.data && r.kind == "aws_iam_policy_document");
+            statements = documents.flat_map(|d| plan.statements(d, "json")).collect();
+        }
         if statements.is_empty() {
             let mut on = refers.clone();
             on.extend(grant.patterns.iter().map(|p| format!("`{}`", short_arn(p))));
@@ -90,6 +91,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             parts.push(format!("`{name}`: {} on {on}", actions(&grant.actions)));
             continue;
         }
+        let unknowns = statements.iter().any(|s| s.resources.iter().any(Option::is_none));
         for s in statements {
             let mut on: Vec<String> = s.resources.iter().flatten().map(|r| format!("`{}`", short_arn(r))).collect();
             let unknown = s.resources.iter().filter(|r| r.is_none()).count();
@@ -100,7 +102,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             let sid = s.sid.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
             parts.push(format!("{sid}{verb}{} on {}", actions(&s.actions), on.join(", ")));
         }
-        if !refers.is_empty() && statements_have_unknowns(plan, grant.policy) {
+        if !refers.is_empty() && unknowns {
             parts.push(format!("(those ARNs: {})", refers.join(", ")));
         }
     }
