@@ -25,7 +25,9 @@ pub const END: &str = "<!-- END_IDENTITY_MAP -->";
 
 /// `authorworks-dev-media-service` → `authorworks-<env>-media-service`.
 fn general(name: &str, inputs: &Inputs) -> String {
-    name.replace(&format!("{}-{}-", inputs.env.project, inputs.env.name), &format!("{}-<env>-", inputs.env.project))
+    let (project, env) = (&inputs.env.project, &inputs.env.name);
+    name.replace(&format!("{project}-{env}-"), &format!("{project}-<env>-"))
+        .replace(&format!("{project}/{env}/"), &format!("{project}/<env>/"))
 }
 
 fn role_name(role: &Resource, inputs: &Inputs) -> String {
@@ -85,7 +87,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
         }
         if statements.is_empty() {
             let mut on = refers.clone();
-            on.extend(grant.patterns.iter().map(|p| format!("`{}`", short_arn(p))));
+            on.extend(grant.patterns.iter().map(|p| format!("`{}`", general(&short_arn(p), inputs))));
             let on = if on.is_empty() { "resources known at apply".to_string() } else { on.join(", ") };
             let name = general(grant.policy.text("name").unwrap_or(&grant.policy.address), inputs);
             parts.push(format!("`{name}`: {} on {on}", actions(&grant.actions)));
@@ -93,7 +95,8 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
         }
         let unknowns = statements.iter().any(|s| s.resources.iter().any(Option::is_none));
         for s in statements {
-            let mut on: Vec<String> = s.resources.iter().flatten().map(|r| format!("`{}`", short_arn(r))).collect();
+            let mut on: Vec<String> =
+                s.resources.iter().flatten().map(|r| format!("`{}`", general(&short_arn(r), inputs))).collect();
             let unknown = s.resources.iter().filter(|r| r.is_none()).count();
             if unknown > 0 {
                 on.push(format!("{unknown} ARN(s) known at apply"));
