@@ -21,7 +21,6 @@
 //! role is the stack output `github_deploy_role_arn`; an unattended run must not be able to assume it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde_norway::Value;
 
@@ -444,8 +443,9 @@ pub fn line_in_block(text: &str, start: usize, needle: &str, nth: usize) -> Opti
         .map(|(i, _)| i + 1)
 }
 
-/// A workflow parsed from text (for tests and `validate`).
-pub fn workflow(path: &Path, text: &str) -> Workflow {
+/// A workflow parsed from text.
+#[cfg(test)]
+pub fn workflow(path: &std::path::Path, text: &str) -> Workflow {
     Workflow {
         path: path.to_path_buf(),
         text: text.to_string(),
@@ -456,6 +456,7 @@ pub fn workflow(path: &Path, text: &str) -> Workflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     /// A plan with a deploy role trusting `dev` and an operations role trusting `operations-dev`.
     pub(crate) fn plan() -> Plan {
