@@ -99,7 +99,7 @@ fn ci_a_scheduled_job_in_a_deploy_environment_could_get_the_deploy_role() {
     finds(
         &out,
         &[
-            ".github/workflows/operations.yml:29: operations.yml job `run`: runs unattended (on schedule) in GitHub environment `dev`",
+            ".github/workflows/operations.yml:34: operations.yml job `run`: runs unattended (on schedule) in GitHub environment `dev`",
             "yet the deploy role module.stack.module.security.aws_iam_role.github_deploy (stack output github_deploy_role_arn) trusts repo:authorworks/authorworks-infra:environment:dev",
         ],
     );
