@@ -1,7 +1,8 @@
 //! The DNS contract: every hostname the environment serves — Ingress hosts (rules and TLS), CloudFront
 //! aliases, ACM certificate names — is inside the environment's Route53 zone; an Ingress host has a
 //! record in the plan or is published by external-dns (a release of the environment whose `sources`
-//! include `ingress`, filtered to the zone), and a CloudFront alias has a record in the plan.
+//! include `ingress`, filtered to the zone), and a CloudFront alias has a record in the plan. An
+//! environment that renders another's overlay (`local`) serves none of its hosts.
 
 use serde_norway::Value;
 
@@ -33,7 +34,9 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let has_record = |h: &str| records.iter().any(|r| r.trim_end_matches('.') == h.trim_end_matches('.'));
     let published = external_dns(inputs);
     let mut findings = Vec::new();
-    for ing in inputs.overlay.of_kind("Ingress") {
+    // `local` renders another environment's overlay (dev's) and serves nothing: its hosts are dev's.
+    let ingresses = inputs.overlay.of_kind("Ingress").filter(|_| inputs.env.overlay == inputs.env.name);
+    for ing in ingresses {
         let spec = ing.value.get("spec");
         let mut hosts: Vec<&str> = spec
             .and_then(|s| s.get("rules"))

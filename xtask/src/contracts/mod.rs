@@ -30,7 +30,6 @@ use crate::finding::Finding;
 use crate::releases::Release;
 use crate::Context;
 pub use plan::{Plan, Resource};
-pub use policy::Statement;
 
 /// A check of one seam: every finding names both ends and what is missing.
 pub type Contract = fn(&Inputs) -> Vec<Finding>;
@@ -41,6 +40,9 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("network", network::check),
     ("identity", identity::check),
     ("keys", keys::check),
+    ("secrets", secrets::check),
+    ("notifications", notifications::check),
+    ("dns", dns::check),
     ("ci identity", ci::check),
     ("mesh", mesh::check),
     ("storage", storage::check),

@@ -56,6 +56,8 @@ pub struct Plan {
     configuration: Value,
     outputs_after: Value,
     outputs_unknown: Value,
+    /// Source text read from terraform/ (locals, resource locations), read once per plan.
+    memo: std::cell::RefCell<BTreeMap<String, Option<String>>>,
 }
 
 fn index_text(v: &Value) -> Option<String> {
@@ -102,7 +104,18 @@ impl Plan {
             configuration: json["configuration"]["root_module"].clone(),
             outputs_after: stack["after"].clone(),
             outputs_unknown: stack["after_unknown"].clone(),
+            memo: Default::default(),
         })
+    }
+
+    /// `make`'s answer for `key`, computed once per plan.
+    pub fn memo(&self, key: String, make: impl FnOnce() -> Option<String>) -> Option<String> {
+        if let Some(v) = self.memo.borrow().get(&key) {
+            return v.clone();
+        }
+        let v = make();
+        self.memo.borrow_mut().insert(key, v.clone());
+        v
     }
 
     /// Managed resources of a type.
@@ -237,8 +250,18 @@ impl Plan {
     pub fn expand_origins(&self, module: &str, refs: Vec<String>) -> Vec<String> {
         let mut out = Vec::new();
         let mut todo: Vec<(String, String)> = refs.into_iter().map(|x| (module.to_string(), x)).collect();
+        let mut seen = BTreeSet::new();
         while let Some((module, reference)) = todo.pop() {
-            if let Some(var) = reference.strip_prefix("var.") {
+            if !seen.insert((module.clone(), reference.clone())) {
+                continue;
+            }
+            if let Some(local) = reference.strip_prefix("local.") {
+                // The plan JSON records no locals: what the local's source text refers to.
+                let name = local.split(['.', '[']).next().unwrap_or(local);
+                if let Some(text) = self.local_text(&module, name, None) {
+                    todo.extend(most_specific(Plan::text_references(&text)).into_iter().map(|r| (module.clone(), r)));
+                }
+            } else if let Some(var) = reference.strip_prefix("var.") {
                 let var = var.split(['.', '[']).next().unwrap_or(var);
                 let Some((parent, call)) = module
                     .rsplit_once(".module.")
@@ -399,21 +422,19 @@ impl Plan {
     pub fn location(&self, r: &Resource) -> (PathBuf, Option<usize>) {
         let dir = self.module_dir(&r.module);
         let head = format!("{} \"{}\" \"{}\"", if r.data { "data" } else { "resource" }, r.kind, r.name);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
-            .collect();
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            if let Some(i) = text.lines().position(|l| l.trim_start().starts_with(&head)) {
-                return (file, Some(i + 1));
+        let found = self.memo(format!("location {} {head}", dir.display()), || {
+            for file in crate::terraform::tf_files(&dir) {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                if let Some(i) = text.lines().position(|l| l.trim_start().starts_with(&head)) {
+                    return Some(format!("{}\n{}", i + 1, file.display()));
+                }
             }
+            None
+        });
+        match found.as_deref().and_then(|f| f.split_once('\n')) {
+            Some((line, file)) => (PathBuf::from(file), line.parse().ok()),
+            None => (dir, None),
         }
-        (dir, None)
     }
 
     /// A finding at a resource's block, the message prefixed with its plan address.

@@ -42,11 +42,16 @@ impl Plan {
     /// The source text of a `locals` entry in a module (`controller_policies`), or of its map entry
     /// `key` — what the plan JSON can't say of a local (it records no locals).
     pub fn local_text(&self, module: &str, name: &str, key: Option<&str>) -> Option<String> {
+        let dir = self.module_dir(module);
+        let memo_key = format!("local {} {name} {key:?}", dir.display());
+        self.memo(memo_key, || Self::read_local(&dir, name, key))
+    }
+
+    fn read_local(dir: &std::path::Path, name: &str, key: Option<&str>) -> Option<String> {
         use hcl_edit::expr::{Expression, ObjectKey};
         use hcl_edit::structure::Structure;
         use hcl_edit::Span as _;
-        let dir = self.module_dir(module);
-        for file in crate::terraform::tf_files(&dir) {
+        for file in crate::terraform::tf_files(dir) {
             let text = std::fs::read_to_string(&file).ok()?;
             let Ok(body) = hcl_edit::parser::parse_body(&text) else { continue };
             for s in body.iter() {
@@ -164,7 +169,7 @@ impl Plan {
 
     fn grant<'a>(&'a self, policy: &'a Resource) -> Grant<'a> {
         let mut g = Grant { policy, actions: Vec::new(), refers: Vec::new(), patterns: Vec::new() };
-        let mut add = |g: &mut Grant<'a>, r: &'a Resource| {
+        let add = |g: &mut Grant<'a>, r: &'a Resource| {
             if !g.refers.iter().any(|x| x.address == r.address) {
                 g.refers.push(r);
             }
