@@ -199,10 +199,10 @@ pub fn with_tables(text: &str, tables: &str) -> Option<String> {
 
 /// The contract: the map in [`FILE`] is what the inputs of [`FROM`] make.
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if inputs.env.name != FROM {
+    let path = inputs.root.join(FILE);
+    if inputs.env.name != FROM || !path.is_file() {
         return Vec::new();
     }
-    let path = inputs.root.join(FILE);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     match with_tables(&text, &tables(inputs)) {
         None => vec![Finding::new(&path, None, format!("no {BEGIN} / {END} markers for the identity map"))],
