@@ -1,8 +1,11 @@
 //! `cargo xtask docs`: regenerates the Inputs and Outputs tables of every terraform module's README
-//! from its variables and outputs, so the tables can't drift (`validate` fails when they have).
+//! from its variables and outputs, helm-values' Pod Security table, and docs/SECURITY.md's identity map
+//! from the `dev` environment's contract inputs (its emulated plan, reused while terraform/ is
+//! unchanged), so the tables can't drift (`validate` fails when they have).
 
 use anyhow::{Context as _, Result};
 
+use crate::contracts::identity_map;
 use crate::terraform::checks::{docs_tables, documented_modules, with_tables};
 use crate::Context;
 
@@ -25,6 +28,16 @@ pub fn run(ctx: &Context) -> Result<()> {
         println!("updated {}", crate::releases::README);
         changed += 1;
     }
-    println!("{changed} README(s) updated");
+    if ctx.root.join(identity_map::FILE).is_file() && crate::terraform::env_dir(&ctx.root, identity_map::FROM).is_dir()
+    {
+        let got = crate::plans::emulated_plan(ctx, identity_map::FROM);
+        crate::plans::stop_emulator_if_started(ctx);
+        let inputs = crate::contracts::Inputs::load(ctx, identity_map::FROM, &got?.path)?;
+        if identity_map::write(&ctx.root, &inputs)? {
+            println!("updated {}", identity_map::FILE);
+            changed += 1;
+        }
+    }
+    println!("{changed} file(s) updated");
     Ok(())
 }

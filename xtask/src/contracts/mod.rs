@@ -8,12 +8,17 @@ pub mod plan;
 pub mod policy;
 
 mod bindings;
+pub mod ci;
 mod dns;
 mod identity;
+pub mod identity_map;
 mod keys;
+mod mesh;
+pub mod netpol;
 mod network;
 mod notifications;
 mod secrets;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +43,10 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("secrets", secrets::check),
     ("notifications", notifications::check),
     ("dns", dns::check),
+    ("ci identity", ci::check),
+    ("mesh", mesh::check),
+    ("storage", storage::check),
+    ("identity map", identity_map::check),
 ];
 
 /// The environment the contracts run for.
