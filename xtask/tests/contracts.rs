@@ -149,7 +149,7 @@ fn identity_a_helm_service_account_renamed_away_from_its_roles_trust() {
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &[
-            "helm-values/releases.toml:",
+            "helm-values/external-dns/values.yaml:13:",
             "release external-dns: ServiceAccount external-dns/external-dns-controller (set_from_terraform external_dns_role_arn)",
             "trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:external-dns:external-dns-controller",
         ],
