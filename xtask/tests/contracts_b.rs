@@ -145,8 +145,7 @@ fn mesh_an_authorization_without_a_network_path() {
     finds(
         &contracts_dev(&sb),
         &[
-            "k8s/base/mesh-policy.yaml:",
-            "AuthorizationPolicy authorworks/pgbouncer-from-database-clients: authorizes Deployment authorworks/editor-service (meshed as editor-service) to Deployment authorworks/pgbouncer on port 5432 (Server authorworks/pgbouncer), but no NetworkPolicy path allows it",
+            ": authorizes Deployment authorworks/editor-service (meshed as editor-service) to Deployment authorworks/pgbouncer on port 5432 (Server authorworks/pgbouncer), but no NetworkPolicy path allows it",
         ],
     );
 }

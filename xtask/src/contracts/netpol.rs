@@ -331,10 +331,11 @@ pub fn paths(objects: &[Object], pods: &[Pod]) -> Vec<Path> {
                     sources.extend(peer_outside(&np.namespaces, peer).map(Source::Outside));
                 }
                 for port in rule.get("ports").and_then(Value::as_sequence).into_iter().flatten() {
+                    // A range adds only the container ports inside it (already in the set).
                     ports.extend(match port.get("port") {
                         Some(Value::String(n)) => dst.port(n),
-                        Some(v) => v.as_u64().map(|n| n as u16),
-                        None => None,
+                        Some(v) if port.get("endPort").is_none() => v.as_u64().map(|n| n as u16),
+                        _ => None,
                     });
                 }
             }
@@ -363,5 +364,81 @@ pub fn contains(outer: &str, inner: &str) -> bool {
     match (parse_cidr(outer), parse_cidr(inner)) {
         (Some((o, om)), Some((i, im))) => om & im == om && i & om == o,
         _ => outer == inner,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OVERLAY: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {team: a}, annotations: {linkerd.io/inject: enabled}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: into-db, namespace: app}
+spec:
+  podSelector: {matchExpressions: [{key: tier, operator: In, values: [db]}]}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [db]}]}}]
+      ports: [{port: sql}, {port: 9000, endPort: 9002}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: out-of-web, namespace: app}
+spec:
+  podSelector: {matchLabels: {tier: web}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {tier: db}}}], ports: [{port: 5432}, {port: 9001}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec: {template: {metadata: {labels: {tier: web}}, spec: {containers: [{name: w}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch, namespace: app}
+spec: {template: {metadata: {labels: {tier: batch}, annotations: {linkerd.io/inject: disabled}}, spec: {containers: [{name: b}]}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: app}
+spec:
+  template:
+    metadata: {labels: {tier: db}}
+    spec: {serviceAccountName: db, containers: [{name: d, ports: [{name: sql, containerPort: 5432}, {containerPort: 9001}]}]}
+"#;
+
+    #[test]
+    fn paths_need_ingress_and_the_sources_egress() {
+        let dir = std::path::Path::new("x");
+        let objects =
+            super::super::Overlay::from_render("x", dir, std::path::Path::new("/none"), OVERLAY).unwrap().objects;
+        let pods = pods(&objects);
+        assert_eq!(
+            pods.iter().map(|p| (p.object.name.as_str(), p.meshed)).collect::<Vec<_>>(),
+            [("web", true), ("batch", false), ("db", true)]
+        );
+        assert_eq!(pods[2].identity(), "db.app.serviceaccount.identity.linkerd.cluster.local");
+        let found: Vec<(usize, u16)> = paths(&objects, &pods)
+            .iter()
+            .map(|p| match p.source {
+                Source::Pod(i) => (i, p.port),
+                _ => (99, p.port),
+            })
+            .collect();
+        // web reaches db on the named port and inside the range; batch has no egress policy letting it
+        // out; a namespaceSelector by a label other than the name also admits namespaces outside.
+        assert_eq!(found, [(0, 5432), (0, 9001), (99, 5432), (99, 9001)]);
+        assert!(contains("10.0.0.0/16", "10.0.1.0/24") && !contains("10.0.1.0/24", "10.0.0.0/16"));
+        assert_eq!(outside_namespace("namespace monitoring pods app=prometheus"), Some("monitoring"));
     }
 }
