@@ -30,6 +30,11 @@ output "db_address" {
   value       = module.database.address
 }
 
+output "app_secret_names" {
+  description = "Application secret => its Secrets Manager name `<project>/<env>/app/<name>` (values are set out of band; the overlay's ExternalSecrets read them)."
+  value       = module.security.application_secret_names
+}
+
 output "db_secret_names" {
   description = "Service => name of its database login secret `<project>/<env>/db/<service>` (JSON username, password)."
   value       = module.database.service_secret_names

@@ -42,8 +42,9 @@ pub struct Tool {
 pub const TERRAFORM: &Tool = &Tool {
     name: "terraform",
     bin: "terraform",
-    // 1.10: the S3 backend's own lockfile (use_lockfile), so no DynamoDB lock table.
-    min: "1.10.0",
+    // 1.10: the S3 backend's own lockfile (use_lockfile), so no DynamoDB lock table; 1.11: write-only
+    // arguments (the database logins' `secret_string_wo`, so no password is kept in state).
+    min: "1.11.0",
     need: Need::Required,
     source: Source::System,
     hint:

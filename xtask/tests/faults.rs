@@ -389,7 +389,7 @@ fn bad_overlays_old_tools_a_taken_port_refused_before_the_emulator_starts() {
     let out = sb.run(&["deploy", "local"]);
     out.assert_code(2);
     assert!(
-        out.stderr().contains("terraform 1.5.7 (") && out.stderr().contains("older than the minimum 1.10.0"),
+        out.stderr().contains("terraform 1.5.7 (") && out.stderr().contains("older than the minimum 1.11.0"),
         "{}",
         out.stderr()
     );

@@ -13,6 +13,11 @@ output "github_deploy_role_arn" {
   value       = aws_iam_role.github_deploy.arn
 }
 
+output "application_secret_names" {
+  description = "Name per application secret (`<project>/<env>/app/<name>`): the remote keys of the overlay's ExternalSecrets."
+  value       = { for k, v in aws_secretsmanager_secret.app : k => v.name }
+}
+
 output "application_secret_arns" {
   description = "ARN per application secret."
   value       = { for k, v in aws_secretsmanager_secret.app : k => v.arn }

@@ -17,6 +17,11 @@ use super::inputs::*;
 
 /// Resource types that cost nothing by themselves (their cost, if any, is on the line named).
 pub(super) const FREE: &[&str] = &[
+    // A secret's version costs nothing of its own (the secret's line carries the monthly price); SES
+    // bills per message sent, not for the identity or its DKIM setup.
+    "aws_secretsmanager_secret_version",
+    "aws_ses_domain_identity",
+    "aws_ses_domain_dkim",
     "aws_vpc",
     "aws_subnet",
     "aws_route_table",
