@@ -149,7 +149,7 @@ fn identity_a_helm_service_account_renamed_away_from_its_roles_trust() {
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &[
-            "helm-values/releases.toml:",
+            "helm-values/external-dns/values.yaml:13:",
             "release external-dns: ServiceAccount external-dns/external-dns-controller (set_from_terraform external_dns_role_arn)",
             "trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:external-dns:external-dns-controller",
         ],
@@ -173,15 +173,13 @@ fn identity_an_irsa_role_no_service_account_uses() {
     );
 }
 
-const READS_A_SECRET: &str = "          image: ghcr.io/authorworks/content-service:0.0.0\n          env:\n            - name: DATABASE_URL\n              valueFrom: {secretKeyRef: {name: content-service-database, key: url}}\n";
+/// The service's migration step, before it starts, reads the database Secret (an init container: the
+/// service-defaults component sets the service container's own `env`).
+const READS_A_SECRET: &str = "      initContainers:\n        - name: migrate\n          image: ghcr.io/authorworks/content-service:0.0.0\n          envFrom: [{secretRef: {name: content-service-database}}]\n      containers:\n";
 
 #[test]
 fn secrets_a_secret_nothing_produces() {
-    let sb = one_change(
-        "k8s/base/services/content-service.yaml",
-        "          image: ghcr.io/authorworks/content-service:0.0.0\n",
-        READS_A_SECRET,
-    );
+    let sb = one_change("k8s/base/services/content-service.yaml", "      containers:\n", READS_A_SECRET);
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &["k8s/base/services/content-service.yaml:", "Deployment authorworks/content-service: reads Secret authorworks/content-service-database, which nothing in `dev` produces"],
@@ -193,10 +191,7 @@ fn secrets_an_external_secret_whose_remote_key_is_not_in_the_plan() {
     let producer = "---\napiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: aws-secrets-manager\nspec:\n  provider:\n    aws: {service: SecretsManager, region: us-east-1}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: content-service-database\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}\n  target: {name: content-service-database}\n  data:\n    - secretKey: url\n      remoteRef: {key: authorworks/dev/db/content-service}\n";
     let sb = copy(move |p, t| match p {
         "k8s/base/services/content-service.yaml" => {
-            format!(
-                "{}{producer}",
-                t.replacen("          image: ghcr.io/authorworks/content-service:0.0.0\n", READS_A_SECRET, 1)
-            )
+            format!("{}{producer}", t.replacen("      containers:\n", READS_A_SECRET, 1))
         }
         _ => t,
     });

@@ -66,11 +66,18 @@ fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> 
     }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
     // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
-    for env in ctx.config()?.environments() {
-        if !terraform::env_dir(&ctx.root, &env.name).join("main.tf").is_file() {
+    let envs: Vec<String> = match ctx.config() {
+        Ok(config) => config.environments().map(|e| e.name.clone()).collect(),
+        Err(e) => {
+            let why = format!("{e:#}");
+            checks.push(Check { name: "contracts".into(), run: Box::new(move || bail!("{why}")) });
+            Vec::new()
+        }
+    };
+    for name in envs {
+        if !terraform::env_dir(&ctx.root, &name).join("main.tf").is_file() {
             continue;
         }
-        let name = env.name.clone();
         checks.push(Check {
             name: format!("contracts {name}"),
             run: Box::new(move || {

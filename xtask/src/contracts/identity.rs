@@ -82,7 +82,11 @@ pub fn claims(inputs: &Inputs) -> Vec<Claim<'_>> {
                 .map(str::to_string)
                 .unwrap_or_else(|| r.release.name.clone());
             let roles = roles_of(plan, Some((output, None)), None, None);
-            let at = r.finding(format!("ServiceAccount {}/{name} (set_from_terraform {output})", r.release.namespace));
+            // Where the values name the account (else the release's entry in the list).
+            let at = r.finding_at(
+                &format!("name: {name}"),
+                format!("ServiceAccount {}/{name} (set_from_terraform {output})", r.release.namespace),
+            );
             out.push(Claim {
                 namespace: r.release.namespace.clone(),
                 name,

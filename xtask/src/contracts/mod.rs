@@ -108,6 +108,7 @@ impl Object {
 
 /// The rendered overlay of an environment.
 pub struct Overlay {
+    /// The overlay's name (`dev`).
     pub name: String,
     pub dir: PathBuf,
     pub objects: Vec<Object>,
@@ -153,11 +154,11 @@ impl Overlay {
         files.into_iter().find_map(|(p, t)| t.lines().position(|l| l.contains(needle)).map(|i| (p.clone(), i + 1)))
     }
 
-    /// A finding at where `needle` is written (or the overlay).
+    /// A finding at where `needle` is written (or, when no file under k8s/ says it, the overlay).
     pub fn finding_at(&self, needle: &str, message: impl Into<String>) -> Finding {
         match self.locate(needle) {
             Some((file, line)) => Finding::new(&file, Some(line), message),
-            None => Finding::new(&self.dir, None, message),
+            None => Finding::new(&self.dir, None, format!("overlay `{}`: {}", self.name, message.into())),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use serde_norway::Value;
 
-use super::{Inputs, Object, Plan, Resource};
+use super::{Inputs, Object, Overlay, Plan, Resource};
 use crate::finding::Finding;
 
 const POSTGRES: u16 = 5432;
@@ -119,10 +119,9 @@ pub(super) fn selects(selector: Option<&Value>, labels: &serde_norway::Mapping) 
 }
 
 /// Whether the NetworkPolicies let a workload's pods out on TCP `port` (to anywhere).
-fn egress_allowed(inputs: &Inputs, workload: &Object, port: u16) -> bool {
+fn egress_allowed(overlay: &Overlay, workload: &Object, port: u16) -> bool {
     let Some(labels) = labels(workload) else { return true };
-    let applying: Vec<&Object> = inputs
-        .overlay
+    let applying: Vec<&Object> = overlay
         .of_kind("NetworkPolicy")
         .filter(|p| p.namespace == workload.namespace)
         .filter(|p| {
@@ -185,7 +184,7 @@ fn policies(inputs: &Inputs) -> Vec<Finding> {
         let Some(workload) = inputs.overlay.objects.iter().find(|o| o.name == service && o.pod_spec().is_some()) else {
             continue;
         };
-        if !egress_allowed(inputs, workload, port) {
+        if !egress_allowed(&inputs.overlay, workload, port) {
             findings.push(workload.finding(
                 &inputs.overlay.dir,
                 format!(
@@ -200,4 +199,22 @@ fn policies(inputs: &Inputs) -> Vec<Finding> {
         }
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OVERLAY: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: app}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: data-tier, namespace: app}\nspec:\n  podSelector:\n    matchExpressions: [{key: app, operator: In, values: [users]}]\n  policyTypes: [Egress]\n  egress:\n    - to: [{ipBlock: {cidr: 10.2.0.0/16}}]\n      ports: [{protocol: TCP, port: 5432}, {protocol: TCP, port: 6000, endPort: 6400}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: users, namespace: app}\nspec:\n  template:\n    metadata: {labels: {app: users}}\n    spec: {containers: [{name: users, image: users:1}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: search, namespace: app}\nspec:\n  template:\n    metadata: {labels: {app: search}}\n    spec: {containers: [{name: search, image: search:1}]}\n";
+
+    #[test]
+    fn egress_follows_the_policies_that_select_the_pods() {
+        let dir = std::path::Path::new("k8s/overlays/x");
+        let overlay = Overlay::from_render("x", dir, std::path::Path::new("/nonexistent"), OVERLAY).unwrap();
+        let get = |name: &str| overlay.objects.iter().find(|o| o.name == name).unwrap();
+        assert!(egress_allowed(&overlay, get("users"), POSTGRES));
+        assert!(egress_allowed(&overlay, get("users"), REDIS), "6379 is inside the 6000-6400 range");
+        assert!(!egress_allowed(&overlay, get("users"), 443));
+        assert!(!egress_allowed(&overlay, get("search"), POSTGRES), "default deny: no policy lets search out");
+    }
 }

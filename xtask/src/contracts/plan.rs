@@ -23,18 +23,15 @@ pub struct Resource {
     /// The `for_each` key or `count` index, as text.
     pub index: Option<String>,
     pub after: Value,
+    /// What is known only after apply (`true` at a path), from `after_unknown`.
     pub unknown: Value,
 }
 
 impl Resource {
     /// A known planned value (`None` when it is unknown until apply or absent).
     pub fn known(&self, attr: &str) -> Option<&Value> {
-        self.after.get(attr).filter(|v| !v.is_null())
-    }
-
-    /// Whether the attribute is known only after apply.
-    pub fn is_unknown(&self, attr: &str) -> bool {
-        self.unknown.get(attr).is_some_and(|v| v == &Value::Bool(true))
+        let unknown = self.unknown.get(attr) == Some(&Value::Bool(true));
+        self.after.get(attr).filter(|v| !v.is_null() && !unknown)
     }
 
     pub fn text(&self, attr: &str) -> Option<&str> {
@@ -123,25 +120,11 @@ impl Plan {
         self.resources.values().filter(move |r| !r.data && r.kind == kind)
     }
 
-    /// Data sources of a type (deferred reads included).
-    pub fn data_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
-        self.resources.values().filter(move |r| r.data && r.kind == kind)
-    }
-
-    pub fn get(&self, address: &str) -> Option<&Resource> {
-        self.resources.get(address)
-    }
-
     // --- outputs --------------------------------------------------------------------------------
 
     /// Whether the `stack` output has a key `name` (known, null, or unknown until apply).
     pub fn has_output(&self, name: &str) -> bool {
         self.outputs_after.get(name).is_some() || self.outputs_unknown.get(name).is_some()
-    }
-
-    /// A known output value.
-    pub fn output(&self, name: &str) -> Option<&Value> {
-        self.outputs_after.get(name).filter(|v| !v.is_null())
     }
 
     /// The keys of a map output: those known and those whose values are known only after apply.
@@ -157,15 +140,6 @@ impl Plan {
         }
         let wholly_unknown = self.outputs_unknown.get(name) == Some(&Value::Bool(true));
         (map && !wholly_unknown).then_some(keys)
-    }
-
-    /// Every output name of the `stack` output.
-    pub fn output_names(&self) -> BTreeSet<String> {
-        let mut names = BTreeSet::new();
-        for v in [&self.outputs_after, &self.outputs_unknown] {
-            names.extend(v.as_object().into_iter().flatten().map(|(k, _)| k.clone()));
-        }
-        names
     }
 
     // --- configuration --------------------------------------------------------------------------
