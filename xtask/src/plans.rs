@@ -88,14 +88,21 @@ pub struct Got {
     pub env: String,
     pub path: PathBuf,
     pub reused: bool,
+    /// How long reusing or making it took (waiting for a turn not counted).
     pub took: Duration,
+    /// How long it waited for a turn to be made.
+    pub waited: Duration,
 }
 
 impl Got {
-    /// `dev: reused (0.1s)` / `staging: made (24.2s)`
+    /// `dev: reused (0.1s)` / `staging: made (24.2s, after 30.1s waiting for a turn)`
     pub fn line(&self) -> String {
         let how = if self.reused { "reused" } else { "made" };
-        format!("{}: {how} ({})", self.env, crate::engine::human(self.took))
+        let waited = match self.waited.as_millis() {
+            0..=99 => String::new(),
+            _ => format!(", after {} waiting for a turn", crate::engine::human(self.waited)),
+        };
+        format!("{}: {how} ({}{waited})", self.env, crate::engine::human(self.took))
     }
 }
 
@@ -117,7 +124,8 @@ pub fn emulated_plan(ctx: &Context, env: &str) -> Result<Got> {
     let target = Target::new(ctx, env, true)?;
     let key = key(ctx, &target)?;
     if is_current(&target, &key) {
-        return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took: started.elapsed() });
+        let took = started.elapsed();
+        return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took, waited: Duration::ZERO });
     }
     let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
     while *running >= permits() {
@@ -125,11 +133,13 @@ pub fn emulated_plan(ctx: &Context, env: &str) -> Result<Got> {
     }
     *running += 1;
     drop(running);
+    let waited = started.elapsed();
     let result = make(ctx, &target, env, &key);
     *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
     FREED.notify_one();
     result?;
-    Ok(Got { env: env.into(), path: target.plan_json(), reused: false, took: started.elapsed() })
+    let took = started.elapsed() - waited;
+    Ok(Got { env: env.into(), path: target.plan_json(), reused: false, took, waited })
 }
 
 /// The xtask itself, for a command run quietly on the side.

@@ -123,17 +123,19 @@ fn bindings_a_key_the_map_output_lacks() {
     );
 }
 
+/// The dev overlay gives media-service's ServiceAccount external-dns's role (a strategic merge
+/// patch: it sets the annotation whether or not the base has one).
 #[test]
 fn identity_a_service_account_annotated_with_another_workloads_role() {
     let sb = one_change(
-        "k8s/base/services/media-service.yaml",
-        "kind: ServiceAccount\nmetadata:\n  name: media-service\n",
-        "kind: ServiceAccount\nmetadata:\n  name: media-service\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:external_dns_role_arn}\n",
+        "k8s/overlays/dev/kustomization.yaml",
+        "patches:\n",
+        "patches:\n  - target: {kind: ServiceAccount, name: media-service}\n    patch: |-\n      {apiVersion: v1, kind: ServiceAccount, metadata: {name: media-service, annotations: {eks.amazonaws.com/role-arn: \"${terraform:external_dns_role_arn}\"}}}\n",
     );
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &[
-            "k8s/base/services/media-service.yaml:",
+            "k8s/overlays/dev/kustomization.yaml:",
             "ServiceAccount authorworks/media-service: module.stack.module.security.aws_iam_role.controller[\"external-dns\"]'s trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:authorworks:media-service",
         ],
     );
@@ -173,22 +175,24 @@ fn identity_an_irsa_role_no_service_account_uses() {
     );
 }
 
-/// The service's migration step, before it starts, reads the database Secret (an init container: the
+/// The service's report step, before it starts, reads a Secret of its own (an init container: the
 /// service-defaults component sets the service container's own `env`).
-const READS_A_SECRET: &str = "      initContainers:\n        - name: migrate\n          image: ghcr.io/authorworks/content-service:0.0.0\n          envFrom: [{secretRef: {name: content-service-database}}]\n      containers:\n";
+const READS_A_SECRET: &str = "      initContainers:\n        - name: migrate\n          image: ghcr.io/authorworks/content-service:0.0.0\n          envFrom: [{secretRef: {name: content-service-reports}}]\n      containers:\n";
 
 #[test]
 fn secrets_a_secret_nothing_produces() {
     let sb = one_change("k8s/base/services/content-service.yaml", "      containers:\n", READS_A_SECRET);
     finds(
         &contracts_dev_reusing_the_plan(&sb),
-        &["k8s/base/services/content-service.yaml:", "Deployment authorworks/content-service: reads Secret authorworks/content-service-database, which nothing in `dev` produces"],
+        &["k8s/base/services/content-service.yaml:", "Deployment authorworks/content-service: reads Secret authorworks/content-service-reports, which nothing in `dev` produces"],
     );
 }
 
 #[test]
 fn secrets_an_external_secret_whose_remote_key_is_not_in_the_plan() {
-    let producer = "---\napiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: aws-secrets-manager\nspec:\n  provider:\n    aws: {service: SecretsManager, region: us-east-1}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: content-service-database\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}\n  target: {name: content-service-database}\n  data:\n    - secretKey: url\n      remoteRef: {key: authorworks/dev/db/content-service}\n";
+    // Its ExternalSecret, from the store the cluster has (`aws-secrets-manager`), names a key no
+    // secret of the plan has.
+    let producer = "---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: content-service-reports\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}\n  target: {name: content-service-reports}\n  data:\n    - secretKey: token\n      remoteRef: {key: authorworks/dev/app/reports-api-key}\n";
     let sb = copy(move |p, t| match p {
         "k8s/base/services/content-service.yaml" => {
             format!("{}{producer}", t.replacen("      containers:\n", READS_A_SECRET, 1))
@@ -199,7 +203,7 @@ fn secrets_an_external_secret_whose_remote_key_is_not_in_the_plan() {
         &contracts_dev_reusing_the_plan(&sb),
         &[
             "k8s/base/services/content-service.yaml:",
-            "ExternalSecret authorworks/content-service-database: remote key authorworks/dev/db/content-service does not exist in the plan: no aws_secretsmanager_secret in the plan is named `authorworks/dev/db/content-service`",
+            "ExternalSecret authorworks/content-service-reports: remote key authorworks/dev/app/reports-api-key does not exist in the plan: no aws_secretsmanager_secret in the plan is named `authorworks/dev/app/reports-api-key`",
         ],
     );
 }

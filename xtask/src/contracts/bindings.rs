@@ -21,10 +21,13 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
             } else {
                 match (&b.key, plan.output_keys(&b.name)) {
                     (Some(key), Some(keys)) if !keys.contains(key) => Some(format!(
-                        "the stack output `{}` has no key `{key}` in {} (its keys: {})",
+                        "the stack output `{}` has no key `{key}` in {} ({})",
                         b.name,
                         plan.path.display(),
-                        keys.into_iter().collect::<Vec<_>>().join(", ")
+                        match keys.is_empty() {
+                            true => "it is an empty map here".to_string(),
+                            false => format!("its keys: {}", keys.into_iter().collect::<Vec<_>>().join(", ")),
+                        }
                     )),
                     _ => None,
                 }

@@ -53,6 +53,8 @@ pub struct Plan {
     configuration: Value,
     outputs_after: Value,
     outputs_unknown: Value,
+    /// The root module's variables as planned (`aws_account_id`, `region`).
+    variables: Value,
     /// Source text read from terraform/ (locals, resource locations), read once per plan.
     memo: std::cell::RefCell<BTreeMap<String, Option<String>>>,
 }
@@ -101,8 +103,14 @@ impl Plan {
             configuration: json["configuration"]["root_module"].clone(),
             outputs_after: stack["after"].clone(),
             outputs_unknown: stack["after_unknown"].clone(),
+            variables: json["variables"].clone(),
             memo: Default::default(),
         })
+    }
+
+    /// A root variable's planned value as text (`aws_account_id`).
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.variables[name]["value"].as_str()
     }
 
     /// `make`'s answer for `key`, computed once per plan.
@@ -188,7 +196,7 @@ impl Plan {
             same_module(&module, &r.module) && !rest.is_empty()
         };
         let mut out: Vec<&Resource> = Vec::new();
-        for origin in self.expand_origins(&r.module, refs) {
+        for origin in self.expand_keyed(&r.module, refs, key) {
             for x in self.sources(&origin, if own(&origin) { key } else { None }) {
                 if !out.iter().any(|o| o.address == x.address) {
                     out.push(x);
@@ -222,6 +230,11 @@ impl Plan {
     /// References written in `module`, each `var.X` replaced by what the caller passed (recursively),
     /// every one prefixed with the module it is written in.
     pub fn expand_origins(&self, module: &str, refs: Vec<String>) -> Vec<String> {
+        self.expand_keyed(module, refs, None)
+    }
+
+    /// [`Plan::expand_origins`] where `each.key` is `key`: a map `local` is read at that entry.
+    fn expand_keyed(&self, module: &str, refs: Vec<String>, key: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
         let mut todo: Vec<(String, String)> = refs.into_iter().map(|x| (module.to_string(), x)).collect();
         let mut seen = BTreeSet::new();
@@ -232,7 +245,8 @@ impl Plan {
             if let Some(local) = reference.strip_prefix("local.") {
                 // The plan JSON records no locals: what the local's source text refers to.
                 let name = local.split(['.', '[']).next().unwrap_or(local);
-                if let Some(text) = self.local_text(&module, name, None) {
+                let entry = self.local_text(&module, name, key);
+                if let Some(text) = entry.or_else(|| self.local_text(&module, name, None)) {
                     todo.extend(most_specific(Plan::text_references(&text)).into_iter().map(|r| (module.clone(), r)));
                 }
             } else if let Some(var) = reference.strip_prefix("var.") {

@@ -178,12 +178,6 @@ impl Plan {
             g.actions.extend(s.actions);
             g.patterns.extend(s.resources.into_iter().flatten());
         }
-        for r in self.attribute_sources(policy, "policy") {
-            add(&mut g, r);
-            if r.data && r.kind == "aws_iam_policy_document" {
-                self.attribute_sources(r, "statement").into_iter().for_each(|x| add(&mut g, x));
-            }
-        }
         // A `jsonencode` in a `locals` entry: the plan JSON records no locals, the module source does.
         let refs = self.references(policy, "policy");
         let each = refs.iter().any(|r| r == "each.key");
@@ -206,9 +200,17 @@ impl Plan {
                     g.actions.push(q);
                 }
             }
-            let origins = self.expand_origins(&policy.module, Plan::text_references(&text));
-            for origin in origins {
-                self.sources(&origin, None).into_iter().for_each(|x| add(&mut g, x));
+        }
+        // What the policy names (through locals too); a policy document's own statements and what
+        // they name.
+        for r in self.attribute_sources(policy, "policy") {
+            add(&mut g, r);
+            if r.data && r.kind == "aws_iam_policy_document" {
+                for s in self.statements(r, "policy").into_iter().filter(|s| s.allow) {
+                    g.actions.extend(s.actions);
+                    g.patterns.extend(s.resources.into_iter().flatten());
+                }
+                self.attribute_sources(r, "statement").into_iter().for_each(|x| add(&mut g, x));
             }
         }
         g

@@ -90,7 +90,8 @@ fn secret_of<'a>(plan: &'a Plan, key: &str) -> Result<&'a Resource, String> {
         .ok_or_else(|| format!("no aws_secretsmanager_secret in the plan is named `{key}`"))
 }
 
-/// A resource pattern as written (`${…}` interpolations and `*` match anything) against text.
+/// A resource pattern as written (`${…}` interpolations and `*` match any run of characters, `?` one
+/// character: IAM's ARN wildcards) against text.
 fn pattern_matches(pattern: &str, text: &str) -> bool {
     let mut glob = String::new();
     let mut rest = pattern;
@@ -100,15 +101,22 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
         rest = rest[i..].find('}').map_or("", |j| &rest[i + j + 1..]);
     }
     glob.push_str(rest);
-    let parts: Vec<&str> = glob.split('*').collect();
-    let mut at = 0;
-    for (i, part) in parts.iter().enumerate() {
-        match text[at..].find(part) {
-            Some(found) if i > 0 || found == 0 => at += found + part.len(),
-            _ => return false,
+    let (p, t): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
+    // matched[j]: the pattern so far matches the first j characters of the text.
+    let mut matched = vec![false; t.len() + 1];
+    matched[0] = true;
+    for c in p {
+        let mut next = vec![false; t.len() + 1];
+        for j in 0..=t.len() {
+            next[j] = match c {
+                '*' => matched[j] || (j > 0 && next[j - 1]),
+                '?' => j > 0 && matched[j - 1],
+                c => j > 0 && matched[j - 1] && t[j - 1] == c,
+            };
         }
+        matched = next;
     }
-    parts.last().is_some_and(|l| l.is_empty()) || at == text.len()
+    matched[t.len()]
 }
 
 /// Whether some grant allows `action` on `target` (named among what it refers to, or matched by a pattern).
@@ -192,8 +200,16 @@ fn external_secret(inputs: &Inputs, es: &Object, roles: &[&Resource], grants: &[
         let role = roles
             .first()
             .map_or("the external-secrets role (output external_secrets_role_arn)".to_string(), |r| r.address.clone());
-        let name = secret.text("name").unwrap_or(&key).to_string();
-        let arn_like = format!("arn:aws:secretsmanager:{}:000000000000:secret:{name}-AbCdEf", inputs.env.region);
+        // RDS names the master secret it manages `rds!db-<id>` (RDS user guide, "Password management
+        // with Amazon RDS and AWS Secrets Manager").
+        let name = match secret.kind.as_str() {
+            "aws_db_instance" => "rds!db-00000000-0000-0000-0000-000000000000".to_string(),
+            _ => secret.text("name").unwrap_or(&key).to_string(),
+        };
+        // Its ARN as Secrets Manager makes it: the name and six random characters.
+        let account = plan.variable("aws_account_id").unwrap_or("000000000000");
+        let region = plan.variable("region").unwrap_or(&inputs.env.region);
+        let arn_like = format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf");
         if roles.is_empty() || !may(grants, "secretsmanager:GetSecretValue", secret, &arn_like) {
             findings.push(es.finding(
                 &overlay.dir,
@@ -228,5 +244,14 @@ mod tests {
         assert!(pattern_matches(p, "arn:aws:secretsmanager:us-east-1:1:secret:authorworks/dev/app/x-AbCdEf"));
         assert!(!pattern_matches("arn:aws:s3:::bucket/*", "arn:aws:secretsmanager:us-east-1:1:secret:x"));
         assert!(pattern_matches("arn:aws:kms:*:*:key/*", "arn:aws:kms:*:*:key/*"));
+        let exact = "arn:aws:secretsmanager:us-east-1:1:secret:authorworks/dev/db/user-service-??????";
+        assert!(pattern_matches(
+            exact,
+            "arn:aws:secretsmanager:us-east-1:1:secret:authorworks/dev/db/user-service-AbCdEf"
+        ));
+        assert!(!pattern_matches(
+            exact,
+            "arn:aws:secretsmanager:us-east-1:1:secret:authorworks/dev/db/user-service-x-AbCdEf"
+        ));
     }
 }
