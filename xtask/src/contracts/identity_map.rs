@@ -79,12 +79,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             .collect();
         refers.sort();
         refers.dedup();
-        let mut statements = plan.statements(grant.policy, "policy");
-        if statements.is_empty() {
-            // A policy from a `locals` entry that is a document's JSON: that document's statements.
-            let documents = grant.refers.iter().filter(|r| r.data && r.kind == "aws_iam_policy_document");
-            statements = documents.flat_map(|d| plan.statements(d, "json")).collect();
-        }
+        let statements = plan.statements(grant.policy, "policy");
         if statements.is_empty() {
             let mut on = refers.clone();
             on.extend(grant.patterns.iter().map(|p| format!("`{}`", general(&short_arn(p), inputs))));
