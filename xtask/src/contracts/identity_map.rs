@@ -79,12 +79,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             .collect();
         refers.sort();
         refers.dedup();
-        let mut statements = plan.statements(grant.policy, "policy");
-        if statements.is_empty() {
-            // A policy from a `locals` entry that is a document's JSON: that document's statements.
-            let documents = grant.refers.iter().filter(|r| r.data && r.kind == "aws_iam_policy_document");
-            statements = documents.flat_map(|d| plan.statements(d, "json")).collect();
-        }
+        let statements = plan.statements(grant.policy, "policy");
         if statements.is_empty() {
             let mut on = refers.clone();
             on.extend(grant.patterns.iter().map(|p| format!("`{}`", general(&short_arn(p), inputs))));
@@ -217,11 +212,14 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         return vec![Finding::new(&path, line, "the identity map is stale: run `cargo xtask docs`")];
     }
     let written = text.split(BEGIN).nth(1).and_then(|t| t.split(END).next()).unwrap_or("");
-    let differs = mine.lines().find(|l| !written.lines().any(|w| w == *l)).unwrap_or("");
+    let extra = mine.lines().find(|l| !written.lines().any(|w| w == *l)).map(|l| format!("it has `{l}`"));
+    let lacks =
+        || written.lines().find(|w| !w.is_empty() && !mine.lines().any(|l| l == *w)).map(|w| format!("it lacks `{w}`"));
+    let differs = extra.or_else(lacks).unwrap_or_default();
     vec![Finding::new(
         &path,
         line,
-        format!("the identity map is {FROM}'s, but `{}`'s differs (run `cargo xtask docs`; if it still differs, the environments' identities differ): `{differs}`", inputs.env.name),
+        format!("the identity map is {FROM}'s, but `{}`'s differs (run `cargo xtask docs`; if it still differs, the environments' identities differ): {differs}", inputs.env.name),
     )]
 }
 
