@@ -8,13 +8,13 @@ pub mod plan;
 pub mod policy;
 
 mod bindings;
-pub mod ci;
+mod ci;
 mod dns;
 mod identity;
 pub mod identity_map;
 mod keys;
 mod mesh;
-pub mod netpol;
+mod netpol;
 mod network;
 mod notifications;
 mod secrets;
