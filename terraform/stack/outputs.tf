@@ -81,8 +81,8 @@ output "cache_replication_group_id" {
 }
 
 output "cache_user_names" {
-  description = "Service => the Redis user it connects as with IAM authentication, keys under `<service>:` (empty where the cache is left out)."
-  value       = try(module.cache[0].user_names, {})
+  description = "Service => the Redis user it connects as with IAM authentication, keys under `<service>:` (null where the cache is left out)."
+  value       = try(module.cache[0].user_names, null)
 }
 
 output "vpc_id" {
