@@ -105,15 +105,25 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
         .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-f"])
         .arg(bound.to_string_lossy())
         .arg(kubeconfig_arg(target));
+    // A Job's pod template is immutable: the one a previous deploy left (kept a while for its logs,
+    // ttlSecondsAfterFinished) is deleted first, so every deploy runs it again with this render.
+    let delete_job = move |ns: &str, name: &str| {
+        kubectl()
+            .args(["delete", &format!("job/{name}"), "--namespace", ns, "--ignore-not-found=true", "--wait=true"])
+            .arg(kubeconfig_arg(target))
+    };
     pipeline.step(
         Step::new(
             "workloads",
             format!("Render the `{}` overlay, bind its terraform outputs, apply it (server-side)", target.env.overlay),
-            vec![k8s::render_cmd(ctx, &target.env.overlay), apply.clone()],
+            vec![k8s::render_cmd(ctx, &target.env.overlay), delete_job("<namespace>", "<each Job>"), apply.clone()],
             move |c| {
                 let (yaml, _) = bound_render(ctx, target, false)?;
                 std::fs::create_dir_all(bound.parent().unwrap_or(&bound))?;
-                std::fs::write(&bound, yaml).with_context(|| format!("writing {}", bound.display()))?;
+                std::fs::write(&bound, &yaml).with_context(|| format!("writing {}", bound.display()))?;
+                for (ns, name) in k8s::of_kind(&k8s::parse(&yaml)?, "Job") {
+                    c.run(&delete_job(&ns, &name))?;
+                }
                 c.run(&apply)
             },
         )
@@ -128,22 +138,32 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
             .args(["rollout", "status", &format!("deployment/{name}"), "--namespace", ns, "--timeout=10m"])
             .arg(kubeconfig_arg(target))
     };
+    // The Jobs first: the services' pods are not ready until the database setup has made their logins.
+    let complete = move |ns: &str, name: &str| {
+        kubectl()
+            .args(["wait", "--for=condition=complete", &format!("job/{name}"), "--namespace", ns, "--timeout=10m"])
+            .arg(kubeconfig_arg(target))
+    };
     pipeline.step(
         Step::new(
             "rollout",
-            "Wait for every Deployment of the overlay to roll out",
-            vec![rollout("<namespace>", "<each Deployment>")],
+            "Wait for every Job of the overlay to complete and every Deployment to roll out",
+            vec![complete("<namespace>", "<each Job>"), rollout("<namespace>", "<each Deployment>")],
             move |c| {
                 let objects = k8s::parse(&k8s::render(ctx, &target.env.overlay)?)?;
+                let jobs = k8s::of_kind(&objects, "Job");
+                for (ns, name) in &jobs {
+                    c.run(&complete(ns, name))?;
+                }
                 let deployments = k8s::deployments(&objects);
                 for (ns, name) in &deployments {
                     c.run(&rollout(ns, name))?;
                 }
-                c.note(format!("{} deployments rolled out", deployments.len()));
+                c.note(format!("{} job(s) complete, {} deployments rolled out", jobs.len(), deployments.len()));
                 Ok(())
             },
         )
-        .note("one `rollout status` per Deployment in the rendered overlay"),
+        .note("one `wait --for=condition=complete` per Job, then one `rollout status` per Deployment, in the rendered overlay"),
     );
     pipeline.step(mesh::check_step(ctx, target));
     let verify = move |ns: &str| {

@@ -90,9 +90,14 @@ pub fn object_name(o: &Value) -> String {
 
 /// (namespace, name) of every Deployment.
 pub fn deployments(objects: &[Value]) -> Vec<(String, String)> {
+    of_kind(objects, "Deployment")
+}
+
+/// (namespace, name) of every object of `kind` in a rendered overlay, in order.
+pub fn of_kind(objects: &[Value], kind: &str) -> Vec<(String, String)> {
     objects
         .iter()
-        .filter(|o| text(o, &["kind"]) == "Deployment")
+        .filter(|o| text(o, &["kind"]) == kind)
         .map(|o| (text(o, &["metadata", "namespace"]).to_string(), text(o, &["metadata", "name"]).to_string()))
         .collect()
 }

@@ -75,7 +75,7 @@ enforce = "restricted"
 "#;
 
 const OVERLAY: &str = "resources:\n  - app.yaml\n";
-const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n";
+const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
 
 fn repo() -> Sandbox {
     let mut files = fixture_files();
@@ -153,7 +153,11 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "aws secretsmanager create-secret --name authorworks/dev/linkerd-identity",
         "helm upgrade --install linkerd-crds",
         "helm upgrade --install linkerd-control-plane",
+        // A Job's template is immutable: the last deploy's is deleted before the apply makes it anew,
+        // and it completes before the Deployments are waited for (the services need its logins).
+        "kubectl delete job/database-setup --namespace authorworks --ignore-not-found=true --wait=true",
         "/k8s/dev-overlay.yaml --kubeconfig=",
+        "kubectl wait --for=condition=complete job/database-setup --namespace authorworks --timeout=10m",
         "kubectl rollout status deployment/gateway --namespace authorworks",
         "kubectl wait --for=condition=Available",
     ];
