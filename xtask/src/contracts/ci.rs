@@ -15,8 +15,10 @@
 //! (`<repo>` is the stack's `github_repository`).
 //!
 //! Unattended: a run started by anything but a person (`workflow_dispatch`; `workflow_call` is its
-//! caller's) — a schedule, a push, another workflow — in a GitHub environment without required
-//! reviewers. The GitHub environments with required reviewers are those named exactly after a
+//! caller's; a push filtered to exactly the default branch `main`, which only a merged pull request
+//! reaches — main's branch protection requires a review, docs/INFRASTRUCTURE.md "First apply") — a
+//! schedule, a push to any other branch or tag, another workflow — in a GitHub environment without
+//! required reviewers. The GitHub environments with required reviewers are those named exactly after a
 //! `protected` environment of xtask.toml (their reviewers are the deploy's confirmation). The deploy
 //! role is the stack output `github_deploy_role_arn`; an unattended run must not be able to assume it.
 
@@ -33,6 +35,25 @@ pub const SUBJECT: &str = "token.actions.githubusercontent.com:sub";
 pub const DEPLOY_ROLE_OUTPUT: &str = "github_deploy_role_arn";
 /// Triggers a person starts.
 const ATTENDED: &[&str] = &["workflow_dispatch", "workflow_call"];
+/// The protected default branch: a push there is a reviewed pull request being merged.
+const DEFAULT_BRANCH: &str = "main";
+
+/// Whether `trigger` of `w` is started by a person: a dispatch, a call, or a push whose filter is
+/// exactly the default branch (no tags, no other branch, no `branches-ignore`).
+fn attended(w: &Workflow, trigger: &str) -> bool {
+    if ATTENDED.contains(&trigger) {
+        return true;
+    }
+    if trigger != "push" {
+        return false;
+    }
+    let Some(Value::Mapping(push)) = on(&w.value).and_then(|o| o.get("push")) else { return false };
+    let only_main = push
+        .get("branches")
+        .and_then(Value::as_sequence)
+        .is_some_and(|b| b.len() == 1 && b[0].as_str() == Some(DEFAULT_BRANCH));
+    only_main && push.keys().all(|k| matches!(k.as_str(), Some("branches" | "paths" | "paths-ignore")))
+}
 
 /// One job of a workflow, as the contract reads it.
 pub struct Job<'a> {
@@ -384,7 +405,7 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
                     findings.push(at(env_line, format!("asks for an OIDC token in GitHub environment `{gh}`, but no role in `{env}`'s plan trusts {subject}")));
                 }
                 let reviewed = settings.protected.contains(gh);
-                if ATTENDED.contains(&run.trigger.as_str()) || reviewed {
+                if attended(job.workflow, &run.trigger) || reviewed {
                     continue;
                 }
                 if let Some(deploy) = deploy_role.filter(|d| trusting.contains(&&d.address)) {
@@ -539,11 +560,15 @@ mod tests {
     }
 
     #[test]
-    fn a_push_deploy_to_an_unreviewed_environment_gets_the_deploy_role() {
+    fn a_push_deploy_to_an_unreviewed_environment_gets_the_deploy_role_unless_it_is_a_merge_to_main() {
+        assert_eq!(messages(DEPLOY), Vec::<String>::new(), "a push to main is a reviewed pull request merged");
+        let any_branch = DEPLOY.replace("  push:\n    branches: [main]\n", "  push:\n    branches: ['**']\n");
         assert_eq!(
-            messages(DEPLOY),
+            messages(&any_branch),
             [".github/workflows/x.yml:15: x.yml job `deploy`: runs unattended (on push) in GitHub environment `dev`, which has no required reviewers (`dev` is no protected environment in xtask.toml), yet the deploy role module.stack.aws_iam_role.deploy (stack output github_deploy_role_arn) trusts repo:o/r:environment:dev"]
         );
+        let tags = DEPLOY.replace("    branches: [main]\n", "    branches: [main]\n    tags: ['v*']\n");
+        assert_eq!(messages(&tags).len(), 1, "a pushed tag is no reviewed merge");
         let by_hand = DEPLOY.replace("  push:\n    branches: [main]\n", "");
         assert_eq!(messages(&by_hand), Vec::<String>::new());
     }
