@@ -61,7 +61,8 @@ data "aws_iam_policy_document" "access" {
   dynamic "statement" {
     for_each = each.value.bucket == null ? [] : [var.bucket_arns[each.value.bucket]]
     content {
-      sid       = "ObjectsOfItsBucket"
+      # Sids name what they touch (the ARNs are known only at apply): the identity map shows them.
+      sid       = "ObjectsOfThe${title(each.value.bucket)}Bucket"
       actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
       resources = ["${statement.value}/*"]
     }
@@ -69,7 +70,7 @@ data "aws_iam_policy_document" "access" {
   dynamic "statement" {
     for_each = each.value.bucket == null ? [] : [var.bucket_kms_key_arn]
     content {
-      sid       = "BucketKeyThroughS3"
+      sid       = "TheS3KeyThroughS3ForThe${title(each.value.bucket)}Bucket"
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
       resources = [statement.value]
       condition {
@@ -82,7 +83,7 @@ data "aws_iam_policy_document" "access" {
   dynamic "statement" {
     for_each = each.value.cache ? [var.cache_user_arns[each.key]] : []
     content {
-      sid       = "ConnectAsItsCacheUser"
+      sid       = "ConnectToRedisAs${replace(title(each.key), "-", "")}"
       actions   = ["elasticache:Connect"]
       resources = [var.cache_replication_group_arn, statement.value]
     }

@@ -51,7 +51,7 @@ run "each_service_gets_exactly_its_identity_and_access" {
     error_message = "gateway: elasticache:Connect on the replication group and its own user"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.access["notification-service"].statement : s.sid] == ["ConnectAsItsCacheUser", "SendFromTheDomain"] && data.aws_iam_policy_document.access["notification-service"].statement[1].resources == toset([var.email_identity_arn])
+    condition     = [for s in data.aws_iam_policy_document.access["notification-service"].statement : s.sid] == ["ConnectToRedisAsNotificationService", "SendFromTheDomain"] && data.aws_iam_policy_document.access["notification-service"].statement[1].resources == toset([var.email_identity_arn])
     error_message = "notification-service: its cache user, and mail from the domain's identity only"
   }
 }
