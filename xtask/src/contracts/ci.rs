@@ -2,25 +2,19 @@
 //! at the job or the workflow level, or `write-all`) runs in a GitHub environment that a role in the
 //! target environment's plan trusts, and no job that runs unattended can get the deploy role.
 //!
-//! How a job is read (the workflow reader, [`jobs`] and [`Job::runs`]): its `environment:` is expanded
-//! per trigger from its matrix (`operations-${{ matrix.env }}`) and from the `workflow_dispatch` /
-//! `workflow_call` inputs' options (`${{ inputs.environment || 'dev' }}`: the options under a
-//! dispatch, `dev` under a push, where `inputs` is empty). A GitHub environment targets the
-//! terraform environment it is named after: `<env>` or `<purpose>-<env>`. Which role a job assumes:
-//! `role-to-assume: ${{ vars.AWS_<NAME>_ROLE_ARN }}` is the `stack` output `github_<name>_role_arn` of
-//! the target environment (the GitHub environment's variable holds that output; the workflows say so
-//! in their header comments), followed through the plan's configuration to the role resource; a
-//! literal role ARN is the role of that name. A role trusts a GitHub environment when a statement of
-//! its trust document has `token.actions.githubusercontent.com:sub` = `repo:<repo>:environment:<name>`
-//! (`<repo>` is the stack's `github_repository`).
+//! How a job is read ([`jobs`], [`Job::runs`]): `environment:` expanded per trigger from the matrix
+//! and the dispatch/call inputs' options (`${{ inputs.environment || 'dev' }}` is `dev` under a push).
+//! A GitHub environment `<env>` or `<purpose>-<env>` targets terraform environment `<env>`.
+//! `role-to-assume: ${{ vars.AWS_<NAME>_ROLE_ARN }}` is that environment's stack output
+//! `github_<name>_role_arn` (the workflows' headers say so), followed to the role resource; a literal
+//! ARN is the role of that name. A role trusts a GitHub environment when its trust document has
+//! `token.actions.githubusercontent.com:sub` = `repo:<github_repository>:environment:<name>`.
 //!
-//! Unattended: a run started by anything but a person (`workflow_dispatch`; `workflow_call` is its
-//! caller's; a push filtered to exactly the default branch `main`, which only a merged pull request
-//! reaches — main's branch protection requires a review, docs/INFRASTRUCTURE.md "First apply") — a
-//! schedule, a push to any other branch or tag, another workflow — in a GitHub environment without
-//! required reviewers. The GitHub environments with required reviewers are those named exactly after a
-//! `protected` environment of xtask.toml (their reviewers are the deploy's confirmation). The deploy
-//! role is the stack output `github_deploy_role_arn`; an unattended run must not be able to assume it.
+//! Unattended: a run not started by a person (`workflow_dispatch`, `workflow_call`, or a push filtered
+//! to exactly `main`, a reviewed merge: docs/INFRASTRUCTURE.md "First apply") — a schedule, another
+//! branch or a tag, another workflow — in a GitHub environment without required reviewers: those are
+//! the ones named after a `protected` environment of xtask.toml. No unattended run may be able to
+//! assume the deploy role (stack output `github_deploy_role_arn`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,24 +29,16 @@ pub const SUBJECT: &str = "token.actions.githubusercontent.com:sub";
 pub const DEPLOY_ROLE_OUTPUT: &str = "github_deploy_role_arn";
 /// Triggers a person starts.
 const ATTENDED: &[&str] = &["workflow_dispatch", "workflow_call"];
-/// The protected default branch: a push there is a reviewed pull request being merged.
-const DEFAULT_BRANCH: &str = "main";
 
-/// Whether `trigger` of `w` is started by a person: a dispatch, a call, or a push whose filter is
-/// exactly the default branch (no tags, no other branch, no `branches-ignore`).
+/// Whether `trigger` is a person's: a dispatch, a call, or a push filtered to exactly `main`.
 fn attended(w: &Workflow, trigger: &str) -> bool {
-    if ATTENDED.contains(&trigger) {
-        return true;
-    }
-    if trigger != "push" {
-        return false;
-    }
-    let Some(Value::Mapping(push)) = on(&w.value).and_then(|o| o.get("push")) else { return false };
-    let only_main = push
-        .get("branches")
-        .and_then(Value::as_sequence)
-        .is_some_and(|b| b.len() == 1 && b[0].as_str() == Some(DEFAULT_BRANCH));
-    only_main && push.keys().all(|k| matches!(k.as_str(), Some("branches" | "paths" | "paths-ignore")))
+    let push = on(&w.value).and_then(|o| o.get("push")).and_then(Value::as_mapping).filter(|_| trigger == "push");
+    let only_main = push.is_some_and(|p| {
+        let branches = p.get("branches").and_then(Value::as_sequence);
+        branches.is_some_and(|b| b.len() == 1 && b[0].as_str() == Some("main"))
+            && p.keys().all(|k| matches!(k.as_str(), Some("branches" | "paths" | "paths-ignore")))
+    });
+    ATTENDED.contains(&trigger) || only_main
 }
 
 /// One job of a workflow, as the contract reads it.
@@ -567,8 +553,7 @@ mod tests {
             messages(&any_branch),
             [".github/workflows/x.yml:15: x.yml job `deploy`: runs unattended (on push) in GitHub environment `dev`, which has no required reviewers (`dev` is no protected environment in xtask.toml), yet the deploy role module.stack.aws_iam_role.deploy (stack output github_deploy_role_arn) trusts repo:o/r:environment:dev"]
         );
-        let tags = DEPLOY.replace("    branches: [main]\n", "    branches: [main]\n    tags: ['v*']\n");
-        assert_eq!(messages(&tags).len(), 1, "a pushed tag is no reviewed merge");
+        assert_eq!(messages(&DEPLOY.replace("[main]\n", "[main]\n    tags: ['v*']\n")).len(), 1, "a tag: no merge");
         let by_hand = DEPLOY.replace("  push:\n    branches: [main]\n", "");
         assert_eq!(messages(&by_hand), Vec::<String>::new());
     }
