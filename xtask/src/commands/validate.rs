@@ -1,7 +1,7 @@
 //! `cargo xtask validate`: every check of the infrastructure code, run in parallel, every failure
 //! reported (file:line where there is one), exit 1 when any check found a problem.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
@@ -273,7 +273,7 @@ fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding>> {
         let line = d["range"]["start"]["line"].as_u64().map(|l| l as usize);
         let detail = d["detail"].as_str().unwrap_or("").replace('\n', " ");
         findings.push(Finding::new(
-            &normalize(&file),
+            &terraform::normalize(&file),
             line,
             format!("{}: {detail}", d["summary"].as_str().unwrap_or("error")),
         ));
@@ -353,19 +353,6 @@ fn init_stamp(root: &Path, dir: &Path) -> String {
     parts.sort();
     let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\n").as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Runs a command to completion outside any pipeline; its output, or an error with it.

@@ -399,7 +399,7 @@ impl Plan {
         for call in module_calls(module) {
             let Some(c) = at.get("module_calls").and_then(|m| m.get(strip_index(call))) else { break };
             if let Some(source) = c["source"].as_str() {
-                dir = normalize(&dir.join(source));
+                dir = crate::terraform::normalize(&dir.join(source));
             }
             at = &c["module"];
         }
@@ -499,17 +499,4 @@ fn collect_references(v: &Value, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|x| collect_references(x, out)),
         _ => {}
     }
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }

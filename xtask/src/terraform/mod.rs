@@ -16,6 +16,21 @@ use crate::finding::Finding;
 use crate::tools::{self, Tools};
 use crate::Context;
 
+/// `path` with its `..` resolved lexically: where a module's relative `source` (`../modules/x`) or a
+/// diagnostic's file inside one really is.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 pub fn tf_dir(root: &Path) -> PathBuf {
     root.join("terraform")
 }
