@@ -72,21 +72,7 @@ fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandb
 fn contracts_dev_reusing_the_plan(sb: &Sandbox) -> Run {
     let (shared, first, _) = repository();
     first.assert_code(0);
-    let plans = sb.work().join("plans");
-    std::fs::create_dir_all(&plans).unwrap();
-    for f in ["dev-emulated.plan.json", "dev-emulated.key"] {
-        std::fs::copy(shared.work().join("plans").join(f), plans.join(f)).unwrap();
-    }
-    let out = sb.run(&["validate", "--only", "contracts dev"]);
-    assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
-    out
-}
-
-#[track_caller]
-fn finds(out: &Run, parts: &[&str]) {
-    out.assert_code(1);
-    let text = out.stdout();
-    assert!(text.lines().any(|l| parts.iter().all(|p| l.contains(p))), "no finding with all of {parts:?} in:\n{text}");
+    contracts_dev_with_the_plan_of(shared, sb)
 }
 
 #[test]

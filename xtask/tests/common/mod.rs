@@ -209,3 +209,24 @@ esac"#,
 esac"#,
     )
 }
+
+/// `validate --only "contracts dev"` in the copy `sb`, with `shared`'s dev plan: a copy whose
+/// terraform/ is the repository's has the same plan key, so the plan is reused, not made again.
+pub fn contracts_dev_with_the_plan_of(shared: &Sandbox, sb: &Sandbox) -> Run {
+    let plans = sb.work().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    for f in ["dev-emulated.plan.json", "dev-emulated.key"] {
+        std::fs::copy(shared.work().join("plans").join(f), plans.join(f)).unwrap();
+    }
+    let out = sb.run(&["validate", "--only", "contracts dev"]);
+    assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
+    out
+}
+
+/// A failing run whose output has a line with every one of `parts`.
+#[track_caller]
+pub fn finds(out: &Run, parts: &[&str]) {
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(text.lines().any(|l| parts.iter().all(|p| l.contains(p))), "no finding with all of {parts:?} in:\n{text}");
+}
