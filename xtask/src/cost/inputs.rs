@@ -258,17 +258,7 @@ impl Ingress {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct UsageSection {
-    #[serde(default)]
-    pub(super) defaults: Tables,
-    #[serde(default)]
-    pub(super) ingress: Ingress,
-    #[serde(default)]
-    pub(super) resources: Tables,
-}
-
+/// The usage file, and (the same shape, one level down) each `[env.<name>]` section of it.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UsageFile {
@@ -278,8 +268,9 @@ pub(super) struct UsageFile {
     pub(super) ingress: Ingress,
     #[serde(default)]
     pub(super) resources: Tables,
+    /// Per-environment sections; a section's own `env` is refused by `check_all` (they don't nest).
     #[serde(default)]
-    pub(super) env: BTreeMap<String, UsageSection>,
+    pub(super) env: BTreeMap<String, UsageFile>,
     #[serde(skip)]
     pub(super) text: String,
 }
@@ -309,11 +300,16 @@ impl UsageFile {
     /// section, is an error with file:line every time.
     pub(super) fn check_all(&self, path: &Path, config: &crate::config::Config) -> Result<()> {
         let known: Vec<&str> = config.environments().map(|e| e.name.as_str()).collect();
-        for name in self.env.keys() {
+        for (name, section) in &self.env {
+            let header = format!("[env.{name}");
+            let line = self.text.lines().position(|l| l.trim_start().starts_with(&header)).map(|i| i + 1).unwrap_or(1);
+            if let Some(nested) = section.env.keys().next() {
+                return Err(usage(format!(
+                    "{}:{line}: [env.{name}.env.{nested}…]: environment sections don't nest (write [env.{nested}…])",
+                    path.display()
+                )));
+            }
             if !known.contains(&name.as_str()) {
-                let header = format!("[env.{name}");
-                let line =
-                    self.text.lines().position(|l| l.trim_start().starts_with(&header)).map(|i| i + 1).unwrap_or(1);
                 return Err(usage(format!(
                     "{}:{line}: [env.{name}…] names no environment of {} (they are: {})",
                     path.display(),
@@ -331,7 +327,7 @@ impl UsageFile {
 
     pub(super) fn for_env(&self, env: &str, path: &Path) -> Result<Usage> {
         let mut merged = Usage::default();
-        let empty = UsageSection::default();
+        let empty = UsageFile::default();
         let env_section = self.env.get(env).unwrap_or(&empty);
         let all = [(&self.defaults, &self.resources), (&env_section.defaults, &env_section.resources)];
         for (defaults, resources) in all {
@@ -432,5 +428,16 @@ mod tests {
         assert_eq!(strip_keys(r#"module.a["x.y[1]"].aws_s3_bucket.b[0]"#), "module.a.aws_s3_bucket.b");
         assert_eq!(type_of(r#"module.stack.module.net.aws_eip.nat[0]"#).as_deref(), Some("aws_eip"));
         assert_eq!(type_of("aws_vpc.main").as_deref(), Some("aws_vpc"));
+    }
+
+    #[test]
+    fn environment_sections_do_not_nest() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let config = crate::config::Config::load(&root.join("xtask.toml")).unwrap();
+        let text = "[env.dev.ingress]\n[env.dev.env.staging.defaults]\n";
+        let mut file: UsageFile = toml::from_str(text).unwrap();
+        file.text = text.into();
+        let err = format!("{:#}", file.check_all(Path::new("usage.toml"), &config).unwrap_err());
+        assert!(err.starts_with("usage.toml:1: [env.dev.env.staging…]: environment sections don't nest"), "{err}");
     }
 }

@@ -146,6 +146,14 @@ fn identity_values(identity: &Identity) -> String {
     )
 }
 
+/// The stored identity of `target`'s environment, its chain and validity checked as Linkerd would.
+fn fetch_verified(c: &mut StepCtx, ctx: &Context, target: &Target) -> Result<Identity> {
+    let endpoint = target.endpoint(ctx)?;
+    let identity = fetch(c, ctx, target, endpoint.as_deref())?;
+    identity.verify(certs::now())?;
+    Ok(identity)
+}
+
 /// linkerd-crds, then linkerd-control-plane with the identity; for `local`, a verification instead.
 pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
     if target.uses_emulator() {
@@ -154,9 +162,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
             "Verify the identity as Linkerd would (no cluster to install into)",
             vec![],
             move |c| {
-                let endpoint = target.endpoint(ctx)?;
-                let identity = fetch(c, ctx, target, endpoint.as_deref())?;
-                identity.verify(certs::now())?;
+                let identity = fetch_verified(c, ctx, target)?;
                 c.note(format!(
                     "verified (ECDSA P-256 CAs, issuer signed by the anchor); charts not installed: {}",
                     validity_note(&identity)
@@ -216,9 +222,7 @@ pub fn check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             "Check the identity's chain and expiry (no cluster to check)",
             vec![],
             move |c| {
-                let endpoint = target.endpoint(ctx)?;
-                let identity = fetch(c, ctx, target, endpoint.as_deref())?;
-                identity.verify(certs::now())?;
+                let identity = fetch_verified(c, ctx, target)?;
                 let warnings = certs::expiry_warnings(
                     &[("trust anchor", &identity.trust_anchor_pem), ("issuer", &identity.issuer_pem)],
                     certs::now(),
