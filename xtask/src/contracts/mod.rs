@@ -10,6 +10,7 @@ pub mod policy;
 mod bindings;
 mod ci;
 mod dns;
+mod edge;
 mod identity;
 pub mod identity_map;
 mod keys;
@@ -43,6 +44,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("secrets", secrets::check),
     ("notifications", notifications::check),
     ("dns", dns::check),
+    ("edge", edge::check),
     ("ci identity", ci::check),
     ("mesh", mesh::check),
     ("storage", storage::check),
