@@ -198,6 +198,7 @@ module "storage" {
   project             = var.project
   environment         = var.environment
   kms_key_arn         = module.security.kms_key_arns["s3"]
+  state_bucket        = local.state_bucket
   backups_expire_days = var.backup_retention_days
   enable_replication  = var.dr_enabled
   media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]
