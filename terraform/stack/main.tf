@@ -50,7 +50,8 @@ locals {
 
 locals {
   db_name = "${local.name}-postgres"
-  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
+  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/target.rs, state_bucket): the
+  # operations role reads it, and modules/storage sets its lifecycle rule.
   state_bucket = "${var.project}-${var.environment}-tfstate-${data.aws_caller_identity.current.account_id}"
 }
 
