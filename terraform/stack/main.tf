@@ -50,7 +50,8 @@ locals {
 
 locals {
   db_name = "${local.name}-postgres"
-  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/terraform.rs, state_bucket).
+  # The remote-state bucket `cargo xtask bootstrap` makes (xtask/src/target.rs, state_bucket): the
+  # operations role reads it, and modules/storage sets its lifecycle rule.
   state_bucket = "${var.project}-${var.environment}-tfstate-${data.aws_caller_identity.current.account_id}"
 }
 
@@ -198,6 +199,7 @@ module "storage" {
   project             = var.project
   environment         = var.environment
   kms_key_arn         = module.security.kms_key_arns["s3"]
+  state_bucket        = local.state_bucket
   backups_expire_days = var.backup_retention_days
   enable_replication  = var.dr_enabled
   media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]

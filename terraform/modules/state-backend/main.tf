@@ -1,5 +1,12 @@
 # The bucket terraform keeps remote state in. Locking is terraform's own S3 lockfile (use_lockfile),
 # so there is no DynamoDB table.
+#
+# Only what must hold before the first state is written lives here: the bucket, its versioning, its
+# encryption and key, the public access block, owner-enforced ownership and the TLS-only policy. The
+# housekeeping rule (superseded state versions expire, abandoned uploads are aborted) is applied with
+# the stack (modules/storage, `state_bucket`): AWS provider 5.100 waits a fixed 55 s after every
+# PutBucketLifecycleConfiguration (10 s, then 10 matching reads 5 s apart: PR #41764), which here
+# held up every first deploy while nothing else ran; in the stack's apply it runs beside the database.
 
 locals {
   name = "${var.project}-${var.environment}-tfstate"
@@ -23,6 +30,7 @@ resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_144:State is replicated by S3 versioning and the backup command's copies; cross-region replication of state is not needed to rebuild.
   #checkov:skip=CKV_AWS_18:Access to the state bucket is recorded by CloudTrail; server access logs would need a second bucket before any bucket exists.
   #checkov:skip=CKV2_AWS_62:Nothing consumes events from the state bucket.
+  #checkov:skip=CKV2_AWS_61:The state bucket's lifecycle rule is applied with the stack (modules/storage, state_bucket), not before the first state write.
   bucket = var.bucket_name
   tags   = merge(var.tags, { Name = local.name })
 }
@@ -95,27 +103,6 @@ resource "aws_s3_bucket_policy" "state" {
   policy = data.aws_iam_policy_document.tls_only[0].json
 
   depends_on = [aws_s3_bucket_public_access_block.state]
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
-
-  rule {
-    id     = "expire-old-state-versions"
-    status = "Enabled"
-
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.state]
 }
 
 data "aws_iam_policy_document" "key_admin" {

@@ -39,17 +39,6 @@ variable "bucket_name" {
   }
 }
 
-variable "noncurrent_version_days" {
-  description = "Days a superseded state version is kept before it expires."
-  type        = number
-  default     = 90
-
-  validation {
-    condition     = var.noncurrent_version_days >= 7 && var.noncurrent_version_days <= 3650
-    error_message = "noncurrent_version_days must be between 7 and 3650."
-  }
-}
-
 variable "enforce_tls" {
   description = "A bucket policy that denies every request not made over TLS (off only where the AWS emulator can't evaluate it)."
   type        = bool

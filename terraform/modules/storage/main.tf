@@ -294,6 +294,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
+# The remote-state bucket's housekeeping. The bucket itself is the bootstrap's (modules/state-backend):
+# it holds only what must be in place before the first state write. This rule is here, applied with
+# the stack, because AWS provider 5.100 waits a fixed 55 s after every PutBucketLifecycleConfiguration
+# (waitLifecycleConfigEquals: 10 s, then 10 matching reads 5 s apart; PR #41764), which the bootstrap
+# would spend alone on every first deploy. PutBucketLifecycleConfiguration replaces a bucket's whole
+# lifecycle configuration (S3 API Reference), so this is the state bucket's only one: the bootstrap
+# sets none.
+resource "aws_s3_bucket_lifecycle_configuration" "state" {
+  bucket = var.state_bucket
+
+  rule {
+    id     = "expire-old-state-versions"
+    status = "Enabled"
+
+    filter {}
+
+    # The current state never moves or expires; a superseded one is kept for a rollback this long.
+    noncurrent_version_expiration {
+      noncurrent_days = var.state_noncurrent_version_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
 # ---------------------------------------------------------------------------------------------------
 # Cross-region replication to the DR region (production)
 

@@ -97,6 +97,22 @@ variable "noncurrent_version_expire_days" {
   }
 }
 
+variable "state_bucket" {
+  description = "The remote-state bucket the bootstrap made (`{project}-{env}-tfstate-{account}`): its lifecycle rule is applied here."
+  type        = string
+}
+
+variable "state_noncurrent_version_days" {
+  description = "Days a superseded state version is kept before it expires."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.state_noncurrent_version_days >= 7 && var.state_noncurrent_version_days <= 3650
+    error_message = "state_noncurrent_version_days must be between 7 and 3650."
+  }
+}
+
 variable "enable_replication" {
   description = "Replicate content, media and backups to the DR region (provider alias aws.dr)."
   type        = bool

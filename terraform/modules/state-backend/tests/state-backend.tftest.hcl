@@ -1,4 +1,4 @@
-# The state bucket's S3 rules, refused at plan time. Offline: the AWS provider is mocked.
+# The state bucket's S3 naming rules, refused at plan time. Offline: the AWS provider is mocked.
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -15,16 +15,13 @@ variables {
   bucket_name = "authorworks-dev-tfstate-210987654321"
 }
 
+# The state bucket's lifecycle rule is applied with the stack: its runs are in modules/storage's tests.
 run "the_xtask_bucket_name_plans" {
   command = plan
 
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.state.rule[0].noncurrent_version_expiration).noncurrent_days == 90
-    error_message = "old state versions are kept 90 days"
-  }
-  assert {
-    condition     = length(aws_s3_bucket_lifecycle_configuration.state.rule[0].transition) == 0 && length(aws_s3_bucket_lifecycle_configuration.state.rule[0].expiration) == 0
-    error_message = "the current state never moves or expires"
+    condition     = aws_s3_bucket.state.bucket == "authorworks-dev-tfstate-210987654321"
+    error_message = "the bucket is named as the xtask names it"
   }
 }
 
@@ -46,14 +43,4 @@ run "an_uppercase_bucket_name_is_refused" {
   }
 
   expect_failures = [var.bucket_name]
-}
-
-run "old_state_versions_kept_under_a_week_is_refused" {
-  command = plan
-
-  variables {
-    noncurrent_version_days = 3
-  }
-
-  expect_failures = [var.noncurrent_version_days]
 }

@@ -13,9 +13,10 @@ mock_provider "aws" {
 }
 
 variables {
-  project     = "authorworks"
-  environment = "dev"
-  kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  project      = "authorworks"
+  environment  = "dev"
+  kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  state_bucket = "authorworks-dev-tfstate-210987654321"
 }
 
 run "every_environment_retention_plans" {
@@ -139,4 +140,32 @@ run "load_balancer_logs_prefix_is_accepted" {
   variables {
     load_balancer_logs_prefix = "alb"
   }
+}
+
+# The remote-state bucket's rule (the bucket is the bootstrap's: modules/state-backend).
+run "the_state_bucket_keeps_old_versions_90_days" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.state.bucket == "authorworks-dev-tfstate-210987654321"
+    error_message = "the rule is the state bucket's"
+  }
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.state.rule[0].noncurrent_version_expiration).noncurrent_days == 90
+    error_message = "old state versions are kept 90 days"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.state.rule[0].transition) == 0 && length(aws_s3_bucket_lifecycle_configuration.state.rule[0].expiration) == 0
+    error_message = "the current state never moves or expires"
+  }
+}
+
+run "old_state_versions_kept_under_a_week_is_refused" {
+  command = plan
+
+  variables {
+    state_noncurrent_version_days = 3
+  }
+
+  expect_failures = [var.state_noncurrent_version_days]
 }
