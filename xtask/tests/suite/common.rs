@@ -1,5 +1,4 @@
 //! Shared by the CLI tests: run the real binary in a scratch work dir, with recording stand-ins on PATH.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,11 +3,9 @@
 //! that names it. No change here is in terraform/, so every copy reuses the dev plan made once per
 //! test binary (the plan's key is terraform's files).
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 
 /// `contracts dev` of the repository itself: the sandbox (its work dir holds the dev plan) and the run.
 fn repository() -> &'static (Sandbox, Run) {

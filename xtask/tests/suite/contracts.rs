@@ -3,11 +3,9 @@
 //! and the finding that names it. A copy whose change is not in terraform/ reuses the dev plan made
 //! once per test binary (its key is the same); a change in terraform/ makes its own plan.
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 
 /// The repository's own validate of every environment's contracts, run twice in one work dir: the
 /// sandbox and both outputs.
