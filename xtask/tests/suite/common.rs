@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -209,14 +210,37 @@ esac"#,
     )
 }
 
+/// The repository's own validate of every environment's contracts, run twice in one work dir, once
+/// per test run: the sandbox and both outputs. The first run makes the four environments' emulated
+/// plans, the second reuses them; every other test that validates the unchanged repository, or a copy
+/// whose terraform/ is the repository's (the same plan key), takes its plans from this work dir
+/// ([`with_the_plans_of`]) instead of making them again.
+pub fn repository() -> &'static (Sandbox, Run, Run) {
+    static RUNS: OnceLock<(Sandbox, Run, Run)> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let sb = Sandbox::new();
+        let first = sb.run(&["validate", "--only", "contracts"]);
+        let second = sb.run(&["validate", "--only", "contracts"]);
+        (sb, first, second)
+    })
+}
+
+/// `shared`'s emulated plans of `envs` (and their keys) copied into `sb`'s work dir: `validate` in `sb`
+/// reuses each whose key is still that of `sb`'s root, and makes the others.
+pub fn with_the_plans_of(shared: &Sandbox, sb: &Sandbox, envs: &[&str]) {
+    let plans = sb.work().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    for env in envs {
+        for f in [format!("{env}-emulated.plan.json"), format!("{env}-emulated.key")] {
+            std::fs::copy(shared.work().join("plans").join(&f), plans.join(&f)).unwrap();
+        }
+    }
+}
+
 /// `validate --only "contracts dev"` in the copy `sb`, with `shared`'s dev plan: a copy whose
 /// terraform/ is the repository's has the same plan key, so the plan is reused, not made again.
 pub fn contracts_dev_with_the_plan_of(shared: &Sandbox, sb: &Sandbox) -> Run {
-    let plans = sb.work().join("plans");
-    std::fs::create_dir_all(&plans).unwrap();
-    for f in ["dev-emulated.plan.json", "dev-emulated.key"] {
-        std::fs::copy(shared.work().join("plans").join(f), plans.join(f)).unwrap();
-    }
+    with_the_plans_of(shared, sb, &["dev"]);
     let out = sb.run(&["validate", "--only", "contracts dev"]);
     assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
     out
