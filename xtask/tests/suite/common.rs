@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -104,8 +104,59 @@ impl Sandbox {
         cmd
     }
 
+    /// Runs the xtask to its end; `validate` and emulated plans wait for a CPU turn first ([`cpu_turn`]).
     pub fn run(&self, args: &[&str]) -> Run {
+        let _turn = cpu_bound(args).then(cpu_turn);
         Run(self.command(args).output().expect("running the xtask binary"))
+    }
+}
+
+/// Whether the xtask run `args` is CPU-bound: `validate` (emulated terraform plans, every module's
+/// `terraform test`, checkov) and `plan <env> --emulated`, not their `--help`.
+pub fn cpu_bound(args: &[&str]) -> bool {
+    let heavy = match args.first() {
+        Some(&"validate") => true,
+        Some(&"plan") => args.contains(&"--emulated"),
+        _ => false,
+    };
+    heavy && !args.contains(&"--help")
+}
+
+/// A turn at the CPU for a CPU-bound command, held until dropped: at most one per core at a time,
+/// first come first served. The suite runs every case at once (RUST_TEST_THREADS in
+/// .cargo/config.toml), because its longest cases, the emulator chains (deploy, operate, destroy),
+/// mostly sleep on the AWS provider's fixed waiters; the CPU-bound commands take turns, so that when
+/// a chain wakes up to compute, or a fault case times a signal, it isn't one of dozens of terraform
+/// processes on two cores.
+pub struct CpuTurn;
+
+struct Turns {
+    running: usize,
+    next: u64,
+    serving: u64,
+}
+
+static TURNS: Mutex<Turns> = Mutex::new(Turns { running: 0, next: 0, serving: 0 });
+static TURN_FREED: Condvar = Condvar::new();
+
+pub fn cpu_turn() -> CpuTurn {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let ticket = turns.next;
+    turns.next += 1;
+    while !(turns.serving == ticket && turns.running < cores) {
+        turns = TURN_FREED.wait(turns).unwrap_or_else(|e| e.into_inner());
+    }
+    turns.serving += 1;
+    turns.running += 1;
+    TURN_FREED.notify_all();
+    CpuTurn
+}
+
+impl Drop for CpuTurn {
+    fn drop(&mut self) {
+        TURNS.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
+        TURN_FREED.notify_all();
     }
 }
 
