@@ -104,10 +104,23 @@ impl Sandbox {
         cmd
     }
 
-    /// Runs the xtask to its end; `validate` and emulated plans wait for a CPU turn first ([`cpu_turn`]).
+    /// Runs the xtask to its end; `validate` and emulated plans wait for a CPU turn first and then run
+    /// at nice 10 ([`cpu_turn`]).
     pub fn run(&self, args: &[&str]) -> Run {
-        let _turn = cpu_bound(args).then(cpu_turn);
-        Run(self.command(args).output().expect("running the xtask binary"))
+        let mut cmd = self.command(args);
+        let _turn = cpu_bound(args).then(|| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs between fork and exec and only calls setpriority(2), which is
+            // async-signal-safe; it allocates nothing.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                    Ok(())
+                });
+            }
+            cpu_turn()
+        });
+        Run(cmd.output().expect("running the xtask binary"))
     }
 }
 
@@ -125,9 +138,10 @@ pub fn cpu_bound(args: &[&str]) -> bool {
 /// A turn at the CPU for a CPU-bound command, held until dropped: at most one per core at a time,
 /// first come first served. The suite runs every case at once (RUST_TEST_THREADS in
 /// .cargo/config.toml), because its longest cases, the emulator chains (deploy, operate, destroy),
-/// mostly sleep on the AWS provider's fixed waiters; the CPU-bound commands take turns, so that when
-/// a chain wakes up to compute, or a fault case times a signal, it isn't one of dozens of terraform
-/// processes on two cores.
+/// mostly sleep on the AWS provider's fixed waiters; the CPU-bound commands take turns, and run at
+/// nice 10 with their terraform, provider and checkov processes, so that when a chain wakes up to
+/// compute, or a case times an interrupt (the e2e deploy interrupted during apply, the fault cases),
+/// it gets a core first instead of being one of dozens of terraform processes on two cores.
 pub struct CpuTurn;
 
 struct Turns {
