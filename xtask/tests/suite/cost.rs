@@ -2,9 +2,7 @@
 //! such, the budget gate, the formats, bad input (one line, exit 2), `--actual` through a recording aws
 //! stand-in, and a generated 5,000-resource plan (the benchmark's input).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const MAIN_TF: &str = "module \"stack\" {\n  source             = \"../../stack\"\n  monthly_budget_usd = 500\n}\n";
@@ -516,7 +514,7 @@ fn a_generated_plan_of_5000_resources_is_priced_in_full() {
     close(nodes, 500.0 * 730.0 * 0.0832);
 }
 
-/// Writes the benchmark's input: `cargo test --test cost -- --ignored write_benchmark_plan`
+/// Writes the benchmark's input: `cargo test --test suite -- --ignored cost::write_benchmark_plan`
 /// (to $COST_BENCH_PLAN, default target/cost-bench/plan-5000.json).
 #[test]
 #[ignore]

@@ -1,9 +1,7 @@
 //! `deploy` past terraform, against recording stand-ins for terraform, aws, kubectl, helm (and linkerd):
 //! the order of the calls and their key flags, a failing release and `--resume`, and `destroy` in reverse.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const RELEASES: &str = r#"
 [[release]]

@@ -1,9 +1,7 @@
 //! `cargo xtask validate` against a scratch repository with one broken module: every problem is
 //! reported, each with file:line.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const VERSIONS: &str = "terraform {\n  required_version = \">= 1.10\"\n}\n";
 const README: &str = "# ok\n\n<!-- BEGIN_TF_DOCS -->\n## Inputs\n\n| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|\n| `name` | The name. | `string` | n/a | yes |\n\n## Outputs\n\n| Name | Description |\n|------|-------------|\n| `name` | The name. |\n<!-- END_TF_DOCS -->\n";

@@ -1,27 +1,14 @@
 //! The CI identity, mesh and storage contracts and the identity map (`contracts <env>` of `validate`):
 //! the repository passes, and per contract a copy of the repository with one change and the finding
 //! that names it. No change here is in terraform/, so every copy reuses the dev plan made once per
-//! test binary (the plan's key is terraform's files).
+//! test run (`common::repository`; the plan's key is terraform's files).
 
-mod common;
+use crate::common::*;
 
-use std::sync::OnceLock;
-
-use common::*;
-
-/// `contracts dev` of the repository itself: the sandbox (its work dir holds the dev plan) and the run.
-fn repository() -> &'static (Sandbox, Run) {
-    static RUN: OnceLock<(Sandbox, Run)> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let sb = Sandbox::new();
-        let run = sb.run(&["validate", "--only", "contracts dev"]);
-        (sb, run)
-    })
-}
-
+/// `contracts dev` of the repository itself, with the dev plan made once per test run.
 #[test]
 fn the_repositorys_contracts_pass_for_dev() {
-    repository().1.assert_code(0);
+    contracts_dev(&Sandbox::new()).assert_code(0);
 }
 
 /// A copy of the configuration, terraform, overlays, values, workflows and docs/SECURITY.md, with
@@ -55,8 +42,7 @@ fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandb
 
 /// `validate --only "contracts dev"` in the copy, with the repository's dev plan (its key matches).
 fn contracts_dev(sb: &Sandbox) -> Run {
-    let (shared, _) = repository();
-    contracts_dev_with_the_plan_of(shared, sb)
+    contracts_dev_with_the_plan_of(&repository().0, sb)
 }
 
 const ROLE_STEP: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";

@@ -1,25 +1,9 @@
 //! The contracts of `validate` (`contracts <env>`): the repository passes for every environment, a
 //! second run reuses the emulated plans, and per contract a copy of the repository with one change
 //! and the finding that names it. A copy whose change is not in terraform/ reuses the dev plan made
-//! once per test binary (its key is the same); a change in terraform/ makes its own plan.
+//! once per test run (`common::repository`: its key is the same); a change in terraform/ makes its own plan.
 
-mod common;
-
-use std::sync::OnceLock;
-
-use common::*;
-
-/// The repository's own validate of every environment's contracts, run twice in one work dir: the
-/// sandbox and both outputs.
-fn repository() -> &'static (Sandbox, Run, Run) {
-    static RUNS: OnceLock<(Sandbox, Run, Run)> = OnceLock::new();
-    RUNS.get_or_init(|| {
-        let sb = Sandbox::new();
-        let first = sb.run(&["validate", "--only", "contracts"]);
-        let second = sb.run(&["validate", "--only", "contracts"]);
-        (sb, first, second)
-    })
-}
+use crate::common::*;
 
 #[test]
 fn the_repositorys_contracts_pass_and_a_second_validate_reuses_the_plans() {

@@ -4,12 +4,10 @@
 //! (stale plan, protected destroy gate, wrong account), and destroyed; every environment planned
 //! against the emulator.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn sandbox() -> Sandbox {
     // The real repository (its terraform, k8s and helm-values), with this test's own work dir, emulator

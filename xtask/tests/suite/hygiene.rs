@@ -1,8 +1,6 @@
 //! Repository hygiene that `cargo test` enforces.
 
-mod common;
-
-use common::repo_root;
+use crate::common::{self, repo_root};
 
 /// `.ci/run` runs exactly the test command the README gives a new engineer.
 #[test]
@@ -39,10 +37,12 @@ fn readme_lists_every_command() {
 /// The repository itself passes every check `cargo xtask validate` makes: terraform fmt and validate of
 /// every environment, module conventions and generated README tables, checkov (0 failed) over
 /// terraform, the rendered overlays and the workflows, schema and policy checks of every overlay, and
-/// the release list.
+/// the release list. The contracts' emulated plans are the ones made once per test run
+/// (`common::repository`: the repository's, so their keys match and `validate` reuses them).
 #[test]
 fn the_repository_passes_validate() {
     let sb = common::Sandbox::new();
+    common::with_the_plans_of(&common::repository().0, &sb, &["dev", "staging", "production", "local"]);
     let out = sb.run(&["validate"]);
     out.assert_code(0);
     assert!(out.stdout().contains("all checks passed"), "{}", out.stdout());
@@ -413,4 +413,29 @@ fn no_source_file_is_over_600_lines() {
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert!(lines <= 600, "{} has {lines} lines (at most 600)", path.display());
     }
+}
+
+/// The integration tests are one binary, `tests/suite/` (xtask/README.md): nothing else under tests/
+/// (where cargo would make another binary of it, run after this one), and every file of the suite a
+/// module its main.rs declares (a file it doesn't declare is never compiled, so its tests never run).
+#[test]
+fn the_integration_tests_are_one_binary() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let entries: Vec<String> =
+        std::fs::read_dir(&tests).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(entries, ["suite"], "tests/ holds only the suite: one binary");
+    let main = std::fs::read_to_string(tests.join("suite/main.rs")).unwrap();
+    let mut modules = 0;
+    for entry in std::fs::read_dir(tests.join("suite")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(module) = name.strip_suffix(".rs") else {
+            panic!("tests/suite/{name}: the suite's modules are files beside main.rs");
+        };
+        if module == "main" {
+            continue;
+        }
+        assert!(main.lines().any(|l| l == format!("mod {module};")), "tests/suite/main.rs does not declare `{module}`");
+        modules += 1;
+    }
+    assert!(modules >= 10, "{modules} modules");
 }

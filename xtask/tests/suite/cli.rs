@@ -1,8 +1,6 @@
 //! The command line as a user meets it: help, configuration errors, doctor, tools, the emulator.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn help_lists_every_command_and_every_command_has_help() {

@@ -1,11 +1,9 @@
 //! The step engine through a real command (`plan dev`) with recording stand-ins for aws and terraform:
 //! dry-run, failure reporting, redaction, the signal contract, resume/from/only, GitHub Actions output.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn plan_dev() -> Sandbox {
     happy_standins(Sandbox::new().with_root(&fixture_files()))

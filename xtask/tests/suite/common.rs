@@ -1,8 +1,8 @@
 //! Shared by the CLI tests: run the real binary in a scratch work dir, with recording stand-ins on PATH.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -104,8 +104,73 @@ impl Sandbox {
         cmd
     }
 
+    /// Runs the xtask to its end; `validate` and emulated plans wait for a CPU turn first and then run
+    /// at nice 10 ([`cpu_turn`]).
     pub fn run(&self, args: &[&str]) -> Run {
-        Run(self.command(args).output().expect("running the xtask binary"))
+        let mut cmd = self.command(args);
+        let _turn = cpu_bound(args).then(|| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs between fork and exec and only calls setpriority(2), which is
+            // async-signal-safe; it allocates nothing.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                    Ok(())
+                });
+            }
+            cpu_turn()
+        });
+        Run(cmd.output().expect("running the xtask binary"))
+    }
+}
+
+/// Whether the xtask run `args` is CPU-bound: `validate` (emulated terraform plans, every module's
+/// `terraform test`, checkov) and `plan <env> --emulated`, not their `--help`.
+pub fn cpu_bound(args: &[&str]) -> bool {
+    let heavy = match args.first() {
+        Some(&"validate") => true,
+        Some(&"plan") => args.contains(&"--emulated"),
+        _ => false,
+    };
+    heavy && !args.contains(&"--help")
+}
+
+/// A turn at the CPU for a CPU-bound command, held until dropped: at most one per core at a time,
+/// first come first served. The suite runs every case at once (RUST_TEST_THREADS in
+/// .cargo/config.toml), because its longest cases, the emulator chains (deploy, operate, destroy),
+/// mostly sleep on the AWS provider's fixed waiters; the CPU-bound commands take turns, and run at
+/// nice 10 with their terraform, provider and checkov processes, so that when a chain wakes up to
+/// compute, or a case times an interrupt (the e2e deploy interrupted during apply, the fault cases),
+/// it gets a core first instead of being one of dozens of terraform processes on two cores.
+pub struct CpuTurn;
+
+struct Turns {
+    running: usize,
+    next: u64,
+    serving: u64,
+}
+
+static TURNS: Mutex<Turns> = Mutex::new(Turns { running: 0, next: 0, serving: 0 });
+static TURN_FREED: Condvar = Condvar::new();
+
+pub fn cpu_turn() -> CpuTurn {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    let ticket = turns.next;
+    turns.next += 1;
+    while !(turns.serving == ticket && turns.running < cores) {
+        turns = TURN_FREED.wait(turns).unwrap_or_else(|e| e.into_inner());
+    }
+    turns.serving += 1;
+    turns.running += 1;
+    TURN_FREED.notify_all();
+    CpuTurn
+}
+
+impl Drop for CpuTurn {
+    fn drop(&mut self) {
+        TURNS.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
+        TURN_FREED.notify_all();
     }
 }
 
@@ -210,14 +275,37 @@ esac"#,
     )
 }
 
+/// The repository's own validate of every environment's contracts, run twice in one work dir, once
+/// per test run: the sandbox and both outputs. The first run makes the four environments' emulated
+/// plans, the second reuses them; every other test that validates the unchanged repository, or a copy
+/// whose terraform/ is the repository's (the same plan key), takes its plans from this work dir
+/// ([`with_the_plans_of`]) instead of making them again.
+pub fn repository() -> &'static (Sandbox, Run, Run) {
+    static RUNS: OnceLock<(Sandbox, Run, Run)> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        let sb = Sandbox::new();
+        let first = sb.run(&["validate", "--only", "contracts"]);
+        let second = sb.run(&["validate", "--only", "contracts"]);
+        (sb, first, second)
+    })
+}
+
+/// `shared`'s emulated plans of `envs` (and their keys) copied into `sb`'s work dir: `validate` in `sb`
+/// reuses each whose key is still that of `sb`'s root, and makes the others.
+pub fn with_the_plans_of(shared: &Sandbox, sb: &Sandbox, envs: &[&str]) {
+    let plans = sb.work().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    for env in envs {
+        for f in [format!("{env}-emulated.plan.json"), format!("{env}-emulated.key")] {
+            std::fs::copy(shared.work().join("plans").join(&f), plans.join(&f)).unwrap();
+        }
+    }
+}
+
 /// `validate --only "contracts dev"` in the copy `sb`, with `shared`'s dev plan: a copy whose
 /// terraform/ is the repository's has the same plan key, so the plan is reused, not made again.
 pub fn contracts_dev_with_the_plan_of(shared: &Sandbox, sb: &Sandbox) -> Run {
-    let plans = sb.work().join("plans");
-    std::fs::create_dir_all(&plans).unwrap();
-    for f in ["dev-emulated.plan.json", "dev-emulated.key"] {
-        std::fs::copy(shared.work().join("plans").join(f), plans.join(f)).unwrap();
-    }
+    with_the_plans_of(shared, sb, &["dev"]);
     let out = sb.run(&["validate", "--only", "contracts dev"]);
     assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
     out
