@@ -241,3 +241,59 @@ fn notifications_alarms_to_a_topic_nobody_subscribes_to() {
         &["terraform/modules/database/main.tf:", "aws_cloudwatch_metric_alarm.this[\"cpu\"]: the alarm goes to module.stack.module.monitoring.aws_sns_topic.alerts, which has no subscription in the plan"],
     );
 }
+
+/// `validate --only "contracts production"` in the copy `sb`, with the repository's production plan
+/// (the copy's terraform/ is the repository's, so its key matches and the plan is reused).
+fn contracts_production_reusing_the_plan(sb: &Sandbox) -> Run {
+    let (shared, first, _) = repository();
+    first.assert_code(0);
+    with_the_plans_of(shared, sb, &["production"]);
+    let out = sb.run(&["validate", "--only", "contracts production"]);
+    assert!(out.stdout().contains("production: reused ("), "{}", out.stdout());
+    out
+}
+
+#[test]
+fn edge_the_production_web_acl_not_given_to_the_load_balancer_controller() {
+    let sb =
+        one_change("helm-values/releases.toml", "\"ingressClassParams.spec.wafv2AclArn\" = \"alb_web_acl_arn\", ", "");
+    finds(
+        &contracts_production_reusing_the_plan(&sb),
+        &[
+            "helm-values/releases.toml:",
+            "release aws-load-balancer-controller: the ALB does not get the plan's regional web ACL module.stack.module.edge.aws_wafv2_web_acl.this[0]",
+            "set_from_terraform binds no output to `ingressClassParams.spec.wafv2AclArn`",
+        ],
+    );
+}
+
+#[test]
+fn edge_a_listener_policy_without_tls_1_3() {
+    let sb = one_change(
+        "helm-values/aws-load-balancer-controller/values.yaml",
+        "sslPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "sslPolicy: ELBSecurityPolicy-2016-08",
+    );
+    finds(
+        &contracts_dev_reusing_the_plan(&sb),
+        &[
+            "helm-values/aws-load-balancer-controller/values.yaml:",
+            "the ALB's HTTPS listener policy is `ELBSecurityPolicy-2016-08`",
+            "it must be a TLS 1.3 policy",
+        ],
+    );
+}
+
+#[test]
+fn edge_a_controller_role_that_may_not_associate_the_web_acl() {
+    let sb = one_change("terraform/modules/edge/main.tf", "\"wafv2:AssociateWebACL\", ", "");
+    let out = sb.run(&["validate", "--only", "contracts production"]);
+    assert!(out.stdout().contains("production: made ("), "{}", out.stdout());
+    finds(
+        &out,
+        &[
+            "terraform/modules/edge/main.tf:",
+            "module.stack.module.edge.aws_iam_role.controller: the aws-load-balancer-controller's role may not wafv2:AssociateWebACL",
+        ],
+    );
+}

@@ -69,9 +69,8 @@ resource "aws_ssm_parameter" "p" {
 
 resource "terraform_data" "slow" {
   provisioner "local-exec" {
-    # FAULTS_FAST: nothing to wait for; FAULTS_STUBBORN: the sleep ignores SIGINT, so terraform is still
-    # shutting down when a second interrupt comes (the forced case, without a race).
-    command = "[ -n \"$FAULTS_FAST\" ] && exit 0; [ -n \"$FAULTS_STUBBORN\" ] && trap '' INT; sleep 45"
+    # FAULTS_FAST: nothing to wait for.
+    command = "[ -n \"$FAULTS_FAST\" ] && exit 0; sleep 45"
   }
 }
 "#;
@@ -166,10 +165,25 @@ fn signal(pid: u32, sig: &str) {
     let number = match sig {
         "-INT" => libc::SIGINT,
         "-KILL" => libc::SIGKILL,
+        "-STOP" => libc::SIGSTOP,
         _ => panic!("no signal {sig}"),
     };
     // SAFETY: kill(2) takes plain integers and touches no memory of this process.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, number) }, 0, "kill {sig} {pid}");
+}
+
+/// The pid of `parent`'s child process whose command is `name` (from /proc).
+fn child_named(parent: u32, name: &str) -> u32 {
+    let children = std::fs::read_dir("/proc").unwrap().flatten().filter_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        // pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1;
+        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == parent && comm == name).then_some(pid)
+    });
+    children.into_iter().next().unwrap_or_else(|| panic!("{parent} runs no `{name}`"))
 }
 
 fn emulator_pid(sb: &Sandbox) -> u32 {
@@ -246,14 +260,11 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     let retaint = Run(sb.command(&["deploy", "local", "--no-cost-gate", "--only", "plan"]).output().unwrap());
     retaint.assert_code(0);
     terraform(&sb, &["taint", "module.stack.terraform_data.slow"]);
-    let stubborn = sb
-        .command(&["deploy", "local", "--no-cost-gate"])
-        .env("FAULTS_STUBBORN", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let child = wait_applying(&sb, stubborn);
+    let child = wait_applying(&sb, spawn(&sb, &["deploy", "local", "--no-cost-gate"]));
+    // terraform stops its provisioners and providers at once on an interrupt and is often done within
+    // the 0.1 s, so it is held first (SIGSTOP: it can't act on the interrupt it is sent): the second
+    // interrupt always finds it still shutting down, as a tool stuck in its shutdown would be.
+    signal(child_named(child.id(), "terraform"), "-STOP");
     signal(child.id(), "-INT");
     std::thread::sleep(Duration::from_millis(100));
     signal(child.id(), "-INT");
