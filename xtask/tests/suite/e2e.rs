@@ -35,28 +35,6 @@ fn aws(sb: &Sandbox, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-/// terraform in the xtask's scratch root for `local`, as another operator would run it.
-fn terraform(sb: &Sandbox, args: &[&str]) -> String {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.work().join("emulator/state.json")).unwrap()).unwrap();
-    let mut cmd = std::process::Command::new("terraform");
-    cmd.args(args)
-        .current_dir(sb.work().join("emulated/local/terraform/environments/local"))
-        .env("TF_DATA_DIR", sb.work().join("terraform/data/local"))
-        .env("TF_IN_AUTOMATION", "1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", state["port"]));
-    let tfrc = sb.work().join("terraform/cli.tfrc");
-    if tfrc.exists() {
-        cmd.env("TF_CLI_CONFIG_FILE", tfrc);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn first_address(sb: &Sandbox, kind: &str) -> String {
     terraform(sb, &["state", "list"])
         .lines()

@@ -82,19 +82,6 @@ fn secrets_never_reach_the_terminal_or_the_logs() {
     assert!(logs > 0);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Ctrl-C while a tool runs: the tool gets one interrupt, finishes its own cleanup, the xtask exits 130
 /// and `--resume` continues from the interrupted step.
 #[test]

@@ -294,27 +294,6 @@ fn interrupted_and_forced_applies_recover_with_the_printed_commands() {
     assert!(plan.stdout().contains("0 to add, 0 to change, 0 to destroy"), "{}", plan.stdout());
 }
 
-/// terraform in the xtask's scratch root for `local`, as another operator would run it.
-fn terraform(sb: &Sandbox, args: &[&str]) {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sb.work().join("emulator/state.json")).unwrap()).unwrap();
-    let mut cmd = std::process::Command::new("terraform");
-    cmd.args(args)
-        .current_dir(sb.work().join("emulated/local/terraform/environments/local"))
-        .env("TF_DATA_DIR", sb.work().join("terraform/data/local"))
-        .env("TF_IN_AUTOMATION", "1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", state["port"]));
-    let tfrc = sb.work().join("terraform/cli.tfrc");
-    if tfrc.exists() {
-        cmd.env("TF_CLI_CONFIG_FILE", tfrc);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// The emulator killed during apply: the run ends within a minute, naming the emulator and what a
 /// rerun does.
 #[test]
@@ -484,19 +463,6 @@ fn a_broken_overlay_and_an_unwritable_work_dir_are_refused_before_terraform_runs
 
 // ---------------------------------------------------------------------------------------------------
 // Secrets on disk
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
 
 #[test]
 fn no_private_key_on_disk_after_a_kill_during_mesh() {
