@@ -302,12 +302,16 @@ pub fn with_the_plans_of(shared: &Sandbox, sb: &Sandbox, envs: &[&str]) {
     }
 }
 
-/// `validate --only "contracts dev"` in the copy `sb`, with `shared`'s dev plan: a copy whose
+/// `validate --only "contracts <env>"` in the copy `sb`, with `shared`'s plan of `env`: a copy whose
 /// terraform/ is the repository's has the same plan key, so the plan is reused, not made again.
-pub fn contracts_dev_with_the_plan_of(shared: &Sandbox, sb: &Sandbox) -> Run {
-    with_the_plans_of(shared, sb, &["dev"]);
-    let out = sb.run(&["validate", "--only", "contracts dev"]);
-    assert!(out.stdout().contains("dev: reused ("), "the copy's plan key is the repository's:\n{}", out.stdout());
+pub fn contracts_with_the_plan_of(shared: &Sandbox, sb: &Sandbox, env: &str) -> Run {
+    with_the_plans_of(shared, sb, &[env]);
+    let out = sb.run(&["validate", "--only", &format!("contracts {env}")]);
+    assert!(
+        out.stdout().contains(&format!("{env}: reused (")),
+        "the copy's plan key is the repository's:\n{}",
+        out.stdout()
+    );
     out
 }
 

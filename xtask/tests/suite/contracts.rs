@@ -56,7 +56,7 @@ fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandb
 fn contracts_dev_reusing_the_plan(sb: &Sandbox) -> Run {
     let (shared, first, _) = repository();
     first.assert_code(0);
-    contracts_dev_with_the_plan_of(shared, sb)
+    contracts_with_the_plan_of(shared, sb, "dev")
 }
 
 #[test]
@@ -242,23 +242,12 @@ fn notifications_alarms_to_a_topic_nobody_subscribes_to() {
     );
 }
 
-/// `validate --only "contracts production"` in the copy `sb`, with the repository's production plan
-/// (the copy's terraform/ is the repository's, so its key matches and the plan is reused).
-fn contracts_production_reusing_the_plan(sb: &Sandbox) -> Run {
-    let (shared, first, _) = repository();
-    first.assert_code(0);
-    with_the_plans_of(shared, sb, &["production"]);
-    let out = sb.run(&["validate", "--only", "contracts production"]);
-    assert!(out.stdout().contains("production: reused ("), "{}", out.stdout());
-    out
-}
-
 #[test]
 fn edge_the_production_web_acl_not_given_to_the_load_balancer_controller() {
     let sb =
         one_change("helm-values/releases.toml", "\"ingressClassParams.spec.wafv2AclArn\" = \"alb_web_acl_arn\", ", "");
     finds(
-        &contracts_production_reusing_the_plan(&sb),
+        &contracts_with_the_plan_of(&repository().0, &sb, "production"),
         &[
             "helm-values/releases.toml:",
             "release aws-load-balancer-controller: the ALB does not get the plan's regional web ACL module.stack.module.edge.aws_wafv2_web_acl.this[0]",

@@ -42,7 +42,7 @@ fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandb
 
 /// `validate --only "contracts dev"` in the copy, with the repository's dev plan (its key matches).
 fn contracts_dev(sb: &Sandbox) -> Run {
-    contracts_dev_with_the_plan_of(&repository().0, sb)
+    contracts_with_the_plan_of(&repository().0, sb, "dev")
 }
 
 const ROLE_STEP: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";
