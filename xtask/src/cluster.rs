@@ -16,7 +16,8 @@ fn kubeconfig_arg(target: &Target) -> String {
 
 fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
     let helm = Tools::new(ctx).cmd(tools::HELM);
-    release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve)
+    // Its crds/ were applied server-side just before (release_step): helm leaves them alone.
+    release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve).arg("--skip-crds")
 }
 
 /// Where the Namespace manifest deploy applies is written (the step writes it, then applies it).
@@ -68,6 +69,83 @@ fn namespace_steps<'a>(
     }
 }
 
+/// Where a release's `crds/` are written before they are applied.
+fn crds_file(ctx: &Context, target: &Target, release: &Release) -> std::path::PathBuf {
+    ctx.work.join("k8s").join("crds").join(format!("{}-{}.yaml", target.env.name, release.name))
+}
+
+/// One release: the CRDs its chart keeps in `crds/` applied server-side first — Helm installs those
+/// once and never upgrades them (helm.sh/docs/chart_best_practices/custom_resource_definitions), so a
+/// chart upgrade that changes them would run against the old ones — then `helm upgrade --install`
+/// with `--skip-crds`. A chart with no `crds/` prints nothing and nothing is applied.
+fn release_step<'a>(ctx: &'a Context, target: &'a Target, release: Release) -> Step<'a> {
+    let file = crds_file(ctx, target, &release);
+    let show = release.show_crds(Tools::new(ctx).cmd(tools::HELM));
+    let apply = Tools::new(ctx)
+        .cmd(tools::KUBECTL)
+        .args(["apply", "--server-side", "--force-conflicts", "--field-manager=cargo-xtask", "-f"])
+        .arg(file.to_string_lossy())
+        .arg(kubeconfig_arg(target));
+    let shown = vec![show.clone(), apply.clone(), helm_install(ctx, target, &release, &output_placeholder)];
+    let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
+    Step::new(format!("helm-{}", release.name), about, shown, move |c| {
+        for name in release.set_from_terraform.values() {
+            target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
+        }
+        let crds = c.output(&show)?;
+        if k8s::parse(&crds)?.is_empty() {
+            c.log(format!("{} {} keeps no CRDs in crds/", release.chart, release.version));
+        } else {
+            std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
+            std::fs::write(&file, &crds).with_context(|| format!("writing {}", file.display()))?;
+            c.run(&apply)?;
+        }
+        c.run(&helm_install(ctx, target, &release, &|name| target.output(name).unwrap_or_default()))
+    })
+    .note("the chart's crds/ (if any) applied server-side before the release, which then skips them")
+}
+
+/// Where the bound objects of k8s/cluster/ are written before they are applied.
+fn before_releases_file(ctx: &Context, target: &Target) -> std::path::PathBuf {
+    ctx.work.join("k8s").join(format!("{}-cluster.yaml", target.env.name))
+}
+
+/// What the releases need while they install (k8s/cluster/: the default StorageClass), as the
+/// overlay renders it, bound, applied server-side before the first release.
+fn before_releases_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    let file = before_releases_file(ctx, target);
+    let apply = Tools::new(ctx)
+        .cmd(tools::KUBECTL)
+        .args(["apply", "--server-side", "--field-manager=cargo-xtask", "-f"])
+        .arg(file.to_string_lossy())
+        .arg(kubeconfig_arg(target));
+    Step::new(
+        "cluster-objects",
+        format!(
+            "What the releases need first (k8s/{}/), from the `{}` overlay, bound",
+            k8s::BEFORE_RELEASES,
+            target.env.overlay
+        ),
+        vec![k8s::render_cmd(ctx, &target.env.overlay), apply.clone()],
+        move |c| {
+            let (yaml, _) = bound_render(ctx, target, false)?;
+            let objects = k8s::parse(&yaml)?;
+            let first = k8s::select(&objects, &k8s::before_releases_keys(ctx)?);
+            if first.is_empty() {
+                c.note(format!("k8s/{}/ defines nothing: nothing to apply", k8s::BEFORE_RELEASES));
+                return Ok(());
+            }
+            let docs: Vec<String> = first.iter().map(serde_norway::to_string).collect::<Result<_, _>>()?;
+            std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
+            std::fs::write(&file, docs.join("---\n")).with_context(|| format!("writing {}", file.display()))?;
+            c.run(&apply)?;
+            c.note(first.iter().map(|o| k8s::object_name(o)).collect::<Vec<_>>().join(", "));
+            Ok(())
+        },
+    )
+    .note(format!("the objects k8s/{}/ defines, before any release", k8s::BEFORE_RELEASES))
+}
+
 /// Everything `deploy` does after terraform's outputs are recorded.
 pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
     let list = releases::ordered_list(&ctx.root, &target.env.overlay)?;
@@ -81,19 +159,12 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
         return Ok(());
     }
     pipeline.step(steps::kubeconfig_step(ctx, target));
+    pipeline.step(before_releases_step(ctx, target));
     let mut labelled = Vec::new();
     let mesh: Vec<&Release> = releases.iter().filter(|r| r.is_mesh()).collect();
     for release in releases.iter().filter(|r| !r.is_mesh()).cloned() {
         namespace_steps(ctx, target, &namespaces, &[&release], &mut labelled, pipeline);
-        let shown = helm_install(ctx, target, &release, &output_placeholder);
-        let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
-        pipeline.step(Step::new(format!("helm-{}", release.name), about, vec![shown], move |c| {
-            for name in release.set_from_terraform.values() {
-                target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
-            }
-            let cmd = helm_install(ctx, target, &release, &|name| target.output(name).unwrap_or_default());
-            c.run(&cmd)
-        }));
+        pipeline.step(release_step(ctx, target, release));
     }
     namespace_steps(ctx, target, &namespaces, &mesh, &mut labelled, pipeline);
     pipeline.step(mesh::certs_step(ctx, target));

@@ -56,6 +56,38 @@ pub fn render(ctx: &Context, overlay: &str) -> Result<String> {
     Ok(out.stdout)
 }
 
+/// The folder under k8s/ whose objects `deploy` applies before the first Helm release, as the overlay
+/// renders them (patches included): what releases need while they install — the default
+/// StorageClass their volumes claim (EKS marks none default since Kubernetes 1.30, and `helm --wait`
+/// times out on a Pending claim). Only kinds Kubernetes serves itself belong there: no CRD exists yet
+/// when it is applied (the `order` contract checks both).
+pub const BEFORE_RELEASES: &str = "cluster";
+
+/// (kind, name) of every object k8s/cluster/ defines: the folder rendered on its own (kustomize is
+/// read-only), empty where the repository has no such folder.
+pub fn before_releases_keys(ctx: &Context) -> Result<std::collections::BTreeSet<(String, String)>> {
+    let dir = ctx.root.join("k8s").join(BEFORE_RELEASES);
+    if !dir.join("kustomization.yaml").is_file() {
+        return Ok(Default::default());
+    }
+    let out = shell::run_cmd(&Tools::new(ctx).cmd(tools::KUBECTL).arg("kustomize").arg(dir.to_string_lossy()))?;
+    if !out.success {
+        bail!("kustomize could not render {}: {}", dir.display(), out.stderr.trim().replace('\n', " "));
+    }
+    Ok(parse(&out.stdout)?
+        .iter()
+        .map(|o| (text(o, &["kind"]).to_string(), text(o, &["metadata", "name"]).to_string()))
+        .collect())
+}
+
+/// The objects of a render that `keys` ([`before_releases_keys`]) name, in the render's order.
+pub fn select<'a>(objects: &'a [Value], keys: &std::collections::BTreeSet<(String, String)>) -> Vec<&'a Value> {
+    objects
+        .iter()
+        .filter(|o| keys.contains(&(text(o, &["kind"]).to_string(), text(o, &["metadata", "name"]).to_string())))
+        .collect()
+}
+
 pub fn parse(yaml: &str) -> Result<Vec<Value>> {
     let mut objects = Vec::new();
     for doc in serde_norway::Deserializer::from_str(yaml) {

@@ -138,6 +138,11 @@ impl Release {
         merged
     }
 
+    /// `helm show crds`: the CRDs the chart keeps in its `crds/` folder (empty output when none).
+    pub fn show_crds(&self, helm: Cmd) -> Cmd {
+        helm.args(["show", "crds", &self.chart]).args(["--repo", &self.repository, "--version", &self.version])
+    }
+
     /// `helm upgrade --install` of this release (its namespace exists, labelled: see `Namespace`): rolled back on failure (helm 4's `--atomic`), waited on, with its values and the terraform
     /// outputs it takes (`outputs`: output name → value, or a placeholder for `--dry-run`).
     pub fn install(

@@ -18,6 +18,7 @@ mod mesh;
 mod netpol;
 mod network;
 mod notifications;
+mod order;
 mod secrets;
 mod storage;
 
@@ -48,6 +49,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("ci identity", ci::check),
     ("mesh", mesh::check),
     ("storage", storage::check),
+    ("order", order::check),
     ("identity map", identity_map::check),
 ];
 
@@ -272,6 +274,8 @@ pub struct Inputs {
     pub overlay: Overlay,
     pub releases: Vec<HelmRelease>,
     pub workflows: Vec<Workflow>,
+    /// (kind, name) of the objects `deploy` applies before the first release (k8s/cluster/).
+    pub before_releases: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Inputs {
@@ -315,6 +319,7 @@ impl Inputs {
             overlay,
             releases,
             workflows: workflows(&ctx.root)?,
+            before_releases: crate::k8s::before_releases_keys(ctx)?,
         })
     }
 }

@@ -103,7 +103,7 @@ fn problem(class: &Class, classes: &[(String, bool)], overlay: &str) -> Option<S
 }
 
 /// A finding at a values path: the environment's file when it sets the path, else the shared one.
-fn at_values(release: &HelmRelease, path: &[String], message: String) -> Finding {
+pub(super) fn at_values(release: &HelmRelease, path: &[String], message: String) -> Finding {
     let keys: Vec<&str> = path.iter().map(String::as_str).collect();
     for file in release.files.iter().rev() {
         let text = std::fs::read_to_string(file).unwrap_or_default();

@@ -72,7 +72,8 @@ name = "linkerd"
 enforce = "restricted"
 "#;
 
-const OVERLAY: &str = "resources:\n  - app.yaml\n";
+const OVERLAY: &str = "resources:\n  - app.yaml\n  - ../../cluster\n";
+const CLASS: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: gp3\n  annotations:\n    storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: ebs.csi.aws.com\n";
 const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
 
 fn repo() -> Sandbox {
@@ -86,6 +87,8 @@ fn repo() -> Sandbox {
         ));
     }
     files.push(("k8s/overlays/dev/kustomization.yaml", OVERLAY));
+    files.push(("k8s/cluster/kustomization.yaml", "resources:\n  - class.yaml\n"));
+    files.push(("k8s/cluster/class.yaml", CLASS));
     files.push(("k8s/overlays/dev/app.yaml", APP));
     // No project-installed tools: helm and kubectl must be the recording stand-ins.
     let sb = Sandbox::new().with_root(&files);
@@ -113,7 +116,12 @@ esac"#,
   output) echo '{"cluster_name":{"value":"authorworks-dev-eks"},"cert_manager_role_arn":{"value":"arn:aws:iam::111122223333:role/cm"}}' ;;
 esac"#,
     )
-    .standin("helm", r#"[ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && { echo "Error: release $3 failed" >&2; exit 1; }; exit 0"#)
+    // `helm show crds`: the load balancer controller's chart keeps a CRD in crds/, the others none.
+    .standin(
+        "helm",
+        r#"[ "$1 $2 $3" = "show crds aws-load-balancer-controller" ] && { printf 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: targetgroupbindings.elbv2.k8s.aws\n'; exit 0; }
+[ "$1" = upgrade ] && [ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && { echo "Error: release $3 failed" >&2; exit 1; }; exit 0"#,
+    )
     // Rendering is real: the stand-in hands `kustomize` to the kubectl `tools install` pinned.
     .standin(
         "kubectl",
@@ -141,6 +149,11 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "terraform apply",
         "terraform output -json",
         "aws eks update-kubeconfig --name authorworks-dev-eks",
+        // What the releases' volumes claim, before the first release (k8s/cluster/).
+        "/k8s/dev-cluster.yaml --kubeconfig=",
+        // A chart's crds/ applied server-side before its release (helm would never upgrade them).
+        "helm show crds aws-load-balancer-controller --repo https://aws.github.io/eks-charts --version 3.5.0",
+        "kubectl apply --server-side --force-conflicts --field-manager=cargo-xtask -f",
         "helm upgrade --install aws-load-balancer-controller",
         "namespaces/dev-cert-manager.yaml",
         "helm upgrade --install cert-manager",
@@ -174,10 +187,27 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
     ] {
         assert!(cm.contains(flag), "cert-manager install lacks `{flag}`: {cm}");
     }
+    // Every helm call that talks to the cluster (`helm show` reads only the chart).
     assert!(
-        helm.iter().all(|c| c.contains("--kubeconfig=") && !c.contains(".kube/config")),
+        helm.iter()
+            .filter(|c| !c.starts_with("helm show"))
+            .all(|c| c.contains("--kubeconfig=") && !c.contains(".kube/config")),
         "project-local kubeconfig: {helm:#?}"
     );
+    // The cluster objects: exactly what k8s/cluster/ defines, bound.
+    let first = std::fs::read_to_string(sb.work().join("k8s/dev-cluster.yaml")).unwrap();
+    assert!(first.contains("kind: StorageClass") && !first.contains("kind: Deployment"), "{first}");
+    // crds/ applied for the one chart that has them; every install skips them (they are applied).
+    let crd_applies: Vec<&String> = calls.iter().filter(|c| c.contains("--force-conflicts")).collect();
+    assert_eq!(crd_applies.len(), 1, "{calls:#?}");
+    assert!(crd_applies[0].contains("k8s/crds/dev-aws-load-balancer-controller.yaml"), "{crd_applies:#?}");
+    assert!(
+        helm.iter()
+            .filter(|c| c.starts_with("helm upgrade") && !c.contains("linkerd"))
+            .all(|c| c.contains("--skip-crds")),
+        "{helm:#?}"
+    );
+    assert_eq!(helm.iter().filter(|c| c.starts_with("helm show crds")).count(), 3, "one per release: {helm:#?}");
     // Namespaces are made, labelled, by the xtask: helm creates none (it would leave them unlabelled).
     assert!(helm.iter().all(|c| !c.contains("--create-namespace")), "{helm:#?}");
     let applies: Vec<&String> = calls.iter().filter(|c| c.starts_with("kubectl apply --server-side")).collect();
@@ -292,7 +322,8 @@ fn a_failing_release_stops_the_run_and_resume_continues_from_it() {
     // (the preflight renders the overlay before the first step: not a step)
     let after: Vec<String> =
         sb.calls()[before..].iter().filter(|c| !c.starts_with("kubectl kustomize")).cloned().collect();
-    assert!(after[0].starts_with("helm upgrade --install cert-manager"), "resumes at the failed release: {after:#?}");
+    assert!(after[0].starts_with("helm show crds cert-manager"), "resumes at the failed release: {after:#?}");
+    assert!(after[1].starts_with("helm upgrade --install cert-manager"), "{after:#?}");
     assert!(!after.iter().any(|c| c.starts_with("terraform")), "terraform steps are not re-run: {after:#?}");
 }
 
@@ -307,6 +338,9 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "] cost",
         "terraform apply",
         "aws eks update-kubeconfig --name '<terraform output cluster_name>'",
+        "] cluster-objects",
+        "k8s/dev-cluster.yaml",
+        "helm show crds aws-load-balancer-controller --repo https://aws.github.io/eks-charts --version 3.5.0",
         "helm upgrade --install aws-load-balancer-controller aws-load-balancer-controller --repo https://aws.github.io/eks-charts --version 3.5.0",
         "helm-values/aws-load-balancer-controller/values.yaml -f helm-values/aws-load-balancer-controller/values-dev.yaml",
         "] namespace-cert-manager",
@@ -322,7 +356,7 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "kubectl apply --server-side --field-manager=cargo-xtask -f",
         "k8s/dev-overlay.yaml",
         "kubectl rollout status",
-        "[23/23] verify",
+        "[24/24] verify",
     ];
     let mut at = 0;
     for needle in order {
@@ -386,6 +420,9 @@ fn the_repositorys_dry_run_orders_crds_controller_and_mesh_before_what_needs_the
     assert!(needing >= 10, "most releases make ServiceMonitors: {needing}");
     assert!(!text.contains("] namespace-kube-system"), "kube-system is left as EKS has it");
     let workloads = at("k8s/dev-overlay.yaml --kubeconfig=");
+    // The default StorageClass before the first release (Loki's, Tempo's, Prometheus's volumes).
+    let classes = at("k8s/dev-cluster.yaml --kubeconfig=");
+    assert!(classes < install("prometheus-operator-crds"), "k8s/cluster/ before every release:\n{text}");
     assert!(install("aws-load-balancer-controller") < workloads, "the ALB controller before the Ingress");
     assert!(install("linkerd-crds") < install("linkerd-control-plane"));
     assert!(install("linkerd-control-plane") < workloads, "the mesh before the meshed workloads");

@@ -1,4 +1,4 @@
-//! The CI identity, mesh and storage contracts and the identity map (`contracts <env>` of `validate`):
+//! The CI identity, mesh, storage and order contracts and the identity map (`contracts <env>` of `validate`):
 //! the repository passes, and per contract a copy of the repository with one change and the finding
 //! that names it. No change here is in terraform/, so every copy reuses the dev plan made once per
 //! test run (`common::repository`; the plan's key is terraform's files).
@@ -14,6 +14,11 @@ fn the_repositorys_contracts_pass_for_dev() {
 /// A copy of the configuration, terraform, overlays, values, workflows and docs/SECURITY.md, with
 /// `file`'s first `from` replaced by `to`.
 fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
+    changed(&[(file, from, to)], &[])
+}
+
+/// The same copy with each `(file, from, to)` change made and the `added` files written.
+fn changed(changes: &[(&str, &str, &str)], added: &[(&str, &str)]) -> Sandbox {
     let root = repo_root();
     let mut files: Vec<(String, String)> = Vec::new();
     let mut stack: Vec<std::path::PathBuf> =
@@ -29,13 +34,14 @@ fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandb
             stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
         } else if let Ok(mut text) = std::fs::read_to_string(&p) {
             let rel = p.strip_prefix(&root).unwrap().display().to_string();
-            if rel == file {
+            for (file, from, to) in changes.iter().filter(|(f, ..)| *f == rel) {
                 assert!(text.contains(from), "{file} has no `{from}`");
                 text = text.replacen(from, to, 1);
             }
             files.push((rel, text));
         }
     }
+    files.extend(added.iter().map(|(p, t)| (p.to_string(), t.to_string())));
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     Sandbox::new().with_root(&refs)
 }
@@ -157,4 +163,68 @@ fn identity_map_a_stale_table_until_docs_writes_it() {
     assert!(docs.stdout().contains("updated docs/SECURITY.md"), "{}", docs.stdout());
     let again = sb.run(&["validate", "--only", "contracts dev"]);
     assert!(!again.stdout().contains("the identity map is stale"), "{}", again.stdout());
+}
+
+const CLUSTER_KUSTOMIZATION: &str = "k8s/cluster/kustomization.yaml";
+
+#[test]
+fn order_a_default_class_applied_only_with_the_workloads() {
+    // The StorageClass moved from k8s/cluster/ (applied before the releases) to k8s/platform/ (with
+    // the workloads): Loki's and Tempo's volumes would stay Pending while their releases install.
+    let class = std::fs::read_to_string(repo_root().join("k8s/cluster/storage-class.yaml")).unwrap();
+    let sb = changed(
+        &[
+            (CLUSTER_KUSTOMIZATION, "resources:\n  - storage-class.yaml\n", "resources: []\n"),
+            (
+                "k8s/platform/kustomization.yaml",
+                "  - secret-store.yaml\n",
+                "  - secret-store.yaml\n  - storage-class.yaml\n",
+            ),
+        ],
+        &[("k8s/platform/storage-class.yaml", &class)],
+    );
+    finds(
+        &contracts_dev(&sb),
+        &[
+            "helm-values/loki/values-dev.yaml:",
+            "release loki: `singleBinary.persistence` claims the default StorageClass, but StorageClass gp3 (",
+            "k8s/platform/storage-class.yaml:",
+            ") is applied with the workloads, after every release",
+            "Define it in k8s/cluster/",
+        ],
+    );
+}
+
+#[test]
+fn order_a_custom_resource_applied_before_any_release() {
+    let sb = changed(
+        &[
+            (CLUSTER_KUSTOMIZATION, "  - storage-class.yaml\n", "  - storage-class.yaml\n  - ../platform\n"),
+            ("k8s/overlays/dev/kustomization.yaml", "  - ../../platform\n", ""),
+        ],
+        &[],
+    );
+    finds(
+        &contracts_dev(&sb),
+        &[
+            "k8s/platform/secret-store.yaml:",
+            "ClusterSecretStore aws-secrets-manager: k8s/cluster/ is applied before any release, when no CRD exists yet, but this is a custom resource (external-secrets.io/v1)",
+        ],
+    );
+}
+
+#[test]
+fn order_a_release_naming_a_secret_nothing_makes_before_it() {
+    let sb = one_change(
+        "helm-values/kube-prometheus-stack/values-dev.yaml",
+        "prometheus:\n",
+        "grafana:\n  admin:\n    existingSecret: grafana-admin\nprometheus:\n",
+    );
+    finds(
+        &contracts_dev(&sb),
+        &[
+            "helm-values/kube-prometheus-stack/values-dev.yaml:",
+            "release kube-prometheus-stack: `grafana.admin.existingSecret` names Secret monitoring/grafana-admin, which nothing the deploy runs before this release makes",
+        ],
+    );
 }
