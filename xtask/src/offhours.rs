@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::target::Target;
 use crate::tfplan::{Plan, ResourceChange};
-use crate::{steps, Context};
+use crate::Context;
 
 /// `/{project}/{env}/schedule/previous-sizes`
 pub fn parameter(target: &Target) -> String {
@@ -213,7 +213,7 @@ impl Calls<'_> {
 pub fn wake_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = Calls::new(ctx, target, target.shown_endpoint(ctx));
     let mut cmds = vec![shown.get(&parameter(target))];
-    cmds.extend(steps::output_cmd(ctx, target, shown.endpoint.as_deref()));
+    cmds.extend(target.output_cmd(ctx, shown.endpoint.as_deref()));
     cmds.extend(shown.up_cmds(true));
     let env = &target.env.name;
     Step::new("offhours-up", format!("If `{env}` is in off-hours, bring it up for this deploy"), cmds, move |c| {
@@ -229,7 +229,7 @@ pub fn wake_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             return Ok(());
         };
         c.log(format!("`{env}` is in off-hours ({}): bringing it up for the deploy", parameter(target)));
-        steps::record_outputs(c, ctx, target, endpoint.as_deref())?;
+        target.record_outputs(c, ctx, endpoint.as_deref())?;
         std::fs::create_dir_all(marker.parent().expect("a file in a directory"))?;
         std::fs::write(&marker, &recorded).with_context(|| format!("writing {}", marker.display()))?;
         let (note, _) = calls.up(c, &recorded, true)?;

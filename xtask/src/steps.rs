@@ -6,7 +6,7 @@
 use anyhow::{Context as _, Result};
 
 use crate::bundle::Bundle;
-use crate::engine::{Cmd, Pipeline, Step, StepCtx};
+use crate::engine::{Cmd, Pipeline, Step};
 use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, Target};
 use crate::terraform::emulator_omissions;
@@ -285,32 +285,16 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, bundle: &'a Bundle,
     );
 }
 
-/// `terraform output -json` of the target.
-pub fn output_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<Cmd> {
-    Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
-}
-
-/// Runs `terraform output -json` and records it where [`Target::output`] reads it; how many there are.
-pub fn record_outputs(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<usize> {
-    #[derive(serde::Deserialize)]
-    struct Outputs(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
-    let json = c.output(&output_cmd(ctx, target, endpoint)?)?;
-    let path = target.outputs_file();
-    target.ensure_dirs()?;
-    std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-    Ok(serde_json::from_str::<Outputs>(&json).map(|o| o.0.len()).unwrap_or(0))
-}
-
 /// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
 pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     Step::new(
         "outputs",
         "Record the terraform outputs for the steps after it",
-        output_cmd(ctx, target, shown.as_deref()).into_iter().collect(),
+        target.output_cmd(ctx, shown.as_deref()).into_iter().collect(),
         move |c| {
             let endpoint = target.endpoint(ctx)?;
-            let count = record_outputs(c, ctx, target, endpoint.as_deref())?;
+            let count = target.record_outputs(c, ctx, endpoint.as_deref())?;
             c.note(format!("{count} outputs in {}", target.outputs_file().display()));
             Ok(())
         },

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 
 use crate::config::{Config, Environment};
-use crate::engine::Cmd;
+use crate::engine::{Cmd, StepCtx};
 use crate::terraform::{copy_tree, emulator_omissions, emulator_override, env_dir, env_vars, tf_dir, Terraform};
 use crate::tools::{self, Tools};
 use crate::{emulator, Context};
@@ -171,6 +171,22 @@ impl Target {
     /// Left by a deploy that brought the environment up from off-hours, for its last step to return it.
     pub fn offhours_marker(&self) -> PathBuf {
         self.work.join("schedule").join(format!("{}.woken", self.label()))
+    }
+
+    /// `terraform output -json` of the target.
+    pub fn output_cmd(&self, ctx: &Context, endpoint: Option<&str>) -> Result<Cmd> {
+        Ok(self.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
+    }
+
+    /// Runs `terraform output -json` and records it where [`Target::output`] reads it; how many there are.
+    pub fn record_outputs(&self, c: &mut StepCtx, ctx: &Context, endpoint: Option<&str>) -> Result<usize> {
+        #[derive(serde::Deserialize)]
+        struct Outputs(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+        let json = c.output(&self.output_cmd(ctx, endpoint)?)?;
+        let path = self.outputs_file();
+        self.ensure_dirs()?;
+        std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+        Ok(serde_json::from_str::<Outputs>(&json).map(|o| o.0.len()).unwrap_or(0))
     }
 
     /// The project-local kubeconfig for this environment's cluster.
