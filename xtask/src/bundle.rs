@@ -281,6 +281,30 @@ impl Bundle {
     }
 }
 
+impl Bundle {
+    /// Under GitHub Actions, the summary appended to the job summary — when this run wrote it
+    /// (`since`: the run's start), or always (`None`: `deploy --plan` shows the plan it applied).
+    pub fn publish(&self, since: Option<std::time::SystemTime>) -> Result<()> {
+        if crate::engine::Ui::detect(false).mode != crate::engine::Mode::GitHub {
+            return Ok(());
+        }
+        let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else { return Ok(()) };
+        let written = std::fs::metadata(&self.summary).and_then(|m| m.modified()).ok();
+        if written.is_none() || since.is_some_and(|s| written.is_some_and(|w| w < s)) {
+            return Ok(());
+        }
+        let text =
+            std::fs::read_to_string(&self.summary).with_context(|| format!("reading {}", self.summary.display()))?;
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(format!("\n{text}").as_bytes()))
+            .with_context(|| format!("appending to GITHUB_STEP_SUMMARY {}", Path::new(&path).display()))
+    }
+}
+
 fn commit_text(meta: &Meta) -> String {
     meta.commit.as_deref().map(|c| format!("commit {}", short(c))).unwrap_or_else(|| "no commit".into())
 }

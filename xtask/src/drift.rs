@@ -1,8 +1,14 @@
 //! Drift: what changed outside terraform. A refresh-only plan (`terraform plan -refresh-only`, saved and
 //! shown as JSON) compares the real infrastructure with the state without proposing any change; its
 //! `resource_drift` names each resource that differs and, before and after, its attributes — each
-//! changed path listed, sensitive values masked. In off-hours (`schedule down`) the node groups' sizes
-//! and the database's status differ by design: listed as expected, not as drift. The report is printed,
+//! changed path listed, sensitive values masked. Drift is a difference in what terraform enforces: an
+//! attribute or block the configuration writes, or a plain argument it leaves unset (terraform sets it
+//! back). What the provider computes or other resources fill (`tags_all`, an address an association
+//! gave, a security group's `ingress` when its rules are separate resources, a role's `inline_policy`)
+//! is listed as "also changed", without the drift exit code; the provider schema
+//! (`terraform providers schema -json`) says which is which, and unset, null and empty are one value.
+//! In off-hours (`schedule down`) the node groups' sizes and the database's status differ by design:
+//! listed as expected, not as drift. The report is printed,
 //! written to `<work>/plans/<env>.drift.md`, and under GitHub Actions appended to the job summary with an
 //! annotation; drift found is its own exit code (3), distinct from a failed run.
 
@@ -13,7 +19,7 @@ use anyhow::{Context as _, Result};
 
 use crate::engine::{Cmd, Step};
 use crate::target::Target;
-use crate::tfplan::{AttrChange, Effect, Plan, ResourceChange};
+use crate::tfplan::{AttrChange, Effect, Plan, ResourceChange, Schemas};
 use crate::{offhours, statelock, Context};
 
 /// One resource that differs from the state.
@@ -27,7 +33,10 @@ pub struct Drifted {
 
 pub struct Report {
     pub env: String,
+    /// Resources whose enforced attributes differ (or that were deleted): drift.
     pub drifted: Vec<Drifted>,
+    /// Attributes the provider computes or other resources manage that changed: informational.
+    pub computed: Vec<Drifted>,
     /// Differences off-hours makes on purpose (node group sizes, the stopped database).
     pub expected: Vec<Drifted>,
     /// The environment is in off-hours (`schedule down`).
@@ -44,12 +53,32 @@ fn offhours_path(kind: &str, path: &str) -> bool {
 }
 
 impl Report {
-    pub fn find(env: &str, plan: &Plan, offhours: bool) -> Report {
-        let mut report = Report { env: env.to_string(), drifted: Vec::new(), expected: Vec::new(), offhours };
+    /// `schemas`: the provider schemas (without them every changed attribute counts as drift).
+    pub fn find(env: &str, plan: &Plan, schemas: Option<&Schemas>, offhours: bool) -> Report {
+        let mut report =
+            Report { env: env.to_string(), drifted: Vec::new(), computed: Vec::new(), expected: Vec::new(), offhours };
         for rc in plan.resource_drift.iter().filter(|rc| rc.managed()) {
-            let (drifted, expected) = split(rc, offhours);
-            report.drifted.extend(drifted);
-            report.expected.extend(expected);
+            let deleted = rc.change.effect() == Effect::Delete;
+            let make = |changes: Vec<AttrChange>| Drifted { address: rc.address.clone(), deleted, changes };
+            let (mut drift, mut computed, mut expected) = (Vec::new(), Vec::new(), Vec::new());
+            for c in rc.change.changed_paths() {
+                if offhours && !deleted && offhours_path(&rc.kind, &c.path) {
+                    expected.push(c);
+                } else if deleted || enforced(plan, rc, schemas, &c.path) {
+                    drift.push(c);
+                } else {
+                    computed.push(c);
+                }
+            }
+            if deleted || !drift.is_empty() {
+                report.drifted.push(make(drift));
+            }
+            if !computed.is_empty() {
+                report.computed.push(make(computed));
+            }
+            if !expected.is_empty() {
+                report.expected.push(make(expected));
+            }
         }
         report
     }
@@ -59,10 +88,14 @@ impl Report {
     }
 
     pub fn line(&self) -> String {
-        let expected = match self.expected.len() {
-            0 => String::new(),
-            n => format!(" ({n} expected from off-hours)"),
-        };
+        let mut also = Vec::new();
+        if !self.expected.is_empty() {
+            also.push(format!("{} expected from off-hours", self.expected.len()));
+        }
+        if !self.computed.is_empty() {
+            also.push(format!("{} with computed attributes changed", self.computed.len()));
+        }
+        let expected = if also.is_empty() { String::new() } else { format!(" ({})", also.join("; ")) };
         let offhours = if self.offhours { format!("; `{}` is in off-hours", self.env) } else { String::new() };
         match self.drifted.len() {
             0 => format!("in sync: the real infrastructure of `{}` matches the state{expected}{offhours}", self.env),
@@ -73,7 +106,12 @@ impl Report {
     /// The report as plain text: a line per resource, an indented line per attribute.
     pub fn text(&self) -> String {
         let mut out = format!("{}\n", self.line());
-        for (heading, list) in [("", &self.drifted), ("expected (off-hours): ", &self.expected)] {
+        let lists = [
+            ("", &self.drifted),
+            ("also changed (computed): ", &self.computed),
+            ("expected (off-hours): ", &self.expected),
+        ];
+        for (heading, list) in lists {
             for d in list {
                 let _ = writeln!(
                     out,
@@ -101,7 +139,12 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = format!("### Drift: `{}`\n\n{}\n\n", self.env, self.line());
         let cell = |s: &str| s.replace('|', "\\|").replace('`', "'");
-        for (heading, list) in [("Differs from the state", &self.drifted), ("Expected in off-hours", &self.expected)] {
+        let lists = [
+            ("Differs from the state", &self.drifted),
+            ("Also changed, in attributes the provider computes or other resources manage (not drift)", &self.computed),
+            ("Expected in off-hours", &self.expected),
+        ];
+        for (heading, list) in lists {
             if list.is_empty() {
                 continue;
             }
@@ -133,14 +176,14 @@ fn shown(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "(none)".into())
 }
 
-/// A drifted resource's changes: those off-hours explains, and the rest.
-fn split(rc: &ResourceChange, offhours: bool) -> (Option<Drifted>, Option<Drifted>) {
-    let deleted = rc.change.effect() == Effect::Delete;
-    let (expected, rest): (Vec<AttrChange>, Vec<AttrChange>) =
-        rc.change.changed_paths().into_iter().partition(|c| offhours && !deleted && offhours_path(&rc.kind, &c.path));
-    let make = |changes: Vec<AttrChange>| Drifted { address: rc.address.clone(), deleted, changes };
-    let drifted = (deleted || !rest.is_empty() || expected.is_empty()).then(|| make(rest));
-    (drifted, (!expected.is_empty()).then(|| make(expected)))
+/// Whether a changed attribute path is one terraform enforces: its top-level name is written in the
+/// resource's configuration, or is a plain argument the provider doesn't compute. Unknown: enforced.
+fn enforced(plan: &Plan, rc: &ResourceChange, schemas: Option<&Schemas>, path: &str) -> bool {
+    let name = path.split(['.', '[']).next().unwrap_or(path);
+    if plan.config_of(rc).is_some_and(|c| c.expressions.contains_key(name)) {
+        return true;
+    }
+    schemas.and_then(|s| s.enforced_when_unset(rc.provider_name.as_deref(), &rc.kind, name)).unwrap_or(true)
 }
 
 /// The refresh-only plan, shown as JSON and read as a [`Report`] into `found`; the report file written.
@@ -154,7 +197,8 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, found: &'a RefCell<Option<
             .arg(format!("-out={}", tfplan.display()))
             .args(target.vars());
         let show = tf.cmd(["show", "-json", "-no-color"]).arg(tfplan.to_string_lossy());
-        let mut cmds = vec![plan, show];
+        let schema = tf.cmd(["providers", "schema", "-json"]);
+        let mut cmds = vec![plan, show, schema];
         if !target.env.protected {
             cmds.extend(offhours::Calls::new(ctx, target, endpoint.map(str::to_string)).record_cmd());
         }
@@ -175,11 +219,18 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, found: &'a RefCell<Option<
         let _ = std::fs::remove_file(target.file("drift.tfplan"));
         let plan = Plan::parse(&json?)?;
         plan.register_secrets();
-        let offhours = match cmds.get(2) {
+        let schema = c.output(&cmds[2])?;
+        let schemas = if schema.trim().is_empty() {
+            c.log("terraform printed no provider schema: every changed attribute counts as drift");
+            None
+        } else {
+            Some(Schemas::parse(&schema)?)
+        };
+        let offhours = match cmds.get(3) {
             Some(_) => offhours::Calls::new(ctx, target, endpoint.clone()).record(c)?.is_some(),
             None => false,
         };
-        let report = Report::find(&target.env.name, &plan, offhours);
+        let report = Report::find(&target.env.name, &plan, schemas.as_ref(), offhours);
         let file = target.file("drift.md");
         std::fs::write(&file, report.markdown()).with_context(|| format!("writing {}", file.display()))?;
         c.note(report.line());
@@ -218,7 +269,7 @@ mod tests {
 
     #[test]
     fn every_drifted_resource_and_path_is_listed_and_secrets_are_not() {
-        let r = Report::find("dev", &plan(), false);
+        let r = Report::find("dev", &plan(), None, false);
         assert_eq!(r.drifted.len(), 4);
         let text = r.text();
         assert!(text.starts_with("drift: 4 resource(s) of `dev` differ from the state\n"), "{text}");
@@ -231,7 +282,7 @@ mod tests {
 
     #[test]
     fn off_hours_sizes_and_a_stopped_database_are_expected() {
-        let r = Report::find("dev", &plan(), true);
+        let r = Report::find("dev", &plan(), None, true);
         let drifted: Vec<&str> = r.drifted.iter().map(|d| d.address.as_str()).collect();
         assert_eq!(drifted, ["aws_vpc.main", "aws_db_instance.main", "aws_sns_topic.t"], "the password still differs");
         let expected: Vec<&str> = r.expected.iter().map(|d| d.address.as_str()).collect();
@@ -241,7 +292,39 @@ mod tests {
             "{}",
             r.line()
         );
-        let quiet = Report::find("dev", &Plan::default(), false);
+        let quiet = Report::find("dev", &Plan::default(), None, false);
         assert!(quiet.in_sync() && quiet.line().starts_with("in sync"));
+    }
+
+    #[test]
+    fn what_the_provider_computes_is_listed_apart_and_is_not_drift() {
+        let schemas = Schemas::parse(
+            r#"{"provider_schemas":{"p":{"resource_schemas":{"aws_vpc":{"block":{"attributes":{
+                "tags":{"optional":true},"tags_all":{"optional":true,"computed":true},"description":{"optional":true}}}}}}}}"#,
+        )
+        .unwrap();
+        let plan: Plan = serde_json::from_value(json!({"resource_drift": [
+            {"address": "aws_vpc.a", "mode": "managed", "type": "aws_vpc", "name": "a", "change": {"actions": ["update"],
+             "before": {"tags_all": {"Name": "a"}}, "after": {"tags_all": {"Name": "a", "X": "1"}}}},
+            {"address": "aws_vpc.b", "mode": "managed", "type": "aws_vpc", "name": "b", "change": {"actions": ["update"],
+             "before": {"tags": {}, "tags_all": {}, "description": null}, "after": {"tags": {"X": "1"}, "tags_all": {"X": "1"}, "description": "set by hand"}}}
+        ]}))
+        .unwrap();
+        let r = Report::find("dev", &plan, Some(&schemas), false);
+        let drifted: Vec<(&str, Vec<&str>)> = r
+            .drifted
+            .iter()
+            .map(|d| (d.address.as_str(), d.changes.iter().map(|c| c.path.as_str()).collect()))
+            .collect();
+        assert_eq!(drifted, [("aws_vpc.b", vec!["description", "tags.X"])]);
+        let computed: Vec<&str> = r.computed.iter().map(|d| d.address.as_str()).collect();
+        assert_eq!(computed, ["aws_vpc.a", "aws_vpc.b"]);
+        assert!(
+            r.line().starts_with(
+                "drift: 1 resource(s) of `dev` differ from the state (2 with computed attributes changed)"
+            ),
+            "{}",
+            r.line()
+        );
     }
 }

@@ -65,7 +65,13 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     if offhours {
         pipeline.step(offhours::return_step(ctx, &target));
     }
-    pipeline.run(&args.run)
+    let started = std::time::SystemTime::now();
+    pipeline.run(&args.run)?;
+    if !args.run.dry_run {
+        // Under GitHub Actions the job summary shows the plan applied.
+        bundle.publish(if meta.is_some() { None } else { Some(started) })?;
+    }
+    Ok(())
 }
 
 /// Protected environments: no deleting or replacing data resources unless `--allow-destroy`.

@@ -34,18 +34,7 @@ pub(super) fn dr_resources(configuration: &Configuration) -> HashSet<String> {
 
 /// `module.a["x"].aws_s3_bucket.b[0]` → `module.a.aws_s3_bucket.b`.
 pub(super) fn strip_keys(address: &str) -> String {
-    let mut out = String::with_capacity(address.len());
-    let (mut depth, mut quoted) = (0, false);
-    for c in address.chars() {
-        match c {
-            '"' if depth > 0 => quoted = !quoted,
-            '[' if !quoted => depth += 1,
-            ']' if !quoted => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
+    crate::tfplan::without_keys(address)
 }
 
 /// The resource type in an address: the first part that is not `module.<name>`.

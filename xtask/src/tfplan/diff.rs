@@ -77,10 +77,20 @@ impl<'a> Side<'a> {
     }
 }
 
+/// Absent, null, `""`, `[]` and `{}` are one "nothing": providers read an unset argument back as an
+/// empty collection, which no one changed.
+fn empty(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+        Some(_) => false,
+    }
+}
+
 fn walk(path: String, before: Side, after: Side, out: &mut Vec<AttrChange>) {
-    let same = before.value == after.value
-        || (before.value.is_none_or(Value::is_null) && after.value.is_none_or(Value::is_null));
-    if same {
+    if before.value == after.value || (empty(before.value) && empty(after.value)) {
         return;
     }
     match (before.value, after.value) {
@@ -151,5 +161,8 @@ mod tests {
         assert_eq!(changed[0].after.as_deref(), Some(MASK));
         let odd = change(json!({"tags": {"a.b": "1"}}), json!({"tags": {"a.b": "2"}}), json!(false));
         assert_eq!(odd.changed_paths()[0].path, "tags[\"a.b\"]");
+        let unset =
+            change(json!({"actions": null, "ips": [], "name": ""}), json!({"actions": [], "ips": null}), json!({}));
+        assert!(unset.changed_paths().is_empty(), "null, absent, empty: nothing changed");
     }
 }

@@ -7,6 +7,7 @@
 mod config;
 mod diff;
 mod model;
+mod schema;
 mod sensitive;
 mod summary;
 
@@ -17,6 +18,7 @@ use anyhow::{Context as _, Result};
 pub use config::{ConfigModule, ConfigResource, Configuration, Expr};
 pub use diff::AttrChange;
 pub use model::{Effect, ModuleValues, Plan, ResourceChange, State};
+pub use schema::Schemas;
 pub use summary::{PlanSummary, DATA_RESOURCES};
 
 use crate::error::usage;
@@ -51,10 +53,38 @@ impl Plan {
         serde_json::to_string(&self).expect("a plan serializes")
     }
 
+    /// The configuration of a resource change: its block in its module (instance keys ignored).
+    pub fn config_of(&self, rc: &ResourceChange) -> Option<&ConfigResource> {
+        let mut module = &self.configuration.as_ref()?.root_module;
+        let path = without_keys(rc.module_address.as_deref().unwrap_or_default());
+        let mut parts = path.split('.');
+        while let (Some("module"), Some(call)) = (parts.next(), parts.next()) {
+            module = &module.module_calls.get(call)?.module;
+        }
+        let mode = if rc.managed() { "" } else { "data." };
+        let address = format!("{mode}{}.{}", rc.kind, rc.name);
+        module.resources.iter().find(|r| r.address == address)
+    }
+
     /// A root variable's planned value, when it is a string.
     pub fn variable(&self, name: &str) -> Option<&str> {
         self.variables.get(name).and_then(|v| v.value.as_str())
     }
+}
+
+/// `module.a["x.y"].module.b[0]` → `module.a.module.b`: an address without its instance keys.
+pub fn without_keys(address: &str) -> String {
+    let (mut out, mut depth, mut quoted) = (String::with_capacity(address.len()), 0, false);
+    for c in address.chars() {
+        match c {
+            '"' if depth > 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -69,5 +99,18 @@ mod tests {
         assert!(!plan.errored);
         let state = Plan::parse(r#"{"version": 4, "resources": []}"#).unwrap();
         assert!(state.resource_changes.is_none(), "a state is not a plan");
+    }
+
+    #[test]
+    fn a_change_finds_its_configuration_through_keyed_modules() {
+        let plan = Plan::parse(
+            r#"{"resource_changes":[{"address":"module.stack.module.net[\"a.b\"].aws_vpc.main","module_address":"module.stack.module.net[\"a.b\"]",
+                "mode":"managed","type":"aws_vpc","name":"main","change":{"actions":["update"]}}],
+               "configuration":{"root_module":{"module_calls":{"stack":{"module":{"module_calls":{"net":{"module":{"resources":[
+                 {"address":"aws_vpc.main","mode":"managed","type":"aws_vpc","name":"main","expressions":{"tags":{"constant_value":{"Name":"x"}}}}]}}}}}}}}}"#,
+        )
+        .unwrap();
+        let config = plan.config_of(&plan.changes()[0]).expect("found");
+        assert!(config.expressions.contains_key("tags"));
     }
 }

@@ -111,6 +111,18 @@ fn plan_writes_the_bundle_and_no_secret_reaches_it() {
     assert!(md.contains("state serial 7 (lineage 3f1e-lineage), terraform 1.11.4"), "{md}");
     assert!(md.contains("- cost: estimate $"), "the cost line:\n{md}");
     assert!(out.stdout().contains("plan summary: "), "{}", out.stdout());
+
+    // Under GitHub Actions the job summary shows it too.
+    let summary = sb.path("step-summary.md");
+    let out = Run(sb
+        .command(&["plan", "dev"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap());
+    out.assert_code(0);
+    let job = std::fs::read_to_string(&summary).unwrap();
+    assert!(job.contains("### cargo xtask plan dev") && job.contains("### Plan of `dev`: 2 to add"), "{job}");
 }
 
 fn git(root: &Path, args: &[&str]) {
