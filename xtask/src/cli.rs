@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
     bin_name = "cargo xtask",
     about = "Stand up and run the AuthorWorks platform: terraform, helm, kubectl and the AWS CLI as ordered, resumable steps.",
     after_help = "Environments: dev, staging, production (real AWS) and local (the dev stack on an AWS emulator).\n\
-                  Exit codes: 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.",
+                  Exit codes: 0 success, 1 a step failed, 2 bad usage or configuration, 3 drift found (`drift`), 130 interrupted.",
     disable_help_subcommand = true
 )]
 pub struct Cli {
@@ -54,6 +54,13 @@ pub enum Command {
     CostReport(CostReportArgs),
     /// Show the terraform state lock an interrupted run left, and remove it when asked
     Unlock(UnlockArgs),
+    /// Compare the real infrastructure with the state (a refresh-only plan) and list what drifted
+    #[command(
+        after_help = "Lists each resource that differs from the state and each changed attribute (sensitive values \
+                      masked), and writes target/xtask/plans/<env>.drift.md. Nothing is changed.\n\
+                      Exit codes: 0 in sync, 3 drift found, 1 a step failed, 2 bad usage or configuration, 130 interrupted."
+    )]
+    Drift(EnvRunArgs),
 }
 
 pub use crate::engine::RunArgs;
@@ -143,6 +150,11 @@ pub struct DeployArgs {
     /// Apply even when the plan's cost estimate is over the budget or incomplete (still reported)
     #[arg(long)]
     pub no_cost_gate: bool,
+    /// Apply this saved plan instead of planning (`cargo xtask plan <env>` writes
+    /// target/xtask/plans/<env>.tfplan and its meta beside it). Refused (exit 2, nothing changed) when
+    /// it is another environment's or another commit's, or stale (the state moved since): plan again
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -212,6 +224,10 @@ pub struct CostReportArgs {
     /// Price this plan JSON (`terraform show -json`) instead of the environment's saved or emulated plan
     #[arg(long, value_name = "FILE", conflicts_with = "actual")]
     pub plan: Option<PathBuf>,
+    /// Compare with this base plan JSON (e.g. the base branch's plan): each resource whose monthly cost
+    /// changes, with its delta, and the total before, after and the change; the gate applies to the new total
+    #[arg(long, value_name = "BASE_PLAN_JSON", conflicts_with = "actual")]
+    pub compare_to: Option<PathBuf>,
     /// Output: a table, markdown (PR comments, the GitHub step summary) or JSON
     #[arg(long, value_enum, default_value = "table")]
     pub format: CostFormat,

@@ -5,6 +5,8 @@ use std::fmt;
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// `drift`: the real infrastructure differs from the state (the run itself succeeded).
+pub const EXIT_DRIFT: u8 = 3;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Bad usage or configuration: exit 2, nothing changed.
@@ -25,6 +27,26 @@ pub fn not_found(program: &str) -> String {
 
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(message.into()))
+}
+
+/// Bad input found by a step (exit 2, nothing changed) that resuming can't fix: `advice` is the line
+/// printed instead of "Resume with" (e.g. a stale saved plan: plan again).
+#[derive(Debug)]
+pub struct Refused {
+    pub message: String,
+    pub advice: String,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for Refused {}
+
+/// Whether an error is bad usage or input (exit 2).
+pub fn is_usage(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<Usage>() || e.is::<Refused>())
 }
 
 /// A tool stopped because the xtask was interrupted.
@@ -76,7 +98,7 @@ pub fn classify(err: &anyhow::Error) -> (u8, bool) {
     if let Some(Reported(code)) = err.downcast_ref::<Reported>() {
         return (*code, true);
     }
-    if err.chain().any(|e| e.is::<Usage>()) {
+    if is_usage(err) {
         (EXIT_USAGE, false)
     } else if err.chain().any(|e| e.is::<Interrupted>()) {
         (EXIT_INTERRUPTED, false)
@@ -93,6 +115,8 @@ mod tests {
     #[test]
     fn classify_maps_exit_codes() {
         assert_eq!(classify(&usage("bad")), (EXIT_USAGE, false));
+        let refused = Refused { message: "stale".into(), advice: "plan again".into() };
+        assert_eq!(classify(&anyhow::Error::new(refused)), (EXIT_USAGE, false));
         assert_eq!(classify(&anyhow::Error::new(Interrupted).context("x")), (EXIT_INTERRUPTED, false));
         assert_eq!(classify(&anyhow!("boom")), (EXIT_FAILED, false));
         assert_eq!(classify(&anyhow::Error::new(Reported(EXIT_FAILED))), (EXIT_FAILED, true));

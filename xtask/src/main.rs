@@ -1,7 +1,7 @@
 //! `cargo xtask` — the one entry point for everything an operator does with authorworks-infra.
 //!
 //! `main` parses the command line, dispatches with one `match`, and maps errors to the stable exit codes:
-//! 0 success, 1 a step failed, 2 bad usage or configuration, 130 interrupted.
+//! 0 success, 1 a step failed, 2 bad usage or configuration, 3 drift found (`drift`), 130 interrupted.
 
 mod cli;
 mod commands;
@@ -11,6 +11,7 @@ mod redact;
 mod shell;
 
 mod bindings;
+mod bundle;
 mod capacity;
 mod clock;
 mod cluster;
@@ -18,11 +19,13 @@ mod config;
 mod contracts;
 mod cost;
 mod crds;
+mod drift;
 mod edge;
 mod emulator;
 mod finding;
 mod k8s;
 mod mesh;
+mod offhours;
 mod plans;
 mod preflight;
 mod recovery;
@@ -32,6 +35,7 @@ mod steps;
 mod target;
 mod terraform;
 mod tferror;
+mod tfplan;
 mod tools;
 mod watchdog;
 
@@ -78,6 +82,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),
         Unlock(args) => unlock::run(&ctx, args),
+        Drift(args) => drift::run(&ctx, args),
     }
 }
 

@@ -40,7 +40,7 @@ pub fn run_again(err: &anyhow::Error) -> bool {
 }
 
 /// The steps of a terraform plan phase: resuming at any of them must plan again from `init`.
-const PLAN_PHASE: &[&str] = &["validate", "plan", "gate", "cost", "confirm", "apply"];
+const PLAN_PHASE: &[&str] = &["validate", "plan", "plan-check", "gate", "cost", "confirm", "apply"];
 
 /// `--resume` after a failure inside the plan phase starts again at `init`: `init` refreshes the
 /// scratch copy of terraform/ (so a fix to the code is what runs), and an interrupted or failed apply
@@ -54,6 +54,14 @@ pub fn replan(names: &[&str], selected: &mut [bool]) -> Option<String> {
     }
     for s in selected.iter_mut().skip(init) {
         *s = true;
+    }
+    // `deploy --plan` makes no plan: its saved plan is checked again, and refused once the state moved.
+    if !names.contains(&"plan") {
+        return Some(format!(
+            "Resuming from `init` (the last run stopped at `{}`): the saved plan is checked against the state again; \
+             once an apply changed the state it is stale, and is refused.",
+            names[first]
+        ));
     }
     Some(if names[first] == "apply" {
         "Resuming from `init`, not `apply`: the interrupted or failed apply changed the state, so its saved plan \
@@ -100,6 +108,9 @@ fn quoted(words: &[String]) -> String {
 /// `Resume with: cargo xtask … --resume` where the command takes `--resume` and the step can be
 /// resumed, else `Run again: cargo xtask …`.
 pub fn advice(err: Option<&anyhow::Error>, invocation: &str) -> String {
+    if let Some(r) = err.and_then(|e| e.chain().find_map(|c| c.downcast_ref::<crate::error::Refused>())) {
+        return r.advice.clone();
+    }
     let mut words = typed_words();
     if words.is_empty() || !parses(&words) {
         words = invocation.split_whitespace().map(str::to_string).collect();

@@ -62,3 +62,18 @@ pub fn run_cmd(cmd: &Cmd) -> Result<Output> {
     }
     run(&cmd.program, sh.cmd(exe).args(args).envs(env))
 }
+
+/// The commit checked out at `root` (`git rev-parse HEAD`), or `None` outside a git checkout.
+pub fn git_head(root: &Path) -> Option<String> {
+    let sh = at(root).ok()?;
+    let out = run("git", cmd!(sh, "git rev-parse --verify HEAD")).ok()?;
+    let sha = out.stdout.trim();
+    (out.success && sha.len() >= 40 && sha.chars().all(|c| c.is_ascii_hexdigit())).then(|| sha.to_string())
+}
+
+/// Whether tracked files under `dir` (relative to `root`) differ from the checked-out commit.
+pub fn git_changed(root: &Path, dir: &str) -> Option<bool> {
+    let sh = at(root).ok()?;
+    let out = run("git", cmd!(sh, "git status --porcelain --untracked-files=no -- {dir}")).ok()?;
+    out.success.then(|| !out.stdout.trim().is_empty())
+}

@@ -10,7 +10,8 @@ use anyhow::Result;
 
 use crate::engine::{Cmd, StepCtx};
 use crate::recovery;
-use crate::target::{Target, DATA_RESOURCES};
+use crate::target::Target;
+use crate::tfplan::{ModuleValues, State, DATA_RESOURCES};
 use crate::Context;
 
 /// The lock terraform holds while it works on the state.
@@ -25,10 +26,19 @@ pub struct StateLock {
 impl StateLock {
     /// Terraform's lock info JSON (`{"ID": …, "Operation": …, "Who": …, "Created": …}`).
     pub fn parse(text: &str) -> Option<StateLock> {
-        let json: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
-        let field = |k: &str| json[k].as_str().unwrap_or_default().to_string();
-        let lock =
-            StateLock { id: field("ID"), who: field("Who"), operation: field("Operation"), created: field("Created") };
+        #[derive(serde::Deserialize)]
+        struct Info {
+            #[serde(rename = "ID", default)]
+            id: String,
+            #[serde(rename = "Who", default)]
+            who: String,
+            #[serde(rename = "Operation", default)]
+            operation: String,
+            #[serde(rename = "Created", default)]
+            created: String,
+        }
+        let info: Info = serde_json::from_str(text.trim()).ok()?;
+        let lock = StateLock { id: info.id, who: info.who, operation: info.operation, created: info.created };
         (!lock.id.is_empty()).then_some(lock)
     }
 
@@ -78,6 +88,10 @@ pub fn after_terraform(
     if recovery::run_again(&err) {
         return Err(err); // the emulator is gone, and everything with it
     }
+    if held_by_another_run(&err) {
+        say_held_lock(c, ctx, target, endpoint);
+        return Err(err); // nothing ran: nothing was left tainted
+    }
     if recovery::forced(&err) {
         match c.attempt(&read_cmd(ctx, target, endpoint)) {
             Ok(Ok(text)) => match StateLock::parse(&text) {
@@ -113,6 +127,29 @@ pub fn after_terraform(
     Err(err)
 }
 
+/// terraform could not take the state lock: another run holds it, or a cancelled or killed one left it.
+fn held_by_another_run(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("Error acquiring the state lock")
+}
+
+/// The lock that stopped terraform, read from the bucket, and what to do about it.
+fn say_held_lock(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) {
+    let holder = match c.attempt(&read_cmd(ctx, target, endpoint)) {
+        Ok(Ok(text)) => StateLock::parse(&text).map(|l| l.describe()),
+        _ => None,
+    };
+    crate::engine::say(format!(
+        "The state of `{}` is locked ({}){}: another run is working on it, or a cancelled or killed run left the lock.",
+        target.env.name,
+        lock_url(target),
+        holder.map(|h| format!(": {h}")).unwrap_or_default()
+    ));
+    crate::engine::say(format!(
+        "If that run is still going, wait for it. If it was cancelled (its job or process is gone), remove the lock with `{}` (it shows the holder first), then resume.",
+        unlock_advice(target)
+    ));
+}
+
 /// Lists the resources the state marks tainted; for data resources, how to check and keep them.
 fn tainted_report(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) {
     let Ok(tf) = target.terraform(ctx, endpoint) else { return };
@@ -121,9 +158,8 @@ fn tainted_report(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Opt
         crate::engine::say("Could not read the state to look for tainted resources (it may still be locked).");
         return;
     };
-    let Ok(state) = serde_json::from_str::<serde_json::Value>(&json) else { return };
-    let mut tainted = Vec::new();
-    collect_tainted(&state["values"]["root_module"], &mut tainted);
+    let Ok(state) = serde_json::from_str::<State>(&json) else { return };
+    let tainted = state.values.map(|v| collect_tainted(&v.root_module)).unwrap_or_default();
     if tainted.is_empty() {
         crate::engine::say("No resource is tainted: the next plan picks up where the apply stopped.");
         return;
@@ -148,15 +184,9 @@ fn tainted_report(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Opt
     }
 }
 
-fn collect_tainted(module: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    for r in module["resources"].as_array().into_iter().flatten() {
-        if r["tainted"].as_bool() == Some(true) {
-            out.push((r["address"].as_str().unwrap_or("?").to_string(), r["type"].as_str().unwrap_or("?").to_string()));
-        }
-    }
-    for child in module["child_modules"].as_array().into_iter().flatten() {
-        collect_tainted(child, out);
-    }
+/// (address, type) of every resource the state marks tainted, in this module and its children.
+fn collect_tainted(module: &ModuleValues) -> Vec<(String, String)> {
+    module.all().into_iter().filter(|r| r.tainted).map(|r| (r.address.clone(), r.kind.clone())).collect()
 }
 
 /// A command as one line a person can paste anywhere: absolute paths, `-chdir` for the directory.
@@ -194,12 +224,12 @@ mod tests {
 
     #[test]
     fn tainted_resources_are_found_in_child_modules() {
-        let state = serde_json::json!({"child_modules": [{"resources": [
+        let state: ModuleValues = serde_json::from_value(serde_json::json!({"child_modules": [{"resources": [
             {"address": "module.stack.aws_db_instance.main", "type": "aws_db_instance", "tainted": true},
             {"address": "module.stack.aws_vpc.main", "type": "aws_vpc"}
-        ]}]});
-        let mut out = Vec::new();
-        collect_tainted(&state, &mut out);
+        ]}]}))
+        .unwrap();
+        let out = collect_tainted(&state);
         assert_eq!(out, [("module.stack.aws_db_instance.main".to_string(), "aws_db_instance".to_string())]);
     }
 }

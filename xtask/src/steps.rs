@@ -5,10 +5,12 @@
 
 use anyhow::{Context as _, Result};
 
+use crate::bundle::Bundle;
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::error::{not_found, usage};
-use crate::target::{output_placeholder, Against, PlanSummary, Target};
+use crate::target::{output_placeholder, Against, Target};
 use crate::terraform::emulator_omissions;
+use crate::tfplan::{Plan, PlanSummary};
 use crate::tools::{self, Tools};
 use crate::{emulator, plans, statelock, Context};
 
@@ -141,6 +143,11 @@ pub fn announce_omissions(ctx: &Context, target: &Target, pipeline: &mut Pipelin
 /// init, validate, plan (+ JSON and summary).
 pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
     pipeline.step(init_step(ctx, target));
+    validate_and_plan_steps(ctx, target, pipeline);
+}
+
+/// validate and plan, after `init`: the plan saved with its bundle (JSON, summary, meta).
+pub fn validate_and_plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
     let shown = target.shown_endpoint(ctx);
     let validate = move |endpoint: Option<&str>| -> Result<Cmd> {
         Ok(target.terraform(ctx, endpoint)?.cmd(["validate", "-no-color"]))
@@ -151,17 +158,30 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
         c.run(&validate(endpoint.as_deref())?)
     }));
 
-    let plan_cmds = move |endpoint: Option<&str>| -> Result<(Cmd, Cmd)> {
+    let plan_cmds = move |endpoint: Option<&str>| -> Result<Vec<Cmd>> {
         let tf = target.terraform(ctx, endpoint)?;
         let plan = tf
             .cmd(["plan", "-input=false", "-no-color"])
             .arg(format!("-out={}", target.plan_file().display()))
             .args(target.vars());
         let show = tf.cmd(["show", "-json", "-no-color"]).arg(target.plan_file().to_string_lossy());
-        Ok((plan, show))
+        let mut cmds = vec![plan, show];
+        // The state the plan was made against (its lineage and serial go into the meta); an emulated
+        // plan starts from empty state.
+        if target.against != Against::EmulatedPlan {
+            cmds.push(tf.cmd(["state", "pull"]));
+        }
+        Ok(cmds)
     };
-    let shown_plan = plan_cmds(shown.as_deref()).map(|(a, b)| vec![a, b]).unwrap_or_default();
+    let shown_plan = plan_cmds(shown.as_deref()).unwrap_or_default();
     let name = target.env.name.clone();
+    let bundle = Bundle::of(target);
+    let note = format!(
+        "writes {} (sensitive values masked), {} and {} next to the plan",
+        bundle.json.display(),
+        bundle.summary.display(),
+        bundle.meta.display()
+    );
     pipeline.step(
         Step::new("plan", "Plan to a saved file and summarise it", shown_plan, move |c| {
             let endpoint = target.endpoint(ctx)?;
@@ -175,22 +195,25 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
                 _ => None,
             };
             target.ensure_dirs()?;
-            let (plan, show) = plan_cmds(endpoint.as_deref())?;
-            let result = c.run(&plan);
+            let cmds = plan_cmds(endpoint.as_deref())?;
+            let result = c.run(&cmds[0]);
             statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, false)?;
-            let json = c.output(&show)?;
-            std::fs::write(target.plan_json(), &json)
-                .with_context(|| format!("writing {}", target.plan_json().display()))?;
+            let json = c.output(&cmds[1])?;
+            let state = match cmds.get(2) {
+                Some(pull) => Some(c.output(pull)?),
+                None => None,
+            };
+            let summary = bundle.write(ctx, target, &json, state.as_deref())?;
             if let Some(key) = key {
                 let file = plans::key_file(target);
                 std::fs::write(&file, key).with_context(|| format!("writing {}", file.display()))?;
             }
-            let summary = PlanSummary::from_json(&json)?;
             c.note(summary.line());
             c.fact(format!("plan {name}: {} (saved: {})", summary.line(), target.plan_file().display()));
+            c.fact(format!("plan summary: {}", bundle.summary.display()));
             Ok(())
         })
-        .note(format!("writes {} next to the plan", target.plan_json().display())),
+        .note(note),
     );
 }
 
@@ -237,21 +260,19 @@ pub fn init_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 /// retried by the provider (`max_retries`, 25 by default).
 const APPLY_PARALLELISM: u32 = 30;
 
-/// Apply exactly the saved plan, then record the outputs for the steps that follow.
-pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+/// Apply exactly the saved plan of `bundle` (the one `plan` wrote, or the one `deploy --plan` was given).
+pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, bundle: &'a Bundle, pipeline: &mut Pipeline<'a>) {
     let shown = target.shown_endpoint(ctx);
     let apply = move |endpoint: Option<&str>| -> Result<Cmd> {
         Ok(target
             .terraform(ctx, endpoint)?
             .cmd(["apply", "-input=false", "-no-color"])
             .arg(format!("-parallelism={APPLY_PARALLELISM}"))
-            .arg(target.plan_file().to_string_lossy()))
+            .arg(bundle.tfplan.to_string_lossy()))
     };
     pipeline.step(
         Step::new("apply", "Apply exactly the saved plan", apply(shown.as_deref()).into_iter().collect(), move |c| {
-            let json = std::fs::read_to_string(target.plan_json())
-                .with_context(|| format!("reading {}", target.plan_json().display()))?;
-            if !PlanSummary::from_json(&json)?.applyable {
+            if !PlanSummary::of(&Plan::read(&bundle.json)?).applyable {
                 c.note("no changes: nothing to apply");
                 return Ok(());
             }
@@ -267,29 +288,20 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
 /// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
 pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let output = move |endpoint: Option<&str>| -> Result<Cmd> {
-        Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
-    };
     Step::new(
         "outputs",
         "Record the terraform outputs for the steps after it",
-        output(shown.as_deref()).into_iter().collect(),
+        target.output_cmd(ctx, shown.as_deref()).into_iter().collect(),
         move |c| {
             let endpoint = target.endpoint(ctx)?;
-            let json = c.output(&output(endpoint.as_deref())?)?;
-            let path = target.outputs_file();
-            target.ensure_dirs()?;
-            std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-            let count = serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .and_then(|v| v.as_object().map(|o| o.len()))
-                .unwrap_or(0);
-            c.note(format!("{count} outputs in {}", path.display()));
+            let count = target.record_outputs(c, ctx, endpoint.as_deref())?;
+            c.note(format!("{count} outputs in {}", target.outputs_file().display()));
             Ok(())
         },
     )
     .note(format!("writes {}", target.outputs_file().display()))
 }
+
 /// `aws eks update-kubeconfig` into a project-local file: the user's ~/.kube/config is never touched.
 pub fn kubeconfig_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let cmd = move |cluster: &str| {

@@ -1,14 +1,13 @@
 //! An environment as terraform sees it: which root it runs in and against what (real AWS, the emulator,
 //! or an emulated plan), its files (plan, plan JSON, outputs, kubeconfig, backend settings), its
-//! endpoint — shown in `--dry-run` and live when a step runs — its recorded outputs, and what a saved
-//! plan does.
+//! endpoint — shown in `--dry-run` and live when a step runs — and its recorded outputs.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
 use crate::config::{Config, Environment};
-use crate::engine::Cmd;
+use crate::engine::{Cmd, StepCtx};
 use crate::terraform::{copy_tree, emulator_omissions, emulator_override, env_dir, env_vars, tf_dir, Terraform};
 use crate::tools::{self, Tools};
 use crate::{emulator, Context};
@@ -169,6 +168,27 @@ impl Target {
         }
     }
 
+    /// Left by a deploy that brought the environment up from off-hours, for its last step to return it.
+    pub fn offhours_marker(&self) -> PathBuf {
+        self.work.join("schedule").join(format!("{}.woken", self.label()))
+    }
+
+    /// `terraform output -json` of the target.
+    pub fn output_cmd(&self, ctx: &Context, endpoint: Option<&str>) -> Result<Cmd> {
+        Ok(self.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
+    }
+
+    /// Runs `terraform output -json` and records it where [`Target::output`] reads it; how many there are.
+    pub fn record_outputs(&self, c: &mut StepCtx, ctx: &Context, endpoint: Option<&str>) -> Result<usize> {
+        #[derive(serde::Deserialize)]
+        struct Outputs(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+        let json = c.output(&self.output_cmd(ctx, endpoint)?)?;
+        let path = self.outputs_file();
+        self.ensure_dirs()?;
+        std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+        Ok(serde_json::from_str::<Outputs>(&json).map(|o| o.0.len()).unwrap_or(0))
+    }
+
     /// The project-local kubeconfig for this environment's cluster.
     pub fn kubeconfig(&self) -> PathBuf {
         self.work.join("kube").join(format!("{}.config", self.label()))
@@ -320,65 +340,3 @@ impl Target {
         let _ = std::fs::remove_file(self.scratch().join("terraform.tfstate"));
     }
 }
-
-/// What a saved plan does, from `terraform show -json`.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct PlanSummary {
-    /// False when the plan changes nothing (no resources, no outputs).
-    pub applyable: bool,
-    pub add: usize,
-    pub change: usize,
-    pub destroy: usize,
-    /// (address, type, actions) of every resource the plan deletes (replacements included).
-    pub deletions: Vec<(String, String, String)>,
-}
-
-impl PlanSummary {
-    pub fn from_json(text: &str) -> Result<PlanSummary> {
-        let json: serde_json::Value = serde_json::from_str(text).context("the plan is not terraform's JSON")?;
-        let mut summary =
-            PlanSummary { applyable: json["applyable"].as_bool().unwrap_or(true), ..PlanSummary::default() };
-        for rc in json["resource_changes"].as_array().into_iter().flatten() {
-            if rc["mode"].as_str() == Some("data") {
-                continue;
-            }
-            let actions: Vec<&str> =
-                rc["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
-            let creates = actions.contains(&"create");
-            let deletes = actions.contains(&"delete");
-            if creates {
-                summary.add += 1;
-            }
-            if deletes {
-                summary.destroy += 1;
-                summary.deletions.push((
-                    rc["address"].as_str().unwrap_or("?").to_string(),
-                    rc["type"].as_str().unwrap_or("?").to_string(),
-                    actions.join("+"),
-                ));
-            }
-            if actions == ["update"] {
-                summary.change += 1;
-            }
-        }
-        Ok(summary)
-    }
-
-    pub fn line(&self) -> String {
-        format!("{} to add, {} to change, {} to destroy", self.add, self.change, self.destroy)
-    }
-}
-
-/// Resource types whose loss loses data or the platform itself: a protected environment's plan may
-/// not delete or replace them without `--allow-destroy`.
-pub const DATA_RESOURCES: &[&str] = &[
-    "aws_db_instance",
-    "aws_rds_cluster",
-    "aws_s3_bucket",
-    "aws_kms_key",
-    "aws_eks_cluster",
-    "aws_elasticache_replication_group",
-    "aws_elasticache_cluster",
-    "aws_dynamodb_table",
-    "aws_secretsmanager_secret",
-];

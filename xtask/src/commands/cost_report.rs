@@ -1,6 +1,7 @@
 //! `cargo xtask cost-report <env>`: the monthly estimate of an environment from its terraform plan JSON,
-//! against the budget terraform sets; exit 1 when the estimate is over it. `--actual` reports last
-//! month's spend from Cost Explorer instead.
+//! against the budget terraform sets; exit 1 when the estimate is over it. `--compare-to` reports the
+//! change from a base plan instead (per resource and in total; the gate is the new plan's); `--actual`
+//! last month's spend from Cost Explorer.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -22,9 +23,17 @@ pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
     let (plan_path, note) = cost::choose_plan(ctx, &env.name, args.plan.as_deref())?;
     let priced = cost::price(ctx, &env, &plan_path)?;
     let report = cost::Report { env: &env.name, plan: &plan_path, note: &note, priced: &priced };
+    let (table, markdown, json) = match &args.compare_to {
+        Some(base_path) => {
+            let base = cost::price(ctx, &env, base_path)?;
+            let diff = cost::Diff { base: &base, base_path, report };
+            (diff.table(), diff.markdown(), diff.json())
+        }
+        None => (report.table(), report.markdown(), report.json()),
+    };
     match args.format {
         CostFormat::Table => {
-            print!("{}", report.table());
+            print!("{table}");
             if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
                 use std::io::Write;
                 let mut f = std::fs::OpenOptions::new()
@@ -32,11 +41,11 @@ pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
                     .append(true)
                     .open(&path)
                     .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", PathBuf::from(&path).display()))?;
-                f.write_all(report.markdown().as_bytes()).context("writing the GitHub step summary")?;
+                f.write_all(markdown.as_bytes()).context("writing the GitHub step summary")?;
             }
         }
-        CostFormat::Markdown => print!("{}", report.markdown()),
-        CostFormat::Json => println!("{}", serde_json::to_string_pretty(&report.json()).expect("JSON")),
+        CostFormat::Markdown => print!("{markdown}"),
+        CostFormat::Json => println!("{}", serde_json::to_string_pretty(&json).expect("JSON")),
     }
     if args.no_gate {
         return Ok(());

@@ -1,51 +1,90 @@
-//! `cargo xtask deploy <env>`: preflight → state backend → init → validate → plan → the destroy gate →
-//! the cost gate → confirmation (protected environments) → apply exactly the saved plan → record the outputs.
+//! `cargo xtask deploy <env>`: preflight → state backend → init → (off-hours: up) → validate → plan →
+//! the destroy gate → the cost gate → confirmation (protected environments) → apply exactly the saved
+//! plan → record the outputs → the cluster → (off-hours: back down).
+//! `--plan <file>` applies a plan `cargo xtask plan` saved instead, and never plans: the plan is
+//! checked against this checkout (environment, commit, its files) before anything runs and against the
+//! state once terraform is initialised; the gates and the confirmation run on it.
 
 use std::io::IsTerminal;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 
+use crate::bundle::Bundle;
 use crate::cli::DeployArgs;
 use crate::engine::{Pipeline, Step};
 use crate::error::usage;
-use crate::target::{PlanSummary, Target, DATA_RESOURCES};
-use crate::{cluster, cost, preflight, steps, Context};
+use crate::target::Target;
+use crate::tfplan::{Plan, PlanSummary, DATA_RESOURCES};
+use crate::{cluster, cost, offhours, preflight, steps, Context};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
+    let given = args.plan.as_deref().map(Bundle::at).transpose()?;
+    // A plan given is checked first: another environment's or commit's is refused before anything runs.
+    let meta = given.as_ref().map(|b| b.check(ctx, &target)).transpose()?;
     preflight::check(ctx, &target, preflight::deploy(&target, args.yes), &args.run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("deploy {}", target.env.name));
+    let bundle = given.unwrap_or_else(|| Bundle::of(&target));
+    let env = &target.env.name;
+    let invocation = if meta.is_some() { format!("deploy {env} --plan") } else { format!("deploy {env}") };
+    let mut pipeline = Pipeline::new(ctx, invocation);
     steps::announce_omissions(ctx, &target, &mut pipeline);
-    steps::ready_steps(ctx, &target, &mut pipeline);
-    pipeline.step(steps::state_backend_step(ctx, &target));
-    steps::plan_steps(ctx, &target, &mut pipeline);
-    pipeline.step(gate_step(&target, args.allow_destroy));
-    pipeline.step(cost_step(ctx, &target, args.no_cost_gate));
-    if target.env.protected && !args.yes {
-        pipeline.step(confirm_step(&target));
+    // Off-hours (unprotected environments only): brought up before the plan is made or checked, and
+    // back down at the end.
+    let offhours = !target.env.protected;
+    if offhours {
+        pipeline.preface(format!(
+            "If `{env}` is in off-hours, `offhours-up` brings it up for this deploy and `offhours-down` returns it."
+        ));
     }
-    steps::apply_steps(ctx, &target, &mut pipeline);
+    steps::ready_steps(ctx, &target, &mut pipeline);
+    match &meta {
+        None => {
+            pipeline.step(steps::state_backend_step(ctx, &target));
+            pipeline.step(steps::init_step(ctx, &target));
+            if offhours {
+                pipeline.step(offhours::wake_step(ctx, &target));
+            }
+            steps::validate_and_plan_steps(ctx, &target, &mut pipeline);
+        }
+        Some(meta) => {
+            pipeline.step(steps::init_step(ctx, &target));
+            pipeline.step(bundle.current_step(ctx, &target, meta));
+            if offhours {
+                pipeline.step(offhours::wake_step(ctx, &target));
+            }
+        }
+    }
+    pipeline.step(gate_step(&target, &bundle, args.allow_destroy));
+    pipeline.step(cost_step(ctx, &target, &bundle, args.no_cost_gate));
+    if target.env.protected && !args.yes {
+        pipeline.step(confirm_step(&target, &bundle));
+    }
+    steps::apply_steps(ctx, &target, &bundle, &mut pipeline);
     pipeline.step(steps::outputs_step(ctx, &target));
     cluster::deploy_steps(ctx, &target, &mut pipeline)?;
-    pipeline.run(&args.run)
+    if offhours {
+        pipeline.step(offhours::return_step(ctx, &target));
+    }
+    let started = std::time::SystemTime::now();
+    pipeline.run(&args.run)?;
+    if !args.run.dry_run {
+        // Under GitHub Actions the job summary shows the plan applied.
+        bundle.publish(if meta.is_some() { None } else { Some(started) })?;
+    }
+    Ok(())
 }
 
 /// Protected environments: no deleting or replacing data resources unless `--allow-destroy`.
-fn gate_step(target: &Target, allow_destroy: bool) -> Step<'_> {
+fn gate_step<'a>(target: &'a Target, bundle: &'a Bundle, allow_destroy: bool) -> Step<'a> {
     let about = if target.env.protected {
         "Refuse a plan that deletes or replaces data resources (protected environment)"
     } else {
         "Report what the plan deletes (not protected: allowed)"
     };
     Step::new("gate", about, vec![], move |c| {
-        let json = std::fs::read_to_string(target.plan_json()).with_context(|| format!("reading {}", target.plan_json().display()))?;
-        let summary = PlanSummary::from_json(&json)?;
-        let data: Vec<String> = summary
-            .deletions
-            .iter()
-            .filter(|(_, kind, _)| DATA_RESOURCES.contains(&kind.as_str()))
-            .map(|(address, _, actions)| format!("{address} ({actions})"))
-            .collect();
+        let summary = PlanSummary::of(&Plan::read(&bundle.json)?);
+        let data: Vec<String> =
+            summary.data_losses().iter().map(|e| format!("{} ({})", e.address, e.actions)).collect();
         for d in &data {
             c.log(format!("data resource deleted or replaced: {d}"));
         }
@@ -68,14 +107,14 @@ fn gate_step(target: &Target, allow_destroy: bool) -> Step<'_> {
 }
 
 /// The plan priced against the environment's budget (`cargo xtask cost-report` on the saved plan).
-fn cost_step<'a>(ctx: &'a Context, target: &'a Target, no_cost_gate: bool) -> Step<'a> {
+fn cost_step<'a>(ctx: &'a Context, target: &'a Target, bundle: &'a Bundle, no_cost_gate: bool) -> Step<'a> {
     let about = if no_cost_gate {
         "Price the plan against the budget (reported only: --no-cost-gate)"
     } else {
         "Price the plan against the budget: refuse an estimate over it, or one with unpriced resources"
     };
     Step::new("cost", about, vec![], move |c| {
-        let priced = cost::price(ctx, &target.env, &target.plan_json())?;
+        let priced = cost::price(ctx, &target.env, &bundle.json)?;
         c.fact(format!("cost: {}", priced.line()));
         c.note(priced.line());
         if !no_cost_gate {
@@ -92,7 +131,7 @@ fn cost_step<'a>(ctx: &'a Context, target: &'a Target, no_cost_gate: bool) -> St
 }
 
 /// A person types the environment's name back before a protected environment changes.
-fn confirm_step(target: &Target) -> Step<'_> {
+fn confirm_step<'a>(target: &'a Target, bundle: &'a Bundle) -> Step<'a> {
     Step::new("confirm", format!("Confirm the plan for protected `{}`", target.env.name), vec![], move |c| {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(
@@ -100,8 +139,7 @@ fn confirm_step(target: &Target) -> Step<'_> {
                 target.env.name
             )));
         }
-        let json = std::fs::read_to_string(target.plan_json())?;
-        let summary = PlanSummary::from_json(&json)?;
+        let summary = PlanSummary::of(&Plan::read(&bundle.json)?);
         let answer =
             c.ask(&format!("Plan for {}: {}. Type `{}` to apply:", target.env.name, summary.line(), target.env.name))?;
         if answer != target.env.name {
@@ -110,5 +148,5 @@ fn confirm_step(target: &Target) -> Step<'_> {
         c.note("confirmed");
         Ok(())
     })
-    .note("skipped with --yes")
+    .note(format!("skipped with --yes; the summary: {}", bundle.summary.display()))
 }

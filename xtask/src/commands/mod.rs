@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod docs;
 pub mod doctor;
+pub mod drift;
 pub mod emulator;
 pub mod mesh;
 pub mod plan;

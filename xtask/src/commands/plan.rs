@@ -1,10 +1,12 @@
 //! `cargo xtask plan <env>`: init with the environment's backend, validate, plan to a saved file, keep
-//! `terraform show -json` of it next to it, and summarise adds/changes/destroys.
+//! its bundle next to it (the JSON, masked; the markdown summary; the meta deploy --plan checks), and
+//! summarise adds/changes/destroys (under GitHub Actions also in the job summary).
 //! `--emulated` plans the same configuration against the emulator from empty state: no cloud
 //! credentials, the real backend untouched — the full set of resources the environment would have.
 
 use anyhow::Result;
 
+use crate::bundle::Bundle;
 use crate::cli::PlanArgs;
 use crate::engine::Pipeline;
 use crate::target::{Against, Target};
@@ -30,5 +32,11 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
         pipeline.step(steps::state_backend_step(ctx, &target));
     }
     steps::plan_steps(ctx, &target, &mut pipeline);
-    pipeline.run(&args.run)
+    let started = std::time::SystemTime::now();
+    pipeline.run(&args.run)?;
+    if !args.run.dry_run {
+        // Under GitHub Actions the job summary shows the plan's summary too.
+        Bundle::of(&target).publish(Some(started))?;
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_json::Value;
 
+use crate::tfplan::{self, ConfigModule, ConfigResource};
+
 /// One resource instance (managed, or a data source read at apply).
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -50,21 +52,13 @@ pub struct Plan {
     /// terraform/environments/<env>: where the configuration's module sources are relative to.
     env_dir: PathBuf,
     pub resources: BTreeMap<String, Resource>,
-    configuration: Value,
+    configuration: ConfigModule,
     outputs_after: Value,
     outputs_unknown: Value,
-    /// The root module's variables as planned (`aws_account_id`, `region`).
-    variables: Value,
+    /// The plan itself, for its root variables as planned (`aws_account_id`, `region`).
+    plan: tfplan::Plan,
     /// Source text read from terraform/ (locals, resource locations), read once per plan.
     memo: std::cell::RefCell<BTreeMap<String, Option<String>>>,
-}
-
-fn index_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
 }
 
 impl Plan {
@@ -74,43 +68,42 @@ impl Plan {
     }
 
     pub fn from_json(text: &str, path: &Path, env_dir: &Path) -> Result<Plan> {
-        let json: Value =
+        let mut plan: tfplan::Plan =
             serde_json::from_str(text).with_context(|| format!("{} is not terraform's plan JSON", path.display()))?;
         let mut resources = BTreeMap::new();
-        for rc in json["resource_changes"].as_array().into_iter().flatten() {
-            let actions = &rc["change"]["actions"];
-            if actions.as_array().is_some_and(|a| a.iter().all(|x| x == "delete")) {
+        for rc in plan.resource_changes.take().unwrap_or_default() {
+            if rc.change.deletes_only() {
                 continue;
             }
-            let address = rc["address"].as_str().unwrap_or_default().to_string();
             let r = Resource {
-                module: rc["module_address"].as_str().unwrap_or_default().to_string(),
-                data: rc["mode"] == "data",
-                kind: rc["type"].as_str().unwrap_or_default().to_string(),
-                name: rc["name"].as_str().unwrap_or_default().to_string(),
-                index: index_text(&rc["index"]),
-                after: rc["change"]["after"].clone(),
-                unknown: rc["change"]["after_unknown"].clone(),
-                address: address.clone(),
+                module: rc.module_address.clone().unwrap_or_default(),
+                data: !rc.managed(),
+                index: rc.index_text(),
+                kind: rc.kind,
+                name: rc.name,
+                after: rc.change.after,
+                unknown: rc.change.after_unknown,
+                address: rc.address.clone(),
             };
-            resources.insert(address, r);
+            resources.insert(rc.address, r);
         }
-        let stack = &json["output_changes"]["stack"];
+        let stack = plan.output_changes.remove("stack").unwrap_or_default();
+        let configuration = plan.configuration.take().map(|c| c.root_module).unwrap_or_default();
         Ok(Plan {
             path: path.to_path_buf(),
             env_dir: env_dir.to_path_buf(),
             resources,
-            configuration: json["configuration"]["root_module"].clone(),
-            outputs_after: stack["after"].clone(),
-            outputs_unknown: stack["after_unknown"].clone(),
-            variables: json["variables"].clone(),
+            configuration,
+            outputs_after: stack.after,
+            outputs_unknown: stack.after_unknown,
+            plan,
             memo: Default::default(),
         })
     }
 
     /// A root variable's planned value as text (`aws_account_id`).
     pub fn variable(&self, name: &str) -> Option<&str> {
-        self.variables[name]["value"].as_str()
+        self.plan.variable(name)
     }
 
     /// `make`'s answer for `key`, computed once per plan.
@@ -153,28 +146,24 @@ impl Plan {
     // --- configuration --------------------------------------------------------------------------
 
     /// The configuration of a module (`module.stack.module.security`), or the root.
-    fn module_config(&self, module: &str) -> Option<&Value> {
+    fn module_config(&self, module: &str) -> Option<&ConfigModule> {
         let mut at = &self.configuration;
         for call in module_calls(module) {
-            at = at.get("module_calls")?.get(strip_index(call))?.get("module")?;
+            at = &at.module_calls.get(strip_index(call))?.module;
         }
         Some(at)
     }
 
     /// The configuration block of a resource.
-    fn resource_config(&self, r: &Resource) -> Option<&Value> {
+    fn resource_config(&self, r: &Resource) -> Option<&ConfigResource> {
         let address = r.config_address();
-        self.module_config(&r.module)?["resources"].as_array()?.iter().find(|c| c["address"] == address.as_str())
+        self.module_config(&r.module)?.resources.iter().find(|c| c.address == address)
     }
 
     /// Every reference in the expression of `attr` of a resource's configuration (nested blocks
     /// included), e.g. `["data.aws_iam_policy_document.irsa_trust", "each.key"]`.
     pub fn references(&self, r: &Resource, attr: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(c) = self.resource_config(r) {
-            collect_references(&c["expressions"][attr], &mut out);
-        }
-        most_specific(out)
+        most_specific(self.resource_config(r).map(|c| c.argument(attr)).unwrap_or_default())
     }
 
     /// The references of `attr`, with every `var.X` replaced by what the module's caller passed for X
@@ -212,16 +201,14 @@ impl Plan {
         let mut out: Vec<&Resource> = Vec::new();
         let mut todo = vec![(String::new(), &self.configuration)];
         while let Some((module, cfg)) = todo.pop() {
-            for r in cfg["resources"].as_array().into_iter().flatten().filter(|r| r["type"] == kind) {
-                let mut refs = Vec::new();
-                collect_references(&r["expressions"][attr], &mut refs);
-                for origin in self.expand_origins(&module, most_specific(refs)) {
+            for r in cfg.resources.iter().filter(|r| r.kind == kind) {
+                for origin in self.expand_origins(&module, most_specific(r.argument(attr))) {
                     out.extend(self.sources(&origin, None));
                 }
             }
-            for (call, c) in cfg["module_calls"].as_object().into_iter().flatten() {
+            for (call, c) in &cfg.module_calls {
                 let path = if module.is_empty() { format!("module.{call}") } else { format!("{module}.module.{call}") };
-                todo.push((path, &c["module"]));
+                todo.push((path, &c.module));
             }
         }
         out
@@ -259,10 +246,10 @@ impl Plan {
                     out.push(reference);
                     continue;
                 };
-                let mut given = Vec::new();
-                if let Some(cfg) = self.module_config(&parent) {
-                    collect_references(&cfg["module_calls"][strip_index(&call)]["expressions"][var], &mut given);
-                }
+                let given = self
+                    .module_config(&parent)
+                    .map(|cfg| cfg.call_argument(strip_index(&call), var))
+                    .unwrap_or_default();
                 todo.extend(most_specific(given).into_iter().map(|g| (parent.clone(), g)));
             } else if module.is_empty() {
                 out.push(reference);
@@ -368,9 +355,8 @@ impl Plan {
                 .map(|(k, _)| k.to_string())
                 .or(key.clone());
             let Some(cfg) = self.module_config(&module) else { continue };
-            let mut refs = Vec::new();
-            collect_references(&cfg["outputs"][&output]["expression"], &mut refs);
-            let refs = most_specific(refs);
+            let expression = cfg.outputs.get(&output).and_then(|o| o.expression.as_ref());
+            let refs = most_specific(expression.map(tfplan::Expr::references).unwrap_or_default());
             let named: Vec<&String> = refs
                 .iter()
                 .filter(|r| {
@@ -397,11 +383,11 @@ impl Plan {
         let mut dir = self.env_dir.clone();
         let mut at = &self.configuration;
         for call in module_calls(module) {
-            let Some(c) = at.get("module_calls").and_then(|m| m.get(strip_index(call))) else { break };
-            if let Some(source) = c["source"].as_str() {
+            let Some(c) = at.module_calls.get(strip_index(call)) else { break };
+            if let Some(source) = &c.source {
                 dir = crate::terraform::normalize(&dir.join(source));
             }
-            at = &c["module"];
+            at = &c.module;
         }
         dir
     }
@@ -483,20 +469,4 @@ fn split_module(origin: &str) -> (String, &str) {
         rest = after.get(call_len + 1..).unwrap_or("");
     }
     (module, rest)
-}
-
-fn collect_references(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if k == "references" {
-                    out.extend(x.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)));
-                } else {
-                    collect_references(x, out);
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| collect_references(x, out)),
-        _ => {}
-    }
 }

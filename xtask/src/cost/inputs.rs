@@ -12,75 +12,29 @@ use serde_json::Value;
 use super::{PRICES, USAGE};
 
 use crate::error::usage;
-
-#[derive(Deserialize)]
-pub(super) struct Plan {
-    pub(super) resource_changes: Option<Vec<Change>>,
-    #[serde(default)]
-    pub(super) variables: HashMap<String, Variable>,
-    pub(super) configuration: Option<Value>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Variable {
-    #[serde(default)]
-    pub(super) value: Value,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Change {
-    pub(super) address: String,
-    #[serde(default)]
-    pub(super) module_address: Option<String>,
-    #[serde(default)]
-    pub(super) mode: String,
-    #[serde(rename = "type")]
-    pub(super) rtype: String,
-    #[serde(default)]
-    pub(super) index: Option<Value>,
-    pub(super) change: ChangeBody,
-}
-
-#[derive(Deserialize)]
-pub(super) struct ChangeBody {
-    #[serde(default)]
-    pub(super) actions: Vec<String>,
-    #[serde(default)]
-    pub(super) after: Option<Value>,
-}
+use crate::tfplan::{ConfigModule, Configuration};
 
 /// Addresses (without instance keys) of the resources configured with the DR provider (`aws.dr`).
-pub(super) fn dr_resources(configuration: &Value) -> HashSet<String> {
-    pub(super) fn walk(module: &Value, prefix: &str, out: &mut HashSet<String>) {
-        for r in module["resources"].as_array().into_iter().flatten() {
-            let key = r["provider_config_key"].as_str().unwrap_or_default();
+pub(super) fn dr_resources(configuration: &Configuration) -> HashSet<String> {
+    fn walk(module: &ConfigModule, prefix: &str, out: &mut HashSet<String>) {
+        for r in &module.resources {
+            let key = r.provider_config_key.as_str();
             if key == "aws.dr" || key.ends_with(":aws.dr") {
-                out.insert(format!("{prefix}{}", r["address"].as_str().unwrap_or_default()));
+                out.insert(format!("{prefix}{}", r.address));
             }
         }
-        for (name, call) in module["module_calls"].as_object().into_iter().flatten() {
-            walk(&call["module"], &format!("{prefix}module.{name}."), out);
+        for (name, call) in &module.module_calls {
+            walk(&call.module, &format!("{prefix}module.{name}."), out);
         }
     }
     let mut out = HashSet::new();
-    walk(&configuration["root_module"], "", &mut out);
+    walk(&configuration.root_module, "", &mut out);
     out
 }
 
 /// `module.a["x"].aws_s3_bucket.b[0]` → `module.a.aws_s3_bucket.b`.
 pub(super) fn strip_keys(address: &str) -> String {
-    let mut out = String::with_capacity(address.len());
-    let (mut depth, mut quoted) = (0, false);
-    for c in address.chars() {
-        match c {
-            '"' if depth > 0 => quoted = !quoted,
-            '[' if !quoted => depth += 1,
-            ']' if !quoted => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
+    crate::tfplan::without_keys(address)
 }
 
 /// The resource type in an address: the first part that is not `module.<name>`.

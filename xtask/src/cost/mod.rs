@@ -3,12 +3,13 @@
 //! (`monthly_budget_usd` of `module "stack"`), and last month's actual spend from Cost Explorer.
 //! `inputs` reads the plan, prices and usage; `estimate` holds what an estimate is made of; `pass` is
 //! the pricing pass; `rules` the per-type rules;
-//! `report` the budget and the report; `actual` the Cost Explorer answer.
+//! `report` the budget and the report; `diff` the change between two plans; `actual` the Cost Explorer answer.
 //!
 //! Pricing is one pass over `resource_changes`: one HashMap lookup for the resource type's rule, one for
 //! its usage, one for its price. Resources the table can't price are listed as unpriced, never as $0.
 
 mod actual;
+mod diff;
 mod estimate;
 mod inputs;
 mod pass;
@@ -20,10 +21,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 
 use crate::error::usage;
+use crate::tfplan::Plan;
 use crate::Context;
 pub use actual::{actual_report, last_month};
+pub use diff::Diff;
 use estimate::{Estimate, Regions};
-use inputs::{dr_resources, Plan, Prices, UsageFile};
+use inputs::{dr_resources, Prices, UsageFile};
 use pass::estimate;
 use report::{budget, Budget};
 pub use report::{money, Report};
@@ -79,22 +82,14 @@ pub fn price(ctx: &Context, env: &crate::config::Environment, plan_path: &Path) 
     // The whole file, every time: a typo in another environment's section is found now, not later.
     usage_file.check_all(&ctx.root.join(USAGE), &ctx.config()?)?;
     let traffic = usage_file.for_env(&env.name, &ctx.root.join(USAGE))?;
-    let text = std::fs::read_to_string(plan_path)
-        .map_err(|e| usage(format!("cannot read the plan {}: {e}", plan_path.display())))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        usage(format!(
-            "{}:{}: not a terraform plan JSON (`terraform show -json` of a saved plan): {e}",
-            plan_path.display(),
-            e.line()
-        ))
-    })?;
+    let plan = Plan::read(plan_path)?;
     let Some(changes) = &plan.resource_changes else {
         return Err(usage(format!(
             "{}: not a terraform plan JSON: it has no `resource_changes` (is it `terraform show -json` of a saved plan?)",
             plan_path.display()
         )));
     };
-    let var = |name: &str| plan.variables.get(name).and_then(|v| v.value.as_str()).map(str::to_string);
+    let var = |name: &str| plan.variable(name).map(str::to_string);
     let region = var("region").unwrap_or_else(|| env.region.clone());
     let dr_region = var("dr_region").or_else(|| env.dr_region.clone()).unwrap_or_else(|| region.clone());
     let dr_addresses = plan.configuration.as_ref().map(dr_resources).unwrap_or_default();

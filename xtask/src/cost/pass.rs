@@ -14,9 +14,10 @@ use super::{PRICES, USAGE};
 use super::estimate::*;
 use super::inputs::*;
 use super::rules::*;
+use crate::tfplan::ResourceChange;
 
 pub(super) fn estimate(
-    changes: &[Change],
+    changes: &[ResourceChange],
     prices: &Prices,
     usage: &Usage,
     regions: &Regions,
@@ -35,11 +36,11 @@ pub(super) fn estimate(
     let rules = rules();
     est.regions.push(regions.primary.to_string());
     for rc in changes {
-        if rc.mode != "managed" {
+        if !rc.managed() {
             continue;
         }
-        let Some(after) = rc.change.after.as_ref().filter(|a| !a.is_null()) else { continue };
-        if rc.change.actions.iter().all(|a| a == "delete") && !rc.change.actions.is_empty() {
+        let after = &rc.change.after;
+        if after.is_null() || rc.change.deletes_only() {
             continue;
         }
         est.resources += 1;
@@ -59,10 +60,10 @@ pub(super) fn estimate(
         } else {
             (primary, regions.primary)
         };
-        let Some(rule) = rules.get(rc.rtype.as_str()) else {
+        let Some(rule) = rules.get(rc.kind.as_str()) else {
             pass.unpriced.push(Unpriced {
                 address: rc.address.clone(),
-                rtype: rc.rtype.clone(),
+                rtype: rc.kind.clone(),
                 reason: format!("no price in {PRICES}"),
             });
             continue;
@@ -70,17 +71,17 @@ pub(super) fn estimate(
         let before = (pass.lines.len(), pass.unpriced.len(), pass.node_disks.len(), pass.replicas.len());
         let r = Res {
             address: &rc.address,
-            rtype: &rc.rtype,
+            rtype: &rc.kind,
             module: rc.module_address.as_deref().unwrap_or(""),
             index: rc.index.as_ref(),
             after,
-            usage: usage.of(&rc.address, &plain, &rc.rtype),
+            usage: usage.of(&rc.address, &plain, &rc.kind),
             p,
             region,
         };
         rule(&r, &mut pass);
         if before == (pass.lines.len(), pass.unpriced.len(), pass.node_disks.len(), pass.replicas.len()) {
-            *est.free.entry(rc.rtype.clone()).or_default() += 1;
+            *est.free.entry(rc.kind.clone()).or_default() += 1;
         }
     }
     settle(&mut pass, primary, prices, usage);

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context as _, Result};
 use indicatif::ProgressBar;
 
 use super::hooks;
-use super::signals::{signal_group, signals_received};
+use super::signals::{interrupts_received, signal_group, signals_received};
 use super::ui::human;
 use super::{Cmd, Mode, StepCtx};
 
@@ -104,8 +104,9 @@ impl StepCtx {
         });
 
         let pid = handle.pids().first().copied();
-        let seen = signals_received();
-        let mut forwarded = 0;
+        let (seen, seen_interrupts) = (signals_received(), interrupts_received());
+        // Asked to stop (the first SIGINT or SIGTERM: one SIGINT forwarded), and forced (a second SIGINT).
+        let (mut asked, mut forced, mut told) = (false, false, 0);
         let started = Instant::now();
         let mut next_heartbeat = Duration::from_secs(30);
         let output = loop {
@@ -122,20 +123,27 @@ impl StepCtx {
                 return Err(abort);
             }
             let pending = signals_received() - seen;
-            if pending > forwarded {
-                if let Some(pid) = pid {
-                    if forwarded == 0 {
-                        signal_group(pid, libc::SIGINT);
-                        self.log(format!(
-                            "xtask: interrupt sent to `{}`; waiting for it to shut down cleanly (interrupt again to force)",
-                            cmd.program
-                        ));
-                    } else {
-                        signal_group(pid, libc::SIGKILL);
-                        self.log(format!("xtask: `{}` killed", cmd.program));
-                    }
+            if let (Some(pid), true) = (pid, pending > told) {
+                let first = !asked;
+                if first {
+                    signal_group(pid, libc::SIGINT);
+                    asked = true;
+                    self.log(format!(
+                        "xtask: interrupt sent to `{}`; waiting for it to shut down cleanly (interrupt again to force)",
+                        cmd.program
+                    ));
                 }
-                forwarded = pending;
+                if interrupts_received() - seen_interrupts >= 2 && !forced {
+                    signal_group(pid, libc::SIGKILL);
+                    forced = true;
+                    self.log(format!("xtask: `{}` killed", cmd.program));
+                } else if !first && !forced {
+                    self.log(format!(
+                        "xtask: asked to stop again (SIGTERM): the same shutdown, still waiting for `{}` (a second Ctrl-C forces)",
+                        cmd.program
+                    ));
+                }
+                told = pending;
             }
             if self.ui.mode != Mode::Terminal && !self.ui.verbose && started.elapsed() >= next_heartbeat {
                 println!("    … still running `{}` ({})", cmd.program, human(started.elapsed()));
@@ -148,8 +156,8 @@ impl StepCtx {
 
         // A tool that finished its work despite the interrupt has done its step; the pipeline stops
         // before the next one. One that stopped short was interrupted.
-        if forwarded > 0 && !output.status.success() {
-            if forwarded > 1 {
+        if asked && !output.status.success() {
+            if forced {
                 // Said truthfully: the second interrupt killed the tool before its own shutdown.
                 return Err(anyhow::Error::new(Interrupted).context(Forced(cmd.program.clone())));
             }

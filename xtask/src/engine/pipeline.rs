@@ -16,7 +16,7 @@ use super::signals::{catch_signals, signals_received};
 use super::ui::{finish_step, print_table, report_failure, start_step, write_github_summary};
 use super::{hooks, runlock};
 use super::{Mode, Step, StepCtx, Ui};
-use crate::error::{usage, Interrupted, Reported, Usage, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
+use crate::error::{is_usage, usage, Interrupted, Reported, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
 use crate::redact;
 
 /// Flags every pipeline command shares: how much of it to run.
@@ -231,7 +231,7 @@ impl<'a> Pipeline<'a> {
                 eprintln!("{}", hooks::get().advice(None, &invocation));
                 Err(anyhow::Error::new(Reported(EXIT_INTERRUPTED)))
             }
-            Err(e) if e.chain().any(|c| c.is::<Usage>()) => Err(anyhow::Error::new(Reported(EXIT_USAGE))),
+            Err(e) if is_usage(&e) => Err(anyhow::Error::new(Reported(EXIT_USAGE))),
             Err(_) => Err(anyhow::Error::new(Reported(EXIT_FAILED))),
         }
     }

@@ -1,7 +1,9 @@
 //! End to end against the AWS emulator, with real terraform and the real AWS provider: the `local`
 //! stack deployed from nothing (its first apply interrupted, leaving no state lock behind), redeployed
-//! without changes, operated (backup, pruning, restore drill, off-hours), refused when it should be
-//! (stale plan, protected destroy gate, wrong account), and destroyed; every environment planned
+//! without changes while in off-hours (brought up for the deploy and back down), checked for drift (in
+//! sync; then a tag set outside terraform, exit 3), planned and applied from the saved plan (`deploy
+//! --plan`), operated (backup, pruning, restore drill), refused when it should be (stale plan, also as
+//! `deploy --plan`; protected destroy gate, wrong account), and destroyed; every environment planned
 //! against the emulator.
 
 use std::path::{Path, PathBuf};
@@ -115,14 +117,83 @@ fn local_stack_from_nothing_to_nothing() {
         );
     }
 
-    // Again: nothing to change.
+    // Off-hours: the node groups at zero, the database stopped, the sizes kept.
+    let db = output(&sb, "db_instance_identifier").as_str().unwrap().to_string();
+    let cluster = output(&sb, "cluster_name").as_str().unwrap().to_string();
+    let groups: Vec<String> =
+        output(&sb, "node_group_names").as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect();
+    let sizes = |sb: &Sandbox| -> Vec<serde_json::Value> {
+        groups
+            .iter()
+            .map(|g| {
+                aws(sb, &["eks", "describe-nodegroup", "--cluster-name", &cluster, "--nodegroup-name", g])["nodegroup"]
+                    ["scalingConfig"]
+                    .clone()
+            })
+            .collect()
+    };
+    let db_status = |sb: &Sandbox| {
+        aws(sb, &["rds", "describe-db-instances", "--db-instance-identifier", &db])["DBInstances"][0]
+            ["DBInstanceStatus"]
+            .clone()
+    };
+    let in_off_hours = |sb: &Sandbox| {
+        assert!(sizes(sb).iter().all(|s| s["desiredSize"] == 0 && s["minSize"] == 0), "{:?}", sizes(sb));
+        assert_eq!(db_status(sb), "stopped");
+    };
+    let before = sizes(&sb);
+    sb.run(&["schedule", "local", "down"]).assert_code(0);
+    in_off_hours(&sb);
+
+    // Again, in off-hours: the deploy says so, brings it up before it plans, finds nothing to change, and
+    // returns it to off-hours.
     let again = sb.run(&["deploy", "local"]);
     again.assert_code(0);
     assert!(again.stdout().contains("0 to add, 0 to change, 0 to destroy"), "{}", again.stdout());
     assert!(again.stdout().contains("no changes: nothing to apply"), "{}", again.stdout());
+    let line = |step: &str| {
+        again.stdout().lines().find(|l| l.contains(&format!("] {step} ("))).unwrap_or_default().to_string()
+    };
+    assert!(line("offhours-up").contains("in off-hours:"), "{}", again.stdout());
+    assert!(line("offhours-down").contains("back in off-hours"), "{}", again.stdout());
+    in_off_hours(&sb);
+    sb.run(&["schedule", "local", "up"]).assert_code(0);
+    assert_eq!(sizes(&sb), before, "sizes restored exactly");
 
-    // Day 2: backups, pruning, a restore drill, off-hours.
-    let db = output(&sb, "db_instance_identifier").as_str().unwrap().to_string();
+    // Drift: none after the deploy; a tag set outside terraform is named, with its attribute, exit 3.
+    let drift = sb.run(&["drift", "local"]);
+    drift.assert_code(0);
+    assert!(drift.stdout().contains("in sync"), "{}", drift.stdout());
+    let vpc = output(&sb, "vpc_id").as_str().unwrap().to_string();
+    aws(&sb, &["ec2", "create-tags", "--resources", &vpc, "--tags", "Key=Drift,Value=out-of-band"]);
+    let drift = sb.run(&["drift", "local"]);
+    drift.assert_code(3);
+    let vpc_address = first_address(&sb, "aws_vpc");
+    assert!(drift.stdout().contains(&format!("  {vpc_address}\n")), "names the VPC:\n{}", drift.stdout());
+    assert!(drift.stdout().contains("tags.Drift: (none) → \"out-of-band\""), "{}", drift.stdout());
+    assert!(sb.work().join("plans/local.drift.md").is_file());
+
+    // Plan, review, apply exactly that plan: the tag goes, nothing is planned again.
+    let plan = sb.run(&["plan", "local"]);
+    plan.assert_code(0);
+    let summary = std::fs::read_to_string(sb.work().join("plans/local.summary.md")).unwrap();
+    assert!(summary.contains(&format!("`{vpc_address}` (update)")), "{summary}");
+    let tfplan = sb.work().join("plans/local.tfplan").display().to_string();
+    let dry = sb.run(&["deploy", "local", "--plan", &tfplan, "--dry-run"]);
+    dry.assert_code(0);
+    assert!(!dry.stdout().contains("terraform plan"), "{}", dry.stdout());
+    let applied = sb.run(&["deploy", "local", "--plan", &tfplan]);
+    applied.assert_code(0);
+    assert!(
+        applied.stdout().lines().any(|l| l.starts_with("plan-check") && l.contains("done")),
+        "{}",
+        applied.stdout()
+    );
+    assert!(!applied.stdout().contains("] plan: "), "no plan step:\n{}", applied.stdout());
+    let tags = aws(&sb, &["ec2", "describe-tags", "--filters", &format!("Name=resource-id,Values={vpc}")]);
+    assert!(!tags.to_string().contains("out-of-band"), "the drift is undone: {tags}");
+
+    // Day 2: backups, pruning, a restore drill.
     sb.run(&["backup", "local"]).assert_code(0);
     let first_snaps = snapshots(&sb, &db);
     assert_eq!(first_snaps.len(), 1, "{first_snaps:#?}");
@@ -160,29 +231,6 @@ fn local_stack_from_nothing_to_nothing() {
         "the scratch instance is gone"
     );
 
-    let cluster = output(&sb, "cluster_name").as_str().unwrap().to_string();
-    let groups: Vec<String> =
-        output(&sb, "node_group_names").as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect();
-    let sizes = |sb: &Sandbox| -> Vec<serde_json::Value> {
-        groups
-            .iter()
-            .map(|g| {
-                aws(sb, &["eks", "describe-nodegroup", "--cluster-name", &cluster, "--nodegroup-name", g])["nodegroup"]
-                    ["scalingConfig"]
-                    .clone()
-            })
-            .collect()
-    };
-    let before = sizes(&sb);
-    sb.run(&["schedule", "local", "down"]).assert_code(0);
-    assert!(sizes(&sb).iter().all(|s| s["desiredSize"] == 0 && s["minSize"] == 0), "{:?}", sizes(&sb));
-    let status = aws(&sb, &["rds", "describe-db-instances", "--db-instance-identifier", &db])["DBInstances"][0]
-        ["DBInstanceStatus"]
-        .clone();
-    assert_eq!(status, "stopped");
-    sb.run(&["schedule", "local", "up"]).assert_code(0);
-    assert_eq!(sizes(&sb), before, "sizes restored exactly");
-
     // A saved plan made stale by a later state change is refused.
     let resource = first_address(&sb, "aws_cloudwatch_log_group");
     terraform(&sb, &["taint", &resource]);
@@ -191,6 +239,12 @@ fn local_stack_from_nothing_to_nothing() {
     let stale = sb.run(&["deploy", "local", "--only", "apply"]);
     stale.assert_code(1);
     assert!(stale.all().to_lowercase().contains("stale"), "terraform refuses the stale plan:\n{}", stale.all());
+    // The same plan given to `deploy --plan`: refused before anything runs, naming both serials.
+    let refused = sb.run(&["deploy", "local", "--plan", &tfplan]);
+    refused.assert_code(2);
+    let err = refused.stderr();
+    assert!(err.contains("is stale") && err.matches("serial ").count() >= 2, "{err}");
+    assert!(err.contains("Plan again: `cargo xtask plan local`"), "{err}");
 
     // A protected environment's plan that replaces the database is refused without --allow-destroy.
     let protected = config_with(&sb, "protected.toml", "emulator = true", "emulator = true\nprotected = true");

@@ -140,6 +140,63 @@ esac"#,
     assert!(resumed.stdout().lines().any(|l| l.starts_with("preflight") && l.contains("done")), "{}", resumed.stdout());
 }
 
+/// GitHub's cancel: SIGINT, then SIGTERM (7.5 s later there; here while the tool still cleans up). One
+/// graceful shutdown: the tool gets one interrupt, is not killed, finishes its cleanup; exit 130.
+#[test]
+fn sigint_then_sigterm_is_one_graceful_shutdown() {
+    let sb = plan_dev();
+    let started = sb.path("init-started");
+    let marker = sb.path("init-cleaned-up");
+    let received = sb.path("received");
+    let sb = sb.standin(
+        "terraform",
+        &format!(
+            r#"if [ "$1" = init ] && [ ! -e "{marker}" ]; then
+  trap 'echo term >> "{received}"' TERM
+  trap 'echo int >> "{received}"; kill $! 2>/dev/null; touch "{marker}.cleaning"; sleep 2; echo released > "{marker}"; exit 130' INT
+  touch "{started}"
+  sleep 30 & wait $!
+  exit 0
+fi
+exit 0"#,
+            marker = marker.display(),
+            started = started.display(),
+            received = received.display()
+        ),
+    );
+    let child = sb
+        .command(&["plan", "dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the stand-in never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe_kill(child.id(), 2);
+    let cleaning = std::path::PathBuf::from(format!("{}.cleaning", marker.display()));
+    while !cleaning.exists() {
+        assert!(Instant::now() < deadline, "the interrupt never reached the stand-in");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe_kill(child.id(), 15);
+    let out = Run(child.wait_with_output().unwrap());
+    out.assert_code(130);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "released", "the tool finished its cleanup");
+    assert_eq!(
+        std::fs::read_to_string(&received).unwrap(),
+        "int\n",
+        "one interrupt reached the tool, and nothing else"
+    );
+    let err = out.stderr();
+    assert!(err.contains("the tool finished its own shutdown first") && !err.contains("forced"), "{err}");
+    let log = std::fs::read_to_string(sb.work().join("logs/plan-dev/03-init.log")).unwrap();
+    assert!(log.contains("asked to stop again (SIGTERM): the same shutdown"), "{log}");
+}
+
 fn unsafe_kill(pid: u32, signal: i32) {
     let status = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
     assert!(status.success());
