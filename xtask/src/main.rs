@@ -33,6 +33,7 @@ mod target;
 mod terraform;
 mod tferror;
 mod tools;
+mod tunnel;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +79,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),
         Unlock(args) => unlock::run(&ctx, args),
+        Tunnel(args) => tunnel::run(&ctx, args),
     }
 }
 

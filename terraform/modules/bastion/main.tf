@@ -11,8 +11,8 @@ locals {
   # What `cargo xtask tunnel <env>` reads (xtask/src/tunnel.rs): the instance to forward through and the
   # cluster whose endpoint it forwards to.
   tunnel_parameter = "/${var.project}/${var.environment}/bastion/tunnel"
-  # The session document that forwards a local port to a host the instance reaches (Session Manager,
-  # "Port forwarding to remote hosts"; SSM Agent 3.1.1374.0 or later, which Amazon Linux 2023 has).
+  # The session document that forwards a local port to a host the instance reaches (AWS News Blog, May
+  # 2022, "port forwarding to remote hosts": SSM Agent 3.1.1374.0 or later; Amazon Linux 2023's is newer).
   forwarding_document = "AWS-StartPortForwardingSessionToRemoteHost"
 }
 
