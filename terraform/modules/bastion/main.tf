@@ -83,14 +83,16 @@ resource "aws_vpc_security_group_ingress_rule" "cluster_from_bastion" {
 
 resource "aws_instance" "bastion" {
   #checkov:skip=CKV_AWS_126:Detailed (1-minute) monitoring is billed per metric and tells nothing about a relay that is either reachable through Session Manager or not.
-  ami                         = data.aws_ssm_parameter.ami.insecure_value
-  instance_type               = var.instance_type
-  subnet_id                   = var.subnet_id
-  vpc_security_group_ids      = [aws_security_group.bastion.id]
-  iam_instance_profile        = aws_iam_instance_profile.bastion.name
-  associate_public_ip_address = false
-  ebs_optimized               = true
-  monitoring                  = false
+  ami                    = data.aws_ssm_parameter.ami.insecure_value
+  instance_type          = var.instance_type
+  subnet_id              = var.subnet_id
+  vpc_security_group_ids = [aws_security_group.bastion.id]
+  iam_instance_profile   = aws_iam_instance_profile.bastion.name
+  ebs_optimized          = true
+  monitoring             = false
+  # No public address: the subnet is a private one (the network module's private subnets don't map
+  # public IPs). associate_public_ip_address is left to the subnet: the emulator reports an address for
+  # every instance, and the explicit false would replace the bastion at each plan there.
 
   metadata_options {
     http_endpoint               = "enabled"

@@ -50,8 +50,8 @@ run "an_ssm_only_bastion_admitted_to_the_api" {
     error_message = "IMDSv2 only, one hop"
   }
   assert {
-    condition     = aws_instance.bastion.root_block_device[0].encrypted && aws_instance.bastion.associate_public_ip_address == false
-    error_message = "encrypted root volume, no public address"
+    condition     = aws_instance.bastion.root_block_device[0].encrypted && aws_instance.bastion.subnet_id == "subnet-0a"
+    error_message = "encrypted root volume, in the private subnet given"
   }
   assert {
     condition     = data.aws_ssm_parameter.ami.name == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64" && aws_instance.bastion.ami == "ami-065b1b834d2a83a7a"
