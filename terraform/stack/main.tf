@@ -79,6 +79,8 @@ module "security" {
   # Who publishes to the alert topic: alarms, budgets, anomaly alerts, and the trail's notifications
   # (monitoring's aws_cloudtrail.sns_topic_name) while it sends them.
   sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  # The secret versions this stack writes (the services' database logins): the plan role's refresh reads them.
+  refreshed_secret_names = values(module.database.service_secret_names)
   operations = {
     db_instance_identifier = local.db_name
     state_bucket           = local.state_bucket
@@ -122,10 +124,42 @@ module "eks" {
   ebs_csi_role_arn             = module.security.controller_role_arns["ebs-csi"]
   node_security_group_ids      = [module.network.security_group_ids["nodes"]]
   enable_access_entries        = !contains(local.omit, "eks_access_entries")
+  # The deploy role (the apply job's cluster steps, on the CI runners) and the people's admin role are
+  # cluster admins; the developer role gets the group k8s/base/rbac.yaml binds in the workload namespace.
   access_entries = merge(
     { deploy = { principal_arn = module.security.github_deploy_role_arn, cluster_admin = true } },
-    { for k, r in module.security.cluster_role_arns : k => { principal_arn = r.arn, kubernetes_groups = [r.kubernetes_group] } },
+    { for k, r in module.security.cluster_role_arns : k => { principal_arn = r.arn, kubernetes_groups = [r.kubernetes_group], cluster_admin = r.cluster_admin } },
   )
+}
+
+# Reach: the API endpoint is private (unless api_public_access_cidrs lists operators' ranges). CI's
+# cluster steps run on CodeBuild-hosted GitHub Actions runners inside the VPC; people port-forward
+# through an SSM-managed bastion (`cargo xtask tunnel <env>`). Both are admitted to the API on 443 only.
+module "ci_runner" {
+  source = "../modules/ci-runner"
+
+  project                   = var.project
+  environment               = var.environment
+  github_repository         = var.github_repository
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  cluster_security_group_id = module.network.security_group_ids["cluster"]
+  logs_kms_key_arn          = module.security.kms_key_arns["logs"]
+  log_retention_days        = var.log_retention_days
+  create_connection         = !contains(local.omit, "ci_runner_connection")
+  connection_authorized     = var.ci_runner_connection_authorized && !contains(local.omit, "ci_runner_connection")
+}
+
+module "bastion" {
+  source = "../modules/bastion"
+
+  project                   = var.project
+  environment               = var.environment
+  vpc_id                    = module.network.vpc_id
+  subnet_id                 = module.network.private_subnet_ids[0]
+  cluster_security_group_id = module.network.security_group_ids["cluster"]
+  cluster_name              = module.eks.cluster_name
+  tunnel_roles              = module.security.cluster_role_names
 }
 
 module "database" {

@@ -10,6 +10,11 @@ output "cluster_name" {
   value       = module.eks.cluster_name
 }
 
+output "cluster_endpoint" {
+  description = "The Kubernetes API endpoint (private: reached from the CI runners and through `cargo xtask tunnel`; public too only for api_public_access_cidrs)."
+  value       = module.eks.cluster_endpoint
+}
+
 output "node_group_names" {
   description = "Managed node group names (cargo xtask schedule scales them)."
   value       = module.eks.node_group_names
@@ -161,8 +166,33 @@ output "github_operations_role_arn" {
 }
 
 output "cluster_role_arns" {
-  description = "The people's roles (assumed with MFA) and the Kubernetes group each maps to."
+  description = "The people's roles (assumed with MFA), the Kubernetes group each maps to and whether it is cluster admin."
   value       = module.security.cluster_role_arns
+}
+
+output "github_plan_role_arn" {
+  description = "Read-only role the plan jobs assume (pull requests' plans; the plan jobs on main): terraform plan with refresh, the state lock, nothing else written. Set it as a repository variable for the plan workflows (docs/INFRASTRUCTURE.md)."
+  value       = module.security.github_plan_role_arn
+}
+
+output "github_subjects" {
+  description = "The OIDC subject each GitHub role trusts (deploy, operations, plan): the repository's subject is customised to repo, context and job_workflow_ref (docs/SECURITY.md)."
+  value       = module.security.github_subjects
+}
+
+output "ci_runner_project" {
+  description = "CodeBuild project whose runners serve this environment's cluster jobs (`{project}-{env}-ci-runner`): runs-on codebuild-<it>-$${{ github.run_id }}-$${{ github.run_attempt }}. Null until the GitHub connection is authorised."
+  value       = module.ci_runner.project_name
+}
+
+output "ci_runner_connection_arn" {
+  description = "The runners' GitHub connection (AWS CodeConnections): complete it in the console while it is PENDING (docs/INFRASTRUCTURE.md, First apply in a new account); null where it is left out."
+  value       = module.ci_runner.connection_arn
+}
+
+output "bastion_instance_id" {
+  description = "The SSM-managed instance `cargo xtask tunnel <env>` port-forwards through to the private API endpoint."
+  value       = module.bastion.instance_id
 }
 
 output "name_servers" {

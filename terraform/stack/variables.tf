@@ -83,9 +83,14 @@ variable "node_groups" {
 }
 
 variable "api_public_access_cidrs" {
-  description = "CIDRs that may reach the Kubernetes API publicly (empty: private endpoint only)."
+  description = "Operators' public IPv4 ranges that may reach the Kubernetes API's public endpoint: the alternative to `cargo xtask tunnel` (empty: private endpoint only, the default)."
   type        = list(string)
   default     = []
+}
+
+variable "ci_runner_connection_authorized" {
+  description = "Whether the GitHub connection of the CI runners (AWS CodeConnections) has been completed in the console: false only for the first apply in a new account, which makes the connection PENDING and no runner project; true makes the CodeBuild project and its webhook (docs/INFRASTRUCTURE.md, First apply in a new account)."
+  type        = bool
 }
 
 # ---- data
@@ -254,7 +259,7 @@ variable "emulator_omissions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries"], k)])
-    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group."
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries", "ci_runner_connection"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, ci_runner_connection."
   }
 }

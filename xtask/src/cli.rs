@@ -61,6 +61,9 @@ pub enum Command {
                       Exit codes: 0 in sync, 3 drift found, 1 a step failed, 2 bad usage or configuration, 130 interrupted."
     )]
     Drift(EnvRunArgs),
+    /// Reach the private Kubernetes API: port-forward through the environment's bastion (Session
+    /// Manager) and write a kubeconfig that uses it; holds until Ctrl-C
+    Tunnel(TunnelArgs),
 }
 
 pub use crate::engine::RunArgs;
@@ -249,6 +252,23 @@ pub struct UnlockArgs {
     /// Remove the lock without asking (it is still refused while a run of this checkout holds it)
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Opens `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost` \
+through the bastion (the SSM parameter /<project>/<env>/bastion/tunnel names it and the cluster) to the \
+cluster endpoint's port 443, and writes target/xtask/kube/<env>-tunnel.config: server \
+https://127.0.0.1:<port>, tls-server-name the endpoint's host, credentials from `aws eks get-token` with \
+your AWS identity (the admin or developer role). In another terminal: export KUBECONFIG=<that file>. \
+Ctrl-C closes the tunnel (exit 0). Needs the AWS CLI and its Session Manager plugin (cargo xtask doctor).")]
+pub struct TunnelArgs {
+    /// Environment: dev, staging or production (local has no cluster and the emulator no sessions)
+    pub env: String,
+    /// Local port on 127.0.0.1 the API is forwarded to
+    #[arg(long, default_value_t = crate::tunnel::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1024..))]
+    pub port: u16,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

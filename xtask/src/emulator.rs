@@ -27,9 +27,11 @@ pub const SETTINGS: &[(&str, &str)] = &[
     // validation records resolve; moto's default keeps it PENDING_VALIDATION for 60 s, which
     // `aws_acm_certificate_validation` sat out on every first apply.
     ("MOTO_ACM_VALIDATION_WAIT", "0"),
-    // The stack looks up no AMI (EKS managed node groups pick their own): skip loading moto's
-    // catalogue of default AMIs when the EC2 backend first starts (seconds on a busy machine).
-    ("MOTO_EC2_LOAD_DEFAULT_AMIS", "false"),
+    // The bastion boots the image AWS's public SSM parameter names (al2023-ami-kernel-default-*), and the
+    // provider describes it before launching: moto knows those images only from its AMI catalogue
+    // (ec2/resources/latest_amis), which this loads when the EC2 backend first starts (about 0.4 s of
+    // CPU per region).
+    ("MOTO_EC2_LOAD_DEFAULT_AMIS", "true"),
 ];
 /// The account the emulator answers for (moto's default).
 pub const ACCOUNT_ID: &str = "123456789012";

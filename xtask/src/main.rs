@@ -37,6 +37,7 @@ mod terraform;
 mod tferror;
 mod tfplan;
 mod tools;
+mod tunnel;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +84,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         CostReport(args) => cost_report::run(&ctx, args),
         Unlock(args) => unlock::run(&ctx, args),
         Drift(args) => drift::run(&ctx, args),
+        Tunnel(args) => tunnel::run(&ctx, args),
     }
 }
 

@@ -91,6 +91,24 @@ fn wanted(target: &Target, needs: Needs) -> Vec<&'static Tool> {
     wanted
 }
 
+/// `cargo xtask tunnel`: the AWS CLI and its Session Manager plugin present, the local port free.
+pub fn tunnel(ctx: &Context, port: u16, run: &RunArgs) -> Result<()> {
+    if run.dry_run {
+        return Ok(());
+    }
+    work_dir_writable(ctx)?;
+    let tools = Tools::new(ctx);
+    for tool in [tools::AWS, tools::SESSION_MANAGER_PLUGIN] {
+        ready(&tools, tool)?;
+    }
+    if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+        return Err(usage(format!(
+            "port {port} on 127.0.0.1 is taken by another process (another tunnel?): pass --port with a free one"
+        )));
+    }
+    Ok(())
+}
+
 /// The tool is found and at least doctor's minimum (a version that can't be read is let through, as
 /// doctor shows it). The one place a later change can install project tools on demand.
 pub fn ready(tools: &Tools, tool: &Tool) -> Result<Found> {

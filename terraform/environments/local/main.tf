@@ -59,6 +59,8 @@ module "stack" {
   github_repository  = "authorworks/authorworks-infra"
   log_retention_days = 14
   monthly_budget_usd = 500
+  # No GitHub connection on the emulator (emulator_omissions below): no runner project either.
+  ci_runner_connection_authorized = false
 
   emulator_omissions = {
     eks_addons               = "the emulator has no EKS add-on API (CreateAddon)"
@@ -71,6 +73,7 @@ module "stack" {
     performance_insights     = "the emulator's RDS does not keep Performance Insights settings"
     db_parameter_group       = "the emulator's RDS does not keep a parameter group's parameters: the engine default group is used"
     guardduty_features       = "the emulator's GuardDuty does not keep detector features (EKS audit logs), so every plan would add them again"
+    ci_runner_connection     = "the emulator has no CodeConnections API and no CodeBuild webhooks: the CI runners' GitHub connection, and the CodeBuild project and webhook that need it, are left out (their role, log group and security group rules are made)"
     tls_only_bucket_policies = "the emulator ignores the aws:SecureTransport condition, so a TLS-only deny would lock every object out (it serves plain HTTP on 127.0.0.1)"
   }
 }

@@ -133,7 +133,9 @@ resource "aws_iam_openid_connect_provider" "this" {
 }
 
 # Who may use the Kubernetes API: each entry maps an IAM role to Kubernetes groups (RBAC decides what
-# they may do) and, for the deploy role, to the cluster-admin access policy.
+# they may do) and, for the deploy role and the people's admin role, to the cluster-admin access policy
+# (cluster scope). Access entries need the cluster's authentication mode API or API_AND_CONFIG_MAP
+# (access_config above); EKS refuses one for a principal that does not exist.
 resource "aws_eks_access_entry" "this" {
   for_each = var.enable_access_entries ? var.access_entries : {}
 
@@ -298,8 +300,10 @@ resource "aws_eks_node_group" "this" {
   })
 
   lifecycle {
-    # The cluster autoscaler (and `cargo xtask schedule`) own the current size. remote_access can't be
-    # set with a launch template; the emulator reports a default one that would force replacement.
+    # desired_size is the starting size only: afterwards the cluster autoscaler (with load) and dev's
+    # off-hours schedule (`cargo xtask schedule down|up`, to zero and back) own it, so a plan never
+    # "corrects" it back and an apply never scales a running group. remote_access can't be set with a
+    # launch template; the emulator reports a default one that would force replacement.
     ignore_changes = [scaling_config[0].desired_size, remote_access]
   }
 

@@ -63,13 +63,27 @@ variable "cluster_security_group_ids" {
 }
 
 variable "endpoint_public_access_cidrs" {
-  description = "CIDRs allowed to reach the API endpoint publicly; empty keeps the endpoint private only."
+  description = "Operators' public IPv4 ranges allowed to reach the API endpoint publicly (the alternative to the bastion's tunnel); empty keeps the endpoint private only."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for c in var.endpoint_public_access_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
-    error_message = "public access CIDRs must be valid and narrower than 0.0.0.0/0."
+    condition     = alltrue([for c in var.endpoint_public_access_cidrs : can(cidrhost(c, 0)) && !strcontains(c, ":") && c != "0.0.0.0/0"])
+    error_message = "public access CIDRs must be valid IPv4 ranges narrower than 0.0.0.0/0 (an IPv4 cluster takes no IPv6 ranges: EKS VpcConfigRequest publicAccessCidrs): ${join(", ", var.endpoint_public_access_cidrs)}."
+  }
+  # Amazon EKS quotas: at most 40 public endpoint access CIDR ranges per cluster.
+  validation {
+    condition     = length(var.endpoint_public_access_cidrs) <= 40
+    error_message = "EKS allows at most 40 public access CIDR ranges per cluster; got ${length(var.endpoint_public_access_cidrs)}: use the tunnel (cargo xtask tunnel) instead of a long allow-list."
+  }
+  # Traffic from a private (RFC 1918) address never reaches a public endpoint: such a range admits
+  # nobody and usually means the operator's LAN address was given instead of their public one.
+  validation {
+    condition = alltrue([for c in var.endpoint_public_access_cidrs : !can(cidrhost(c, 0)) || strcontains(c, ":") || !anytrue([
+      for p in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] :
+      tonumber(split("/", c)[1]) >= tonumber(split("/", p)[1]) && cidrsubnet("${cidrhost(c, 0)}/${split("/", p)[1]}", 0, 0) == p
+    ])])
+    error_message = "public access CIDRs must be public addresses: a private range (10/8, 172.16/12, 192.168/16) never reaches a public endpoint (the private endpoint serves the VPC): ${join(", ", var.endpoint_public_access_cidrs)}."
   }
 }
 

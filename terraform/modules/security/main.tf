@@ -367,8 +367,8 @@ resource "aws_iam_role_policy" "controller" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# GitHub Actions: the deploy and operations roles, each assumable only from this repository's workflows
-# running in its own GitHub environment.
+# GitHub Actions: the deploy, operations and plan roles, each assumable only by the workflow file that
+# is that job, at the ref it runs from, in its GitHub environment (or, for plans, outside any).
 
 # One provider per account and URL. A fresh account gets it here; where another stack made it, the data
 # source reads it, so the plan fails at once (not the first workflow run) when it is missing.
@@ -387,18 +387,39 @@ data "aws_iam_openid_connect_provider" "github" {
   url = "https://token.actions.githubusercontent.com"
 }
 
+# The subject each role trusts. IAM evaluates GitHub's `sub` claim (token.actions.githubusercontent.com:sub;
+# AWS IAM User Guide, "Configuring a role for GitHub OIDC identity provider"), and GitHub's default `sub`
+# names only the repository and the environment, so any branch's workflow that says `environment: dev`
+# would get dev's roles. The repository's subject is therefore customised (a first-apply step:
+# `PUT /repos/{owner}/{repo}/actions/oidc/customization/sub` with include_claim_keys
+# ["repo", "context", "job_workflow_ref"]), which GitHub documents as the format
+#   repo:<owner>/<repo>:<context>:job_workflow_ref:<owner>/<repo>/.github/workflows/<file>@<ref>
+# where <context> is what follows the repository in the default subject: `environment:<name>` for a job
+# in a GitHub environment, else `pull_request` on pull requests, else `ref:<ref>` (GitHub Docs, "OpenID
+# Connect reference", customizing the subject claims: "Example: Requiring a reusable workflow and other
+# claims"). For a job that calls no reusable workflow, job_workflow_ref is its own workflow file at the
+# ref it runs from. docs/SECURITY.md lists the subjects.
 locals {
   github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
-  # The GitHub environment each role trusts: deploy.yml runs in `<env>` (its reviewers gate it),
-  # operations.yml in `operations-<env>` (unattended).
-  github_environments = {
-    deploy     = var.environment
-    operations = "operations-${var.environment}"
+  repo                = var.github_repository
+  workflow            = "${var.github_repository}/.github/workflows"
+  wf                  = var.github_workflows
+  github_subjects = {
+    # The apply job: deploy.yml from main, in the GitHub environment `<env>` (its reviewers gate it).
+    deploy = ["repo:${local.repo}:environment:${var.environment}:job_workflow_ref:${local.workflow}/${local.wf.deploy}@refs/heads/main"]
+    # The day-2 jobs: operations.yml from main, in `operations-<env>` (unattended).
+    operations = ["repo:${local.repo}:environment:operations-${var.environment}:job_workflow_ref:${local.workflow}/${local.wf.operations}@refs/heads/main"]
+    # Plans: a pull request's plan workflow (at the pull request's merge ref), and the plan jobs that run
+    # from main after a merge or on a schedule; none in a GitHub environment.
+    plan = concat(
+      [for f in local.wf.plan_pull_request : "repo:${local.repo}:pull_request:job_workflow_ref:${local.workflow}/${f}@refs/pull/*/merge"],
+      [for f in local.wf.plan_main : "repo:${local.repo}:ref:refs/heads/main:job_workflow_ref:${local.workflow}/${f}@refs/heads/main"],
+    )
   }
 }
 
 data "aws_iam_policy_document" "github_trust" {
-  for_each = local.github_environments
+  for_each = local.github_subjects
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -411,10 +432,11 @@ data "aws_iam_policy_document" "github_trust" {
       variable = "token.actions.githubusercontent.com:aud"
       values   = ["sts.amazonaws.com"]
     }
+    # StringLike only where a subject has a wildcard (the pull request number).
     condition {
-      test     = "StringEquals"
+      test     = anytrue([for v in each.value : strcontains(v, "*")]) ? "StringLike" : "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:environment:${each.value}"]
+      values   = each.value
     }
   }
 }
@@ -424,21 +446,21 @@ data "aws_iam_policy_document" "github_trust" {
 # credentials mid-write. deploy.yml: timeout 90 min, session 5400 s; operations.yml: 120 min, 7200 s.
 resource "aws_iam_role" "github_deploy" {
   name                 = "${local.name}-github-deploy"
-  description          = "Assumed by ${var.github_repository}'s deploy workflow in the ${var.environment} GitHub environment"
+  description          = "Assumed by ${var.github_repository}'s ${local.wf.deploy} from main in the ${var.environment} GitHub environment"
   assume_role_policy   = data.aws_iam_policy_document.github_trust["deploy"].json
   max_session_duration = var.deploy_max_session_seconds
   tags                 = merge(var.tags, { Name = "${local.name}-github-deploy" })
 }
 
 resource "aws_iam_role_policy_attachment" "github_deploy" {
-  #checkov:skip=CKV_AWS_274:The deploy role applies this whole stack (IAM, KMS, EKS, RDS, networking); it is assumable only from this repository's workflows running in this GitHub environment, whose reviewers gate it.
+  #checkov:skip=CKV_AWS_274:The deploy role applies this whole stack (IAM, KMS, EKS, RDS, networking); it is assumable only by this repository's deploy workflow file from main running in this GitHub environment, whose reviewers gate it.
   role       = aws_iam_role.github_deploy.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AdministratorAccess"
 }
 
 resource "aws_iam_role" "github_operations" {
   name                 = "${local.name}-github-operations"
-  description          = "Assumed by ${var.github_repository}'s operations workflow in the operations-${var.environment} GitHub environment"
+  description          = "Assumed by ${var.github_repository}'s ${local.wf.operations} from main in the operations-${var.environment} GitHub environment"
   assume_role_policy   = data.aws_iam_policy_document.github_trust["operations"].json
   max_session_duration = var.operations_max_session_seconds
   tags                 = merge(var.tags, { Name = "${local.name}-github-operations" })
@@ -570,8 +592,126 @@ resource "aws_iam_role_policy" "github_operations" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# People: an admin and a developer role per environment, assumable by the account's IAM identities only
-# with MFA, mapped by EKS access entries (eks module) to the groups k8s/base/rbac.yaml binds.
+# The plan role: `terraform plan` (with refresh) against the real state, and nothing written but the
+# state lock. Pull requests' plans and the plan jobs on main assume it (github_subjects["plan"]).
+#
+# Base: AWS's ReadOnlyAccess managed policy. A refresh reads every resource of the stack, across some
+# thirty services, and AWS keeps that policy current with each service's read calls; a hand-written
+# list would go stale with every new resource. ViewOnlyAccess is too little (no s3:GetBucketPolicy,
+# kms:GetKeyPolicy, iam:GetRolePolicy and the like). What the refresh needs beyond it is added below.
+
+resource "aws_iam_role" "github_plan" {
+  name                 = "${local.name}-github-plan"
+  description          = "Assumed by ${var.github_repository}'s plan jobs (pull requests; main): read-only, plus the state lock"
+  assume_role_policy   = data.aws_iam_policy_document.github_trust["plan"].json
+  max_session_duration = 3600
+  tags                 = merge(var.tags, { Name = "${local.name}-github-plan" })
+
+  lifecycle {
+    # IAM quotas: a role trust policy is at most 2,048 characters (without white space) unless the
+    # account's quota is raised (IAM User Guide, "IAM and AWS STS quotas").
+    precondition {
+      condition     = length(data.aws_iam_policy_document.github_trust["plan"].minified_json) <= 2048
+      error_message = "the plan role's trust policy is ${length(data.aws_iam_policy_document.github_trust["plan"].minified_json)} characters; IAM allows 2,048: trust fewer plan workflows (github_workflows)."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "github_plan_read_only" {
+  role       = aws_iam_role.github_plan.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+locals {
+  state_key_arn = "arn:${local.partition}:s3:::${local.ops.state_bucket}/${var.environment}/terraform.tfstate"
+}
+
+data "aws_iam_policy_document" "github_plan" {
+  #checkov:skip=CKV_AWS_356:Only the calls without resource-level permissions (secretsmanager:GetRandomPassword) and the state key's alias condition statement use "*"; every other statement names its resources.
+  #checkov:skip=CKV_AWS_111:The one write is the state lock object, named exactly.
+  # terraform's S3 backend with use_lockfile: GetObject, PutObject and DeleteObject on `<key>.tflock`,
+  # reading the state (and its digest beside it) with GetObject (Terraform docs, "Backend Type: s3",
+  # S3 Bucket Permissions). Nothing else is written: no PutObject on the state itself.
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.ops.state_bucket}"]
+  }
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_key_arn}*"]
+  }
+  statement {
+    sid       = "HoldTheStateLock"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_key_arn}.tflock"]
+  }
+  # The bucket's default encryption key (bootstrap root), named by its alias.
+  statement {
+    sid       = "DecryptState"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "kms:ResourceAliases"
+      values   = [local.state_alias]
+    }
+  }
+  # Refreshing an aws_secretsmanager_secret_version calls GetSecretValue even when the value is
+  # write-only (terraform-provider-aws, secretsmanager/secret_version.go: resourceSecretVersionRead then
+  # drops secret_string): exactly the secrets whose versions this stack writes, decrypted through
+  # Secrets Manager only.
+  dynamic "statement" {
+    for_each = length(var.refreshed_secret_names) > 0 ? ["refresh"] : []
+    content {
+      sid       = "RefreshSecretVersions"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [for n in var.refreshed_secret_names : "${local.secret_arn_prefix}${n}-??????"]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.refreshed_secret_names) > 0 ? ["decrypt"] : []
+    content {
+      sid       = "DecryptThemThroughSecretsManager"
+      actions   = ["kms:Decrypt"]
+      resources = [aws_kms_key.this["secrets"].arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+  # The database logins' ephemeral passwords are opened at plan time (ephemeral
+  # aws_secretsmanager_random_password: GetRandomPassword, which has no resource-level permissions).
+  statement {
+    sid       = "OpenEphemeralPasswords"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+  # Read calls of resources here that ReadOnlyAccess may not list (newer services and actions).
+  statement {
+    sid       = "ReadConnectionsAndBudgets"
+    actions   = ["codeconnections:GetConnection", "codeconnections:ListTagsForResource", "budgets:ViewBudget", "budgets:ListTagsForResource"]
+    resources = ["arn:${local.partition}:codeconnections:${local.region}:${local.account_id}:connection/*", "arn:${local.partition}:budgets::${local.account_id}:budget/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "github_plan" {
+  name   = "${local.name}-github-plan"
+  role   = aws_iam_role.github_plan.id
+  policy = data.aws_iam_policy_document.github_plan.json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# People: an admin and a developer role per environment, made here (a fresh account has no role a person
+# could assume, and EKS refuses an access entry for a principal that does not exist), assumable by the
+# account's IAM identities only with MFA (the account root as principal delegates to IAM: a person's own
+# policy must allow sts:AssumeRole on the role, IAM User Guide, "Cross account access" / "Creating a role
+# to delegate permissions to an IAM user"). EKS access entries (eks module) map them: admin is cluster
+# admin (AmazonEKSClusterAdminPolicy) and in authorworks:admins; developer only in authorworks:developers,
+# which k8s/base/rbac.yaml binds in the workload namespace.
 
 data "aws_iam_policy_document" "people_trust" {
   statement {
@@ -592,7 +732,7 @@ resource "aws_iam_role" "people" {
   for_each = var.cluster_roles
 
   name               = "${local.name}-${each.key}"
-  description        = "People of ${local.name}: Kubernetes group ${each.value} (MFA required)"
+  description        = "People of ${local.name}: Kubernetes group ${each.value.kubernetes_group}${each.value.cluster_admin ? ", cluster admin" : ""} (MFA required)"
   assume_role_policy = data.aws_iam_policy_document.people_trust.json
   tags               = merge(var.tags, { Name = "${local.name}-${each.key}" })
 }

@@ -29,6 +29,21 @@ output "github_operations_role_arn" {
 }
 
 output "cluster_role_arns" {
-  description = "The people's roles (MFA) by suffix, with the Kubernetes group each maps to."
-  value       = { for k, r in aws_iam_role.people : k => { arn = r.arn, kubernetes_group = var.cluster_roles[k] } }
+  description = "The people's roles (MFA) by suffix, with the Kubernetes group each maps to and whether it is cluster admin."
+  value       = { for k, r in aws_iam_role.people : k => { arn = r.arn, kubernetes_group = var.cluster_roles[k].kubernetes_group, cluster_admin = var.cluster_roles[k].cluster_admin } }
+}
+
+output "cluster_role_names" {
+  description = "The people's roles by suffix: their IAM role names (the bastion module lets them open the tunnel)."
+  value       = { for k, r in aws_iam_role.people : k => r.name }
+}
+
+output "github_plan_role_arn" {
+  description = "ARN of the read-only role the plan jobs assume (pull requests; main): terraform plan with refresh, the state lock and nothing else written."
+  value       = aws_iam_role.github_plan.arn
+}
+
+output "github_subjects" {
+  description = "The OIDC subject (customised: repo, context, job_workflow_ref) each GitHub role trusts."
+  value       = local.github_subjects
 }

@@ -215,16 +215,62 @@ variable "operations" {
 }
 
 variable "cluster_roles" {
-  description = "The people's roles, assumable with MFA: role suffix => the Kubernetes group its access entry maps to (k8s/base/rbac.yaml binds authorworks:admins and authorworks:developers)."
-  type        = map(string)
+  description = "The people's roles, assumable with MFA: role suffix => the Kubernetes group its access entry maps to (k8s/base/rbac.yaml binds authorworks:admins and authorworks:developers) and whether it is also cluster admin (AmazonEKSClusterAdminPolicy)."
+  type = map(object({
+    kubernetes_group = string
+    cluster_admin    = bool
+  }))
   default = {
-    admin     = "authorworks:admins"
-    developer = "authorworks:developers"
+    admin     = { kubernetes_group = "authorworks:admins", cluster_admin = true }
+    developer = { kubernetes_group = "authorworks:developers", cluster_admin = false }
   }
 
   # EKS access entries: kubernetes groups may not start with "system:" (CreateAccessEntry).
   validation {
-    condition     = alltrue([for g in values(var.cluster_roles) : !startswith(g, "system:")])
+    condition     = alltrue([for r in values(var.cluster_roles) : !startswith(r.kubernetes_group, "system:")])
     error_message = "EKS access entries refuse Kubernetes groups starting with system: (CreateAccessEntry): cluster_roles = ${jsonencode(var.cluster_roles)}."
+  }
+  # IAM role names are at most 64 characters: {project}-{environment}-<suffix>.
+  validation {
+    condition     = alltrue([for k in keys(var.cluster_roles) : can(regex("^[a-z][a-z0-9-]{0,30}$", k))])
+    error_message = "cluster_roles: each key is a short lowercase suffix (it ends the role's name {project}-{environment}-<suffix>): ${join(", ", keys(var.cluster_roles))}."
+  }
+}
+
+# The workflow files each GitHub role trusts (see local.github_subjects in main.tf).
+variable "github_workflows" {
+  description = "Workflow files under .github/workflows/ each GitHub role trusts, at the ref it runs from: deploy (the apply job, from main, GitHub environment <env>), operations (from main, operations-<env>), plan_pull_request (pull requests' plans, at refs/pull/<n>/merge) and plan_main (plan jobs on main: after a merge, drift on a schedule)."
+  type = object({
+    deploy            = string
+    operations        = string
+    plan_pull_request = list(string)
+    plan_main         = list(string)
+  })
+  default = {
+    deploy            = "deploy.yml"
+    operations        = "operations.yml"
+    plan_pull_request = ["ci.yml"]
+    plan_main         = ["deploy.yml", "drift.yml"]
+  }
+
+  validation {
+    condition     = alltrue([for f in concat([var.github_workflows.deploy, var.github_workflows.operations], var.github_workflows.plan_pull_request, var.github_workflows.plan_main) : can(regex("^[A-Za-z0-9_.-]+\\.ya?ml$", f))])
+    error_message = "github_workflows: each is a workflow file name in .github/workflows/ (name.yml or name.yaml, no path and no wildcard): the roles trust exact files."
+  }
+  validation {
+    condition     = length(var.github_workflows.plan_pull_request) + length(var.github_workflows.plan_main) > 0
+    error_message = "github_workflows: the plan role trusts no workflow; name the pull requests' and main's plan workflows."
+  }
+}
+
+# Secrets whose versions terraform writes (the database logins): refreshing them reads them.
+variable "refreshed_secret_names" {
+  description = "Names of the secrets (in this account and region) whose aws_secretsmanager_secret_version this stack manages: the plan role's refresh reads them (GetSecretValue), exactly these."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.refreshed_secret_names : startswith(n, "${var.project}/${var.environment}/") && !strcontains(n, "*") && !strcontains(n, "?")])
+    error_message = "refreshed_secret_names: each is the exact name of one of this environment's secrets (${var.project}/${var.environment}/…), no wildcard."
   }
 }

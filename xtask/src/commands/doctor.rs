@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     for tool in tools::ALL {
         let found = tools.probe(tool);
         let (status, hint) = match (&found.path, &found.version, tool.need) {
-            (None, _, Need::Optional(why)) => ("optional".to_string(), format!("not found — {why}")),
+            (None, _, Need::Optional(why)) => ("optional".to_string(), format!("not found — {why}; {}", tool.hint)),
             (None, _, Need::Required) => {
                 problems.push(format!("{} is missing: {}", tool.name, tool.hint));
                 ("missing".to_string(), tool.hint.to_string())

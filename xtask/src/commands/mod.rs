@@ -15,5 +15,6 @@ pub mod mesh;
 pub mod plan;
 pub mod schedule;
 pub mod tools;
+pub mod tunnel;
 pub mod unlock;
 pub mod validate;

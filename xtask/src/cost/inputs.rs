@@ -125,6 +125,7 @@ pub(super) struct RegionPrices {
     pub(super) vpc_endpoint_gb: f64,
     pub(super) ec2: HashMap<String, f64>,
     pub(super) ebs_gb_month: HashMap<String, f64>,
+    pub(super) codebuild_linux_minute: HashMap<String, f64>,
     pub(super) rds: HashMap<String, HashMap<String, f64>>,
     pub(super) rds_storage_gb_month: HashMap<String, f64>,
     pub(super) elasticache: HashMap<String, HashMap<String, f64>>,
@@ -190,6 +191,7 @@ pub(super) const USAGE_KEYS: &[(&str, &[&str])] = &[
     ("aws_kms_key", &["monthly_requests"]),
     ("aws_secretsmanager_secret", &["monthly_api_calls"]),
     ("aws_sns_topic", &["monthly_requests"]),
+    ("aws_codebuild_project", &["monthly_build_minutes"]),
 ];
 
 #[derive(Deserialize, Default, Clone, Copy)]

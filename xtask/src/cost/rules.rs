@@ -20,6 +20,11 @@ pub(super) const FREE: &[&str] = &[
     // A secret's version costs nothing of its own (the secret's line carries the monthly price); SES
     // bills per message sent, not for the identity or its DKIM setup.
     "aws_secretsmanager_secret_version",
+    // The CI runners' webhook and GitHub connection cost nothing (AWS CodeConnections has no charge; the
+    // runners bill per build minute on the project's line); a standard-tier SSM parameter is free.
+    "aws_codebuild_webhook",
+    "aws_codeconnections_connection",
+    "aws_ssm_parameter",
     "aws_ses_domain_identity",
     "aws_ses_domain_dkim",
     "aws_vpc",
@@ -126,6 +131,7 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
             s.add(r, "vended logs delivered to S3", r.usage.or_zero("monthly_gb"), "GB", r.p.logs_vended_s3_gb)
         });
         m.insert("aws_flow_log", flow_log);
+        m.insert("aws_codebuild_project", codebuild_project);
         m.insert("aws_vpc_endpoint", vpc_endpoint);
         m.insert("aws_cloudtrail", cloudtrail);
         m.insert("aws_guardduty_detector", guardduty);
@@ -226,8 +232,28 @@ pub(super) fn ec2_instance(r: &Res, s: &mut Pass) {
     let itype = text(r.after, "instance_type").unwrap_or("?");
     match r.p.ec2.get(itype) {
         Some(price) => s.hours(r, format!("{itype} on-demand"), 1.0, *price),
-        None => s.unpriced(r, format!("no price for EC2 {itype} in {} in {PRICES}", r.region)),
+        None => return s.unpriced(r, format!("no price for EC2 {itype} in {} in {PRICES}", r.region)),
     }
+    // The root volume, where the plan gives its size (otherwise the image's default, unknown here).
+    let root = first(r.after, "root_block_device");
+    if let Some(gb) = num(root, "volume_size") {
+        let kind = text(root, "volume_type").unwrap_or("gp2");
+        match r.p.ebs_gb_month.get(kind) {
+            Some(price) => s.add(r, format!("{gb} GB {kind} root volume"), gb, "GB-months", *price),
+            None => s.unpriced(r, format!("no price for EBS {kind} in {} in {PRICES}", r.region)),
+        }
+    }
+}
+
+/// CodeBuild bills per build minute by compute type, nothing between builds (the CI runners: one build
+/// per workflow job).
+pub(super) fn codebuild_project(r: &Res, s: &mut Pass) {
+    let compute = text(first(r.after, "environment"), "compute_type").unwrap_or("?");
+    let Some(price) = r.p.codebuild_linux_minute.get(compute) else {
+        return s.unpriced(r, format!("no price for CodeBuild {compute} in {} in {PRICES}", r.region));
+    };
+    let key = "monthly_build_minutes";
+    s.add(r, format!("{compute} build minutes{}", usage_note(r, key)), r.usage.or_zero(key), "minutes", *price);
 }
 
 pub(super) fn ebs_volume(r: &Res, s: &mut Pass) {

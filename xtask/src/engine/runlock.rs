@@ -42,6 +42,8 @@ pub fn key(invocation: &str) -> String {
     let words: Vec<&str> = invocation.split_whitespace().collect();
     match words.as_slice() {
         ["mesh", _, env, ..] => (*env).to_string(),
+        // A tunnel holds for hours: it must not keep the environment's deploys out.
+        ["tunnel", env, ..] => format!("{env}-tunnel"),
         ["emulator" | "tools", ..] => words.join("-"),
         [_, env, ..] => (*env).to_string(),
         _ => words.join("-"),

@@ -15,4 +15,5 @@ mod e2e;
 mod engine;
 mod faults;
 mod hygiene;
+mod tunnel;
 mod validate;

@@ -104,3 +104,57 @@ run "public_endpoint_open_to_the_internet_is_refused" {
   }
   expect_failures = [var.endpoint_public_access_cidrs]
 }
+
+run "the_admin_role_is_cluster_admin_too" {
+  command = plan
+  variables {
+    access_entries = {
+      deploy    = { principal_arn = "arn:aws:iam::123456789012:role/authorworks-dev-github-deploy", cluster_admin = true }
+      admin     = { principal_arn = "arn:aws:iam::123456789012:role/authorworks-dev-admin", kubernetes_groups = ["authorworks:admins"], cluster_admin = true }
+      developer = { principal_arn = "arn:aws:iam::123456789012:role/authorworks-dev-developer", kubernetes_groups = ["authorworks:developers"] }
+    }
+  }
+  assert {
+    condition     = toset(keys(aws_eks_access_policy_association.cluster_admin)) == toset(["deploy", "admin"]) && aws_eks_access_policy_association.cluster_admin["admin"].access_scope[0].type == "cluster"
+    error_message = "the deploy and admin roles are cluster admins; the developer role only has its group"
+  }
+  assert {
+    condition     = aws_eks_access_entry.this["developer"].kubernetes_groups == toset(["authorworks:developers"])
+    error_message = "developers get the namespace-scoped group rbac.yaml binds"
+  }
+}
+
+run "public_access_from_a_private_range_is_refused" {
+  command = plan
+  variables {
+    endpoint_public_access_cidrs = ["203.0.113.0/24", "10.20.0.0/16"]
+  }
+  expect_failures = [var.endpoint_public_access_cidrs]
+}
+
+run "more_than_40_public_access_ranges_are_refused" {
+  command = plan
+  variables {
+    endpoint_public_access_cidrs = [for i in range(41) : "203.0.${i}.0/24"]
+  }
+  expect_failures = [var.endpoint_public_access_cidrs]
+}
+
+run "an_ipv6_public_access_range_is_refused" {
+  command = plan
+  variables {
+    endpoint_public_access_cidrs = ["2001:db8::/32"]
+  }
+  expect_failures = [var.endpoint_public_access_cidrs]
+}
+
+run "operator_ranges_open_the_public_endpoint_to_them_only" {
+  command = plan
+  variables {
+    endpoint_public_access_cidrs = ["203.0.113.0/24"]
+  }
+  assert {
+    condition     = aws_eks_cluster.this.vpc_config[0].endpoint_public_access && aws_eks_cluster.this.vpc_config[0].endpoint_private_access && aws_eks_cluster.this.vpc_config[0].public_access_cidrs == toset(["203.0.113.0/24"])
+    error_message = "an allow-list keeps the private endpoint and opens the public one to the listed ranges only"
+  }
+}

@@ -51,8 +51,28 @@ run "roles_and_keys_plan" {
     error_message = "each role's maximum session covers its workflow's session"
   }
   assert {
-    condition     = contains(flatten([for c in data.aws_iam_policy_document.github_trust["operations"].statement[0].condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]), "repo:authorworks/authorworks-infra:environment:operations-staging")
-    error_message = "the operations role trusts exactly the operations-<env> GitHub environment"
+    condition     = [for c in data.aws_iam_policy_document.github_trust["operations"].statement[0].condition : "${c.test} ${join(",", c.values)}" if c.variable == "token.actions.githubusercontent.com:sub"] == ["StringEquals repo:authorworks/authorworks-infra:environment:operations-staging:job_workflow_ref:authorworks/authorworks-infra/.github/workflows/operations.yml@refs/heads/main"]
+    error_message = "the operations role trusts exactly operations.yml from main in the operations-<env> GitHub environment"
+  }
+  assert {
+    condition     = [for c in data.aws_iam_policy_document.github_trust["deploy"].statement[0].condition : "${c.test} ${join(",", c.values)}" if c.variable == "token.actions.githubusercontent.com:sub"] == ["StringEquals repo:authorworks/authorworks-infra:environment:staging:job_workflow_ref:authorworks/authorworks-infra/.github/workflows/deploy.yml@refs/heads/main"]
+    error_message = "the deploy role trusts exactly deploy.yml from main in the <env> GitHub environment"
+  }
+  assert {
+    condition = [for c in data.aws_iam_policy_document.github_trust["plan"].statement[0].condition : "${c.test} ${join(",", c.values)}" if c.variable == "token.actions.githubusercontent.com:sub"] == [join(",", [
+      "StringLike repo:authorworks/authorworks-infra:pull_request:job_workflow_ref:authorworks/authorworks-infra/.github/workflows/ci.yml@refs/pull/*/merge",
+      "repo:authorworks/authorworks-infra:ref:refs/heads/main:job_workflow_ref:authorworks/authorworks-infra/.github/workflows/deploy.yml@refs/heads/main",
+      "repo:authorworks/authorworks-infra:ref:refs/heads/main:job_workflow_ref:authorworks/authorworks-infra/.github/workflows/drift.yml@refs/heads/main",
+    ])]
+    error_message = "the plan role trusts the pull requests' plan workflow and the plan jobs on main, outside any GitHub environment"
+  }
+  assert {
+    condition     = aws_iam_role_policy_attachment.github_plan_read_only.policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    error_message = "the plan role reads with AWS's ReadOnlyAccess"
+  }
+  assert {
+    condition     = [for st in data.aws_iam_policy_document.github_plan.statement : st.resources if anytrue([for a in st.actions : can(regex("^s3:(Put|Delete)", a))])] == [toset(["arn:aws:s3:::authorworks-staging-tfstate-123456789012/staging/terraform.tfstate.tflock"])]
+    error_message = "the plan role writes nothing but the state lock object"
   }
   assert {
     condition     = length(aws_iam_service_linked_role.autoscaling) == 1 && length(aws_iam_openid_connect_provider.github) == 1
@@ -153,7 +173,7 @@ run "session_shorter_than_the_workflow_asks_is_refused" {
 run "system_group_in_an_access_entry_is_refused" {
   command = plan
   variables {
-    cluster_roles = { admin = "system:masters" }
+    cluster_roles = { admin = { kubernetes_group = "system:masters", cluster_admin = false } }
   }
   expect_failures = [var.cluster_roles]
 }
@@ -185,4 +205,53 @@ run "short_secret_recovery_window_is_refused" {
     secret_recovery_window_days = 3
   }
   expect_failures = [var.secret_recovery_window_days]
+}
+
+run "a_workflow_that_is_no_file_name_is_refused" {
+  command = plan
+  variables {
+    github_workflows = { deploy = ".github/workflows/*", operations = "operations.yml", plan_pull_request = ["ci.yml"], plan_main = ["deploy.yml"] }
+  }
+  expect_failures = [var.github_workflows]
+}
+
+run "a_plan_role_trusting_no_workflow_is_refused" {
+  command = plan
+  variables {
+    github_workflows = { deploy = "deploy.yml", operations = "operations.yml", plan_pull_request = [], plan_main = [] }
+  }
+  expect_failures = [var.github_workflows]
+}
+
+run "the_plan_refresh_reads_exactly_the_written_secrets" {
+  command = plan
+  variables {
+    refreshed_secret_names = ["authorworks/staging/db/user-service"]
+  }
+  assert {
+    condition     = one([for st in data.aws_iam_policy_document.github_plan.statement : st.resources if st.sid == "RefreshSecretVersions"]) == toset(["arn:aws:secretsmanager:us-east-1:123456789012:secret:authorworks/staging/db/user-service-??????"])
+    error_message = "the plan role reads the secret versions terraform writes, each exactly"
+  }
+}
+
+run "a_wildcard_refreshed_secret_is_refused" {
+  command = plan
+  variables {
+    refreshed_secret_names = ["authorworks/staging/db/*"]
+  }
+  expect_failures = [var.refreshed_secret_names]
+}
+
+run "a_plan_trust_policy_over_the_iam_quota_is_refused" {
+  command = plan
+  variables {
+    # The account's provider is read, so the trust document is known at plan time.
+    create_github_oidc_provider = false
+  }
+  override_data {
+    target          = data.aws_iam_policy_document.github_trust
+    override_during = plan
+    values          = { json = "{}", minified_json = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }
+  }
+  expect_failures = [aws_iam_role.github_plan]
 }
