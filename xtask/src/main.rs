@@ -21,6 +21,7 @@ mod crds;
 mod edge;
 mod emulator;
 mod finding;
+mod github;
 mod k8s;
 mod mesh;
 mod plans;
@@ -78,6 +79,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),
         Unlock(args) => unlock::run(&ctx, args),
+        Promotion(args) => promotion::run(&ctx, args),
+        PrComment(args) => pr_comment::run(&ctx, args),
     }
 }
 

@@ -12,6 +12,8 @@ pub mod doctor;
 pub mod emulator;
 pub mod mesh;
 pub mod plan;
+pub mod pr_comment;
+pub mod promotion;
 pub mod schedule;
 pub mod tools;
 pub mod unlock;

@@ -10,6 +10,7 @@ mod cluster;
 mod contracts;
 mod contracts_b;
 mod cost;
+mod delivery;
 mod e2e;
 mod engine;
 mod faults;
