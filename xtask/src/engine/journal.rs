@@ -32,8 +32,11 @@ pub(super) struct JournalStep {
     pub(super) note: Option<String>,
 }
 
+/// Writes the journal; a step's note passes through the secrets registry like every printed line (the
+/// journal is uploaded as a CI artifact).
 pub(super) fn save_journal(journal: &Journal, work: &Path, invocation: &str) -> Result<()> {
     let path = work.join("journal").join(format!("{}.json", invocation.replace(' ', "-")));
     let text = serde_json::to_string_pretty(journal).context("serialising the journal")?;
-    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    let text = crate::redact::apply(&text);
+    fs::write(&path, text.as_ref()).with_context(|| format!("writing {}", path.display()))
 }
