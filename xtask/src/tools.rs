@@ -434,6 +434,11 @@ pub fn provider_mirror() -> Option<PathBuf> {
 /// one, terraform's own configuration is left alone.
 pub fn terraform_env(work: &Path) -> Result<Vec<(String, String)>> {
     let mut env = vec![("TF_IN_AUTOMATION".to_string(), "1".to_string()), ("TF_INPUT".to_string(), "0".to_string())];
+    // Terraform's provider cache (the workflows keep it between runs) must exist before terraform uses it.
+    if let Some(cache) = std::env::var_os("TF_PLUGIN_CACHE_DIR").filter(|c| !c.is_empty()) {
+        std::fs::create_dir_all(&cache)
+            .with_context(|| format!("creating TF_PLUGIN_CACHE_DIR {}", PathBuf::from(&cache).display()))?;
+    }
     if let Some(mirror) = provider_mirror() {
         let path = work.join("terraform").join("cli.tfrc");
         let content = format!(
