@@ -136,3 +136,59 @@ fn pr_comment_dry_run_shows_both_calls_and_writes_nothing() {
     let out = sb.run(&["pr-comment", "staging", "--pr", "3", "--commit", "abc"]);
     out.assert_code(2);
 }
+
+/// The workflows' hygiene: every action pinned by a full commit SHA with its version beside it, every
+/// checkout without persisted credentials, permissions granted per job on top of none, and the
+/// toolchain every job installs the one rust-toolchain.toml pins.
+#[test]
+fn the_workflows_pin_actions_drop_credentials_and_install_the_pinned_toolchain() {
+    let root = repo_root();
+    let toolchain = std::fs::read_to_string(root.join("rust-toolchain.toml")).unwrap();
+    let channel = toolchain
+        .lines()
+        .find_map(|l| l.strip_prefix("channel = "))
+        .map(|c| c.trim_matches('"').to_string())
+        .expect("rust-toolchain.toml names a channel");
+    let dir = root.join(".github/workflows");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 4, "ci, deploy, drift and operations workflows");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(text.contains("\npermissions: {}\n"), "{name}: the workflow grants nothing; each job asks for its own");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let at = format!("{name}:{}", i + 1);
+            if let Some(uses) = line.trim_start().trim_start_matches("- ").strip_prefix("uses: ") {
+                let (action, rest) = uses.split_once('@').unwrap_or((uses, ""));
+                let sha = rest.split_whitespace().next().unwrap_or("");
+                assert!(
+                    sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{at}: {action} is not pinned by a commit SHA"
+                );
+                assert!(rest.contains(" # "), "{at}: {action}'s pin has no version comment");
+                if action == "actions/checkout" {
+                    let block: Vec<&str> =
+                        lines[i + 1..].iter().take_while(|l| !l.trim_start().starts_with("- ")).copied().collect();
+                    assert!(
+                        block.iter().any(|l| l.trim() == "persist-credentials: false"),
+                        "{at}: a checkout keeps its credentials"
+                    );
+                }
+                if action == "dtolnay/rust-toolchain" {
+                    let block: Vec<&str> =
+                        lines[i + 1..].iter().take_while(|l| !l.trim_start().starts_with("- ")).copied().collect();
+                    assert!(
+                        block.iter().any(|l| l.trim() == format!("toolchain: {channel}")),
+                        "{at}: installs another toolchain than rust-toolchain.toml's {channel}"
+                    );
+                }
+            }
+        }
+        let value: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        for (id, job) in value["jobs"].as_mapping().unwrap() {
+            assert!(job.get("permissions").is_some(), "{name} job {:?} names no permissions of its own", id);
+        }
+    }
+}
