@@ -309,6 +309,17 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
                             continue;
                         }
                     };
+                    if Some(&r.address) == operations && w.file_name() != OPERATIONS_WORKFLOW {
+                        once("ops".into(), at(*line, format!("assumes the operations role {} (stack output {OPERATIONS_ROLE_OUTPUT}), which only {OPERATIONS_WORKFLOW} may", r.address)));
+                    }
+                    if Some(&r.address) == plan_role {
+                        for (call, call_line) in job.xtask_calls() {
+                            let verb = call.first().map(String::as_str).unwrap_or("");
+                            if !PLAN_COMMANDS.contains(&verb) {
+                                once(format!("plan {call_line}"), at(call_line, format!("runs `cargo xtask {verb}` with the read-only plan role {} (stack output {PLAN_ROLE_OUTPUT}), which only plan jobs ({}) may assume", r.address, PLAN_COMMANDS.join(", "))));
+                            }
+                        }
+                    }
                     let patterns = trusted.get(&r.address).cloned().unwrap_or_default();
                     let allowed = patterns.iter().any(|p| admits(p, &subject));
                     if !allowed {
@@ -328,17 +339,6 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
                             format!("a run on {} has no reviewed merge behind it", run.trigger)
                         };
                         once(format!("deploy {}", run.trigger), at(*line, format!("can get the deploy role {} (stack output {DEPLOY_ROLE_OUTPUT}) as {subject}: {why}", r.address)));
-                    }
-                    if Some(&r.address) == operations && w.file_name() != OPERATIONS_WORKFLOW {
-                        once("ops".into(), at(*line, format!("assumes the operations role {} (stack output {OPERATIONS_ROLE_OUTPUT}), which only {OPERATIONS_WORKFLOW} may", r.address)));
-                    }
-                    if Some(&r.address) == plan_role {
-                        for (call, call_line) in job.xtask_calls() {
-                            let verb = call.first().map(String::as_str).unwrap_or("");
-                            if !PLAN_COMMANDS.contains(&verb) {
-                                once(format!("plan {call_line}"), at(call_line, format!("runs `cargo xtask {verb}` with the read-only plan role {} (stack output {PLAN_ROLE_OUTPUT}), which only plan jobs ({}) may assume", r.address, PLAN_COMMANDS.join(", "))));
-                            }
-                        }
                     }
                 }
             }

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod contracts;
 mod contracts_b;
+mod contracts_ci;
 mod cost;
 mod delivery;
 mod e2e;
