@@ -40,7 +40,8 @@ pub struct Job<'a> {
 
 /// A step: what it uses or runs, with its line.
 pub struct JobStep {
-    pub line: usize,
+    /// The line of its `run:` (its `- ` item's line when it has none).
+    pub run_line: usize,
     pub uses: Option<String>,
     pub run: Option<String>,
 }
@@ -143,7 +144,10 @@ pub fn jobs(w: &Workflow) -> Vec<Job<'_>> {
                     roles.push((role.to_string(), at));
                 }
             }
-            steps.push(JobStep { line, uses, run });
+            let item = w.text.lines().nth(line - 1).unwrap_or("");
+            let run_line =
+                if item.contains("run:") { line } else { line_in_block(&w.text, line, "run:", 0).unwrap_or(line) };
+            steps.push(JobStep { run_line, uses, run });
         }
         out.push(Job {
             workflow: w,
@@ -293,9 +297,9 @@ impl Job<'_> {
         }
     }
 
-    /// Every `cargo xtask` call of the job, with its step's line.
+    /// Every `cargo xtask` call of the job, with the line of its `run:`.
     pub fn xtask_calls(&self) -> Vec<(Vec<String>, usize)> {
-        self.steps.iter().flat_map(|s| s.xtask_calls().into_iter().map(|c| (c, s.line))).collect()
+        self.steps.iter().flat_map(|s| s.xtask_calls().into_iter().map(|c| (c, s.run_line))).collect()
     }
 }
 
@@ -485,7 +489,7 @@ mod tests {
         let plan = &js[0];
         assert_eq!((plan.id.as_str(), plan.line, plan.oidc), ("plan", 9, true));
         assert_eq!(plan.roles, [("${{ fromJSON(vars.AWS_PLAN_ROLE_ARNS)[inputs.environment] }}".to_string(), 20)]);
-        assert_eq!(plan.steps.iter().map(|s| s.line).collect::<Vec<_>>(), [16, 18, 21]);
+        assert_eq!(plan.steps.iter().map(|s| s.run_line).collect::<Vec<_>>(), [16, 18, 21]);
         assert_eq!(plan.xtask_calls(), [(vec!["plan".to_string(), "$ENVIRONMENT".to_string()], 21)]);
         let runs = plan.runs().unwrap();
         let envs: Vec<String> = runs.iter().map(|r| r.eval("${{ inputs.environment }}").unwrap()).collect();
