@@ -1,4 +1,4 @@
-//! The mesh and storage contracts and the identity map (`contracts <env>` of `validate`; the CI ones are in contracts_ci.rs):
+//! The CI identity, mesh and storage contracts and the identity map (`contracts <env>` of `validate`):
 //! the repository passes, and per contract a copy of the repository with one change and the finding
 //! that names it. No change here is in terraform/, so every copy reuses the dev plan made once per
 //! test run (`common::repository`; the plan's key is terraform's files).
@@ -13,7 +13,7 @@ fn the_repositorys_contracts_pass_for_dev() {
 
 /// A copy of the configuration, terraform, overlays, values, workflows and docs/SECURITY.md, with
 /// `file`'s first `from` replaced by `to`.
-pub(crate) fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
+fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
     let root = repo_root();
     let mut files: Vec<(String, String)> = Vec::new();
     let mut stack: Vec<std::path::PathBuf> =
@@ -41,7 +41,7 @@ pub(crate) fn one_change(file: &'static str, from: &'static str, to: &'static st
 }
 
 /// `validate --only "contracts dev"` in the copy, with the repository's dev plan (its key matches).
-pub(crate) fn contracts_dev(sb: &Sandbox) -> Run {
+fn contracts_dev(sb: &Sandbox) -> Run {
     contracts_with_the_plan_of(&repository().0, sb, "dev")
 }
 

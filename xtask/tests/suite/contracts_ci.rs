@@ -7,7 +7,40 @@
 //! describes): the cases marked "terraform's side" hold once those are in the plan.
 
 use crate::common::*;
-use crate::contracts_b::{contracts_dev, one_change};
+
+/// A copy of the configuration, terraform, overlays, values, workflows and docs/SECURITY.md, with
+/// `file`'s first `from` replaced by `to`.
+fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
+    let root = repo_root();
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> =
+        ["xtask.toml", "terraform", "k8s", "helm-values", ".github", "docs/SECURITY.md"]
+            .iter()
+            .map(|d| root.join(d))
+            .collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == ".terraform") {
+                continue;
+            }
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(mut text) = std::fs::read_to_string(&p) {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            if rel == file {
+                assert!(text.contains(from), "{file} has no `{from}`");
+                text = text.replacen(from, to, 1);
+            }
+            files.push((rel, text));
+        }
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    Sandbox::new().with_root(&refs)
+}
+
+/// `validate --only "contracts dev"` in the copy, with the repository's dev plan (its key matches).
+fn contracts_dev(sb: &Sandbox) -> Run {
+    contracts_with_the_plan_of(&repository().0, sb, "dev")
+}
 
 const OPS_ROLE: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";
 const APPLY: &str =
@@ -44,31 +77,32 @@ fn ci_a_dispatch_input_naming_no_environment() {
 fn ci_a_pull_request_job_with_a_token_that_forks_would_run() {
     let sb = one_change(
         ".github/workflows/ci.yml",
-        " && github.event.pull_request.head.repo.full_name == github.repository",
+        "    if: github.event.pull_request.head.repo.full_name == github.repository\n",
         "",
     );
-    finds(&contracts_dev(&sb), &[".github/workflows/ci.yml:83: ci.yml job `plan`: asks for an OIDC token on pull requests without excluding forks"]);
+    finds(&contracts_dev(&sb), &[".github/workflows/ci.yml:44: ci.yml job `plan`: asks for an OIDC token on pull requests without excluding forks"]);
 }
 
 #[test]
 fn approval_an_apply_job_that_plans_again() {
-    let sb = one_change(".github/workflows/ci.yml", APPLY, "      - run: cargo xtask deploy \"$ENVIRONMENT\" --yes");
+    let sb =
+        one_change(".github/workflows/deploy.yml", APPLY, "      - run: cargo xtask deploy \"$ENVIRONMENT\" --yes");
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/ci.yml:296: ci.yml job `apply-dev`: deploys `dev` (line 341), but `cargo xtask deploy` without `--plan` (line 341) plans and applies in one go"],
+        &[".github/workflows/deploy.yml:123: deploy.yml job `apply`: deploys `dev` (line 170), but `cargo xtask deploy` without `--plan` (line 170) plans and applies in one go"],
     );
 }
 
 #[test]
 fn reach_a_cluster_job_on_a_hosted_runner() {
     let sb = one_change(
-        ".github/workflows/ci.yml",
-        "runs-on: codebuild-authorworks-dev-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}",
+        ".github/workflows/deploy.yml",
+        "runs-on: codebuild-authorworks-${{ inputs.environment || 'dev' }}-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}",
         "runs-on: ubuntu-24.04",
     );
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/ci.yml:300: ci.yml job `apply-dev`: runs `cargo xtask deploy` (line 341), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC"],
+        &[".github/workflows/deploy.yml:127: deploy.yml job `apply`: runs `cargo xtask deploy` (line 170), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC"],
     );
 }
 
@@ -86,17 +120,17 @@ fn ci_the_plan_role_in_a_job_that_changes_things() {
     );
 }
 
-/// terraform's side: the deploy role trusts ci.yml's `apply-dev` at refs/heads/main in `dev`.
+/// terraform's side: the deploy role trusts deploy.yml at refs/heads/main in `dev`.
 #[test]
 fn ci_a_schedule_that_would_reach_the_deploy_role() {
     let sb = one_change(
-        ".github/workflows/ci.yml",
+        ".github/workflows/deploy.yml",
         "  push:\n    branches: [main]\n",
         "  push:\n    branches: [main]\n  schedule:\n    - cron: \"0 1 * * *\"\n",
     );
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/ci.yml:", "ci.yml job `apply-dev`: can get the deploy role module.stack.module.security.aws_iam_role.github_deploy (stack output github_deploy_role_arn)", "a run on schedule has no reviewed merge behind it"],
+        &[".github/workflows/deploy.yml:", "deploy.yml job `apply`: can get the deploy role module.stack.module.security.aws_iam_role.github_deploy (stack output github_deploy_role_arn)", "a run on schedule has no reviewed merge behind it"],
     );
 }
 
