@@ -11,7 +11,7 @@ mod contracts;
 mod contracts_b;
 mod contracts_ci;
 mod cost;
-mod delivery;
+mod github;
 mod e2e;
 mod engine;
 mod faults;
