@@ -111,14 +111,20 @@ fn runner_problem(plan: &Plan, name: &str) -> Option<String> {
             project.address
         ));
     }
+    // The cluster's VPC: where its subnets and its security groups are (a splat of subnets, such as
+    // `aws_subnet.private[*].id`, may not be followed; a group is in exactly one VPC).
     let cluster_sources = plan.attribute_sources(cluster, "vpc_config");
-    let cluster_vpcs: Vec<&Resource> = of(cluster_sources.clone(), "aws_subnet")
-        .into_iter()
-        .flat_map(|s| of(plan.attribute_sources(s, "vpc_id"), "aws_vpc"))
-        .collect();
+    let mut cluster_vpcs: Vec<&Resource> = Vec::new();
+    for r in cluster_sources.iter().filter(|r| matches!(r.kind.as_str(), "aws_subnet" | "aws_security_group")) {
+        for v in of(plan.attribute_sources(r, "vpc_id"), "aws_vpc") {
+            if !cluster_vpcs.iter().any(|c| c.address == v.address) {
+                cluster_vpcs.push(v);
+            }
+        }
+    }
     if !vpcs.iter().any(|v| cluster_vpcs.iter().any(|c| c.address == v.address)) {
         return Some(format!(
-            "{} runs in {}, not in the VPC of {}'s subnets ({})",
+            "{} runs in {}, not in the VPC of {}'s subnets and security groups ({})",
             project.address,
             addresses(&vpcs),
             cluster.address,
@@ -175,6 +181,11 @@ mod tests {
     /// A plan with a VPC, a subnet in it, a cluster on the subnet, a runner project in the VPC with
     /// its group, and (`rule`) the cluster group's ingress rule for the runners on 443.
     fn plan(rule: bool, runner_vpc: &str) -> Plan {
+        plan_with(rule, runner_vpc, true)
+    }
+
+    /// `subnet_vpc`: whether the subnet's VPC can be followed (a splat may not be; the cluster's group is).
+    fn plan_with(rule: bool, runner_vpc: &str, subnet_vpc: bool) -> Plan {
         let r = |kind: &str, name: &str, after: &str| {
             format!(
                 r#"{{"address":"module.stack.{kind}.{name}","module_address":"module.stack","mode":"managed","type":"{kind}","name":"{name}","change":{{"actions":["create"],"after":{after},"after_unknown":{{}}}}}}"#
@@ -186,11 +197,14 @@ mod tests {
             r("aws_subnet", "private", "{}"),
             r("aws_eks_cluster", "this", "{}"),
             r("aws_security_group", "runner", "{}"),
+            r("aws_security_group", "cluster", "{}"),
             r("aws_codebuild_project", "runner", r#"{"name":"authorworks-dev-ci-runner"}"#),
         ];
+        let subnet = if subnet_vpc { r#"{"vpc_id":{"references":["aws_vpc.main.id","aws_vpc.main"]}}"# } else { "{}" };
         let mut config = vec![
-            r#"{"address":"aws_subnet.private","expressions":{"vpc_id":{"references":["aws_vpc.main.id","aws_vpc.main"]}}}"#.to_string(),
-            r#"{"address":"aws_eks_cluster.this","expressions":{"vpc_config":[{"subnet_ids":{"references":["aws_subnet.private.id","aws_subnet.private"]}}]}}"#.to_string(),
+            format!(r#"{{"address":"aws_subnet.private","expressions":{subnet}}}"#),
+            r#"{"address":"aws_security_group.cluster","expressions":{"vpc_id":{"references":["aws_vpc.main.id","aws_vpc.main"]}}}"#.to_string(),
+            r#"{"address":"aws_eks_cluster.this","expressions":{"vpc_config":[{"subnet_ids":{"references":["aws_subnet.private.id","aws_subnet.private"]},"security_group_ids":{"references":["aws_security_group.cluster.id","aws_security_group.cluster"]}}]}}"#.to_string(),
             format!(r#"{{"address":"aws_codebuild_project.runner","expressions":{{"vpc_config":[{{"vpc_id":{{"references":["aws_vpc.{runner_vpc}.id","aws_vpc.{runner_vpc}"]}},"security_group_ids":{{"references":["aws_security_group.runner.id","aws_security_group.runner"]}}}}]}}}}"#),
         ];
         if rule {
@@ -220,6 +234,11 @@ mod tests {
     fn a_cluster_job_on_the_environments_runner_admitted_on_443_passes() {
         assert_eq!(found(DEPLOY, &plan(true, "main")), Vec::<String>::new());
         assert_eq!(
+            found(DEPLOY, &plan_with(true, "main", false)),
+            Vec::<String>::new(),
+            "the VPC of the cluster's group"
+        );
+        assert_eq!(
             found(&DEPLOY.replace("--plan x.tfplan --yes", "--dry-run"), &plan(false, "other")),
             Vec::<String>::new()
         );
@@ -235,8 +254,8 @@ mod tests {
         let renamed = DEPLOY.replace("-ci-runner-", "-runner-");
         assert!(found(&renamed, &plan(true, "main"))[0].contains("the plan has no aws_codebuild_project named `authorworks-dev-runner` (stack output ci_runner_project names `authorworks-dev-ci-runner`)"));
         assert!(found(DEPLOY, &plan(true, "other"))[0]
-            .contains("module.stack.aws_codebuild_project.runner runs in module.stack.aws_vpc.other, not in the VPC of module.stack.aws_eks_cluster.this's subnets (module.stack.aws_vpc.main)"));
-        assert!(found(DEPLOY, &plan(false, "main"))[0].contains("no ingress rule of module.stack.aws_eks_cluster.this's security group (module.stack.aws_eks_cluster.this) admits module.stack.aws_codebuild_project.runner's group (module.stack.aws_security_group.runner) on TCP 443"));
+            .contains("module.stack.aws_codebuild_project.runner runs in module.stack.aws_vpc.other, not in the VPC of module.stack.aws_eks_cluster.this's subnets and security groups (module.stack.aws_vpc.main)"));
+        assert!(found(DEPLOY, &plan(false, "main"))[0].contains("no ingress rule of module.stack.aws_eks_cluster.this's security group (module.stack.aws_security_group.cluster, module.stack.aws_eks_cluster.this) admits module.stack.aws_codebuild_project.runner's group (module.stack.aws_security_group.runner) on TCP 443"));
         let mesh = hosted.replace("deploy \"$ENVIRONMENT\" --plan x.tfplan --yes", "mesh check dev");
         assert!(found(&mesh, &plan(true, "main"))[0].contains("runs `cargo xtask mesh` (line 13)"));
     }
