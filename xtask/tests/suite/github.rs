@@ -75,7 +75,7 @@ fn commenting(comments: &str) -> Sandbox {
     sb.standin(
         "gh",
         &format!(
-            "case \"$*\" in\n  *--paginate*) echo '{comments}' ;;\n  *) f=\"${{@: -1}}\"; cat \"$f\" >> {b}; echo >> {b}; echo '{{\"id\":77}}' ;;\nesac",
+            "echo \"gh sees token=$GH_TOKEN\" >&2\ncase \"$*\" in\n  *--paginate*) echo '{comments}' ;;\n  *) f=\"${{@: -1}}\"; cat \"$f\" >> {b}; echo >> {b}; echo '{{\"id\":77}}' ;;\nesac",
             b = bodies.display()
         ),
     )
@@ -111,6 +111,13 @@ fn pr_comment_posts_once_then_updates_its_own_comment_in_place_without_secrets()
     assert!(body.starts_with("<!-- cargo-xtask pr-comment: dev -->"), "{body}");
     assert!(body.contains("**1 to add**") && body.contains("leaked: ***"), "{body}");
     assert!(body.contains("_The cost change was not made: a step before it failed — see [the run](https://github.com/o/r/actions/runs/3)._"), "{body}");
+    // The stand-in printed the token on stderr, into the step log: the engine masked it there, and in
+    // the journal and the summary, as in every artifact a workflow uploads.
+    let logs: Vec<_> = walk(&sb.work().join("logs"));
+    assert!(
+        logs.iter().any(|f| std::fs::read_to_string(f).unwrap_or_default().contains("gh sees token=***")),
+        "{logs:?}"
+    );
     for file in walk(&sb.work()).into_iter().filter(|f| !f.ends_with("plans/dev.summary.md")) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(!text.contains("ghs_notarealtokenbutsecret"), "{} holds the token", file.display());
