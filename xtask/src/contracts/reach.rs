@@ -59,10 +59,14 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan) -> Vec<Finding
                         call[0]
                     );
                     let problem = match label.strip_prefix(LABEL_PREFIX).and_then(|l| l.strip_suffix(LABEL_SUFFIX)) {
-                        None => format!(
-                            "outside `{env}`'s VPC, where the cluster's private API can't be reached: run it on `{LABEL_PREFIX}{}{LABEL_SUFFIX}`, `{env}`'s CodeBuild-hosted runner (stack output {RUNNER_OUTPUT})",
-                            runner_name(plan).unwrap_or_else(|| "<ci_runner_project>".into())
-                        ),
+                        None => {
+                            let project = runner(plan);
+                            format!(
+                                "outside `{env}`'s VPC, where the cluster's private API can't be reached: run it on `{LABEL_PREFIX}{}{LABEL_SUFFIX}`, `{env}`'s CodeBuild-hosted runner ({}stack output {RUNNER_OUTPUT})",
+                                project.and_then(|p| p.text("name")).unwrap_or("<ci_runner_project>"),
+                                project.map(|p| format!("{}, ", p.address)).unwrap_or_default()
+                            )
+                        }
                         Some(project) => match runner_problem(plan, project) {
                             None => continue,
                             Some(p) => p,
@@ -78,10 +82,9 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan) -> Vec<Finding
     findings
 }
 
-/// The runner project's name the plan's stack output gives, when it is known.
-fn runner_name(plan: &Plan) -> Option<String> {
-    let project = plan.output_sources(RUNNER_OUTPUT, None).into_iter().find(|r| r.kind == "aws_codebuild_project")?;
-    project.text("name").map(str::to_string)
+/// The runner project the plan's stack output names.
+fn runner(plan: &Plan) -> Option<&Resource> {
+    plan.output_sources(RUNNER_OUTPUT, None).into_iter().find(|r| r.kind == "aws_codebuild_project")
 }
 
 fn of<'p>(list: Vec<&'p Resource>, kind: &str) -> Vec<&'p Resource> {
@@ -95,7 +98,10 @@ fn addresses(list: &[&Resource]) -> String {
 /// What keeps the runners of CodeBuild project `name` from the cluster's API, if anything.
 fn runner_problem(plan: &Plan, name: &str) -> Option<String> {
     let Some(project) = plan.of_type("aws_codebuild_project").find(|p| p.text("name") == Some(name)) else {
-        let named = runner_name(plan).map(|n| format!("`{n}`")).unwrap_or_else(|| "nothing known".into());
+        let named = runner(plan)
+            .and_then(|p| p.text("name"))
+            .map(|n| format!("`{n}`"))
+            .unwrap_or_else(|| "nothing known".into());
         return Some(format!(
             "the plan has no aws_codebuild_project named `{name}` (stack output {RUNNER_OUTPUT} names {named})"
         ));
@@ -250,7 +256,7 @@ mod tests {
             "codebuild-authorworks-${{ matrix.env }}-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}",
             "ubuntu-24.04",
         );
-        assert_eq!(found(&hosted, &plan(true, "main")), [".github/workflows/deploy.yml:6: deploy.yml job `apply`: runs `cargo xtask deploy` (line 13), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC, where the cluster's private API can't be reached: run it on `codebuild-authorworks-dev-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}`, `dev`'s CodeBuild-hosted runner (stack output ci_runner_project)"]);
+        assert_eq!(found(&hosted, &plan(true, "main")), [".github/workflows/deploy.yml:6: deploy.yml job `apply`: runs `cargo xtask deploy` (line 13), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC, where the cluster's private API can't be reached: run it on `codebuild-authorworks-dev-ci-runner-${{ github.run_id }}-${{ github.run_attempt }}`, `dev`'s CodeBuild-hosted runner (module.stack.aws_codebuild_project.runner, stack output ci_runner_project)"]);
         let renamed = DEPLOY.replace("-ci-runner-", "-runner-");
         assert!(found(&renamed, &plan(true, "main"))[0].contains("the plan has no aws_codebuild_project named `authorworks-dev-runner` (stack output ci_runner_project names `authorworks-dev-ci-runner`)"));
         assert!(found(DEPLOY, &plan(true, "other"))[0]
