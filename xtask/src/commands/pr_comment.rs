@@ -1,4 +1,4 @@
-//! `cargo xtask pr-comment <env> --pr <n>`: the environment's plan summary and cost change as one
+//! `cargo xtask pr-comment`: the environment's plan summary and cost change as one
 //! pull-request comment, created the first time and replaced in place after (found by its marker and
 //! its bot author). A section whose file is missing says it was not made, so a failed plan still
 //! shows on the pull request. The body is also appended to the GitHub step summary.

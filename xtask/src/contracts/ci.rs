@@ -85,7 +85,7 @@ pub fn role_target(run: &Run, role: &str, envs: &[String]) -> Result<Option<Stri
         _ => match &run.environment {
             Some(gh) => Ok(target(gh, envs).cloned()),
             None => Err(format!(
-                "`{role}` is a GitHub environment's variable, but the job runs in no GitHub environment (on {}): use a repository variable keyed by environment, `fromJSON(vars.AWS_<NAME>_ROLE_ARNS)[<env>]`",
+                "`{role}` is a GitHub environment's variable, but the job runs in no GitHub environment (on {}): read a repository variable keyed by environment instead, `fromJSON(vars.AWS_<NAME>_ROLE_ARNS)[<env>]`",
                 run.trigger
             )),
         },
@@ -316,7 +316,7 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
                         for (call, call_line) in job.xtask_calls() {
                             let verb = call.first().map(String::as_str).unwrap_or("");
                             if !PLAN_COMMANDS.contains(&verb) {
-                                once(format!("plan {call_line}"), at(call_line, format!("runs `cargo xtask {verb}` with the read-only plan role {} (stack output {PLAN_ROLE_OUTPUT}), which only plan jobs ({}) may assume", r.address, PLAN_COMMANDS.join(", "))));
+                                once(format!("plan {call_line}"), at(call_line, format!("runs `cargo xtask {}` with the read-only plan role {} (stack output {PLAN_ROLE_OUTPUT}), which only plan jobs ({}) may assume", verb, r.address, PLAN_COMMANDS.join(", "))));
                             }
                         }
                     }
