@@ -64,6 +64,10 @@ pub enum Command {
     /// Reach the private Kubernetes API: port-forward through the environment's bastion (Session
     /// Manager) and write a kubeconfig that uses it; holds until Ctrl-C
     Tunnel(TunnelArgs),
+    /// Refuse (exit 2) a commit that has not deployed successfully to the environment this one is promoted from
+    Promotion(PromotionArgs),
+    /// Post the environment's plan and cost change on a pull request, or update its earlier comment in place
+    PrComment(PrCommentArgs),
 }
 
 pub use crate::engine::RunArgs;
@@ -267,6 +271,50 @@ pub struct TunnelArgs {
     /// Local port on 127.0.0.1 the API is forwarded to
     #[arg(long, default_value_t = crate::tunnel::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1024..))]
     pub port: u16,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Asks GitHub's deployments API through `gh api` (authenticated by GH_TOKEN). The order of \
+                        promotion is `promote_from` in xtask.toml (dev → staging → production). Exit 0: the commit \
+                        may deploy; 2: refused, in one line, or bad input.")]
+pub struct PromotionArgs {
+    /// Environment to deploy to (staging, production); one without `promote_from` takes any commit
+    pub env: String,
+    /// The commit to deploy: its full 40-character id
+    #[arg(long, value_name = "SHA")]
+    pub commit: String,
+    /// The GitHub repository, OWNER/NAME
+    #[arg(long, value_name = "OWNER/NAME", env = "GITHUB_REPOSITORY")]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The comment carries a hidden marker per environment; the comment the workflow's bot wrote \
+                        earlier is replaced, never a person's. Through `gh api` (authenticated by GH_TOKEN); every \
+                        registered secret is masked in the body.")]
+pub struct PrCommentArgs {
+    /// Environment whose plan the comment shows
+    pub env: String,
+    /// The pull request's number
+    #[arg(long, value_name = "NUMBER")]
+    pub pr: u64,
+    /// A markdown file to show, in order (repeat) [default: the plan's summary and cost change,
+    /// target/xtask/plans/<env>.summary.md and <env>.cost.md]
+    #[arg(long, value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+    /// The commit the plan was made from, named in the comment
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// The workflow run, linked from the comment
+    #[arg(long, value_name = "URL")]
+    pub run_url: Option<String>,
+    /// The GitHub repository, OWNER/NAME
+    #[arg(long, value_name = "OWNER/NAME", env = "GITHUB_REPOSITORY")]
+    pub repo: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }

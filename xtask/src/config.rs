@@ -62,6 +62,9 @@ pub struct Environment {
     pub emulator: bool,
     /// The Kubernetes overlay and the helm-values environment it uses (default: its own name).
     pub overlay: String,
+    /// The environment whose successful deployment of a commit lets this one deploy it (`cargo xtask
+    /// promotion`): staging takes what dev ran, production what staging ran.
+    pub promote_from: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +95,7 @@ struct RawEnvironment {
     #[serde(default)]
     emulator: bool,
     overlay: Option<Spanned<String>>,
+    promote_from: Option<Spanned<String>>,
 }
 
 impl Config {
@@ -139,6 +143,7 @@ impl Config {
         };
 
         let mut environments = BTreeMap::new();
+        let mut promotions = Vec::new();
         for (name, env) in raw.environments {
             let at_name = at(Some(name.span()));
             let name = name.into_inner();
@@ -176,6 +181,9 @@ impl Config {
                 Some(o) => o.into_inner(),
                 None => name.clone(),
             };
+            if let Some(from) = &env.promote_from {
+                promotions.push((name.clone(), from.get_ref().clone(), at(Some(from.span()))));
+            }
             environments.insert(
                 name.clone(),
                 Environment {
@@ -186,12 +194,14 @@ impl Config {
                     dr_region: env.dr_region.map(Spanned::into_inner),
                     protected: env.protected,
                     emulator: env.emulator,
+                    promote_from: env.promote_from.map(Spanned::into_inner),
                 },
             );
         }
         if environments.is_empty() {
             return Err(usage(format!("{}: no [environments.<name>] defined", path.display())));
         }
+        check_promotions(&environments, &promotions)?;
         Ok(Config { path: path.to_path_buf(), project: project.clone(), emulator_port, mesh, environments })
     }
 
@@ -206,6 +216,41 @@ impl Config {
     pub fn environments(&self) -> impl Iterator<Item = &Environment> {
         self.environments.values()
     }
+}
+
+/// Each `promote_from` names another real environment, and following them never comes back.
+fn check_promotions(envs: &BTreeMap<String, Environment>, promotions: &[(String, String, String)]) -> Result<()> {
+    for (name, from, at) in promotions {
+        match envs.get(from) {
+            None => {
+                let known: Vec<&str> = envs.keys().map(String::as_str).collect();
+                return Err(usage(format!(
+                    "{at}: environments.{name}.promote_from `{from}` is no environment here ({})",
+                    known.join(", ")
+                )));
+            }
+            Some(e) if e.emulator || envs[name].emulator => {
+                return Err(usage(format!(
+                    "{at}: environments.{name}.promote_from: promotion is between real environments, and `{}` runs on the emulator",
+                    if e.emulator { from } else { name }
+                )));
+            }
+            Some(_) => {}
+        }
+        let mut seen = vec![name.as_str()];
+        let mut next = Some(from.as_str());
+        while let Some(n) = next {
+            if seen.contains(&n) {
+                return Err(usage(format!(
+                    "{at}: environments.{name}.promote_from goes round in a circle ({} → {n})",
+                    seen.join(" → ")
+                )));
+            }
+            seen.push(n);
+            next = envs.get(n).and_then(|e| e.promote_from.as_deref());
+        }
+    }
+    Ok(())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -256,6 +301,20 @@ protected = true
 
     fn err(text: &str) -> String {
         format!("{:#}", Config::parse(Path::new("xtask.toml"), text).unwrap_err())
+    }
+
+    #[test]
+    fn promotion_names_a_real_environment_and_never_circles() {
+        let with = |extra: &str| GOOD.replace("protected = true\n", &format!("protected = true\n{extra}\n"));
+        let config = Config::parse(Path::new("xtask.toml"), &with("promote_from = \"dev\"")).unwrap();
+        assert_eq!(config.env("production").unwrap().promote_from.as_deref(), Some("dev"));
+        assert_eq!(
+            err(&with("promote_from = \"stagin\"")),
+            "xtask.toml:13: environments.production.promote_from `stagin` is no environment here (dev, production)"
+        );
+        let circle = with("promote_from = \"dev\"")
+            .replace("region = \"us-east-1\"\n\n", "region = \"us-east-1\"\npromote_from = \"production\"\n\n");
+        assert!(err(&circle).contains("goes round in a circle"), "{}", err(&circle));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod drift;
 mod edge;
 mod emulator;
 mod finding;
+mod github;
 mod k8s;
 mod mesh;
 mod offhours;
@@ -85,6 +86,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Unlock(args) => unlock::run(&ctx, args),
         Drift(args) => drift::run(&ctx, args),
         Tunnel(args) => tunnel::run(&ctx, args),
+        Promotion(args) => promotion::run(&ctx, args),
+        PrComment(args) => pr_comment::run(&ctx, args),
     }
 }
 

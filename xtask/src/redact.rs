@@ -15,7 +15,7 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Environment variables whose values are secrets wherever they come from.
 pub const SECRET_ENV_VARS: &[&str] =
-    &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
+    &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
 
 /// Registers the secrets found in the xtask's own environment.
 pub fn register_from_env() {

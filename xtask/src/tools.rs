@@ -1,7 +1,7 @@
 //! The external tools: which ones, the minimum versions, where they are found, how to get them, and
 //! the install (`cargo xtask tools install`) of the ones the project installs itself (pinned, into `.tools/`).
 //!
-//! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov) are taken from `.tools/bin`
+//! Lookup order: tools the project installs (kubectl, helm, the emulator, checkov, zizmor) are taken from `.tools/bin`
 //! first, then PATH; the others from PATH. Commands are built with [`Tools::cmd`], which resolves the
 //! tool once so every step runs the same binary `doctor` reports.
 
@@ -132,8 +132,19 @@ pub const SESSION_MANAGER_PLUGIN: &Tool = &Tool {
     version_args: &["--version"],
 };
 
+/// The GitHub Actions workflow auditor `validate` runs over .github/workflows (offline audits only).
+pub const ZIZMOR: &Tool = &Tool {
+    name: "zizmor",
+    bin: "zizmor",
+    min: "1.33.0",
+    need: Need::Required,
+    source: Source::Project,
+    hint: "cargo xtask tools install (zizmor into .tools/venvs/zizmor)",
+    version_args: &[],
+};
+
 pub const ALL: &[&Tool] =
-    &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE, SESSION_MANAGER_PLUGIN];
+    &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE, ZIZMOR, SESSION_MANAGER_PLUGIN];
 
 // The pins. kubectl and helm come from one npm package, AWS CDK's kubectl Lambda layer for Kubernetes
 // 1.35 (built by cdklabs/awscdk-asset-kubectl from the upstream releases): its `lib/layer.zip` holds
@@ -154,6 +165,8 @@ const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
     (CHECKOV, "checkov", "checkov==3.3.30", "checkov"),
     // The Kubernetes API's JSON schemas for every version, offline; `--strict` rejects unknown fields.
     (KUBE_VALIDATE, "kubernetes-validate", "kubernetes-validate==1.37.0", "kubernetes-validate"),
+    // A static binary in its wheel (PyPI's `zizmor`, built by the project with maturin).
+    (ZIZMOR, "zizmor", "zizmor==1.33.1", "zizmor"),
 ];
 
 /// Where each tool is and which version it has.
@@ -435,6 +448,11 @@ pub fn provider_mirror() -> Option<PathBuf> {
 /// one, terraform's own configuration is left alone.
 pub fn terraform_env(work: &Path) -> Result<Vec<(String, String)>> {
     let mut env = vec![("TF_IN_AUTOMATION".to_string(), "1".to_string()), ("TF_INPUT".to_string(), "0".to_string())];
+    // Terraform's provider cache (the workflows keep it between runs) must exist before terraform uses it.
+    if let Some(cache) = std::env::var_os("TF_PLUGIN_CACHE_DIR").filter(|c| !c.is_empty()) {
+        std::fs::create_dir_all(&cache)
+            .with_context(|| format!("creating TF_PLUGIN_CACHE_DIR {}", PathBuf::from(&cache).display()))?;
+    }
     if let Some(mirror) = provider_mirror() {
         let path = work.join("terraform").join("cli.tfrc");
         let content = format!(

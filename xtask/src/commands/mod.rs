@@ -13,6 +13,8 @@ pub mod drift;
 pub mod emulator;
 pub mod mesh;
 pub mod plan;
+pub mod pr_comment;
+pub mod promotion;
 pub mod schedule;
 pub mod tools;
 pub mod tunnel;

@@ -100,6 +100,7 @@ fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> 
             name: "checkov workflows".into(),
             run: Box::new(|| checkov(ctx, &["-d", ".github/workflows", "--framework", "github_actions"])),
         });
+        checks.push(Check { name: "zizmor workflows".into(), run: Box::new(|| zizmor(ctx)) });
     }
     Ok(checks)
 }
@@ -176,6 +177,87 @@ fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
         }
     }
     Ok(findings)
+}
+
+/// zizmor's JSON (v1) answer: each finding with its audit, severity and places (the primary one first).
+#[derive(serde::Deserialize)]
+struct ZizmorFinding {
+    ident: String,
+    desc: String,
+    determinations: ZizmorDeterminations,
+    locations: Vec<ZizmorLocation>,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorDeterminations {
+    severity: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorLocation {
+    symbolic: ZizmorSymbolic,
+    concrete: ZizmorConcrete,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorSymbolic {
+    key: serde_json::Map<String, serde_json::Value>,
+    annotation: String,
+    kind: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorConcrete {
+    location: ZizmorSpan,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorSpan {
+    start_point: ZizmorPoint,
+}
+
+#[derive(serde::Deserialize)]
+struct ZizmorPoint {
+    row: usize,
+}
+
+/// zizmor over .github/workflows, its offline audits, everything of medium severity or above (an
+/// ignore is an inline `# zizmor: ignore[audit]` with its reason beside it).
+fn zizmor(ctx: &Context) -> Result<Vec<Finding>> {
+    let exe = shell::program(Tools::new(ctx).find(tools::ZIZMOR), tools::ZIZMOR.bin)?;
+    let sh = shell::at(&ctx.root)?;
+    let quiet = cmd!(sh, "{exe} --offline --quiet --format json --min-severity medium .github/workflows");
+    let out = shell::run("zizmor", quiet)?;
+    let answer: Vec<ZizmorFinding> = serde_json::from_str(&out.stdout).map_err(|_| {
+        anyhow::anyhow!("zizmor did not answer with JSON: {}", out.combined().chars().take(300).collect::<String>())
+    })?;
+    Ok(zizmor_findings(&ctx.root, answer))
+}
+
+fn zizmor_findings(root: &Path, answer: Vec<ZizmorFinding>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for f in answer {
+        let place = f.locations.iter().find(|l| l.symbolic.kind == "Primary").or(f.locations.first());
+        let file = place
+            .and_then(|l| l.symbolic.key.get("Local"))
+            .and_then(|k| k.get("verbatim_path"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(".github/workflows");
+        let line = place.map(|l| l.concrete.location.start_point.row + 1);
+        let what = place.map(|l| format!(": {}", l.symbolic.annotation)).unwrap_or_default();
+        findings.push(Finding::new(
+            &root.join(file),
+            line,
+            format!(
+                "zizmor {} ({}): {}{what} — fix it, or ignore it inline (`# zizmor: ignore[{}]`) with the reason",
+                f.ident,
+                f.determinations.severity.to_lowercase(),
+                f.desc,
+                f.ident
+            ),
+        ));
+    }
+    findings
 }
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {

@@ -1,255 +1,98 @@
-//! The CI identity contract: every workflow job that asks GitHub for an OIDC token (`id-token: write`,
-//! at the job or the workflow level, or `write-all`) runs in a GitHub environment that a role in the
-//! target environment's plan trusts, and no job that runs unattended can get the deploy role.
+//! The CI identity contract: every role a workflow job assumes trusts exactly the OIDC subject the job
+//! runs with — repository, context (its GitHub environment, `pull_request`, or its ref) and the workflow
+//! file at its ref (`job_workflow_ref`), the subject format docs/SECURITY.md sets up — and nothing else
+//! reaches the roles that change things. Jobs and runs come from the reader (`workflows.rs`).
 //!
-//! How a job is read ([`jobs`], [`Job::runs`]): `environment:` expanded per trigger from the matrix
-//! and the dispatch/call inputs' options (`${{ inputs.environment || 'dev' }}` is `dev` under a push).
-//! A GitHub environment `<env>` or `<purpose>-<env>` targets terraform environment `<env>`.
-//! `role-to-assume: ${{ vars.AWS_<NAME>_ROLE_ARN }}` is that environment's stack output
-//! `github_<name>_role_arn` (the workflows' headers say so), followed to the role resource; a literal
-//! ARN is the role of that name. A role trusts a GitHub environment when its trust document has
-//! `token.actions.githubusercontent.com:sub` = `repo:<github_repository>:environment:<name>`.
+//! Which role a job assumes: `${{ vars.AWS_<NAME>_ROLE_ARN }}` (a GitHub environment's variable: the
+//! stack output `github_<name>_role_arn` of the environment the GitHub environment `<env>` or
+//! `<purpose>-<env>` is for), `${{ fromJSON(vars.AWS_<NAME>_ROLE_ARNS)[<env>] }}` (a repository
+//! variable keyed by environment, for jobs in no GitHub environment: the plan jobs), or a literal ARN.
 //!
-//! Unattended: a run not started by a person (`workflow_dispatch`, `workflow_call`, or a push filtered
-//! to exactly `main`, a reviewed merge: docs/INFRASTRUCTURE.md "First apply") — a schedule, another
-//! branch or a tag, another workflow — in a GitHub environment without required reviewers: those are
-//! the ones named after a `protected` environment of xtask.toml. No unattended run may be able to
-//! assume the deploy role (stack output `github_deploy_role_arn`).
+//! The rules, for each real environment's plan: a job's run is trusted by the role it assumes; each
+//! trusted subject is in the customised format, names a workflow of the repository, and is the
+//! subject of a job that assumes the role (no trust left over); the deploy role is trusted only in a
+//! GitHub environment at `refs/heads/main`, from a workflow nothing else can call, and no pull request,
+//! schedule, other branch or other workflow's call can run as what it trusts; the operations role only
+//! from operations.yml on main; the plan role only from plan jobs (`plan`, `drift`, `cost-report`,
+//! `pr-comment`, `promotion`); a pull-request job that asks for a token excludes forks in its `if:`,
+//! and a job a fork's pull request runs names no secret.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_norway::Value;
-
+use super::workflows::{jobs, push_is_main_only, triggers, Job, Run};
 use super::{Inputs, Plan, Resource, Workflow};
 use crate::finding::Finding;
 
-/// The claim GitHub's OIDC token carries the repository and environment in.
+/// The claim GitHub's OIDC token carries the subject in.
 pub const SUBJECT: &str = "token.actions.githubusercontent.com:sub";
-/// The stack output naming the role that deploys (applies terraform, installs everything).
+/// The stack outputs naming the roles with rules of their own.
 pub const DEPLOY_ROLE_OUTPUT: &str = "github_deploy_role_arn";
-/// Triggers a person starts.
-const ATTENDED: &[&str] = &["workflow_dispatch", "workflow_call"];
-
-/// Whether `trigger` is a person's: a dispatch, a call, or a push filtered to exactly `main`.
-fn attended(w: &Workflow, trigger: &str) -> bool {
-    let push = on(&w.value).and_then(|o| o.get("push")).and_then(Value::as_mapping).filter(|_| trigger == "push");
-    let only_main = push.is_some_and(|p| {
-        let branches = p.get("branches").and_then(Value::as_sequence);
-        branches.is_some_and(|b| b.len() == 1 && b[0].as_str() == Some("main"))
-            && p.keys().all(|k| matches!(k.as_str(), Some("branches" | "paths" | "paths-ignore")))
-    });
-    ATTENDED.contains(&trigger) || only_main
-}
-
-/// One job of a workflow, as the contract reads it.
-pub struct Job<'a> {
-    pub workflow: &'a Workflow,
-    pub id: String,
-    pub line: usize,
-    /// Whether it asks for an OIDC token.
-    pub oidc: bool,
-    /// Its `environment:` (the name, unexpanded) and the line it is on.
-    pub environment: Option<(String, usize)>,
-    /// Each `role-to-assume:` of a configure-aws-credentials step, with its line.
-    pub roles: Vec<(String, usize)>,
-    value: &'a Value,
-}
-
-/// One way a job runs: the event that starts it and the GitHub environment it then runs in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Run {
-    pub trigger: String,
-    pub environment: Option<String>,
-}
-
-/// The events that start a workflow (`on:` as a name, a list or a mapping).
-pub fn triggers(w: &Workflow) -> Vec<String> {
-    match on(&w.value) {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Sequence(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        Some(Value::Mapping(m)) => m.keys().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `on:` (YAML 1.1 readers take a bare `on` for `true`; GitHub and this reader don't).
-fn on(v: &Value) -> Option<&Value> {
-    v.get("on").or_else(|| v.get(Value::Bool(true)))
-}
-
-fn asks_for_token(permissions: &Value) -> bool {
-    match permissions {
-        Value::String(s) => s == "write-all",
-        Value::Mapping(_) => permissions.get("id-token").and_then(Value::as_str) == Some("write"),
-        _ => false,
-    }
-}
-
-/// The jobs of a workflow.
-pub fn jobs(w: &Workflow) -> Vec<Job<'_>> {
-    let mut out = Vec::new();
-    let Some(jobs) = w.value.get("jobs").and_then(Value::as_mapping) else { return out };
-    for (id, job) in jobs {
-        let Some(id) = id.as_str() else { continue };
-        let line = key_line(&w.text, &["jobs", id]).unwrap_or(1);
-        // A job's own permissions replace the workflow's.
-        let oidc =
-            asks_for_token(job.get("permissions").or_else(|| w.value.get("permissions")).unwrap_or(&Value::Null));
-        let environment = match job.get("environment") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(m @ Value::Mapping(_)) => m.get("name").and_then(Value::as_str).map(str::to_string),
-            _ => None,
-        }
-        .map(|e| (e, key_line(&w.text, &["jobs", id, "environment"]).unwrap_or(line)));
-        let mut roles = Vec::new();
-        for step in job.get("steps").and_then(Value::as_sequence).into_iter().flatten() {
-            let uses = step.get("uses").and_then(Value::as_str).unwrap_or("");
-            if !uses.starts_with("aws-actions/configure-aws-credentials") {
-                continue;
-            }
-            if let Some(role) = step.get("with").and_then(|w| w.get("role-to-assume")).and_then(Value::as_str) {
-                let at = line_in_block(&w.text, line, "role-to-assume:", roles.len()).unwrap_or(line);
-                roles.push((role.to_string(), at));
-            }
-        }
-        out.push(Job { workflow: w, id: id.to_string(), line, oidc, environment, roles, value: job });
-    }
-    out
-}
-
-impl Job<'_> {
-    /// `deploy.yml` job `deploy`
-    pub fn label(&self) -> String {
-        let file = self.workflow.path.file_name().unwrap_or_default().to_string_lossy();
-        format!("{file} job `{}`", self.id)
-    }
-
-    /// Every (trigger, GitHub environment) the job can run with, or why its environment can't be told.
-    pub fn runs(&self) -> Result<Vec<Run>, String> {
-        let mut runs = BTreeSet::new();
-        for trigger in triggers(self.workflow) {
-            match &self.environment {
-                None => {
-                    runs.insert(Run { trigger, environment: None });
-                }
-                Some((template, _)) => {
-                    for name in expand(template, &trigger, self.workflow, self.value)? {
-                        runs.insert(Run { trigger: trigger.clone(), environment: Some(name) });
-                    }
-                }
-            }
-        }
-        Ok(runs.into_iter().collect())
-    }
-}
-
-/// The values a `${{ … }}` template can take under `trigger`: literals, `inputs.X` /
-/// `github.event.inputs.X` (a choice's options, a boolean's two values, an input's default when the
-/// trigger has inputs; empty otherwise), `matrix.X` (its values and `include`s, less single-key
-/// `exclude`s), joined with `||`.
-pub fn expand(template: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<String>, String> {
-    let mut values = vec![String::new()];
-    let mut rest = template;
-    while !rest.is_empty() {
-        let (literal, expr, tail) = match rest.find("${{") {
-            Some(start) => {
-                let end = rest[start..].find("}}").ok_or_else(|| format!("`{template}` has an unclosed `${{{{`"))?;
-                (&rest[..start], Some(rest[start + 3..start + end].trim()), &rest[start + end + 2..])
-            }
-            None => (rest, None, ""),
-        };
-        let mut parts = vec![literal.to_string()];
-        if let Some(expr) = expr {
-            parts = alternatives(expr, trigger, w, job)?.into_iter().map(|p| format!("{literal}{p}")).collect();
-        }
-        values = values.iter().flat_map(|v| parts.iter().map(move |p| format!("{v}{p}"))).collect();
-        rest = tail;
-    }
-    values.sort();
-    values.dedup();
-    Ok(values)
-}
-
-fn alternatives(expr: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<String>, String> {
-    let (first, rest) = match expr.split_once("||") {
-        Some((a, b)) => (a.trim(), Some(b.trim())),
-        None => (expr, None),
-    };
-    let mut out = Vec::new();
-    for v in operand(first, trigger, w, job)? {
-        match (v.is_empty(), rest) {
-            (true, Some(rest)) => out.extend(alternatives(rest, trigger, w, job)?),
-            _ => out.push(v),
-        }
-    }
-    Ok(out)
-}
-
-fn operand(x: &str, trigger: &str, w: &Workflow, job: &Value) -> Result<Vec<String>, String> {
-    if let Some(lit) = x.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) {
-        return Ok(vec![lit.to_string()]);
-    }
-    if let Some(name) = x.strip_prefix("inputs.").or_else(|| x.strip_prefix("github.event.inputs.")) {
-        let Some(input) =
-            on(&w.value).and_then(|o| o.get(trigger)).and_then(|t| t.get("inputs")).and_then(|i| i.get(name))
-        else {
-            return Ok(vec![String::new()]);
-        };
-        let text = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let options: Vec<String> =
-            input.get("options").and_then(Value::as_sequence).into_iter().flatten().filter_map(text).collect();
-        return match input.get("type").and_then(Value::as_str).unwrap_or("string") {
-            "choice" if !options.is_empty() => Ok(options),
-            "boolean" => Ok(vec!["true".into(), "false".into()]),
-            kind => Err(format!("input `{name}` is of type {kind} without options: its values can't be listed")),
-        };
-    }
-    if let Some(name) = x.strip_prefix("matrix.") {
-        let matrix = job.get("strategy").and_then(|s| s.get("matrix")).and_then(Value::as_mapping);
-        let Some(matrix) = matrix else { return Err(format!("`{x}` but the job has no matrix")) };
-        let scalar = |v: &Value| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()));
-        let mut values: Vec<String> = match matrix.get(name) {
-            Some(Value::Sequence(list)) => list.iter().filter_map(scalar).collect(),
-            Some(other) => {
-                return Err(format!("matrix `{name}` is `{}`, not a list", scalar(other).unwrap_or_default()))
-            }
-            None => Vec::new(),
-        };
-        for entry in matrix.get("include").and_then(Value::as_sequence).into_iter().flatten() {
-            values.extend(entry.get(name).and_then(scalar));
-        }
-        for entry in matrix.get("exclude").and_then(Value::as_sequence).into_iter().flatten() {
-            if entry.as_mapping().is_some_and(|m| m.len() == 1) {
-                let gone = entry.get(name).and_then(scalar);
-                values.retain(|v| Some(v) != gone.as_ref());
-            }
-        }
-        if values.is_empty() {
-            return Err(format!("matrix has no values for `{name}`"));
-        }
-        return Ok(values);
-    }
-    Err(format!("`${{{{ {x} }}}}` can't be expanded (literals, inputs.*, matrix.* and || only)"))
-}
+pub const OPERATIONS_ROLE_OUTPUT: &str = "github_operations_role_arn";
+pub const PLAN_ROLE_OUTPUT: &str = "github_plan_role_arn";
+/// The workflow the operations role serves.
+const OPERATIONS_WORKFLOW: &str = "operations.yml";
+/// What a job with the plan role may run: nothing that writes outside the state lock.
+pub const PLAN_COMMANDS: &[&str] =
+    &["plan", "drift", "cost-report", "pr-comment", "promotion", "tools", "doctor", "validate"];
+/// A job condition that keeps forks' pull requests out.
+const FORK_GUARDS: &[&str] = &[
+    "github.event.pull_request.head.repo.full_name == github.repository",
+    "github.event.pull_request.head.repo.fork == false",
+    "!github.event.pull_request.head.repo.fork",
+];
 
 /// The environment a GitHub environment is for: `dev` for `dev` and `operations-dev`.
 pub fn target<'e>(github_environment: &str, envs: &'e [String]) -> Option<&'e String> {
     envs.iter().find(|e| github_environment == e.as_str() || github_environment.ends_with(&format!("-{e}")))
 }
 
-/// The stack output a `role-to-assume` names: `${{ vars.AWS_DEPLOY_ROLE_ARN }}` → `github_deploy_role_arn`.
-pub fn role_output(role_to_assume: &str) -> Option<String> {
-    let var = role_to_assume.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim().strip_prefix("vars.")?;
-    let middle = var.strip_prefix("AWS_")?.strip_suffix("_ROLE_ARN")?;
-    Some(format!("github_{}_role_arn", middle.to_ascii_lowercase()))
+/// A `role-to-assume`: the stack output it holds and, for a repository variable keyed by environment,
+/// the key's expression; or a literal ARN.
+#[derive(Debug, PartialEq)]
+pub enum RoleRef {
+    Output { output: String, key: Option<String> },
+    Arn(String),
 }
 
-/// The GitHub subjects (`repo:…:environment:…`) each role of the plan trusts, by role address.
+pub fn role_ref(text: &str) -> Result<RoleRef, String> {
+    let text = text.trim();
+    if text.starts_with("arn:") {
+        return Ok(RoleRef::Arn(text.to_string()));
+    }
+    let bad = || {
+        format!("`{text}` is not `${{{{ vars.AWS_<NAME>_ROLE_ARN }}}}`, `${{{{ fromJSON(vars.AWS_<NAME>_ROLE_ARNS)[<env>] }}}}` (the stack output github_<name>_role_arn) nor a role ARN: which role it is can't be told")
+    };
+    let expr = text.strip_prefix("${{").and_then(|t| t.strip_suffix("}}")).map(str::trim).ok_or_else(bad)?;
+    let name = |var: &str, suffix: &str| {
+        var.strip_prefix("vars.AWS_")
+            .and_then(|v| v.strip_suffix(suffix))
+            .map(|m| format!("github_{}_role_arn", m.to_ascii_lowercase()))
+    };
+    if let Some(inner) = expr.strip_prefix("fromJSON(").or_else(|| expr.strip_prefix("fromJson(")) {
+        let (var, rest) = inner.split_once(')').ok_or_else(bad)?;
+        let key = rest.trim().strip_prefix('[').and_then(|k| k.strip_suffix(']')).ok_or_else(bad)?;
+        let output = name(var.trim(), "_ROLE_ARNS").ok_or_else(bad)?;
+        return Ok(RoleRef::Output { output, key: Some(key.trim().to_string()) });
+    }
+    Ok(RoleRef::Output { output: name(expr, "_ROLE_ARN").ok_or_else(bad)?, key: None })
+}
+
+/// The environment whose role a run of `job` assumes with `role`: the key of a keyed variable, else the
+/// environment the run's GitHub environment is for.
+pub fn role_target(run: &Run, role: &str, envs: &[String]) -> Result<Option<String>, String> {
+    match role_ref(role)? {
+        RoleRef::Output { key: Some(key), .. } => Ok(Some(run.value(&key)?)),
+        _ => match &run.environment {
+            Some(gh) => Ok(target(gh, envs).cloned()),
+            None => Err(format!(
+                "`{role}` is a GitHub environment's variable, but the job runs in no GitHub environment (on {}): read a repository variable keyed by environment instead, `fromJSON(vars.AWS_<NAME>_ROLE_ARNS)[<env>]`",
+                run.trigger
+            )),
+        },
+    }
+}
+
+/// The GitHub subjects each role of the plan trusts, by role address.
 pub fn github_trusts(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for role in plan.of_type("aws_iam_role") {
@@ -270,9 +113,9 @@ pub fn github_trusts(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Whether a trust's subjects admit `subject` (IAM's StringLike wildcards `*` and `?` included).
-fn trusts(subjects: &[String], subject: &str) -> bool {
-    subjects.iter().any(|s| glob(s.as_bytes(), subject.as_bytes()))
+/// Whether a trusted subject admits `subject` (IAM's StringLike wildcards `*` and `?` included).
+pub fn admits(pattern: &str, subject: &str) -> bool {
+    glob(pattern.as_bytes(), subject.as_bytes())
 }
 
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -288,27 +131,82 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// The role resource a `role-to-assume` names in the plan: the output's source, or the role of the
 /// ARN's name.
 pub fn assumed_role<'p>(plan: &'p Plan, role_to_assume: &str) -> Result<&'p Resource, String> {
-    if let Some(name) = role_to_assume.strip_prefix("arn:").and_then(|a| a.split_once(":role/")).map(|(_, n)| n) {
-        let name = name.rsplit('/').next().unwrap_or(name);
-        return plan
-            .of_type("aws_iam_role")
-            .find(|r| r.text("name") == Some(name))
-            .ok_or_else(|| format!("`{role_to_assume}` names role `{name}`, which the plan doesn't have"));
+    match role_ref(role_to_assume)? {
+        RoleRef::Arn(arn) => {
+            let name = arn.split_once(":role/").map_or(arn.as_str(), |(_, n)| n);
+            let name = name.rsplit('/').next().unwrap_or(name);
+            plan.of_type("aws_iam_role")
+                .find(|r| r.text("name") == Some(name))
+                .ok_or_else(|| format!("`{role_to_assume}` names role `{name}`, which the plan doesn't have"))
+        }
+        RoleRef::Output { output, .. } => output_role(plan, &output).ok_or_else(|| {
+            format!("`{role_to_assume}` holds the stack output `{output}`, which names no aws_iam_role in the plan")
+        }),
     }
-    let output = role_output(role_to_assume).ok_or_else(|| {
-        format!("`{role_to_assume}` is not `${{{{ vars.AWS_<NAME>_ROLE_ARN }}}}` (the stack output github_<name>_role_arn) nor a role ARN: which role it is can't be told")
-    })?;
-    plan.output_sources(&output, None).into_iter().find(|r| r.kind == "aws_iam_role").ok_or_else(|| {
-        format!("`{role_to_assume}` holds the stack output `{output}`, which names no aws_iam_role in the plan")
-    })
 }
 
-/// What the contract needs to know of the environments: their names (terraform's), which are
-/// protected (their GitHub environments have required reviewers), and the repository the roles
-/// trust (`github_repository` of the environment's `module "stack"` call).
+fn output_role<'p>(plan: &'p Plan, output: &str) -> Option<&'p Resource> {
+    plan.output_sources(output, None).into_iter().find(|r| r.kind == "aws_iam_role")
+}
+
+/// A trusted subject in the customised format.
+struct Trusted<'s> {
+    context: &'s str,
+    file: &'s str,
+    git_ref: &'s str,
+}
+
+fn parse_subject<'s>(subject: &'s str, repo: &str) -> Option<Trusted<'s>> {
+    let (left, right) = subject.split_once(":job_workflow_ref:")?;
+    let context = left.strip_prefix(&format!("repo:{repo}:"))?;
+    let (path, git_ref) = right.strip_prefix(&format!("{repo}/.github/workflows/"))?.split_once('@')?;
+    Some(Trusted { context, file: path, git_ref })
+}
+
+/// The triggers a job runs on: the workflow's, less those its `if:` rules out
+/// (`github.event_name == 'push'`, `!= 'pull_request'`), less those a job it needs never runs on.
+pub fn job_triggers(all: &[Job<'_>], job: &Job<'_>) -> Vec<String> {
+    let mut out = triggers(job.workflow);
+    let condition = job.condition.clone().unwrap_or_default().replace('"', "'");
+    let only: Vec<&str> =
+        out.iter().map(String::as_str).filter(|t| condition.contains(&format!("github.event_name == '{t}'"))).collect();
+    if !only.is_empty() && !condition.contains("||") {
+        let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+        out.retain(|t| only.contains(t));
+    }
+    out.retain(|t| !condition.contains(&format!("github.event_name != '{t}'")));
+    let runs_anyway = ["always()", "failure()", "cancelled()"].iter().any(|c| condition.contains(c));
+    if !runs_anyway {
+        for need in &job.needs {
+            if let Some(n) = all.iter().find(|j| &j.id == need && j.id != job.id) {
+                let theirs = job_triggers(all, n);
+                out.retain(|t| theirs.contains(t));
+            }
+        }
+    }
+    out
+}
+
+/// The runs of a job on the triggers it runs on.
+fn live_runs(all: &[Job<'_>], job: &Job<'_>) -> Result<Vec<Run>, String> {
+    let live = job_triggers(all, job);
+    Ok(job.runs()?.into_iter().filter(|r| live.contains(&r.trigger)).collect())
+}
+
+/// Whether a run happens without a reviewed merge to main behind it: a pull request, a schedule,
+/// another workflow's run or call, a push to another branch or a tag.
+fn unattended(run: &Run, w: &Workflow) -> bool {
+    match run.trigger.as_str() {
+        "workflow_dispatch" => false,
+        "push" => !push_is_main_only(w),
+        _ => true,
+    }
+}
+
+/// What the contract needs to know of the environments: their names (terraform's), and the repository
+/// the roles trust (`github_repository` of the environment's `module "stack"` call).
 pub struct Settings {
     pub envs: Vec<String>,
-    pub protected: BTreeSet<String>,
     pub repo: String,
 }
 
@@ -320,15 +218,12 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         .iter()
         .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    let config = crate::config::Config::load(&inputs.root.join(crate::config::FILE_NAME)).ok();
-    let protected =
-        config.iter().flat_map(|c| c.environments()).filter(|e| e.protected).map(|e| e.name.clone()).collect();
     let repo = crate::terraform::stack_argument(&inputs.root, &inputs.env.name, "github_repository")
         .ok()
         .flatten()
         .and_then(|e| e.as_str().map(str::to_string))
         .unwrap_or_default();
-    check_with(&inputs.workflows, &inputs.env.name, &inputs.plan, &Settings { envs, protected, repo })
+    check_with(&inputs.workflows, &inputs.env.name, &inputs.plan, &Settings { envs, repo })
 }
 
 /// The contract for environment `env` over `workflows` and `env`'s plan.
@@ -336,265 +231,201 @@ pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan, settings: &Set
     let mut findings = Vec::new();
     let repo = &settings.repo;
     let trusted = github_trusts(plan);
-    let deploy_role = plan.output_sources(DEPLOY_ROLE_OUTPUT, None).into_iter().find(|r| r.kind == "aws_iam_role");
+    let [deploy, operations, plan_role] = [DEPLOY_ROLE_OUTPUT, OPERATIONS_ROLE_OUTPUT, PLAN_ROLE_OUTPUT]
+        .map(|o| output_role(plan, o).map(|r| &r.address));
+    // role address → the subjects of the runs that assume it, and where.
+    let mut assumed: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut reported = BTreeSet::new();
     for w in workflows {
-        for job in jobs(w).into_iter().filter(|j| j.oidc) {
+        let all = jobs(w);
+        for job in &all {
             let at =
                 |line: usize, message: String| Finding::new(&w.path, Some(line), format!("{}: {message}", job.label()));
-            let runs = match job.runs() {
-                Ok(runs) => runs,
-                Err(why) => {
-                    let line = job.environment.as_ref().map_or(job.line, |(_, l)| *l);
-                    findings.push(at(line, format!("asks for an OIDC token but its GitHub environment can't be told, so no role in `{env}` can be checked to trust it: {why}")));
-                    continue;
+            let mut once = |key: String, f: Finding| {
+                if reported.insert((w.file_name(), job.id.clone(), key)) {
+                    findings.push(f);
                 }
             };
-            let mut reported = BTreeSet::new();
-            for run in runs {
-                let Some(gh) = run.environment.as_deref() else {
-                    if reported.insert(String::new()) {
-                        findings.push(at(job.line, format!("asks for an OIDC token but runs in no GitHub environment: the roles of `{env}` trust only `repo:{repo}:environment:<name>`")));
-                    }
-                    continue;
-                };
-                let env_line = job.environment.as_ref().map_or(job.line, |(_, l)| *l);
-                let Some(target_env) = target(gh, &settings.envs) else {
-                    if reported.insert(gh.to_string()) {
-                        findings.push(at(env_line, format!("runs in GitHub environment `{gh}` (on {}), which is for no environment of terraform/environments (name it `<env>` or `<purpose>-<env>`)", run.trigger)));
-                    }
-                    continue;
-                };
-                if target_env != env {
+            let runs = match live_runs(&all, job) {
+                Ok(runs) => runs,
+                Err(why) if job.oidc => {
+                    let line = job.environment.as_ref().map_or(job.line, |(_, l)| *l);
+                    once(why.clone(), at(line, format!("asks for an OIDC token but how it runs can't be told, so no role in `{env}` can be checked to trust it: {why}")));
                     continue;
                 }
-                let subject = format!("repo:{repo}:environment:{gh}");
-                let trusting: Vec<&String> =
-                    trusted.iter().filter(|(_, s)| trusts(s, &subject)).map(|(a, _)| a).collect();
-                for (role, line) in &job.roles {
-                    if !reported.insert(format!("{gh} {role}")) {
+                Err(_) => continue,
+            };
+            let fork_runs = runs.iter().any(|r| r.trigger == "pull_request") && !fork_guarded(job);
+            if fork_runs && serde_norway::to_string(job.value()).unwrap_or_default().contains("secrets.") {
+                once("secrets".into(), at(job.line, "runs for pull requests from forks too (its `if:` doesn't exclude them), yet names a secret: a fork's job gets none, and must not ask".into()));
+            }
+            if !job.oidc {
+                continue;
+            }
+            for run in &runs {
+                let env_line = job.environment.as_ref().map_or(job.line, |(_, l)| *l);
+                if let Some(gh) = &run.environment {
+                    if target(gh, &settings.envs).is_none() {
+                        once(format!("gh {gh}"), at(env_line, format!("runs in GitHub environment `{gh}` (on {}), which is for no environment of terraform/environments (name it `<env>` or `<purpose>-<env>`)", run.trigger)));
                         continue;
                     }
-                    match assumed_role(plan, role) {
-                        Err(why) => findings
-                            .push(at(*line, format!("in GitHub environment `{gh}`: {why} ({})", plan.path.display()))),
-                        Ok(r) if !trusting.contains(&&r.address) => {
-                            let trusts = trusted
-                                .get(&r.address)
-                                .map(|s| s.join(", "))
-                                .unwrap_or_else(|| "no GitHub environment".into());
-                            findings.push(at(*line, format!("runs in GitHub environment `{gh}` and assumes {role} = {}, whose trust allows {trusts}, not {subject}", r.address)));
-                        }
-                        Ok(_) => {}
-                    }
                 }
-                if job.roles.is_empty() && trusting.is_empty() && reported.insert(gh.to_string()) {
-                    findings.push(at(env_line, format!("asks for an OIDC token in GitHub environment `{gh}`, but no role in `{env}`'s plan trusts {subject}")));
+                if run.trigger == "pull_request" && fork_runs {
+                    once("fork".into(), at(job.line, format!("asks for an OIDC token on pull requests without excluding forks: guard it with `if: {}` (a fork's pull request gets the emulated plan instead, with no token)", FORK_GUARDS[0])));
                 }
-                let reviewed = settings.protected.contains(gh);
-                if attended(job.workflow, &run.trigger) || reviewed {
+                if matches!(run.trigger.as_str(), "pull_request_target" | "workflow_run") {
+                    once(run.trigger.clone(), at(job.line, format!("asks for an OIDC token on {}, which runs with the base repository's rights for a change nobody reviewed", run.trigger)));
                     continue;
                 }
-                if let Some(deploy) = deploy_role.filter(|d| trusting.contains(&&d.address)) {
-                    if reported.insert(format!("unattended {gh}")) {
-                        findings.push(at(env_line, format!("runs unattended (on {}) in GitHub environment `{gh}`, which has no required reviewers (`{gh}` is no protected environment in xtask.toml), yet the deploy role {} (stack output {DEPLOY_ROLE_OUTPUT}) trusts {subject}", run.trigger, deploy.address)));
+                let subject = run.subject(repo, w);
+                if job.roles.is_empty() {
+                    let for_env = run.environment.as_deref().and_then(|gh| target(gh, &settings.envs));
+                    if for_env.is_some_and(|e| e == env) && !trusted.values().flatten().any(|p| admits(p, &subject)) {
+                        once(
+                            format!("none {subject}"),
+                            at(
+                                env_line,
+                                format!("asks for an OIDC token as {subject}, but no role in `{env}`'s plan trusts it"),
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                for (role, line) in &job.roles {
+                    let for_env = match role_target(run, role, &settings.envs) {
+                        Ok(e) => e,
+                        Err(why) => {
+                            once(format!("target {role}"), at(*line, why));
+                            continue;
+                        }
+                    };
+                    if for_env.as_deref() != Some(env) {
+                        continue;
+                    }
+                    let r = match assumed_role(plan, role) {
+                        Ok(r) => r,
+                        Err(why) => {
+                            once(format!("role {role}"), at(*line, format!("{why} ({})", plan.path.display())));
+                            continue;
+                        }
+                    };
+                    if Some(&r.address) == operations && w.file_name() != OPERATIONS_WORKFLOW {
+                        once("ops".into(), at(*line, format!("assumes the operations role {} (stack output {OPERATIONS_ROLE_OUTPUT}), which only {OPERATIONS_WORKFLOW} may", r.address)));
+                    }
+                    if Some(&r.address) == plan_role {
+                        for (call, call_line) in job.xtask_calls() {
+                            let verb = call.first().map(String::as_str).unwrap_or("");
+                            if !PLAN_COMMANDS.contains(&verb) {
+                                once(format!("plan {call_line}"), at(call_line, format!("runs `cargo xtask {}` with the read-only plan role {} (stack output {PLAN_ROLE_OUTPUT}), which only plan jobs ({}) may assume", verb, r.address, PLAN_COMMANDS.join(", "))));
+                            }
+                        }
+                    }
+                    let patterns = trusted.get(&r.address).cloned().unwrap_or_default();
+                    let allowed = patterns.iter().any(|p| admits(p, &subject));
+                    if !allowed {
+                        let trusts =
+                            if patterns.is_empty() { "no GitHub subject".to_string() } else { patterns.join(", ") };
+                        once(format!("untrusted {role} {subject}"), at(*line, format!("runs as {subject} (on {}) and assumes {role} = {}, whose trust allows {trusts}, not that subject: AWS refuses it", run.trigger, r.address)));
+                        continue;
+                    }
+                    assumed
+                        .entry(r.address.clone())
+                        .or_default()
+                        .push((subject.clone(), format!("{}:{line}", w.path.display())));
+                    if Some(&r.address) == deploy && (unattended(run, w) || w.callable()) {
+                        let why = if w.callable() {
+                            format!("{} can be called by any branch's workflow (workflow_call)", w.file_name())
+                        } else {
+                            format!("a run on {} has no reviewed merge behind it", run.trigger)
+                        };
+                        once(format!("deploy {}", run.trigger), at(*line, format!("can get the deploy role {} (stack output {DEPLOY_ROLE_OUTPUT}) as {subject}: {why}", r.address)));
                     }
                 }
+            }
+        }
+    }
+    findings.extend(trust_findings(workflows, plan, settings, &trusted, &assumed, [deploy, operations, plan_role]));
+    findings
+}
+
+fn fork_guarded(job: &Job<'_>) -> bool {
+    let condition = job.condition.clone().unwrap_or_default().replace('"', "'");
+    FORK_GUARDS.iter().any(|g| condition.contains(g))
+}
+
+/// The trust side: every subject a role trusts is in the customised format, exact, names a workflow of
+/// the repository, fits what the role is for, and is the subject of a job that assumes the role.
+fn trust_findings(
+    workflows: &[Workflow],
+    plan: &Plan,
+    settings: &Settings,
+    trusted: &BTreeMap<String, Vec<String>>,
+    assumed: &BTreeMap<String, Vec<(String, String)>>,
+    [deploy, operations, plan_role]: [Option<&String>; 3],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let repo = &settings.repo;
+    for (address, patterns) in trusted {
+        let Some(role) = plan.of_type("aws_iam_role").find(|r| &r.address == address) else { continue };
+        let what = if Some(address) == deploy {
+            "the deploy role"
+        } else if Some(address) == operations {
+            "the operations role"
+        } else if Some(address) == plan_role {
+            "the plan role"
+        } else {
+            "this role"
+        };
+        for pattern in patterns {
+            let Some(t) = parse_subject(pattern, repo) else {
+                findings.push(plan.finding(role, format!("{what} trusts `{pattern}`, which names no workflow file and ref: every workflow of every branch that gets that context gets the role. Trust `repo:{repo}:<context>:job_workflow_ref:{repo}/.github/workflows/<file>@<ref>` (the OIDC subject customised to repo, context and job_workflow_ref: docs/SECURITY.md)")));
+                continue;
+            };
+            let file = workflows.iter().find(|w| w.file_name() == t.file);
+            let mut wrong = Vec::new();
+            if t.context.contains(['*', '?'])
+                || t.file.contains(['*', '?'])
+                || (t.git_ref.contains(['*', '?'])
+                    && !(t.git_ref == "refs/pull/*/merge" && t.context == "pull_request"))
+            {
+                wrong.push("a wildcard (only a pull request's number may be one: `refs/pull/*/merge`)".to_string());
+            }
+            match file {
+                None => wrong.push(format!(".github/workflows/{} does not exist", t.file)),
+                Some(w) if Some(address) == deploy && w.callable() => {
+                    wrong.push(format!("{} can be called (workflow_call) by a workflow of any branch", t.file))
+                }
+                Some(_) => {}
+            }
+            if (Some(address) == deploy || Some(address) == operations)
+                && (t.git_ref != "refs/heads/main" || !t.context.starts_with("environment:"))
+            {
+                wrong.push(format!("{what} is for a GitHub environment's jobs at refs/heads/main only"));
+            }
+            if Some(address) == operations && t.file != OPERATIONS_WORKFLOW {
+                wrong.push(format!("{what} is for {OPERATIONS_WORKFLOW} only"));
+            }
+            if Some(address) == plan_role && !(t.context == "pull_request" || t.context == "ref:refs/heads/main") {
+                wrong.push(format!("{what} is for plan jobs outside GitHub environments (context `pull_request` or `ref:refs/heads/main`)"));
+            }
+            let users = assumed.get(address).map(Vec::as_slice).unwrap_or_default();
+            if wrong.is_empty() && !users.iter().any(|(s, _)| admits(pattern, s)) {
+                let seen: BTreeSet<&str> = users.iter().map(|(_, at)| at.as_str()).collect();
+                let seen = if seen.is_empty() {
+                    "no job assumes it".to_string()
+                } else {
+                    format!("it is assumed at {}", seen.into_iter().collect::<Vec<_>>().join(", "))
+                };
+                wrong.push(format!("no job of .github/workflows/{} runs as that and assumes it ({seen})", t.file));
+            }
+            if !wrong.is_empty() {
+                findings.push(plan.finding(role, format!("{what} trusts `{pattern}`: {}", wrong.join("; "))));
             }
         }
     }
     findings
 }
 
-/// The 1-based line of a key path in block-style YAML (`["jobs", "deploy", "environment"]`).
-pub fn key_line(text: &str, path: &[&str]) -> Option<usize> {
-    let mut depth = 0;
-    let mut parent: isize = -1;
-    let mut child: Option<usize> = None;
-    for (i, line) in text.lines().enumerate() {
-        let content = line.trim_start();
-        if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
-            continue;
-        }
-        let indent = line.len() - content.len();
-        if depth > 0 && indent as isize <= parent {
-            return None;
-        }
-        if *child.get_or_insert(indent) != indent {
-            continue;
-        }
-        let key = content.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
-        if content.contains(':') && key == path[depth] {
-            depth += 1;
-            if depth == path.len() {
-                return Some(i + 1);
-            }
-            parent = indent as isize;
-            child = None;
-        }
-    }
-    None
-}
-
-/// The line of the `nth` occurrence of `needle` inside the block that starts on `start` (1-based).
-pub fn line_in_block(text: &str, start: usize, needle: &str, nth: usize) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let head = lines.get(start.checked_sub(1)?)?;
-    let indent = head.len() - head.trim_start().len();
-    lines
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take_while(|(_, l)| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
-        .filter(|(_, l)| l.contains(needle))
-        .nth(nth)
-        .map(|(i, _)| i + 1)
-}
-
-/// A workflow parsed from text.
 #[cfg(test)]
-pub fn workflow(path: &std::path::Path, text: &str) -> Workflow {
-    Workflow {
-        path: path.to_path_buf(),
-        text: text.to_string(),
-        value: serde_norway::from_str(text).unwrap_or(Value::Null),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    /// A plan with a deploy role trusting `dev` and an operations role trusting `operations-dev`.
-    pub(crate) fn plan() -> Plan {
-        let role = |name: &str| {
-            format!(
-                r#"{{"address":"module.stack.aws_iam_role.{name}","module_address":"module.stack","mode":"managed","type":"aws_iam_role","name":"{name}",
-                "change":{{"actions":["create"],"after":{{"name":"authorworks-dev-github-{name}"}},"after_unknown":{{"assume_role_policy":true}}}}}},
-                {{"address":"module.stack.data.aws_iam_policy_document.trust[\"{name}\"]","module_address":"module.stack","mode":"data","type":"aws_iam_policy_document","name":"trust","index":"{name}",
-                "change":{{"actions":["read"],"after":{{"statement":[{{"actions":["sts:AssumeRoleWithWebIdentity"],"condition":[{{"test":"StringEquals","variable":"{SUBJECT}","values":["repo:o/r:environment:{}"]}}]}}]}},"after_unknown":{{}}}}}}"#,
-                if name == "deploy" { "dev" } else { "operations-dev" }
-            )
-        };
-        let config = |name: &str| {
-            format!(
-                r#"{{"address":"aws_iam_role.{name}","expressions":{{"assume_role_policy":{{"references":["data.aws_iam_policy_document.trust[\"{name}\"].json","data.aws_iam_policy_document.trust[\"{name}\"]"]}}}}}}"#
-            )
-        };
-        let output = |name: &str| {
-            format!(
-                r#""github_{name}_role_arn":{{"expression":{{"references":["aws_iam_role.{name}.arn","aws_iam_role.{name}"]}}}}"#
-            )
-        };
-        let json = format!(
-            r#"{{"resource_changes":[{},{}],"configuration":{{"root_module":{{"module_calls":{{"stack":{{"module":{{"outputs":{{{},{}}},"resources":[{},{}]}}}}}}}}}}}}"#,
-            role("deploy"),
-            role("operations"),
-            output("deploy"),
-            output("operations"),
-            config("deploy"),
-            config("operations")
-        );
-        Plan::from_json(&json, Path::new("dev.plan.json"), Path::new("terraform/environments/dev")).unwrap()
-    }
-
-    fn settings() -> Settings {
-        Settings {
-            envs: vec!["dev".into(), "production".into(), "staging".into()],
-            protected: ["staging".to_string(), "production".to_string()].into(),
-            repo: "o/r".into(),
-        }
-    }
-
-    const DEPLOY: &str = "on:\n  push:\n    branches: [main]\n  workflow_dispatch:\n    inputs:\n      environment:\n        type: choice\n        options: [dev, staging, production]\n        default: dev\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-24.04\n    environment: ${{ inputs.environment || 'dev' }}\n    permissions:\n      id-token: write\n    steps:\n      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}\n";
-
-    const OPS: &str = "on:\n  schedule:\n    - cron: \"0 3 * * *\"\njobs:\n  run:\n    strategy:\n      matrix:\n        env: [dev, staging]\n    environment: operations-${{ matrix.env }}\n    permissions:\n      id-token: write\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}\n";
-
-    fn messages(text: &str) -> Vec<String> {
-        let w = workflow(Path::new(".github/workflows/x.yml"), text);
-        check_with(&[w], "dev", &plan(), &settings()).iter().map(|f| f.to_string()).collect()
-    }
-
-    #[test]
-    fn the_reader_expands_environments_per_trigger() {
-        let w = workflow(Path::new("deploy.yml"), DEPLOY);
-        assert_eq!(triggers(&w), ["push", "workflow_dispatch"]);
-        let js = jobs(&w);
-        assert_eq!((js[0].id.as_str(), js[0].line, js[0].oidc), ("deploy", 13, true));
-        assert_eq!(js[0].roles, [("${{ vars.AWS_DEPLOY_ROLE_ARN }}".to_string(), 22)]);
-        let runs: Vec<String> = js[0]
-            .runs()
-            .unwrap()
-            .iter()
-            .map(|r| format!("{} {}", r.trigger, r.environment.as_deref().unwrap()))
-            .collect();
-        assert_eq!(
-            runs,
-            ["push dev", "workflow_dispatch dev", "workflow_dispatch production", "workflow_dispatch staging"]
-        );
-        let ops = workflow(Path::new("operations.yml"), OPS);
-        let envs: Vec<String> = jobs_envs(&ops);
-        assert_eq!(envs, ["operations-dev", "operations-staging"]);
-        let free = workflow(Path::new("x.yml"), &DEPLOY.replace("type: choice", "type: string"));
-        assert!(jobs(&free)[0].runs().unwrap_err().contains("input `environment` is of type string without options"));
-        assert_eq!(role_output("${{ vars.AWS_OPERATIONS_ROLE_ARN }}").as_deref(), Some("github_operations_role_arn"));
-        assert_eq!(target("operations-staging", &settings().envs).map(String::as_str), Some("staging"));
-    }
-
-    fn jobs_envs(w: &Workflow) -> Vec<String> {
-        jobs(w)[0].runs().unwrap().into_iter().filter_map(|r| r.environment).collect()
-    }
-
-    #[test]
-    fn a_push_deploy_to_an_unreviewed_environment_gets_the_deploy_role_unless_it_is_a_merge_to_main() {
-        assert_eq!(messages(DEPLOY), Vec::<String>::new(), "a push to main is a reviewed pull request merged");
-        let any_branch = DEPLOY.replace("  push:\n    branches: [main]\n", "  push:\n    branches: ['**']\n");
-        assert_eq!(
-            messages(&any_branch),
-            [".github/workflows/x.yml:15: x.yml job `deploy`: runs unattended (on push) in GitHub environment `dev`, which has no required reviewers (`dev` is no protected environment in xtask.toml), yet the deploy role module.stack.aws_iam_role.deploy (stack output github_deploy_role_arn) trusts repo:o/r:environment:dev"]
-        );
-        assert_eq!(messages(&DEPLOY.replace("[main]\n", "[main]\n    tags: ['v*']\n")).len(), 1, "a tag: no merge");
-        let by_hand = DEPLOY.replace("  push:\n    branches: [main]\n", "");
-        assert_eq!(messages(&by_hand), Vec::<String>::new());
-    }
-
-    #[test]
-    fn each_way_a_token_goes_unclaimed_is_named() {
-        assert_eq!(messages(OPS), Vec::<String>::new(), "scheduled, but only the operations role trusts it");
-        let wrong_role = OPS.replace("AWS_OPERATIONS_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN");
-        assert_eq!(
-            messages(&wrong_role),
-            [".github/workflows/x.yml:15: x.yml job `run`: runs in GitHub environment `operations-dev` and assumes ${{ vars.AWS_DEPLOY_ROLE_ARN }} = module.stack.aws_iam_role.deploy, whose trust allows repo:o/r:environment:dev, not repo:o/r:environment:operations-dev"]
-        );
-        let no_env = OPS.replace("    environment: operations-${{ matrix.env }}\n", "");
-        assert!(messages(&no_env)[0]
-            .contains(":5: x.yml job `run`: asks for an OIDC token but runs in no GitHub environment"));
-        let unknown = OPS.replace("AWS_OPERATIONS_ROLE_ARN", "OPS_ROLE");
-        assert!(messages(&unknown)[0].contains("`${{ vars.OPS_ROLE }}` is not `${{ vars.AWS_<NAME>_ROLE_ARN }}`"));
-        let missing = OPS.replace("AWS_OPERATIONS_ROLE_ARN", "AWS_BACKUP_ROLE_ARN");
-        assert!(messages(&missing)[0]
-            .contains("holds the stack output `github_backup_role_arn`, which names no aws_iam_role"));
-        let sandbox = OPS.replace("operations-${{ matrix.env }}", "sandbox");
-        assert!(messages(&sandbox)[0].contains(
-            ":9: x.yml job `run`: runs in GitHub environment `sandbox` (on schedule), which is for no environment"
-        ));
-        let untrusted = OPS.replace("operations-${{ matrix.env }}", "nightly-${{ matrix.env }}");
-        assert!(messages(&untrusted)[0].contains("assumes ${{ vars.AWS_OPERATIONS_ROLE_ARN }} = module.stack.aws_iam_role.operations, whose trust allows repo:o/r:environment:operations-dev, not repo:o/r:environment:nightly-dev"));
-        let no_step = OPS.replace("      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}\n", "      - run: true\n");
-        assert_eq!(messages(&no_step), Vec::<String>::new());
-        let no_step_untrusted = no_step.replace("operations-${{ matrix.env }}", "nightly-${{ matrix.env }}");
-        assert!(messages(&no_step_untrusted)[0].contains("asks for an OIDC token in GitHub environment `nightly-dev`, but no role in `dev`'s plan trusts repo:o/r:environment:nightly-dev"));
-        let no_token = wrong_role.replace("      id-token: write\n", "      contents: read\n");
-        assert_eq!(messages(&no_token), Vec::<String>::new(), "no token, no role");
-    }
-
-    #[test]
-    fn key_lines_follow_indentation() {
-        let text = "a:\n  b:\n    c: 1\n  c: 2\nc:\n  # note\n  d: 3\n";
-        assert_eq!(key_line(text, &["a", "c"]), Some(4));
-        assert_eq!(key_line(text, &["a", "b", "c"]), Some(3));
-        assert_eq!(key_line(text, &["c", "d"]), Some(7));
-        assert_eq!(key_line(text, &["a", "d"]), None);
-        assert_eq!(line_in_block(text, 1, "c:", 1), Some(4));
-    }
-}
+#[path = "ci_tests.rs"]
+mod tests;

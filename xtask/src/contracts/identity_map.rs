@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{ci, identity, Inputs, Resource};
+use super::{ci, identity, workflows, Inputs, Resource};
 use crate::finding::Finding;
 
 /// Where the map lives, relative to the repository root.
@@ -156,7 +156,9 @@ pub fn tables(inputs: &Inputs) -> String {
     out.extend(rows.into_values());
     out.push_str("\n| Workflow job | Runs on | GitHub environment | IAM role |\n|--------------|---------|--------------------|----------|\n");
     for w in &inputs.workflows {
-        for job in ci::jobs(w).into_iter().filter(|j| j.oidc) {
+        let all = workflows::jobs(w);
+        for job in all.iter().filter(|j| j.oidc) {
+            let live = ci::job_triggers(&all, job);
             let roles: Vec<String> = job
                 .roles
                 .iter()
@@ -167,11 +169,12 @@ pub fn tables(inputs: &Inputs) -> String {
                 .collect();
             let roles = if roles.is_empty() { "–".to_string() } else { roles.join(", ") };
             let mut by_trigger: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for run in job.runs().unwrap_or_default() {
-                by_trigger
-                    .entry(run.trigger)
-                    .or_default()
-                    .push(run.environment.map_or("(none)".into(), |e| format!("`{e}`")));
+            for run in job.runs().unwrap_or_default().into_iter().filter(|r| live.contains(&r.trigger)) {
+                let envs = by_trigger.entry(run.trigger).or_default();
+                let env = run.environment.map_or("(none)".into(), |e| format!("`{e}`"));
+                if !envs.contains(&env) {
+                    envs.push(env);
+                }
             }
             for (trigger, envs) in by_trigger {
                 out.push_str(&format!(

@@ -7,6 +7,7 @@
 pub mod plan;
 pub mod policy;
 
+mod approval;
 mod bindings;
 mod ci;
 mod dns;
@@ -19,8 +20,10 @@ mod netpol;
 mod network;
 mod notifications;
 mod order;
+mod reach;
 mod secrets;
 mod storage;
+mod workflows;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +50,8 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("dns", dns::check),
     ("edge", edge::check),
     ("ci identity", ci::check),
+    ("ci reach", reach::check),
+    ("approval after plan", approval::check),
     ("mesh", mesh::check),
     ("storage", storage::check),
     ("order", order::check),

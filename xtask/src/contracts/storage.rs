@@ -11,7 +11,7 @@
 
 use serde_norway::Value;
 
-use super::ci::key_line;
+use super::workflows::key_line;
 use super::{HelmRelease, Inputs, Object};
 use crate::finding::Finding;
 

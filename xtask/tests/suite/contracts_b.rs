@@ -51,55 +51,6 @@ fn contracts_dev(sb: &Sandbox) -> Run {
     contracts_with_the_plan_of(&repository().0, sb, "dev")
 }
 
-const ROLE_STEP: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";
-
-#[test]
-fn ci_a_job_assuming_a_role_that_does_not_trust_its_environment() {
-    let sb =
-        one_change(".github/workflows/operations.yml", ROLE_STEP, "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}");
-    finds(
-        &contracts_dev(&sb),
-        &[
-            ".github/workflows/operations.yml:",
-            "operations.yml job `run`: runs in GitHub environment `operations-dev` and assumes ${{ vars.AWS_DEPLOY_ROLE_ARN }} = module.stack.module.security.aws_iam_role.github_deploy, whose trust allows repo:authorworks/authorworks-infra:environment:dev, not repo:authorworks/authorworks-infra:environment:operations-dev",
-        ],
-    );
-}
-
-#[test]
-fn ci_a_scheduled_job_in_a_deploy_environment_could_get_the_deploy_role() {
-    let sb = one_change(
-        ".github/workflows/operations.yml",
-        "environment: operations-${{ matrix.env }}",
-        "environment: ${{ matrix.env }}",
-    );
-    let out = contracts_dev(&sb);
-    finds(
-        &out,
-        &[
-            ".github/workflows/operations.yml:34: operations.yml job `run`: runs unattended (on schedule) in GitHub environment `dev`",
-            "yet the deploy role module.stack.module.security.aws_iam_role.github_deploy (stack output github_deploy_role_arn) trusts repo:authorworks/authorworks-infra:environment:dev",
-        ],
-    );
-    finds(
-        &out,
-        &["operations.yml job `run`: runs in GitHub environment `dev` and assumes ${{ vars.AWS_OPERATIONS_ROLE_ARN }}"],
-    );
-}
-
-#[test]
-fn ci_a_dispatch_input_naming_no_environment() {
-    let sb = one_change(
-        ".github/workflows/deploy.yml",
-        "options: [dev, staging, production]",
-        "options: [dev, sandbox, staging, production]",
-    );
-    finds(
-        &contracts_dev(&sb),
-        &[".github/workflows/deploy.yml:", "deploy.yml job `deploy`: runs in GitHub environment `sandbox` (on workflow_dispatch), which is for no environment of terraform/environments"],
-    );
-}
-
 const SEARCH: &str = "    - search-service.authorworks.serviceaccount.identity.linkerd.cluster.local\n---\napiVersion: policy.linkerd.io/v1alpha1\nkind: MeshTLSAuthentication\nmetadata:\n  name: linkerd-control-plane";
 
 #[test]
