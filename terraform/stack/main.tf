@@ -76,9 +76,11 @@ module "security" {
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
-  # Who publishes to the alert topic: alarms, budgets, anomaly alerts, and the trail's notifications
-  # (monitoring's aws_cloudtrail.sns_topic_name) while it sends them.
-  sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  # Who publishes to the alert topic: CloudWatch alarms, Budgets, Cost Anomaly Detection, and
+  # EventBridge (the GuardDuty, Security Hub and Access Analyzer finding rules). The trail notifies
+  # nobody (monitoring: no sns_topic_name), so CloudTrail is not among them. The monitoring and
+  # governance modules refuse a rule or alarm whose publisher this list lacks.
+  sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
   operations = {
     db_instance_identifier = local.db_name
     state_bucket           = local.state_bucket
@@ -253,6 +255,7 @@ module "monitoring" {
   log_retention_days        = var.log_retention_days
   logs_kms_key_arn          = module.security.kms_key_arns["logs"]
   sns_kms_key_arn           = module.security.kms_key_arns["sns"]
+  sns_key_publishers        = module.security.sns_key_publishers
   alert_emails              = var.alert_emails
   cluster_name              = local.cluster_name
   db_instance_identifier    = local.db_name

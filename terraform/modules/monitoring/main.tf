@@ -26,8 +26,20 @@ resource "aws_sns_topic" "alerts" {
 
 # Who may publish: the account (Alertmanager's role in it), and the services that alert on its behalf,
 # each only for this account: CloudWatch alarms (database), Budgets and Cost Anomaly Detection (budget
-# module), EventBridge (GuardDuty findings, below). Budgets and anomaly alerts are dropped without
-# this policy. CloudTrail is not among them: the trail notifies nobody (see the trail below).
+# module), EventBridge (GuardDuty findings below; Security Hub and Access Analyzer findings, governance
+# module). Budgets and anomaly alerts are dropped without this policy. CloudTrail is not among them:
+# the trail notifies nobody (see the trail below).
+#
+# The topic is encrypted with the sns key: SNS asks KMS for a data key as the publishing service, so a
+# service this policy admits but the key's policy does not grant kms:GenerateDataKey* and kms:Decrypt
+# publishes nothing ("Managing Amazon SNS encryption keys and costs", SNS Developer Guide: event sources
+# from AWS services need the key policy statement). The policy below is refused unless the key grants
+# every one of them (var.sns_key_publishers, the security module's output).
+locals {
+  publishing_services = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
+  ungranted_services  = setsubtract(local.publishing_services, var.sns_key_publishers)
+}
+
 data "aws_iam_policy_document" "alerts" {
   statement {
     sid       = "AccountManages"
@@ -45,7 +57,7 @@ data "aws_iam_policy_document" "alerts" {
     resources = [aws_sns_topic.alerts.arn]
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
+      identifiers = local.publishing_services
     }
     condition {
       test     = "StringEquals"
@@ -58,6 +70,13 @@ data "aws_iam_policy_document" "alerts" {
 resource "aws_sns_topic_policy" "alerts" {
   arn    = aws_sns_topic.alerts.arn
   policy = data.aws_iam_policy_document.alerts.json
+
+  lifecycle {
+    precondition {
+      condition     = length(local.ungranted_services) == 0
+      error_message = "Encrypted topic rule (SNS Developer Guide, \"Managing Amazon SNS encryption keys and costs\"): ${join(", ", sort(local.ungranted_services))} may publish to ${local.name}-alerts but the topic's key (sns_key_publishers) does not let it use the key; every such message would be dropped. Add it to the security module's sns_key_publishers."
+    }
+  }
 }
 
 resource "aws_sns_topic_subscription" "email" {

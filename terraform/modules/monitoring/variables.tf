@@ -45,6 +45,16 @@ variable "sns_kms_key_arn" {
   type        = string
 }
 
+variable "sns_key_publishers" {
+  description = "The AWS services the alert topic's key lets publish (the security module's sns_key_publishers output): every service the topic's policy admits must be among them."
+  type        = set(string)
+
+  validation {
+    condition     = alltrue([for p in var.sns_key_publishers : endswith(p, ".amazonaws.com")])
+    error_message = "sns_key_publishers must be service principals (<service>.amazonaws.com); got ${join(", ", var.sns_key_publishers)}."
+  }
+}
+
 variable "alert_emails" {
   description = "Addresses subscribed to the alert topic (each must confirm the subscription AWS mails it). Required in dev, staging and production: an alarm must reach a person."
   type        = list(string)

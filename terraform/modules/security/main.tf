@@ -37,11 +37,15 @@ locals {
 #   names this account's distributions: the exact ARN exists only once the distribution does, and the
 #   distribution needs the bucket, so naming it would hold every key of this module behind CloudFront.
 #   Each environment is its own account with one distribution.
-# - sns: the services that publish to the encrypted alert topic (var.sns_key_publishers) need
-#   kms:GenerateDataKey* and kms:Decrypt ("Enable compatibility between event sources from AWS services
-#   and encrypted topics", SNS Developer Guide). CloudWatch and Budgets requests carry aws:SourceAccount;
-#   EventBridge and Cost Anomaly Detection requests carry no source keys, so a condition on them would
-#   drop every notification: those get the topic-ARN encryption context condition only.
+# - sns: the services that publish to the encrypted alert topic (var.sns_key_publishers: CloudWatch
+#   alarms, Budgets, Cost Anomaly Detection, EventBridge rules) need kms:GenerateDataKey* and kms:Decrypt
+#   ("Enable compatibility between event sources from AWS services and encrypted topics", SNS Developer
+#   Guide, "Managing Amazon SNS encryption keys and costs"). CloudWatch and Budgets requests carry
+#   aws:SourceAccount, the confused-deputy guard. EventBridge's do not: "Adding the aws:SourceAccount and
+#   aws:SourceArn to a AWS KMS policy is not supported for EventBridge-to-encrypted topics" (same page),
+#   and Cost Anomaly Detection's carry none either, so a condition on them would drop every
+#   notification (FailedInvocations, nothing else): those get the topic-ARN encryption context only,
+#   which SNS itself sets on every data key it asks for.
 locals {
   # Publishers whose KMS requests carry aws:SourceAccount (the confused-deputy guard).
   sns_source_account_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "cloudtrail.amazonaws.com"]

@@ -32,3 +32,8 @@ output "cluster_role_arns" {
   description = "The people's roles (MFA) by suffix, with the Kubernetes group each maps to."
   value       = { for k, r in aws_iam_role.people : k => { arn = r.arn, kubernetes_group = var.cluster_roles[k] } }
 }
+
+output "sns_key_publishers" {
+  description = "The AWS services the sns key's policy lets publish to topics it encrypts (kms:GenerateDataKey*, kms:Decrypt): what the topics' publishers are checked against."
+  value       = var.sns_key_publishers
+}

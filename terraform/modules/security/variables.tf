@@ -157,9 +157,9 @@ variable "cloudfront_reads_s3_key" {
 }
 
 variable "sns_key_publishers" {
-  description = "AWS services that publish to this account's topics encrypted with the sns key (CloudWatch alarms, Budgets, Cost Anomaly Detection, EventBridge, CloudTrail): exactly those that do."
+  description = "AWS services that publish to this account's topics encrypted with the sns key (CloudWatch alarms, Budgets, Cost Anomaly Detection, EventBridge rules, CloudTrail): exactly those that do. The monitoring and governance modules refuse a publisher of theirs that is missing (output sns_key_publishers)."
   type        = set(string)
-  default     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com"]
+  default     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
 
   validation {
     condition     = alltrue([for p in var.sns_key_publishers : contains(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"], p)])

@@ -242,6 +242,47 @@ fn notifications_alarms_to_a_topic_nobody_subscribes_to() {
     );
 }
 
+/// The GuardDuty findings rule publishes to the encrypted alert topic as EventBridge: the topic's policy
+/// must admit events.amazonaws.com (notifications) and the topic's key must let it generate data keys
+/// and decrypt in a statement without aws:SourceAccount, which EventBridge's KMS requests never carry
+/// (keys). Both broken in one copy (one plan): each contract names the rule and the topic or key.
+#[test]
+fn keys_and_notifications_an_eventbridge_rule_the_topic_or_its_key_refuses() {
+    let sb = copy(|p, t| match p {
+        "terraform/modules/security/main.tf" => {
+            let from = "sns_source_account_publishers = [\"cloudwatch.amazonaws.com\", \"budgets.amazonaws.com\", \"cloudtrail.amazonaws.com\"]";
+            assert!(t.contains(from), "{p}");
+            t.replacen(from, "sns_source_account_publishers = [\"cloudwatch.amazonaws.com\", \"budgets.amazonaws.com\", \"cloudtrail.amazonaws.com\", \"events.amazonaws.com\"]", 1)
+        }
+        "terraform/modules/monitoring/main.tf" => {
+            let from = "      identifiers = local.publishing_services\n";
+            assert!(t.contains(from), "{p}");
+            t.replacen(
+                from,
+                "      identifiers = setsubtract(local.publishing_services, [\"events.amazonaws.com\"])\n",
+                1,
+            )
+        }
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "contracts dev"]);
+    finds(
+        &out,
+        &[
+            "terraform/modules/monitoring/main.tf:",
+            "aws_cloudwatch_event_target.guardduty[0]: events.amazonaws.com publishes to module.stack.module.monitoring.aws_sns_topic.alerts for it, but the topic's key module.stack.module.security.aws_kms_key.this[\"sns\"] does not let events.amazonaws.com kms:GenerateDataKey*, kms:Decrypt",
+            "its requests carry no aws:SourceAccount or aws:SourceArn",
+        ],
+    );
+    finds(
+        &out,
+        &[
+            "terraform/modules/monitoring/main.tf:",
+            "aws_cloudwatch_event_target.guardduty[0]: events.amazonaws.com publishes for it to module.stack.module.monitoring.aws_sns_topic.alerts whose policy does not let it publish",
+        ],
+    );
+}
+
 #[test]
 fn edge_the_production_web_acl_not_given_to_the_load_balancer_controller() {
     let sb =

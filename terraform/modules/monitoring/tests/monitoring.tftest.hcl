@@ -25,6 +25,7 @@ variables {
   db_instance_identifier = "authorworks-dev-postgres"
   cache_id               = "authorworks-dev-redis"
   alert_emails           = ["oncall@example.com"]
+  sns_key_publishers     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
 }
 
 run "a_real_environment_with_a_subscriber_plans" {
@@ -98,4 +99,16 @@ run "singletons_are_optional" {
     condition     = length(aws_cloudtrail.this) == 0 && length(aws_s3_bucket.trail) == 0 && length(aws_guardduty_detector.this) == 0
     error_message = "an account whose organisation owns the trail and the detector gets neither"
   }
+}
+
+# EventBridge publishes the GuardDuty findings: a topic key that does not let events.amazonaws.com use it
+# (the defect of issue 23) drops every one, so the topic's policy is refused.
+run "a_key_that_does_not_grant_eventbridge_is_refused" {
+  command = plan
+
+  variables {
+    sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  }
+
+  expect_failures = [aws_sns_topic_policy.alerts]
 }

@@ -186,3 +186,27 @@ run "short_secret_recovery_window_is_refused" {
   }
   expect_failures = [var.secret_recovery_window_days]
 }
+
+# EventBridge's KMS requests for an encrypted topic carry no aws:SourceAccount or aws:SourceArn ("Adding
+# the aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not supported for EventBridge-to-
+# encrypted topics", SNS Developer Guide): its statement is conditioned on the topic only; CloudWatch's
+# keeps the confused-deputy guard.
+run "eventbridge_may_use_the_topic_key_without_source_conditions" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.kms["sns"].statement :
+      contains(flatten([for p in s.principals : p.identifiers]), "events.amazonaws.com") &&
+      contains(s.actions, "kms:GenerateDataKey*") && contains(s.actions, "kms:Decrypt") &&
+      alltrue([for c in s.condition : !contains(["aws:SourceAccount", "aws:SourceArn"], c.variable)])
+    ])
+    error_message = "the sns key lets EventBridge generate data keys and decrypt, with no source condition"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.kms["sns"].statement :
+      contains(flatten([for p in s.principals : p.identifiers]), "cloudwatch.amazonaws.com") &&
+      anytrue([for c in s.condition : c.variable == "aws:SourceAccount"])
+    ])
+    error_message = "CloudWatch's statement keeps aws:SourceAccount"
+  }
+}
