@@ -304,11 +304,19 @@ locals {
         { Sid = "EncryptForTheTopic", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = [aws_kms_key.this["sns"].arn] },
       ]
     })
+    # The EBS CSI driver's volumes are encrypted with the eks key. AWS's policy for a customer-managed
+    # key ("Use a custom KMS key for the Amazon EBS CSI driver", EKS User Guide, Amazon EBS CSI driver
+    # IAM role): grants for AWS resources (kms:CreateGrant, ListGrants, RevokeGrant with
+    # kms:GrantIsForAWSResource), which EC2 needs to attach an encrypted volume, create one from a
+    # snapshot and resize it, and Encrypt, Decrypt, ReEncrypt*, GenerateDataKey* and DescribeKey.
+    # Narrower (Decrypt and GenerateDataKeyWithoutPlaintext only) works for a plain new volume and fails
+    # a restore from a snapshot or an expansion.
     ebs-csi = jsonencode({
       Version = "2012-10-17"
       Statement = [
         { Sid = "Volumes", Effect = "Allow", Action = ["ec2:CreateVolume", "ec2:DeleteVolume", "ec2:AttachVolume", "ec2:DetachVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot", "ec2:ModifyVolume", "ec2:CreateTags", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones", "ec2:DescribeVolumesModifications", "ec2:DescribeTags"], Resource = "*", Condition = { StringEquals = { "aws:RequestedRegion" = local.region } } },
-        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
+        { Sid = "GrantsForVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource = [aws_kms_key.this["eks"].arn], Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
+        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
       ]
     })
     external-secrets = data.aws_iam_policy_document.external_secrets.json

@@ -210,3 +210,22 @@ run "eventbridge_may_use_the_topic_key_without_source_conditions" {
     error_message = "CloudWatch's statement keeps aws:SourceAccount"
   }
 }
+
+# The EBS CSI driver's key permissions are AWS's documented policy for a customer-managed key: grants
+# for AWS resources (volumes from snapshots, resizes) and the five use actions.
+run "ebs_csi_may_use_the_eks_key_as_aws_documents" {
+  command = plan
+
+  assert {
+    condition = anytrue([for st in jsondecode(aws_iam_role_policy.controller["ebs-csi"].policy).Statement :
+      toset(st.Action) == toset(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]) && try(st.Condition.Bool["kms:GrantIsForAWSResource"], "") == "true"
+    ])
+    error_message = "the EBS CSI role creates, lists and revokes grants for AWS resources on the eks key"
+  }
+  assert {
+    condition = anytrue([for st in jsondecode(aws_iam_role_policy.controller["ebs-csi"].policy).Statement :
+      toset(st.Action) == toset(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"])
+    ])
+    error_message = "the EBS CSI role encrypts, decrypts, re-encrypts, generates data keys with and describes the eks key"
+  }
+}
