@@ -8,9 +8,11 @@ data "aws_region" "dr" {
 
 locals {
   name = "${var.project}-${var.environment}"
-  # Every bucket: its purpose and its lifecycle.
+  # Every bucket: its purpose and its lifecycle. Each has a user: media (media-service writes it,
+  # CloudFront serves it), exports (export-service), backups (state copies: `cargo xtask backup`; the
+  # operations role), logs (S3 access logs, the ALB's access logs). There is no content bucket:
+  # content-service keeps manuscripts in PostgreSQL and no service may touch such a bucket.
   buckets = {
-    content = { replicate = true }
     media   = { replicate = true }
     exports = { replicate = false }
     backups = { replicate = true }
@@ -191,18 +193,12 @@ locals {
   # Per bucket: transitions (in order) and expiry of current versions, and of noncurrent versions.
   # Backups are kept 7/30/90 days (dev/staging/production) and read in a restore: they stay in
   # STANDARD, since any colder class would bill more days than they are kept or than it saves.
-  # Content keeps current versions hot; its old versions cool to STANDARD_IA until they expire.
+  # Media cools to STANDARD_IA, and so do its replaced versions until they expire.
   lifecycle = {
-    content = {
-      transitions            = []
-      expiration_days        = null
-      noncurrent_transitions = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
-      noncurrent_expiration  = var.noncurrent_version_expire_days
-    }
     media = {
       transitions            = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
       expiration_days        = null
-      noncurrent_transitions = []
+      noncurrent_transitions = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
       noncurrent_expiration  = var.noncurrent_version_expire_days
     }
     exports = {

@@ -1,5 +1,5 @@
 output "bucket_names" {
-  description = "Bucket name per purpose: content, media, exports, backups, logs."
+  description = "Bucket name per purpose: media, exports, backups, logs."
   value       = { for k, v in aws_s3_bucket.this : k => v.id }
 }
 

@@ -30,7 +30,7 @@ variable "kms_key_arn" {
 }
 
 variable "infrequent_access_after_days" {
-  description = "Days before objects move to STANDARD_IA (old content versions, media, logs)."
+  description = "Days before objects move to STANDARD_IA (media and its old versions, logs)."
   type        = number
   default     = 30
 
@@ -114,7 +114,7 @@ variable "state_noncurrent_version_days" {
 }
 
 variable "enable_replication" {
-  description = "Replicate content, media and backups to the DR region (provider alias aws.dr)."
+  description = "Replicate media and backups to the DR region (provider alias aws.dr)."
   type        = bool
   default     = false
 }
