@@ -87,50 +87,89 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.key
 }
 
+# The overview dashboard reads only metrics AWS publishes for this stack without an agent:
+# - EKS: the control plane's vended metrics, free for clusters from 1.28, in AWS/EKS by ClusterName
+#   ("Monitor cluster data with Amazon CloudWatch", EKS User Guide: apiserver_request_total,
+#   apiserver_request_total_5XX, scheduler_pending_pods). Container Insights (the ContainerInsights
+#   namespace) needs the CloudWatch agent (the amazon-cloudwatch-observability add-on), which this
+#   stack does not run: node and pod memory are Prometheus's (Grafana's dashboards in the cluster);
+# - nodes: EC2's CPUUtilization per Auto Scaling group (AutoScalingGroupName: the groups EKS made for
+#   the node groups), which EC2 publishes for groups with detailed monitoring or at five minutes;
+# - RDS: per DBInstanceIdentifier;
+# - ElastiCache: per CacheClusterId, the replication group's member clusters (the engine and host
+#   metrics are published per cache cluster and node, not per replication group: "Metrics for Valkey
+#   and Redis OSS", ElastiCache User Guide).
+locals {
+  # Namespace => the dimension each of its metrics on this dashboard is read by.
+  dashboard_dimensions = {
+    "AWS/EKS"         = "ClusterName"
+    "AWS/EC2"         = "AutoScalingGroupName"
+    "AWS/RDS"         = "DBInstanceIdentifier"
+    "AWS/ElastiCache" = "CacheClusterId"
+  }
+  # Each widget: its metrics as {namespace, metric, dimension, value, right (the right-hand axis)}.
+  dashboard_widgets = concat(
+    [
+      {
+        title = "EKS control plane: API requests, 5XX, pending pods"
+        stat  = "Sum"
+        metrics = [
+          { namespace = "AWS/EKS", metric = "apiserver_request_total", dimension = "ClusterName", value = var.cluster_name, right = false },
+          { namespace = "AWS/EKS", metric = "apiserver_request_total_5XX", dimension = "ClusterName", value = var.cluster_name, right = false },
+          { namespace = "AWS/EKS", metric = "scheduler_pending_pods", dimension = "ClusterName", value = var.cluster_name, right = true },
+        ]
+      },
+      {
+        title   = "Nodes: CPU per node group"
+        stat    = "Average"
+        metrics = [for g in var.node_autoscaling_group_names : { namespace = "AWS/EC2", metric = "CPUUtilization", dimension = "AutoScalingGroupName", value = g, right = false }]
+      },
+      {
+        title = "PostgreSQL"
+        stat  = "Average"
+        metrics = [
+          { namespace = "AWS/RDS", metric = "CPUUtilization", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = false },
+          { namespace = "AWS/RDS", metric = "DatabaseConnections", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = false },
+          { namespace = "AWS/RDS", metric = "FreeStorageSpace", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = true },
+        ]
+      },
+    ],
+    length(var.cache_cluster_ids) == 0 ? [] : [
+      {
+        title = "Redis: engine CPU and memory per cache cluster"
+        stat  = "Average"
+        metrics = flatten([for c in var.cache_cluster_ids : [
+          { namespace = "AWS/ElastiCache", metric = "EngineCPUUtilization", dimension = "CacheClusterId", value = c, right = false },
+          { namespace = "AWS/ElastiCache", metric = "DatabaseMemoryUsagePercentage", dimension = "CacheClusterId", value = c, right = false },
+        ]])
+      },
+    ],
+  )
+  dashboard_misread = [for w in local.dashboard_widgets : w.title if anytrue([for m in w.metrics : lookup(local.dashboard_dimensions, m.namespace, "") != m.dimension])]
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "${local.name}-overview"
   dashboard_body = jsonencode({
-    widgets = [
-      {
-        type = "metric", x = 0, y = 0, width = 12, height = 6
-        properties = {
-          title  = "EKS nodes: CPU and memory"
-          region = local.region
-          metrics = [
-            ["ContainerInsights", "node_cpu_utilization", "ClusterName", var.cluster_name],
-            ["ContainerInsights", "node_memory_utilization", "ClusterName", var.cluster_name],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-      {
-        type = "metric", x = 12, y = 0, width = 12, height = 6
-        properties = {
-          title  = "PostgreSQL"
-          region = local.region
-          metrics = [
-            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier],
-            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier],
-            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier, { yAxis = "right" }],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-      {
-        type = "metric", x = 0, y = 6, width = 12, height = 6
-        properties = {
-          title  = "Redis"
-          region = local.region
-          metrics = [
-            ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", var.cache_id],
-            ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "ReplicationGroupId", var.cache_id],
-            ["AWS/ElastiCache", "CurrConnections", "ReplicationGroupId", var.cache_id, { yAxis = "right" }],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-    ]
+    # A metric widget needs a metric (CloudWatch refuses an empty one): those without are left out.
+    widgets = [for i, w in [for w in local.dashboard_widgets : w if length(w.metrics) > 0] : {
+      type = "metric", x = (i % 2) * 12, y = floor(i / 2) * 6, width = 12, height = 6
+      properties = {
+        title   = w.title
+        region  = local.region
+        metrics = [for m in w.metrics : [m.namespace, m.metric, m.dimension, m.value, { yAxis = m.right ? "right" : "left" }]]
+        stat    = w.stat
+        period  = 300
+      }
+    }]
   })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.dashboard_misread) == 0
+      error_message = "Dashboard rule: widgets ${join(", ", local.dashboard_misread)} read a metric by a dimension its namespace does not publish it by (${jsonencode(local.dashboard_dimensions)})."
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------

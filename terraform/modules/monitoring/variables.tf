@@ -81,9 +81,16 @@ variable "db_instance_identifier" {
   type        = string
 }
 
-variable "cache_id" {
-  description = "ElastiCache replication group or cluster shown on the dashboard."
-  type        = string
+variable "cache_cluster_ids" {
+  description = "The cache clusters (the replication group's members) shown on the dashboard: ElastiCache publishes its metrics per CacheClusterId. Empty where there is no cache."
+  type        = list(string)
+  default     = []
+}
+
+variable "node_autoscaling_group_names" {
+  description = "The Auto Scaling groups EKS made for the node groups: the dashboard's node CPU (AWS/EC2 by AutoScalingGroupName)."
+  type        = list(string)
+  default     = []
 }
 
 variable "enable_guardduty" {

@@ -23,7 +23,7 @@ variables {
   sns_kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
   cluster_name           = "authorworks-dev-eks"
   db_instance_identifier = "authorworks-dev-postgres"
-  cache_id               = "authorworks-dev-redis"
+  cache_cluster_ids      = ["authorworks-dev-redis-001", "authorworks-dev-redis-002"]
   alert_emails           = ["oncall@example.com"]
   sns_key_publishers     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
 }
@@ -111,4 +111,19 @@ run "a_key_that_does_not_grant_eventbridge_is_refused" {
   }
 
   expect_failures = [aws_sns_topic_policy.alerts]
+}
+
+# The dashboard reads metrics AWS publishes: the EKS control plane's vended metrics (no Container
+# Insights, which nothing here turns on), ElastiCache per cache cluster, not per replication group.
+run "the_dashboard_reads_published_metrics" {
+  command = plan
+
+  assert {
+    condition     = !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ContainerInsights") && !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ReplicationGroupId")
+    error_message = "no Container Insights metric and no ElastiCache metric by replication group"
+  }
+  assert {
+    condition     = length([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w if strcontains(jsonencode(w), "authorworks-dev-redis-002")]) == 1
+    error_message = "each member cache cluster is on the Redis widget"
+  }
 }
