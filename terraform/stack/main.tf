@@ -12,9 +12,14 @@ locals {
   name         = "${var.project}-${var.environment}"
   cluster_name = "${local.name}-eks"
   omit         = toset(keys(var.emulator_omissions))
+  # Public and database subnets are the DESIGN's /24s (x.x.1-3.0, x.x.21-23.0). The private subnets,
+  # where the nodes take /28 prefixes for their pods (prefix delegation), are /20s at x.x.32.0,
+  # x.x.48.0 and x.x.64.0 instead of the DESIGN's x.x.11-13.0/24: a /24 has 14 whole /28 blocks, and a
+  # zone needs 76 at production's maximum node count with one zone lost (the eks module computes it and
+  # refuses subnets too small: its subnet_cidrs precondition).
   cidrs = {
     public   = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
-    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 11 + i)]
+    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 4, 2 + i)]
     database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
   }
 }
@@ -114,6 +119,7 @@ module "eks" {
   kubernetes_version           = var.kubernetes_version
   support_type                 = contains(local.omit, "eks_upgrade_policy") ? null : "STANDARD"
   subnet_ids                   = module.network.private_subnet_ids
+  subnet_cidrs                 = local.cidrs.private
   cluster_security_group_ids   = [module.network.security_group_ids["cluster"]]
   endpoint_public_access_cidrs = var.api_public_access_cidrs
   secrets_kms_key_arn          = module.security.kms_key_arns["eks"]
@@ -250,21 +256,22 @@ module "edge" {
 module "monitoring" {
   source = "../modules/monitoring"
 
-  project                   = var.project
-  environment               = var.environment
-  log_retention_days        = var.log_retention_days
-  logs_kms_key_arn          = module.security.kms_key_arns["logs"]
-  sns_kms_key_arn           = module.security.kms_key_arns["sns"]
-  sns_key_publishers        = module.security.sns_key_publishers
-  alert_emails              = var.alert_emails
-  cluster_name              = local.cluster_name
-  db_instance_identifier    = local.db_name
-  cache_id                  = "${local.name}-redis"
-  enable_guardduty          = var.enable_guardduty
-  enable_guardduty_features = !contains(local.omit, "guardduty_features")
-  enable_cloudtrail         = var.enable_cloudtrail
-  enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
-  force_destroy             = !var.protected
+  project                      = var.project
+  environment                  = var.environment
+  log_retention_days           = var.log_retention_days
+  logs_kms_key_arn             = module.security.kms_key_arns["logs"]
+  sns_kms_key_arn              = module.security.kms_key_arns["sns"]
+  sns_key_publishers           = module.security.sns_key_publishers
+  alert_emails                 = var.alert_emails
+  cluster_name                 = local.cluster_name
+  db_instance_identifier       = local.db_name
+  cache_cluster_ids            = try(module.cache[0].member_clusters, [])
+  node_autoscaling_group_names = module.eks.node_autoscaling_group_names
+  enable_guardduty             = var.enable_guardduty
+  enable_guardduty_features    = !contains(local.omit, "guardduty_features")
+  enable_cloudtrail            = var.enable_cloudtrail
+  enforce_tls                  = !contains(local.omit, "tls_only_bucket_policies")
+  force_destroy                = !var.protected
 }
 
 module "budget" {

@@ -26,7 +26,7 @@ variable "tags" {
 
 # ---- network
 variable "vpc_cidr" {
-  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private 11-13, database 21-23."
+  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private x.x.32.0/20, x.x.48.0/20, x.x.64.0/20 (room for prefix delegation), database x.x.21-23.0/24."
   type        = string
 
   validation {

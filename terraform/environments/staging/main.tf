@@ -30,15 +30,6 @@ module "stack" {
       desired_size   = 2
       labels         = { workload = "application" }
     }
-    batch = {
-      instance_types = ["t3.medium"]
-      capacity_type  = "SPOT"
-      min_size       = 0
-      max_size       = 3
-      desired_size   = 0
-      labels         = { workload = "batch" }
-      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
-    }
   }
 
   db_instance_class     = "db.t3.small"
