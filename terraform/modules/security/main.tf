@@ -207,7 +207,10 @@ data "aws_iam_policy_document" "kms" {
 
 # The EC2 Auto Scaling service-linked role, named by the eks key's policy. KMS refuses a policy whose
 # principal does not exist, and AWS creates this role only with the account's first Auto Scaling group,
-# so a fresh account gets it here; an account that already has it (one per account) reads it instead.
+# so a fresh account gets it here; an account that already has it (one per account: the DR environment
+# shares production's) names it by its fixed ARN. The check below reads it at every plan and warns
+# when it is missing: a warning, not an error, so an environment planned against an empty emulator
+# account (`plan dr --emulated`) still plans; the apply then stops at the key (KMS refuses the policy).
 resource "aws_iam_service_linked_role" "autoscaling" {
   count = var.create_autoscaling_service_linked_role ? 1 : 0
 
@@ -215,14 +218,25 @@ resource "aws_iam_service_linked_role" "autoscaling" {
   description      = "EC2 Auto Scaling (EKS managed node groups) for ${local.name}"
 }
 
-data "aws_iam_role" "autoscaling" {
-  count = var.create_autoscaling_service_linked_role ? 0 : 1
-
-  name = "AWSServiceRoleForAutoScaling"
+locals {
+  autoscaling_role_arn = var.create_autoscaling_service_linked_role ? aws_iam_service_linked_role.autoscaling[0].arn : "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 }
 
-locals {
-  autoscaling_role_arn = var.create_autoscaling_service_linked_role ? aws_iam_service_linked_role.autoscaling[0].arn : data.aws_iam_role.autoscaling[0].arn
+# (A list, not aws_iam_role: that data source retries a missing role for minutes, IAM's eventual
+# consistency, where a list answers at once. Not a data source scoped to the check either: those are
+# read again at every apply, so no plan would ever be clean.)
+data "aws_iam_roles" "autoscaling" {
+  count = var.create_autoscaling_service_linked_role ? 0 : 1
+
+  name_regex  = "^AWSServiceRoleForAutoScaling$"
+  path_prefix = "/aws-service-role/autoscaling.amazonaws.com/"
+}
+
+check "autoscaling_service_linked_role_exists" {
+  assert {
+    condition     = var.create_autoscaling_service_linked_role ? true : length(flatten(data.aws_iam_roles.autoscaling[*].arns)) == 1
+    error_message = "The account has no EC2 Auto Scaling service-linked role ${local.autoscaling_role_arn}, which the eks key's policy names: set create_autoscaling_service_linked_role = true (a fresh account), or apply the environment that makes it first."
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -382,8 +396,10 @@ resource "aws_iam_role_policy" "controller" {
 # GitHub Actions: the deploy and operations roles, each assumable only from this repository's workflows
 # running in its own GitHub environment.
 
-# One provider per account and URL. A fresh account gets it here; where another stack made it, the data
-# source reads it, so the plan fails at once (not the first workflow run) when it is missing.
+# One provider per account and URL. A fresh account gets it here; where another stack made it (the DR
+# environment shares production's), it is named by its fixed ARN: IAM refuses the roles' trust policies
+# at apply if it is missing (no plan-time read: the only data source for it retries a missing provider
+# for minutes, and would fail an emulated plan from an empty account).
 resource "aws_iam_openid_connect_provider" "github" {
   count = var.create_github_oidc_provider ? 1 : 0
 
@@ -393,14 +409,8 @@ resource "aws_iam_openid_connect_provider" "github" {
   tags            = merge(var.tags, { Name = "${local.name}-github-oidc" })
 }
 
-data "aws_iam_openid_connect_provider" "github" {
-  count = var.create_github_oidc_provider ? 0 : 1
-
-  url = "https://token.actions.githubusercontent.com"
-}
-
 locals {
-  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account_id}:oidc-provider/token.actions.githubusercontent.com"
   # The GitHub environment each role trusts: deploy.yml runs in `<env>` (its reviewers gate it),
   # operations.yml in `operations-<env>` (unattended).
   github_environments = {
@@ -509,11 +519,12 @@ data "aws_iam_policy_document" "github_operations" {
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
     resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
   }
-  # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup).
+  # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup), here and
+  # their copies in the DR region.
   statement {
     sid       = "PruneOwnSnapshots"
     actions   = ["rds:DeleteDBSnapshot"]
-    resources = [local.snapshots]
+    resources = concat([local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
     condition {
       test     = "StringEquals"
       variable = "rds:snapshot-tag/xtask:made-by"
@@ -624,6 +635,10 @@ resource "aws_iam_role_policy" "people" {
 # ---------------------------------------------------------------------------------------------------
 # Application secrets: the containers only; values are put by operators, read through external-secrets
 
+# Where the environment has a DR region, each is replicated there (encrypted with that region's key):
+# their values come from third parties or the team, so a rebuild in the DR region (environment dr)
+# finds them in that region's Secrets Manager under the same name even when this region is down.
+# Secrets Manager refuses a replica in the secret's own Region (ReplicateSecretToRegions).
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV2_AWS_57:These hold a credential issued by a third party (the AI provider) and a signing key; they are rotated by their issuers' procedures, not by a Lambda.
   for_each = var.application_secrets
@@ -633,4 +648,19 @@ resource "aws_secretsmanager_secret" "app" {
   kms_key_id              = aws_kms_key.this["secrets"].arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = merge(var.tags, { Name = "${local.name}-${each.key}" })
+
+  dynamic "replica" {
+    for_each = var.application_secret_replica == null ? [] : [var.application_secret_replica]
+    content {
+      region     = replica.value.region
+      kms_key_id = replica.value.kms_key_arn
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.application_secret_replica == null ? true : var.application_secret_replica.region != local.region
+      error_message = "Secrets Manager rule (ReplicateSecretToRegions): a secret can't be replicated to its own Region ${local.region}; application_secret_replica.region must be another."
+    }
+  }
 }

@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -130,6 +130,20 @@ variable "external_secret_arns" {
   validation {
     condition     = alltrue([for a in var.external_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^*?]+$", a))])
     error_message = "external_secret_arns must be exact Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), no wildcard: external-secrets may read exactly the secrets the workloads use."
+  }
+}
+
+variable "application_secret_replica" {
+  description = "Replicate the application secrets to another Region (the DR region) with that Region's KMS key; null: no replica."
+  type = object({
+    region      = string
+    kms_key_arn = string
+  })
+  default = null
+
+  validation {
+    condition     = var.application_secret_replica == null ? true : can(regex("^arn:aws[a-z-]*:kms:${var.application_secret_replica.region}:[0-9]{12}:key/", var.application_secret_replica.kms_key_arn))
+    error_message = "application_secret_replica.kms_key_arn must be a KMS key of the replica's Region (Secrets Manager encrypts a replica with a key of its own Region)."
   }
 }
 
