@@ -147,6 +147,51 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
+  # AWS Config delivers configuration snapshots and history to the logs bucket as the service (the
+  # recorder uses the Config service-linked role), which needs the bucket's ACL and existence checks and
+  # PutObject under <prefix>/AWSLogs/<account>/Config/, each only for this account ("Permissions for the
+  # Amazon S3 Bucket for the AWS Config Delivery Channel", AWS Config Developer Guide). Without them the
+  # delivery channel is refused (InsufficientDeliveryPolicyException).
+  dynamic "statement" {
+    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? { AWSConfigBucketPermissionsCheck = "s3:GetBucketAcl", AWSConfigBucketExistenceCheck = "s3:ListBucket" } : {}
+    content {
+      sid       = statement.key
+      actions   = [statement.value]
+      resources = [aws_s3_bucket.this["logs"].arn]
+      principals {
+        type        = "Service"
+        identifiers = ["config.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? [1] : []
+    content {
+      sid       = "AWSConfigBucketDelivery"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this["logs"].arn}/${var.config_delivery_prefix}/AWSLogs/${data.aws_caller_identity.current.account_id}/Config/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["config.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "s3:x-amz-acl"
+        values   = ["bucket-owner-full-control"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = each.key == "media" && length(var.media_reader_arns) > 0 ? [1] : []
     content {
