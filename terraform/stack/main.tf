@@ -81,6 +81,9 @@ module "security" {
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
+  # The application secrets' values come from outside (third parties, the team): where there is a DR
+  # region they are replicated there, for the dr environment's rebuild.
+  application_secret_replica = var.dr_enabled ? { region = data.aws_region.dr.name, kms_key_arn = module.storage.replica_kms_key_arn } : null
   # Who publishes to the alert topic: CloudWatch alarms, Budgets, Cost Anomaly Detection, and
   # EventBridge (the GuardDuty, Security Hub and Access Analyzer finding rules). The trail notifies
   # nobody (monitoring: no sns_topic_name), so CloudTrail is not among them. The monitoring and
@@ -138,6 +141,10 @@ module "eks" {
 
 module "database" {
   source = "../modules/database"
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
 
   project                  = var.project
   environment              = var.environment
@@ -159,6 +166,11 @@ module "database" {
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
+
+  # RPO in minutes: automated backups (snapshots and transaction logs) replicated to the DR region,
+  # encrypted with that region's key, restorable there to a point in time (the dr environment).
+  backup_replication = var.dr_enabled ? { kms_key_arn = module.storage.replica_kms_key_arn } : null
+  restore_from       = var.db_restore_from
 }
 
 module "cache" {
@@ -215,10 +227,16 @@ module "storage" {
   load_balancer_logs_prefix = module.edge.access_logs_prefix
   enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
   force_destroy             = !var.protected
+  # AWS Config (governance module) delivers to the logs bucket under this prefix.
+  config_delivery_prefix = var.enable_config ? local.config_prefix : ""
 }
 
 module "dns" {
   source = "../modules/dns"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
 
   project        = var.project
   environment    = var.environment
@@ -227,16 +245,21 @@ module "dns" {
   delegations    = var.dns_delegations
 }
 
+# CloudFront is global and its web ACL (scope CLOUDFRONT) exists only in us-east-1: the module runs
+# with the us-east-1 provider wherever the environment is.
 module "cdn" {
   source = "../modules/cdn"
   count  = contains(local.omit, "cdn") ? 0 : 1
+  providers = {
+    aws = aws.us_east_1
+  }
 
   project                           = var.project
   environment                       = var.environment
   media_bucket_regional_domain_name = module.storage.media_bucket_regional_domain_name
   aliases                           = ["media.${var.domain_name}"]
   publish_aliases                   = var.dns_delegated
-  certificate_arn                   = module.dns.certificate_arn
+  certificate_arn                   = module.dns.cloudfront_certificate_arn
   zone_id                           = module.dns.zone_id
   enable_waf                        = var.enable_waf
 }
@@ -276,7 +299,7 @@ module "monitoring" {
 
 module "budget" {
   source = "../modules/budget"
-  count  = contains(local.omit, "budget") ? 0 : 1
+  count  = contains(local.omit, "budget") || !var.enable_budget ? 0 : 1
 
   project                  = var.project
   environment              = var.environment
@@ -286,4 +309,37 @@ module "budget" {
   enable_anomaly_detection = !contains(local.omit, "anomaly_detection")
 
   existing_anomaly_monitor_arn = var.existing_anomaly_monitor_arn
+}
+
+# The account watching itself: AWS Config, Security Hub (Foundational Security Best Practices), IAM
+# Access Analyzer, EBS encryption by default, the account's S3 public access block, and their
+# high-severity findings to the alert topic. Each singleton can be left to an organisation (the
+# environment's arguments; terraform/README.md).
+locals {
+  config_prefix = "config"
+}
+
+module "governance" {
+  source = "../modules/governance"
+
+  project            = var.project
+  environment        = var.environment
+  alert_topic_arn    = module.monitoring.alert_topic_arn
+  sns_key_publishers = module.security.sns_key_publishers
+
+  enable_config                     = var.enable_config
+  config_include_global_resources   = var.config_records_global_resources
+  create_config_service_linked_role = var.create_config_service_linked_role
+  config_recorded_elsewhere         = var.config_recorded_elsewhere
+  # The bucket name as the bucket policy's: Config checks the policy when the channel is made.
+  config_bucket_name   = module.storage.config_delivery_bucket
+  config_s3_key_prefix = local.config_prefix
+
+  enable_security_hub    = var.enable_security_hub && !contains(local.omit, "security_hub")
+  enable_access_analyzer = var.enable_access_analyzer && !contains(local.omit, "access_analyzer")
+
+  manage_ebs_encryption_by_default = var.manage_ebs_encryption_by_default
+  # The eks key: its policy lets EC2 Auto Scaling use it (the nodes' volumes are encrypted with it too).
+  ebs_default_kms_key                = contains(local.omit, "ebs_default_kms_key") ? null : { arn = module.security.kms_key_arns["eks"] }
+  manage_account_public_access_block = var.manage_account_public_access_block && !contains(local.omit, "account_public_access_block")
 }

@@ -3,8 +3,9 @@
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
@@ -54,16 +55,20 @@ module "stack" {
   monthly_budget_usd = 500
 
   emulator_omissions = {
-    eks_addons               = "the emulator has no EKS add-on API (CreateAddon)"
-    eks_access_entries       = "the emulator's EKS has no access entries and keeps no access config (authentication mode): only the cluster creator could use the API"
-    eks_upgrade_policy       = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
-    budget                   = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
-    anomaly_detection        = "the emulator's Cost Explorer has no anomaly monitors"
-    cache                    = "the emulator's ElastiCache never finishes deleting a cache node and does not create a replication group's members: local has no Redis"
-    cdn                      = "the emulator's CloudFront does not keep aliases, origin access control or the viewer certificate, so every plan would rewrite the distribution"
-    performance_insights     = "the emulator's RDS does not keep Performance Insights settings"
-    db_parameter_group       = "the emulator's RDS does not keep a parameter group's parameters: the engine default group is used"
-    guardduty_features       = "the emulator's GuardDuty does not keep detector features (EKS audit logs), so every plan would add them again"
-    tls_only_bucket_policies = "the emulator ignores the aws:SecureTransport condition, so a TLS-only deny would lock every object out (it serves plain HTTP on 127.0.0.1)"
+    eks_addons                  = "the emulator has no EKS add-on API (CreateAddon)"
+    eks_access_entries          = "the emulator's EKS has no access entries and keeps no access config (authentication mode): only the cluster creator could use the API"
+    eks_upgrade_policy          = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
+    budget                      = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
+    anomaly_detection           = "the emulator's Cost Explorer has no anomaly monitors"
+    cache                       = "the emulator's ElastiCache never finishes deleting a cache node and does not create a replication group's members: local has no Redis"
+    cdn                         = "the emulator's CloudFront does not keep aliases, origin access control or the viewer certificate, so every plan would rewrite the distribution"
+    performance_insights        = "the emulator's RDS does not keep Performance Insights settings"
+    db_parameter_group          = "the emulator's RDS does not keep a parameter group's parameters: the engine default group is used"
+    guardduty_features          = "the emulator's GuardDuty does not keep detector features (EKS audit logs), so every plan would add them again"
+    tls_only_bucket_policies    = "the emulator ignores the aws:SecureTransport condition, so a TLS-only deny would lock every object out (it serves plain HTTP on 127.0.0.1)"
+    security_hub                = "the emulator's Security Hub lacks UpdateSecurityHubConfiguration, which enabling the account calls: the apply would never finish"
+    access_analyzer             = "the emulator has no IAM Access Analyzer API"
+    ebs_default_kms_key         = "the emulator lacks GetEbsDefaultKmsKeyId: the default EBS key is AWS's (EBS encryption by default stays on)"
+    account_public_access_block = "S3 Control addresses the account as a host name prefix (<account>.<endpoint>), which no emulator on 127.0.0.1 answers"
   }
 }

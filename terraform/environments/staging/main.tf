@@ -2,8 +2,9 @@
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
