@@ -430,10 +430,11 @@ resource "aws_guardduty_detector_feature" "this" {
 }
 
 # GuardDuty findings of high severity (7.0 and above) reach people through the alert topic; lower ones
-# wait in the console. EventBridge publishes them (the topic policy admits events.amazonaws.com).
+# wait in the console. EventBridge publishes them (the topic policy admits events.amazonaws.com). The
+# rule is there whoever owns the detector: a member account whose detector an organisation's
+# administrator manages gets its own findings on its own event bus too ("Creating custom responses to
+# GuardDuty findings with Amazon EventBridge", GuardDuty User Guide).
 resource "aws_cloudwatch_event_rule" "guardduty" {
-  count = var.enable_guardduty ? 1 : 0
-
   name        = "${local.name}-guardduty-findings"
   description = "High-severity GuardDuty findings to ${local.name}-alerts"
   event_pattern = jsonencode({
@@ -445,8 +446,6 @@ resource "aws_cloudwatch_event_rule" "guardduty" {
 }
 
 resource "aws_cloudwatch_event_target" "guardduty" {
-  count = var.enable_guardduty ? 1 : 0
-
-  rule = aws_cloudwatch_event_rule.guardduty[0].name
+  rule = aws_cloudwatch_event_rule.guardduty.name
   arn  = aws_sns_topic.alerts.arn
 }
