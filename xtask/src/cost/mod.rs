@@ -10,6 +10,7 @@
 
 mod actual;
 mod estimate;
+mod governance;
 mod inputs;
 mod pass;
 mod report;
