@@ -40,7 +40,9 @@ run "a_real_environment_with_a_subscriber_plans" {
     error_message = "the trail notifies nobody per delivered log file"
   }
   assert {
-    condition     = length(aws_cloudwatch_event_target.guardduty) == 1
+    # Moved (issue 23): the rule and its target are no longer counted (they stay where an organisation
+    # owns the detector), so the target is one resource, not a list of one.
+    condition     = aws_cloudwatch_event_target.guardduty.rule == "authorworks-dev-guardduty-findings"
     error_message = "GuardDuty findings reach the alert topic"
   }
 }
@@ -98,6 +100,10 @@ run "singletons_are_optional" {
   assert {
     condition     = length(aws_cloudtrail.this) == 0 && length(aws_s3_bucket.trail) == 0 && length(aws_guardduty_detector.this) == 0
     error_message = "an account whose organisation owns the trail and the detector gets neither"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.guardduty.rule == "authorworks-dev-guardduty-findings"
+    error_message = "the organisation's GuardDuty findings for this account still reach its alert topic"
   }
 }
 
