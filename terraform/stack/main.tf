@@ -12,9 +12,14 @@ locals {
   name         = "${var.project}-${var.environment}"
   cluster_name = "${local.name}-eks"
   omit         = toset(keys(var.emulator_omissions))
+  # Public and database subnets are the DESIGN's /24s (x.x.1-3.0, x.x.21-23.0). The private subnets,
+  # where the nodes take /28 prefixes for their pods (prefix delegation), are /20s at x.x.32.0,
+  # x.x.48.0 and x.x.64.0 instead of the DESIGN's x.x.11-13.0/24: a /24 has 14 whole /28 blocks, and a
+  # zone needs 76 at production's maximum node count with one zone lost (the eks module computes it and
+  # refuses subnets too small: its subnet_cidrs precondition).
   cidrs = {
     public   = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
-    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 11 + i)]
+    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 4, 2 + i)]
     database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
   }
 }
@@ -76,9 +81,14 @@ module "security" {
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
-  # Who publishes to the alert topic: alarms, budgets, anomaly alerts, and the trail's notifications
-  # (monitoring's aws_cloudtrail.sns_topic_name) while it sends them.
-  sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  # The application secrets' values come from outside (third parties, the team): where there is a DR
+  # region they are replicated there, for the dr environment's rebuild.
+  application_secret_replica = var.dr_enabled ? { region = data.aws_region.dr.name, kms_key_arn = module.storage.replica_kms_key_arn } : null
+  # Who publishes to the alert topic: CloudWatch alarms, Budgets, Cost Anomaly Detection, and
+  # EventBridge (the GuardDuty, Security Hub and Access Analyzer finding rules). The trail notifies
+  # nobody (monitoring: no sns_topic_name), so CloudTrail is not among them. The monitoring and
+  # governance modules refuse a rule or alarm whose publisher this list lacks.
+  sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
   # The secret versions this stack writes (the services' database logins): the plan role's refresh reads them.
   refreshed_secret_names = values(module.database.service_secret_names)
   operations = {
@@ -114,6 +124,7 @@ module "eks" {
   kubernetes_version           = var.kubernetes_version
   support_type                 = contains(local.omit, "eks_upgrade_policy") ? null : "STANDARD"
   subnet_ids                   = module.network.private_subnet_ids
+  subnet_cidrs                 = local.cidrs.private
   cluster_security_group_ids   = [module.network.security_group_ids["cluster"]]
   endpoint_public_access_cidrs = var.api_public_access_cidrs
   secrets_kms_key_arn          = module.security.kms_key_arns["eks"]
@@ -164,6 +175,10 @@ module "bastion" {
 
 module "database" {
   source = "../modules/database"
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
 
   project                  = var.project
   environment              = var.environment
@@ -185,6 +200,11 @@ module "database" {
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
+
+  # RPO in minutes: automated backups (snapshots and transaction logs) replicated to the DR region,
+  # encrypted with that region's key, restorable there to a point in time (the dr environment).
+  backup_replication = var.dr_enabled ? { kms_key_arn = module.storage.replica_kms_key_arn } : null
+  restore_from       = var.db_restore_from
 }
 
 module "cache" {
@@ -241,10 +261,16 @@ module "storage" {
   load_balancer_logs_prefix = module.edge.access_logs_prefix
   enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
   force_destroy             = !var.protected
+  # AWS Config (governance module) delivers to the logs bucket under this prefix.
+  config_delivery_prefix = var.enable_config ? local.config_prefix : ""
 }
 
 module "dns" {
   source = "../modules/dns"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
 
   project        = var.project
   environment    = var.environment
@@ -253,16 +279,21 @@ module "dns" {
   delegations    = var.dns_delegations
 }
 
+# CloudFront is global and its web ACL (scope CLOUDFRONT) exists only in us-east-1: the module runs
+# with the us-east-1 provider wherever the environment is.
 module "cdn" {
   source = "../modules/cdn"
   count  = contains(local.omit, "cdn") ? 0 : 1
+  providers = {
+    aws = aws.us_east_1
+  }
 
   project                           = var.project
   environment                       = var.environment
   media_bucket_regional_domain_name = module.storage.media_bucket_regional_domain_name
   aliases                           = ["media.${var.domain_name}"]
   publish_aliases                   = var.dns_delegated
-  certificate_arn                   = module.dns.certificate_arn
+  certificate_arn                   = module.dns.cloudfront_certificate_arn
   zone_id                           = module.dns.zone_id
   enable_waf                        = var.enable_waf
 }
@@ -282,25 +313,27 @@ module "edge" {
 module "monitoring" {
   source = "../modules/monitoring"
 
-  project                   = var.project
-  environment               = var.environment
-  log_retention_days        = var.log_retention_days
-  logs_kms_key_arn          = module.security.kms_key_arns["logs"]
-  sns_kms_key_arn           = module.security.kms_key_arns["sns"]
-  alert_emails              = var.alert_emails
-  cluster_name              = local.cluster_name
-  db_instance_identifier    = local.db_name
-  cache_id                  = "${local.name}-redis"
-  enable_guardduty          = var.enable_guardduty
-  enable_guardduty_features = !contains(local.omit, "guardduty_features")
-  enable_cloudtrail         = var.enable_cloudtrail
-  enforce_tls               = !contains(local.omit, "tls_only_bucket_policies")
-  force_destroy             = !var.protected
+  project                      = var.project
+  environment                  = var.environment
+  log_retention_days           = var.log_retention_days
+  logs_kms_key_arn             = module.security.kms_key_arns["logs"]
+  sns_kms_key_arn              = module.security.kms_key_arns["sns"]
+  sns_key_publishers           = module.security.sns_key_publishers
+  alert_emails                 = var.alert_emails
+  cluster_name                 = local.cluster_name
+  db_instance_identifier       = local.db_name
+  cache_cluster_ids            = try(module.cache[0].member_clusters, [])
+  node_autoscaling_group_names = module.eks.node_autoscaling_group_names
+  enable_guardduty             = var.enable_guardduty
+  enable_guardduty_features    = !contains(local.omit, "guardduty_features")
+  enable_cloudtrail            = var.enable_cloudtrail
+  enforce_tls                  = !contains(local.omit, "tls_only_bucket_policies")
+  force_destroy                = !var.protected
 }
 
 module "budget" {
   source = "../modules/budget"
-  count  = contains(local.omit, "budget") ? 0 : 1
+  count  = contains(local.omit, "budget") || !var.enable_budget ? 0 : 1
 
   project                  = var.project
   environment              = var.environment
@@ -310,4 +343,37 @@ module "budget" {
   enable_anomaly_detection = !contains(local.omit, "anomaly_detection")
 
   existing_anomaly_monitor_arn = var.existing_anomaly_monitor_arn
+}
+
+# The account watching itself: AWS Config, Security Hub (Foundational Security Best Practices), IAM
+# Access Analyzer, EBS encryption by default, the account's S3 public access block, and their
+# high-severity findings to the alert topic. Each singleton can be left to an organisation (the
+# environment's arguments; terraform/README.md).
+locals {
+  config_prefix = "config"
+}
+
+module "governance" {
+  source = "../modules/governance"
+
+  project            = var.project
+  environment        = var.environment
+  alert_topic_arn    = module.monitoring.alert_topic_arn
+  sns_key_publishers = module.security.sns_key_publishers
+
+  enable_config                     = var.enable_config
+  config_include_global_resources   = var.config_records_global_resources
+  create_config_service_linked_role = var.create_config_service_linked_role
+  config_recorded_elsewhere         = var.config_recorded_elsewhere
+  # The bucket name as the bucket policy's: Config checks the policy when the channel is made.
+  config_bucket_name   = module.storage.config_delivery_bucket
+  config_s3_key_prefix = local.config_prefix
+
+  enable_security_hub    = var.enable_security_hub && !contains(local.omit, "security_hub")
+  enable_access_analyzer = var.enable_access_analyzer && !contains(local.omit, "access_analyzer")
+
+  manage_ebs_encryption_by_default = var.manage_ebs_encryption_by_default
+  # The eks key: its policy lets EC2 Auto Scaling use it (the nodes' volumes are encrypted with it too).
+  ebs_default_kms_key                = contains(local.omit, "ebs_default_kms_key") ? null : { arn = module.security.kms_key_arns["eks"] }
+  manage_account_public_access_block = var.manage_account_public_access_block && !contains(local.omit, "account_public_access_block")
 }

@@ -214,3 +214,13 @@ output "monthly_budget_usd" {
   description = "The monthly budget (cargo xtask cost-report's gate)."
   value       = var.monthly_budget_usd
 }
+
+output "db_backups_replication_arn" {
+  description = "ARN of the database's automated backups replicated to the DR region (arn:aws:rds:<dr region>:<account>:auto-backup:ab-…): what the dr environment restores from (TF_VAR_db_restore_automated_backups_arn); null without DR."
+  value       = module.database.backups_replication_arn
+}
+
+output "config_recorder_name" {
+  description = "The AWS Config recorder of this account and region (null where the organisation's records it)."
+  value       = module.governance.config_recorder_name
+}

@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -26,7 +26,7 @@ variable "tags" {
 
 # ---- network
 variable "vpc_cidr" {
-  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private 11-13, database 21-23."
+  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private x.x.32.0/20, x.x.48.0/20, x.x.64.0/20 (room for prefix delegation), database x.x.21-23.0/24."
   type        = string
 
   validation {
@@ -231,6 +231,72 @@ variable "existing_anomaly_monitor_arn" {
   default     = null
 }
 
+variable "enable_budget" {
+  description = "This environment's AWS Budgets budget and cost-anomaly subscription: false where another environment's budget already covers the account (dr: production's budget is the account's)."
+  type        = bool
+  default     = true
+}
+
+# ---- governance (the account watching itself): each a per-account or per-Region singleton
+variable "enable_config" {
+  description = "AWS Config in this account and Region: recorder, delivery channel to the logs bucket, recorder status, managed rules (false where an organisation's recorder records the account: set config_recorded_elsewhere)."
+  type        = bool
+  default     = true
+}
+
+variable "config_records_global_resources" {
+  description = "The Config recorder records global resource types (IAM): true in the account's home Region only (dr, in production's account and another Region: false)."
+  type        = bool
+  default     = true
+}
+
+variable "create_config_service_linked_role" {
+  description = "Create the account's AWS Config service-linked role (one per account): false where another environment of the account made it (dr)."
+  type        = bool
+  default     = true
+}
+
+variable "config_recorded_elsewhere" {
+  description = "An organisation's AWS Config recorder records this account and Region (with enable_config = false)."
+  type        = bool
+  default     = false
+}
+
+variable "enable_security_hub" {
+  description = "Security Hub with the AWS Foundational Security Best Practices standard in this account and Region (false where an organisation's delegated administrator enables it)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_access_analyzer" {
+  description = "An IAM Access Analyzer for the account in this Region (false where an organisation's analyzer covers it)."
+  type        = bool
+  default     = true
+}
+
+variable "manage_ebs_encryption_by_default" {
+  description = "EBS encryption by default in this Region, with the eks key as the default key."
+  type        = bool
+  default     = true
+}
+
+variable "manage_account_public_access_block" {
+  description = "The account's S3 Block Public Access (global, one per account): false where another environment of the account (dr) or the organisation manages it."
+  type        = bool
+  default     = true
+}
+
+# ---- recovery
+variable "db_restore_from" {
+  description = "Where the database's data comes from when it is made (the database module's restore_from): null for a new one; the dr environment restores production's replicated automated backups."
+  type = object({
+    snapshot_identifier   = optional(string)
+    automated_backups_arn = optional(string)
+    restore_time          = optional(string)
+  })
+  default = null
+}
+
 variable "monthly_budget_usd" {
   description = "The environment's monthly budget in USD (AWS Budgets alerts; `cargo xtask cost-report` gates on it)."
   type        = number
@@ -259,7 +325,7 @@ variable "emulator_omissions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries", "ci_runner_connection"], k)])
-    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, ci_runner_connection."
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries", "security_hub", "access_analyzer", "ebs_default_kms_key", "account_public_access_block", "ci_runner_connection"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, security_hub, access_analyzer, ebs_default_kms_key, account_public_access_block, ci_runner_connection."
   }
 }

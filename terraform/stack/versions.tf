@@ -6,7 +6,7 @@ terraform {
     aws = {
       source                = "hashicorp/aws"
       version               = ">= 5.100, < 6.0"
-      configuration_aliases = [aws.dr]
+      configuration_aliases = [aws.dr, aws.us_east_1]
     }
   }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
     name = "cargo xtask",
     bin_name = "cargo xtask",
     about = "Stand up and run the AuthorWorks platform: terraform, helm, kubectl and the AWS CLI as ordered, resumable steps.",
-    after_help = "Environments: dev, staging, production (real AWS) and local (the dev stack on an AWS emulator).\n\
+    after_help = "Environments: dev, staging, production, dr (production rebuilt in its DR region; real AWS) and local (the dev stack on an AWS emulator).\n\
                   Exit codes: 0 success, 1 a step failed, 2 bad usage or configuration, 3 drift found (`drift`), 130 interrupted.",
     disable_help_subcommand = true
 )]
@@ -74,7 +74,7 @@ pub use crate::engine::RunArgs;
 
 #[derive(Args, Debug)]
 pub struct EnvRunArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     #[command(flatten)]
     pub run: RunArgs,
@@ -133,7 +133,7 @@ pub struct ValidateArgs {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Plan this environment's configuration against the local emulator from empty state: no cloud
     /// credentials, the real backend untouched — the full set of resources the environment would have
@@ -145,7 +145,7 @@ pub struct PlanArgs {
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Don't ask for confirmation in protected environments (for CI)
     #[arg(long)]
@@ -168,7 +168,7 @@ pub struct DeployArgs {
 
 #[derive(Args, Debug)]
 pub struct DestroyArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Confirm without a prompt by giving the environment's name again (required for protected
     /// environments when there is no terminal)
@@ -198,7 +198,7 @@ pub enum MeshAction {
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Prune this command's snapshots older than this many days instead of the environment's retention
     /// (the terraform output backup_retention_days)
@@ -226,7 +226,7 @@ pub enum ScheduleAction {
 
 #[derive(Args, Debug)]
 pub struct CostReportArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Price this plan JSON (`terraform show -json`) instead of the environment's saved or emulated plan
     #[arg(long, value_name = "FILE", conflicts_with = "actual")]
@@ -251,7 +251,7 @@ pub struct CostReportArgs {
 
 #[derive(Args, Debug)]
 pub struct UnlockArgs {
-    /// Environment: dev, staging, production or local
+    /// Environment: dev, staging, production, dr or local
     pub env: String,
     /// Remove the lock without asking (it is still refused while a run of this checkout holds it)
     #[arg(long)]

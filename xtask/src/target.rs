@@ -25,6 +25,9 @@ pub fn output_placeholder(name: &str) -> String {
 /// The alert subscription an emulated plan uses where none is set (see [`Target::emulated_alert_emails`]).
 pub const EMULATED_ALERT_EMAILS: &str = r#"["alerts@emulated-plan.invalid"]"#;
 
+/// The root variable an environment rebuilt from another's backups takes its restore source from.
+pub const RESTORE_SOURCE_VARIABLE: &str = "db_restore_automated_backups_arn";
+
 /// Shown by `--dry-run` where the emulator's port is not known yet.
 pub const ENDPOINT_PLACEHOLDER: &str = "http://127.0.0.1:<emulator port>";
 
@@ -267,7 +270,24 @@ impl Target {
         if let Some(emails) = self.emulated_alert_emails() {
             vars.extend(["-var".to_string(), format!("alert_emails={emails}")]);
         }
+        if let Some(arn) = self.emulated_restore_source() {
+            vars.extend(["-var".to_string(), format!("{RESTORE_SOURCE_VARIABLE}={arn}")]);
+        }
         vars
+    }
+
+    /// The same for the restore source of an environment rebuilt from another's backups (`dr`): where
+    /// its root declares `db_restore_automated_backups_arn` and `TF_VAR_db_restore_automated_backups_arn`
+    /// is not set, an ARN of the emulator's account that names no backups stands in. Never used against
+    /// AWS, where the plan refuses the environment without it.
+    pub fn emulated_restore_source(&self) -> Option<String> {
+        let unset = std::env::var_os(format!("TF_VAR_{RESTORE_SOURCE_VARIABLE}")).is_none_or(|v| v.is_empty());
+        let declared = crate::terraform::tf_files(&self.source).iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|t| t.contains(&format!("variable \"{RESTORE_SOURCE_VARIABLE}\"")))
+        });
+        (self.against == Against::EmulatedPlan && !self.env.emulator && unset && declared).then(|| {
+            format!("arn:aws:rds:{}:{}:auto-backup:ab-emulatedplanstandin", self.env.region, emulator::ACCOUNT_ID)
+        })
     }
 
     /// An emulated plan of a real environment runs without the settings each environment keeps out of

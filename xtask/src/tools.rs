@@ -566,7 +566,7 @@ mod tests {
     fn the_pinned_kubectl_may_talk_to_every_cluster() {
         let minor = |v: &str| -> i64 { v.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap() };
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        for env in ["dev", "staging", "production"] {
+        for env in ["dev", "staging", "production", "dr"] {
             let cluster = minor(&crate::k8s::kubernetes_version(root, env));
             let pinned = minor(pinned_version(KUBECTL).unwrap());
             assert!((pinned - cluster).abs() <= 1, "kubectl {pinned} vs {env}'s 1.{cluster}");

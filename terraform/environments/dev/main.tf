@@ -2,8 +2,9 @@
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
@@ -23,22 +24,15 @@ module "stack" {
       desired_size   = 1
       labels         = { workload = "system" }
     }
+    # Spot: three types of one shape (2 vCPUs, 4 GiB), so one empty capacity pool takes no more than
+    # its share; a 2 GiB shape has only two x86 types (t3.small, t3a.small).
     application = {
-      instance_types = ["t3.small"]
+      instance_types = ["t3.medium", "t3a.medium", "c5.large"]
       capacity_type  = "SPOT"
       min_size       = 1
       max_size       = 3
       desired_size   = 1
       labels         = { workload = "application" }
-    }
-    batch = {
-      instance_types = ["t3.small"]
-      capacity_type  = "SPOT"
-      min_size       = 0
-      max_size       = 2
-      desired_size   = 0
-      labels         = { workload = "batch" }
-      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
     }
   }
 

@@ -3,8 +3,9 @@
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
@@ -24,22 +25,15 @@ module "stack" {
       desired_size   = 1
       labels         = { workload = "system" }
     }
+    # Spot: three types of one shape (2 vCPUs, 4 GiB), so one empty capacity pool takes no more than
+    # its share; a 2 GiB shape has only two x86 types (t3.small, t3a.small).
     application = {
-      instance_types = ["t3.small"]
+      instance_types = ["t3.medium", "t3a.medium", "c5.large"]
       capacity_type  = "SPOT"
       min_size       = 1
       max_size       = 3
       desired_size   = 1
       labels         = { workload = "application" }
-    }
-    batch = {
-      instance_types = ["t3.small"]
-      capacity_type  = "SPOT"
-      min_size       = 0
-      max_size       = 2
-      desired_size   = 0
-      labels         = { workload = "batch" }
-      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
     }
   }
 
@@ -63,17 +57,21 @@ module "stack" {
   ci_runner_connection_authorized = false
 
   emulator_omissions = {
-    eks_addons               = "the emulator has no EKS add-on API (CreateAddon)"
-    eks_access_entries       = "the emulator's EKS has no access entries and keeps no access config (authentication mode): only the cluster creator could use the API"
-    eks_upgrade_policy       = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
-    budget                   = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
-    anomaly_detection        = "the emulator's Cost Explorer has no anomaly monitors"
-    cache                    = "the emulator's ElastiCache never finishes deleting a cache node and does not create a replication group's members: local has no Redis"
-    cdn                      = "the emulator's CloudFront does not keep aliases, origin access control or the viewer certificate, so every plan would rewrite the distribution"
-    performance_insights     = "the emulator's RDS does not keep Performance Insights settings"
-    db_parameter_group       = "the emulator's RDS does not keep a parameter group's parameters: the engine default group is used"
-    guardduty_features       = "the emulator's GuardDuty does not keep detector features (EKS audit logs), so every plan would add them again"
-    ci_runner_connection     = "the emulator has no CodeConnections API and no CodeBuild webhooks: the CI runners' GitHub connection, and the CodeBuild project and webhook that need it, are left out (their role, log group and security group rules are made)"
-    tls_only_bucket_policies = "the emulator ignores the aws:SecureTransport condition, so a TLS-only deny would lock every object out (it serves plain HTTP on 127.0.0.1)"
+    eks_addons                  = "the emulator has no EKS add-on API (CreateAddon)"
+    eks_access_entries          = "the emulator's EKS has no access entries and keeps no access config (authentication mode): only the cluster creator could use the API"
+    eks_upgrade_policy          = "the emulator's EKS does not keep the upgrade policy (support type), so every plan would set it again"
+    budget                      = "AWS Budgets never finishes: the emulator lacks ListTagsForResource for budgets"
+    anomaly_detection           = "the emulator's Cost Explorer has no anomaly monitors"
+    cache                       = "the emulator's ElastiCache never finishes deleting a cache node and does not create a replication group's members: local has no Redis"
+    cdn                         = "the emulator's CloudFront does not keep aliases, origin access control or the viewer certificate, so every plan would rewrite the distribution"
+    performance_insights        = "the emulator's RDS does not keep Performance Insights settings"
+    db_parameter_group          = "the emulator's RDS does not keep a parameter group's parameters: the engine default group is used"
+    guardduty_features          = "the emulator's GuardDuty does not keep detector features (EKS audit logs), so every plan would add them again"
+    ci_runner_connection        = "the emulator has no CodeConnections API and no CodeBuild webhooks: the CI runners' GitHub connection, and the CodeBuild project and webhook that need it, are left out (their role, log group and security group rules are made)"
+    tls_only_bucket_policies    = "the emulator ignores the aws:SecureTransport condition, so a TLS-only deny would lock every object out (it serves plain HTTP on 127.0.0.1)"
+    security_hub                = "the emulator's Security Hub lacks UpdateSecurityHubConfiguration, which enabling the account calls: the apply would never finish"
+    access_analyzer             = "the emulator has no IAM Access Analyzer API"
+    ebs_default_kms_key         = "the emulator lacks GetEbsDefaultKmsKeyId: the default EBS key is AWS's (EBS encryption by default stays on)"
+    account_public_access_block = "S3 Control addresses the account as a host name prefix (<account>.<endpoint>), which no emulator on 127.0.0.1 answers"
   }
 }

@@ -1,10 +1,13 @@
-# production: three zones, NAT per zone, autoscaling 3-12 application nodes, Multi-AZ PostgreSQL with a
-# read replica, Redis in cluster mode, WAF, and everything that matters copied to us-west-2.
+# production: three zones, NAT per zone, autoscaling 3-12 application nodes, Multi-AZ PostgreSQL (its
+# automated backups replicated to us-west-2), Redis in cluster mode, WAF, and everything that matters
+# copied to us-west-2. No read replica: no service reads from one (docs/COST_OPTIMIZATION.md); the
+# Multi-AZ standby is the failover.
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
@@ -31,21 +34,11 @@ module "stack" {
       desired_size   = 4
       labels         = { workload = "application" }
     }
-    batch = {
-      instance_types = ["t3.large"]
-      capacity_type  = "SPOT"
-      min_size       = 0
-      max_size       = 6
-      desired_size   = 0
-      labels         = { workload = "batch" }
-      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
-    }
   }
 
   db_instance_class       = "db.r5.large"
   db_allocated_storage_gb = 100
   db_multi_az             = true
-  db_read_replica         = true
   backup_retention_days   = 90
 
   # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).

@@ -2,8 +2,9 @@
 module "stack" {
   source = "../../stack"
   providers = {
-    aws    = aws
-    aws.dr = aws.dr
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
   }
 
   project     = var.project
@@ -29,15 +30,6 @@ module "stack" {
       max_size       = 4
       desired_size   = 2
       labels         = { workload = "application" }
-    }
-    batch = {
-      instance_types = ["t3.medium"]
-      capacity_type  = "SPOT"
-      min_size       = 0
-      max_size       = 3
-      desired_size   = 0
-      labels         = { workload = "batch" }
-      taints         = [{ key = "workload", value = "batch", effect = "NO_SCHEDULE" }]
     }
   }
 

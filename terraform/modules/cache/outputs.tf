@@ -32,3 +32,8 @@ output "user_arns" {
   description = "Service => ARN of its user (the other resource of its elasticache:Connect)."
   value       = { for k, u in aws_elasticache_user.service : k => u.arn }
 }
+
+output "member_clusters" {
+  description = "The replication group's cache clusters (CacheClusterId: what ElastiCache publishes metrics by), sorted."
+  value       = sort(aws_elasticache_replication_group.this.member_clusters)
+}

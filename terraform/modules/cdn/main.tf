@@ -1,3 +1,8 @@
+# Run with the us-east-1 provider (the stack's aws.us_east_1): CloudFront is global, and a web ACL of
+# scope CLOUDFRONT exists only in us-east-1 ("For CLOUDFRONT, you must create your WAFv2 resources in
+# the US East (N. Virginia) Region, us-east-1", WAFV2 API Reference, CreateWebACL Scope).
+data "aws_region" "current" {}
+
 locals {
   name      = "${var.project}-${var.environment}"
   origin_id = "media"
@@ -90,6 +95,13 @@ resource "aws_wafv2_web_acl" "this" {
   }
 
   tags = merge(var.tags, { Name = "${local.name}-cdn" })
+
+  lifecycle {
+    precondition {
+      condition     = data.aws_region.current.name == "us-east-1"
+      error_message = "WAF rule: a CLOUDFRONT web ACL is created in us-east-1; the cdn module runs in ${data.aws_region.current.name}. Call it with the us-east-1 provider (providers = { aws = aws.us_east_1 })."
+    }
+  }
 }
 
 resource "aws_cloudfront_distribution" "media" {

@@ -1,4 +1,8 @@
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_region" "dr" {
+  provider = aws.dr
+}
 
 locals {
   name          = "${var.project}-${var.environment}"
@@ -12,6 +16,11 @@ locals {
   # without retention or key, unless it exists (RDS User Guide, "Publishing database logs to Amazon
   # CloudWatch Logs"): created here first, for the primary and the replica.
   instances = concat([local.identifier], var.create_read_replica ? ["${local.identifier}-replica"] : [])
+  restoring = var.restore_from != null
+  # RestoreDBInstanceToPointInTime from replicated automated backups: the backups' ARN names the
+  # Region they are in, which must be this instance's ("Restoring to a specified time from a
+  # replicated backup", RDS User Guide: run the restore in the destination Region).
+  restore_arn_region = try(split(":", var.restore_from.automated_backups_arn)[3], null)
   log_groups = { for pair in setproduct(local.instances, local.log_exports) :
     "${pair[0]}/${pair[1]}" => "/aws/rds/instance/${pair[0]}/${pair[1]}"
   }
@@ -99,7 +108,22 @@ resource "aws_db_instance" "primary" {
   engine         = "postgres"
   engine_version = var.engine_version
   instance_class = var.instance_class
-  db_name        = var.database_name
+  # A restored instance brings its databases (and its master user) from the snapshot or backups.
+  db_name = local.restoring ? null : var.database_name
+
+  # Where the data comes from at creation (restore_from): a snapshot, or a point in time of replicated
+  # automated backups. Read only when the instance is made: changing it later never replaces a
+  # database (ignore_changes below); a restore over an existing one is `cargo xtask restore`'s job.
+  snapshot_identifier = try(var.restore_from.snapshot_identifier, null)
+
+  dynamic "restore_to_point_in_time" {
+    for_each = try(var.restore_from.automated_backups_arn, null) == null ? [] : [var.restore_from]
+    content {
+      source_db_instance_automated_backups_arn = restore_to_point_in_time.value.automated_backups_arn
+      restore_time                             = restore_to_point_in_time.value.restore_time
+      use_latest_restorable_time               = restore_to_point_in_time.value.restore_time == null ? true : null
+    }
+  }
 
   username                      = var.master_username
   manage_master_user_password   = true
@@ -139,7 +163,40 @@ resource "aws_db_instance" "primary" {
 
   tags = merge(var.tags, { Name = local.identifier })
 
+  lifecycle {
+    ignore_changes = [snapshot_identifier, restore_to_point_in_time]
+    precondition {
+      condition     = local.restore_arn_region == null ? true : local.restore_arn_region == data.aws_region.current.name
+      error_message = "RDS restore rule: replicated automated backups are restored in the Region they are in; restore_from.automated_backups_arn is in ${coalesce(local.restore_arn_region, "?")}, this instance in ${data.aws_region.current.name}."
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.exports]
+}
+
+# Cross-Region automated backup replication (production): RDS copies every snapshot and the
+# transaction logs to the DR Region as they are written, so the DR Region can restore to any point
+# in time within the retention, seconds to minutes behind the primary ("Replicating automated backups
+# to another AWS Region", RDS User Guide). The replicated backups are encrypted with a KMS key of the
+# destination Region; the destination must be another Region than the source; retention 1-35 days.
+resource "aws_db_instance_automated_backups_replication" "dr" {
+  count    = var.backup_replication == null ? 0 : 1
+  provider = aws.dr
+
+  source_db_instance_arn = aws_db_instance.primary.arn
+  kms_key_id             = var.backup_replication.kms_key_arn
+  retention_period       = var.backup_retention_days
+
+  lifecycle {
+    precondition {
+      condition     = data.aws_region.dr.name != data.aws_region.current.name
+      error_message = "RDS rule: automated backups are replicated to another Region; the DR provider is in ${data.aws_region.dr.name}, as the instance."
+    }
+    precondition {
+      condition     = split(":", var.backup_replication.kms_key_arn)[3] == data.aws_region.dr.name
+      error_message = "RDS rule: replicated automated backups are encrypted with a KMS key of the destination Region (${data.aws_region.dr.name}); backup_replication.kms_key_arn is in ${split(":", var.backup_replication.kms_key_arn)[3]}."
+    }
+  }
 }
 
 resource "aws_db_instance" "replica" {

@@ -42,3 +42,8 @@ output "parameter_group_name" {
   description = "Name of the instance's parameter group: the module's (TLS forced) unless custom_parameter_group is off, else the engine default."
   value       = aws_db_instance.primary.parameter_group_name
 }
+
+output "backups_replication_arn" {
+  description = "ARN of the automated backups replicated to the DR Region (arn:aws:rds:<dr region>:<account>:auto-backup:ab-…): what the dr environment restores from (null without replication)."
+  value       = try(aws_db_instance_automated_backups_replication.dr[0].id, null)
+}

@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -232,5 +232,45 @@ variable "password_version" {
   validation {
     condition     = var.password_version >= 1 && floor(var.password_version) == var.password_version
     error_message = "password_version must be a whole number from 1 (secret_string_wo_version); got ${var.password_version}."
+  }
+}
+
+variable "restore_from" {
+  description = "Where the primary's data comes from when it is made: null (a new, empty database); { snapshot_identifier } (a snapshot, or snapshot copy, in this Region); or { automated_backups_arn, restore_time } (a point in time of automated backups replicated to this Region, arn:aws:rds:<region>:<account>:auto-backup:ab-…; restore_time RFC 3339, null for the latest restorable time). Read only at creation."
+  type = object({
+    snapshot_identifier   = optional(string)
+    automated_backups_arn = optional(string)
+    restore_time          = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.restore_from == null ? true : (try(var.restore_from.snapshot_identifier, null) == null) != (try(var.restore_from.automated_backups_arn, null) == null)
+    error_message = "restore_from names exactly one source: snapshot_identifier or automated_backups_arn."
+  }
+  validation {
+    condition     = var.restore_from == null ? true : try(var.restore_from.restore_time, null) == null || try(var.restore_from.automated_backups_arn, null) != null
+    error_message = "restore_from.restore_time is a point in time of automated backups: it goes with automated_backups_arn, not with a snapshot."
+  }
+  validation {
+    condition     = var.restore_from == null ? true : try(var.restore_from.automated_backups_arn, null) == null || can(regex("^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:auto-backup:ab-[A-Za-z0-9]+$", var.restore_from.automated_backups_arn))
+    error_message = "restore_from.automated_backups_arn must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-<id>; `aws rds describe-db-instance-automated-backups --region <dr region>`)."
+  }
+  validation {
+    condition     = var.restore_from == null ? true : try(var.restore_from.restore_time, null) == null || can(formatdate("YYYY", var.restore_from.restore_time))
+    error_message = "restore_from.restore_time must be an RFC 3339 time such as 2026-12-04T09:30:00Z."
+  }
+}
+
+variable "backup_replication" {
+  description = "Replicate the automated backups (snapshots and transaction logs) to the DR Region (provider aws.dr) with this KMS key of that Region: point-in-time restore there. null: no replication."
+  type = object({
+    kms_key_arn = string
+  })
+  default = null
+
+  validation {
+    condition     = var.backup_replication == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.backup_replication.kms_key_arn))
+    error_message = "backup_replication.kms_key_arn must be a KMS key ARN (arn:aws:kms:<dr region>:<account>:key/<id>)."
   }
 }

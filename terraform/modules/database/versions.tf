@@ -4,8 +4,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.100, < 6.0"
+      source                = "hashicorp/aws"
+      version               = ">= 5.100, < 6.0"
+      configuration_aliases = [aws.dr]
     }
   }
 }

@@ -1,5 +1,11 @@
+data "aws_region" "current" {}
+
 locals {
   name = "${var.project}-${var.environment}"
+  # CloudFront takes its viewer certificate only from ACM in us-east-1 ("Requirements for using SSL/TLS
+  # certificates with CloudFront", CloudFront Developer Guide). Where the environment's Region is
+  # another (dr, in us-west-2), the same names get a second certificate there.
+  separate_cloudfront_certificate = data.aws_region.current.name != "us-east-1"
 }
 
 resource "aws_route53_zone" "this" {
@@ -61,6 +67,35 @@ resource "aws_acm_certificate_validation" "this" {
   count = var.zone_delegated ? 1 : 0
 
   certificate_arn         = aws_acm_certificate.this.arn
+  validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
+}
+
+# The CloudFront certificate of an environment outside us-east-1: the same names, requested through the
+# us-east-1 provider. ACM answers a domain of the account with the same validation CNAME in every
+# Region, so the records above validate it too (checked after creation: the postcondition).
+resource "aws_acm_certificate" "cloudfront" {
+  count    = local.separate_cloudfront_certificate ? 1 : 0
+  provider = aws.us_east_1
+
+  domain_name               = var.domain_name
+  subject_alternative_names = ["*.${var.domain_name}"]
+  validation_method         = "DNS"
+  tags                      = merge(var.tags, { Name = "${local.name}-cloudfront-certificate" })
+
+  lifecycle {
+    create_before_destroy = true
+    postcondition {
+      condition     = toset([for o in self.domain_validation_options : "${o.resource_record_name} ${o.resource_record_value}"]) == toset([for o in aws_acm_certificate.this.domain_validation_options : "${o.resource_record_name} ${o.resource_record_value}"])
+      error_message = "ACM asks the us-east-1 certificate of ${var.domain_name} for other validation records than the regional one; the zone holds only the regional one's."
+    }
+  }
+}
+
+resource "aws_acm_certificate_validation" "cloudfront" {
+  count    = var.zone_delegated && local.separate_cloudfront_certificate ? 1 : 0
+  provider = aws.us_east_1
+
+  certificate_arn         = aws_acm_certificate.cloudfront[0].arn
   validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
 }
 

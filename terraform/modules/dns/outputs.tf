@@ -27,3 +27,8 @@ output "email_identity_arn" {
   description = "ARN of the domain's SES identity (notification-service sends from it)."
   value       = aws_ses_domain_identity.this.arn
 }
+
+output "cloudfront_certificate_arn" {
+  description = "ARN of the issued certificate CloudFront uses (in us-east-1: the regional one there, a second one elsewhere); null until zone_delegated."
+  value       = !var.zone_delegated ? null : local.separate_cloudfront_certificate ? aws_acm_certificate_validation.cloudfront[0].certificate_arn : aws_acm_certificate_validation.this[0].certificate_arn
+}

@@ -10,25 +10,59 @@ locals {
   # EKS nodes with prefixes"; the max-pods calculator of awslabs/amazon-eks-ami):
   #   ENIs × ((IPv4 addresses per ENI − 1) × 16) + 2, at most 110 on instances with fewer than 30 vCPUs
   #   (250 from 30 vCPUs). Without prefixes it is ENIs × (IPs − 1) + 2: 11 on a t3.small.
-  # The ENI limits are EC2's (instance types, "Maximum IP addresses per network interface"); a type not
-  # listed here is refused by the launch template's precondition rather than guessed.
+  # The ENI limits, vCPUs and memory are EC2's (instance types, "Maximum IP addresses per network
+  # interface"); a type not listed here is refused by the launch template's precondition rather than
+  # guessed.
   eni_limits = {
-    "t3.small"  = { enis = 3, ips = 4, vcpus = 2 }
-    "t3.medium" = { enis = 3, ips = 6, vcpus = 2 }
-    "t3.large"  = { enis = 3, ips = 12, vcpus = 2 }
-    "t3.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
-    "m5.large"  = { enis = 3, ips = 10, vcpus = 2 }
-    "m5.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
-    "r5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "t3.small"   = { enis = 3, ips = 4, vcpus = 2, memory_mib = 2048 }
+    "t3a.small"  = { enis = 2, ips = 4, vcpus = 2, memory_mib = 2048 }
+    "t3.medium"  = { enis = 3, ips = 6, vcpus = 2, memory_mib = 4096 }
+    "t3a.medium" = { enis = 3, ips = 6, vcpus = 2, memory_mib = 4096 }
+    "c5.large"   = { enis = 3, ips = 10, vcpus = 2, memory_mib = 4096 }
+    "c5a.large"  = { enis = 3, ips = 10, vcpus = 2, memory_mib = 4096 }
+    "t3.large"   = { enis = 3, ips = 12, vcpus = 2, memory_mib = 8192 }
+    "t3a.large"  = { enis = 3, ips = 12, vcpus = 2, memory_mib = 8192 }
+    "m5.large"   = { enis = 3, ips = 10, vcpus = 2, memory_mib = 8192 }
+    "m5a.large"  = { enis = 3, ips = 10, vcpus = 2, memory_mib = 8192 }
+    "t3.xlarge"  = { enis = 4, ips = 15, vcpus = 4, memory_mib = 16384 }
+    "m5.xlarge"  = { enis = 4, ips = 15, vcpus = 4, memory_mib = 16384 }
+    "r5.large"   = { enis = 3, ips = 10, vcpus = 2, memory_mib = 16384 }
   }
+  unknown_type = { enis = 1, ips = 2, vcpus = 1, memory_mib = 0 }
   max_pods = {
     for name, g in var.node_groups : name => min([
       for t in g.instance_types : min(
-        lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).enis * ((lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).ips - 1) * 16) + 2,
-        lookup(local.eni_limits, t, { enis = 1, ips = 2, vcpus = 1 }).vcpus < 30 ? 110 : 250,
+        lookup(local.eni_limits, t, local.unknown_type).enis * ((lookup(local.eni_limits, t, local.unknown_type).ips - 1) * 16) + 2,
+        lookup(local.eni_limits, t, local.unknown_type).vcpus < 30 ? 110 : 250,
       )
     ]...)
   }
+  # A group's instance types of more than one vCPU/memory shape: the cluster autoscaler sizes a scale-up
+  # by one type of the group, so a mixed group is scheduled as if every node were that one (Cluster
+  # Autoscaler on AWS, "Using Mixed Instances Policies and Spot Instances": the types of a node group
+  # should have the same number of vCPUs and amount of memory).
+  mixed_shapes = {
+    for name, g in var.node_groups : name => distinct([for t in g.instance_types : "${lookup(local.eni_limits, t, local.unknown_type).vcpus} vCPU/${lookup(local.eni_limits, t, local.unknown_type).memory_mib} MiB"])
+    if length(distinct([for t in g.instance_types : "${lookup(local.eni_limits, t, local.unknown_type).vcpus}/${lookup(local.eni_limits, t, local.unknown_type).memory_mib}"])) > 1
+  }
+
+  # Addresses with prefix delegation. The VPC CNI gives a node /28 prefixes (16 addresses each) from its
+  # subnet, and each must be a free, aligned, contiguous /28: an address already taken inside a block
+  # (a node's or another interface's primary address) makes that block unusable, and when none is left
+  # the node gets no prefix ("InsufficientCidrBlocks"; EKS User Guide, "Assign more IP addresses to
+  # Amazon EKS nodes with prefixes": plan for fragmentation, a subnet large enough for the prefixes).
+  # A node at max pods holds ceil(max_pods / 16) prefixes plus WARM_PREFIX_TARGET (1) spare, on
+  # ceil(prefixes / (IPs per ENI - 1)) interfaces whose primary addresses can each spoil one block. A
+  # zone must hold that for its share of every group at max_size with one zone lost (the Auto Scaling
+  # group then launches in the others), plus the control plane's interfaces (up to 4). AWS reserves
+  # the first four and the last address of a subnet: its first and last /28 are never whole.
+  prefixes_per_node = { for name, g in var.node_groups : name => ceil(local.max_pods[name] / 16) + 1 }
+  blocks_per_node = { for name, g in var.node_groups : name => local.prefixes_per_node[name] + max([
+    for t in g.instance_types : ceil(local.prefixes_per_node[name] / max(lookup(local.eni_limits, t, local.unknown_type).ips - 1, 1))
+  ]...) }
+  zones_left       = max(length(var.subnet_cidrs) - 1, 1)
+  blocks_needed    = sum(concat([4], [for name, g in var.node_groups : ceil(g.max_size / local.zones_left) * local.blocks_per_node[name]]))
+  blocks_available = length(var.subnet_cidrs) == 0 ? null : min([for c in var.subnet_cidrs : pow(2, 28 - tonumber(split("/", c)[1])) - 2]...)
 
   # The VPC CNI's network policy agent (without it EKS accepts NetworkPolicy objects and enforces none)
   # and prefix delegation: each node takes /28 prefixes instead of single addresses, one spare prefix warm.
@@ -120,6 +154,13 @@ resource "aws_eks_cluster" "this" {
   }
 
   tags = merge(var.tags, { Name = local.cluster_name })
+
+  lifecycle {
+    precondition {
+      condition     = local.blocks_available == null ? true : local.blocks_needed <= local.blocks_available
+      error_message = "Prefix delegation rule (EKS User Guide, prefixes): with one zone lost, a zone's nodes at max_size need ${local.blocks_needed} free /28 blocks (prefixes per node: ${jsonencode(local.prefixes_per_node)}, plus each interface's own address and the control plane's), but the smallest private subnet (${join(", ", var.subnet_cidrs)}) has ${coalesce(local.blocks_available, 0)}: make the private subnets larger."
+    }
+  }
 
   depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.cluster]
 }
@@ -255,6 +296,10 @@ resource "aws_launch_template" "node" {
     precondition {
       condition     = local.max_pods[each.key] > 11
       error_message = "node group ${each.key}: max pods ${local.max_pods[each.key]} is no more than a t3.small without prefix delegation (11)."
+    }
+    precondition {
+      condition     = !contains(keys(local.mixed_shapes), each.key)
+      error_message = "node group ${each.key}: its instance types ${join(", ", each.value.instance_types)} are of different shapes (${join("; ", lookup(local.mixed_shapes, each.key, []))}); the cluster autoscaler needs one vCPU/memory shape per group (Cluster Autoscaler on AWS, mixed instances)."
     }
   }
 }

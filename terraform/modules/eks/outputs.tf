@@ -42,3 +42,8 @@ output "node_group_names" {
   description = "Names of the managed node groups."
   value       = [for g in aws_eks_node_group.this : g.node_group_name]
 }
+
+output "node_autoscaling_group_names" {
+  description = "The Auto Scaling groups EKS made for the node groups (their EC2 metrics are published by AutoScalingGroupName)."
+  value       = flatten([for g in aws_eks_node_group.this : [for r in g.resources : [for a in r.autoscaling_groups : a.name]]])
+}

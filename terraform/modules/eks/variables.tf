@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -53,6 +53,17 @@ variable "subnet_ids" {
   validation {
     condition     = length(var.subnet_ids) >= 2
     error_message = "EKS needs subnets in at least two zones."
+  }
+}
+
+variable "subnet_cidrs" {
+  description = "CIDR blocks of subnet_ids, in the same order: checked against the /28 prefixes the node groups take at max_size with prefix delegation (empty: not checked)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.subnet_cidrs : can(cidrhost(c, 0)) && tonumber(split("/", c)[1]) <= 28])
+    error_message = "subnet_cidrs must be IPv4 CIDR blocks of /28 or larger; got ${join(", ", var.subnet_cidrs)}."
   }
 }
 
@@ -138,6 +149,16 @@ variable "node_groups" {
   validation {
     condition     = alltrue(flatten([for g in values(var.node_groups) : [for t in g.taints : contains(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"], t.effect)]]))
     error_message = "taint effects are NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE."
+  }
+
+  # Spot capacity is drawn per instance type and zone (a Spot capacity pool); a group of one type loses
+  # every node at once when that pool empties or is reclaimed. EKS managed node groups spread Spot
+  # capacity over the group's types with the capacity-optimized strategy ("Managed node groups",
+  # EKS User Guide, Spot capacity type: specify multiple instance types, diversified), so a Spot group
+  # names at least three types of one shape.
+  validation {
+    condition     = alltrue([for g in values(var.node_groups) : g.capacity_type != "SPOT" || length(distinct(g.instance_types)) >= 3])
+    error_message = "Spot diversification rule: every SPOT node group needs at least three instance types (of one vCPU/memory shape); ${join(", ", [for n, g in var.node_groups : "${n} has ${length(distinct(g.instance_types))} (${join(", ", g.instance_types)})" if g.capacity_type == "SPOT" && length(distinct(g.instance_types)) < 3])}."
   }
 }
 

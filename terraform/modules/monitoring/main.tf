@@ -26,8 +26,20 @@ resource "aws_sns_topic" "alerts" {
 
 # Who may publish: the account (Alertmanager's role in it), and the services that alert on its behalf,
 # each only for this account: CloudWatch alarms (database), Budgets and Cost Anomaly Detection (budget
-# module), EventBridge (GuardDuty findings, below). Budgets and anomaly alerts are dropped without
-# this policy. CloudTrail is not among them: the trail notifies nobody (see the trail below).
+# module), EventBridge (GuardDuty findings below; Security Hub and Access Analyzer findings, governance
+# module). Budgets and anomaly alerts are dropped without this policy. CloudTrail is not among them:
+# the trail notifies nobody (see the trail below).
+#
+# The topic is encrypted with the sns key: SNS asks KMS for a data key as the publishing service, so a
+# service this policy admits but the key's policy does not grant kms:GenerateDataKey* and kms:Decrypt
+# publishes nothing ("Managing Amazon SNS encryption keys and costs", SNS Developer Guide: event sources
+# from AWS services need the key policy statement). The policy below is refused unless the key grants
+# every one of them (var.sns_key_publishers, the security module's output).
+locals {
+  publishing_services = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
+  ungranted_services  = setsubtract(local.publishing_services, var.sns_key_publishers)
+}
+
 data "aws_iam_policy_document" "alerts" {
   statement {
     sid       = "AccountManages"
@@ -45,7 +57,7 @@ data "aws_iam_policy_document" "alerts" {
     resources = [aws_sns_topic.alerts.arn]
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
+      identifiers = local.publishing_services
     }
     condition {
       test     = "StringEquals"
@@ -58,6 +70,13 @@ data "aws_iam_policy_document" "alerts" {
 resource "aws_sns_topic_policy" "alerts" {
   arn    = aws_sns_topic.alerts.arn
   policy = data.aws_iam_policy_document.alerts.json
+
+  lifecycle {
+    precondition {
+      condition     = length(local.ungranted_services) == 0
+      error_message = "Encrypted topic rule (SNS Developer Guide, \"Managing Amazon SNS encryption keys and costs\"): ${join(", ", sort(local.ungranted_services))} may publish to ${local.name}-alerts but the topic's key (sns_key_publishers) does not let it use the key; every such message would be dropped. Add it to the security module's sns_key_publishers."
+    }
+  }
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -68,50 +87,89 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.key
 }
 
+# The overview dashboard reads only metrics AWS publishes for this stack without an agent:
+# - EKS: the control plane's vended metrics, free for clusters from 1.28, in AWS/EKS by ClusterName
+#   ("Monitor cluster data with Amazon CloudWatch", EKS User Guide: apiserver_request_total,
+#   apiserver_request_total_5XX, scheduler_pending_pods). Container Insights (the ContainerInsights
+#   namespace) needs the CloudWatch agent (the amazon-cloudwatch-observability add-on), which this
+#   stack does not run: node and pod memory are Prometheus's (Grafana's dashboards in the cluster);
+# - nodes: EC2's CPUUtilization per Auto Scaling group (AutoScalingGroupName: the groups EKS made for
+#   the node groups), which EC2 publishes for groups with detailed monitoring or at five minutes;
+# - RDS: per DBInstanceIdentifier;
+# - ElastiCache: per CacheClusterId, the replication group's member clusters (the engine and host
+#   metrics are published per cache cluster and node, not per replication group: "Metrics for Valkey
+#   and Redis OSS", ElastiCache User Guide).
+locals {
+  # Namespace => the dimension each of its metrics on this dashboard is read by.
+  dashboard_dimensions = {
+    "AWS/EKS"         = "ClusterName"
+    "AWS/EC2"         = "AutoScalingGroupName"
+    "AWS/RDS"         = "DBInstanceIdentifier"
+    "AWS/ElastiCache" = "CacheClusterId"
+  }
+  # Each widget: its metrics as {namespace, metric, dimension, value, right (the right-hand axis)}.
+  dashboard_widgets = concat(
+    [
+      {
+        title = "EKS control plane: API requests, 5XX, pending pods"
+        stat  = "Sum"
+        metrics = [
+          { namespace = "AWS/EKS", metric = "apiserver_request_total", dimension = "ClusterName", value = var.cluster_name, right = false },
+          { namespace = "AWS/EKS", metric = "apiserver_request_total_5XX", dimension = "ClusterName", value = var.cluster_name, right = false },
+          { namespace = "AWS/EKS", metric = "scheduler_pending_pods", dimension = "ClusterName", value = var.cluster_name, right = true },
+        ]
+      },
+      {
+        title   = "Nodes: CPU per node group"
+        stat    = "Average"
+        metrics = [for g in var.node_autoscaling_group_names : { namespace = "AWS/EC2", metric = "CPUUtilization", dimension = "AutoScalingGroupName", value = g, right = false }]
+      },
+      {
+        title = "PostgreSQL"
+        stat  = "Average"
+        metrics = [
+          { namespace = "AWS/RDS", metric = "CPUUtilization", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = false },
+          { namespace = "AWS/RDS", metric = "DatabaseConnections", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = false },
+          { namespace = "AWS/RDS", metric = "FreeStorageSpace", dimension = "DBInstanceIdentifier", value = var.db_instance_identifier, right = true },
+        ]
+      },
+    ],
+    length(var.cache_cluster_ids) == 0 ? [] : [
+      {
+        title = "Redis: engine CPU and memory per cache cluster"
+        stat  = "Average"
+        metrics = flatten([for c in var.cache_cluster_ids : [
+          { namespace = "AWS/ElastiCache", metric = "EngineCPUUtilization", dimension = "CacheClusterId", value = c, right = false },
+          { namespace = "AWS/ElastiCache", metric = "DatabaseMemoryUsagePercentage", dimension = "CacheClusterId", value = c, right = false },
+        ]])
+      },
+    ],
+  )
+  dashboard_misread = [for w in local.dashboard_widgets : w.title if anytrue([for m in w.metrics : lookup(local.dashboard_dimensions, m.namespace, "") != m.dimension])]
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "${local.name}-overview"
   dashboard_body = jsonencode({
-    widgets = [
-      {
-        type = "metric", x = 0, y = 0, width = 12, height = 6
-        properties = {
-          title  = "EKS nodes: CPU and memory"
-          region = local.region
-          metrics = [
-            ["ContainerInsights", "node_cpu_utilization", "ClusterName", var.cluster_name],
-            ["ContainerInsights", "node_memory_utilization", "ClusterName", var.cluster_name],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-      {
-        type = "metric", x = 12, y = 0, width = 12, height = 6
-        properties = {
-          title  = "PostgreSQL"
-          region = local.region
-          metrics = [
-            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier],
-            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier],
-            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier, { yAxis = "right" }],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-      {
-        type = "metric", x = 0, y = 6, width = 12, height = 6
-        properties = {
-          title  = "Redis"
-          region = local.region
-          metrics = [
-            ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", var.cache_id],
-            ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "ReplicationGroupId", var.cache_id],
-            ["AWS/ElastiCache", "CurrConnections", "ReplicationGroupId", var.cache_id, { yAxis = "right" }],
-          ]
-          stat = "Average", period = 300
-        }
-      },
-    ]
+    # A metric widget needs a metric (CloudWatch refuses an empty one): those without are left out.
+    widgets = [for i, w in [for w in local.dashboard_widgets : w if length(w.metrics) > 0] : {
+      type = "metric", x = (i % 2) * 12, y = floor(i / 2) * 6, width = 12, height = 6
+      properties = {
+        title   = w.title
+        region  = local.region
+        metrics = [for m in w.metrics : [m.namespace, m.metric, m.dimension, m.value, { yAxis = m.right ? "right" : "left" }]]
+        stat    = w.stat
+        period  = 300
+      }
+    }]
   })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.dashboard_misread) == 0
+      error_message = "Dashboard rule: widgets ${join(", ", local.dashboard_misread)} read a metric by a dimension its namespace does not publish it by (${jsonencode(local.dashboard_dimensions)})."
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -372,10 +430,11 @@ resource "aws_guardduty_detector_feature" "this" {
 }
 
 # GuardDuty findings of high severity (7.0 and above) reach people through the alert topic; lower ones
-# wait in the console. EventBridge publishes them (the topic policy admits events.amazonaws.com).
+# wait in the console. EventBridge publishes them (the topic policy admits events.amazonaws.com). The
+# rule is there whoever owns the detector: a member account whose detector an organisation's
+# administrator manages gets its own findings on its own event bus too ("Creating custom responses to
+# GuardDuty findings with Amazon EventBridge", GuardDuty User Guide).
 resource "aws_cloudwatch_event_rule" "guardduty" {
-  count = var.enable_guardduty ? 1 : 0
-
   name        = "${local.name}-guardduty-findings"
   description = "High-severity GuardDuty findings to ${local.name}-alerts"
   event_pattern = jsonencode({
@@ -387,8 +446,6 @@ resource "aws_cloudwatch_event_rule" "guardduty" {
 }
 
 resource "aws_cloudwatch_event_target" "guardduty" {
-  count = var.enable_guardduty ? 1 : 0
-
-  rule = aws_cloudwatch_event_rule.guardduty[0].name
+  rule = aws_cloudwatch_event_rule.guardduty.name
   arn  = aws_sns_topic.alerts.arn
 }

@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -45,6 +45,16 @@ variable "sns_kms_key_arn" {
   type        = string
 }
 
+variable "sns_key_publishers" {
+  description = "The AWS services the alert topic's key lets publish (the security module's sns_key_publishers output): every service the topic's policy admits must be among them."
+  type        = set(string)
+
+  validation {
+    condition     = alltrue([for p in var.sns_key_publishers : endswith(p, ".amazonaws.com")])
+    error_message = "sns_key_publishers must be service principals (<service>.amazonaws.com); got ${join(", ", var.sns_key_publishers)}."
+  }
+}
+
 variable "alert_emails" {
   description = "Addresses subscribed to the alert topic (each must confirm the subscription AWS mails it). Required in dev, staging and production: an alarm must reach a person."
   type        = list(string)
@@ -71,9 +81,16 @@ variable "db_instance_identifier" {
   type        = string
 }
 
-variable "cache_id" {
-  description = "ElastiCache replication group or cluster shown on the dashboard."
-  type        = string
+variable "cache_cluster_ids" {
+  description = "The cache clusters (the replication group's members) shown on the dashboard: ElastiCache publishes its metrics per CacheClusterId. Empty where there is no cache."
+  type        = list(string)
+  default     = []
+}
+
+variable "node_autoscaling_group_names" {
+  description = "The Auto Scaling groups EKS made for the node groups: the dashboard's node CPU (AWS/EC2 by AutoScalingGroupName)."
+  type        = list(string)
+  default     = []
 }
 
 variable "enable_guardduty" {

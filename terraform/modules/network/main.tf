@@ -1,11 +1,29 @@
+# Zones are chosen by zone ID, not by name: a name (us-east-1a) maps to a different physical zone in
+# every account, a zone ID (use1-az1) to the same one. EKS refuses a cluster whose subnets are in
+# use1-az3 (us-east-1), usw1-az2 (us-west-1) or cac1-az3 (ca-central-1) (EKS User Guide, "View Amazon
+# EKS networking requirements for VPC and subnets": UnsupportedAvailabilityZoneException), so those
+# are never chosen; Local and Wavelength Zones are not availability zones and are left out too.
+locals {
+  eks_unsupported_zone_ids = ["use1-az3", "usw1-az2", "cac1-az3"]
+}
+
 data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:The first az_count zones are taken by name; a zone AWS adds later sorts after them, so the chosen zones never change.
-  state = "available"
+  #checkov:skip=CKV_AWS_394:The first az_count zone IDs in sorted order are taken; zone IDs are the same physical zones in every account, so the choice is stable.
+  state            = "available"
+  exclude_zone_ids = local.eks_unsupported_zone_ids
+
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
 }
 
 locals {
   name = "${var.project}-${var.environment}"
-  azs  = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  # The zone IDs taken (the first az_count in sorted order) and their names in this account.
+  zone_name_of = zipmap(data.aws_availability_zones.available.zone_ids, data.aws_availability_zones.available.names)
+  zone_ids     = slice(sort(data.aws_availability_zones.available.zone_ids), 0, min(var.az_count, length(data.aws_availability_zones.available.zone_ids)))
+  azs          = [for id in local.zone_ids : local.zone_name_of[id]]
   # One NAT per zone, or one shared by all.
   nat_count = var.single_nat_gateway ? 1 : var.az_count
   vpc_bits  = tonumber(split("/", var.vpc_cidr)[1])
@@ -25,6 +43,14 @@ resource "aws_vpc" "this" {
     precondition {
       condition     = length(var.public_subnet_cidrs) == var.az_count && length(var.private_subnet_cidrs) == var.az_count && length(var.database_subnet_cidrs) == var.az_count
       error_message = "give exactly one public, one private and one database subnet per zone (az_count)."
+    }
+    precondition {
+      condition     = length(local.zone_ids) == var.az_count
+      error_message = "the region has ${length(local.zone_ids)} availability zones EKS accepts (zone IDs ${join(", ", sort(data.aws_availability_zones.available.zone_ids))}, less ${join(", ", local.eks_unsupported_zone_ids)}); az_count is ${var.az_count}."
+    }
+    precondition {
+      condition     = length(setintersection(local.zone_ids, local.eks_unsupported_zone_ids)) == 0
+      error_message = "EKS refuses subnets in zone IDs ${join(", ", local.eks_unsupported_zone_ids)} (UnsupportedAvailabilityZoneException); chosen: ${join(", ", local.zone_ids)}."
     }
     # EC2 CreateSubnet: a subnet's CIDR must lie inside its VPC's.
     precondition {
@@ -48,9 +74,9 @@ resource "aws_internet_gateway" "this" {
 resource "aws_subnet" "public" {
   count = var.az_count
 
-  vpc_id            = aws_vpc.this.id
-  cidr_block        = var.public_subnet_cidrs[count.index]
-  availability_zone = local.azs[count.index]
+  vpc_id               = aws_vpc.this.id
+  cidr_block           = var.public_subnet_cidrs[count.index]
+  availability_zone_id = local.zone_ids[count.index]
   tags = merge(var.tags, {
     Name                                        = "${local.name}-public-${local.azs[count.index]}"
     "kubernetes.io/role/elb"                    = "1"
@@ -61,9 +87,9 @@ resource "aws_subnet" "public" {
 resource "aws_subnet" "private" {
   count = var.az_count
 
-  vpc_id            = aws_vpc.this.id
-  cidr_block        = var.private_subnet_cidrs[count.index]
-  availability_zone = local.azs[count.index]
+  vpc_id               = aws_vpc.this.id
+  cidr_block           = var.private_subnet_cidrs[count.index]
+  availability_zone_id = local.zone_ids[count.index]
   tags = merge(var.tags, {
     Name                                        = "${local.name}-private-${local.azs[count.index]}"
     "kubernetes.io/role/internal-elb"           = "1"
@@ -74,10 +100,10 @@ resource "aws_subnet" "private" {
 resource "aws_subnet" "database" {
   count = var.az_count
 
-  vpc_id            = aws_vpc.this.id
-  cidr_block        = var.database_subnet_cidrs[count.index]
-  availability_zone = local.azs[count.index]
-  tags              = merge(var.tags, { Name = "${local.name}-database-${local.azs[count.index]}" })
+  vpc_id               = aws_vpc.this.id
+  cidr_block           = var.database_subnet_cidrs[count.index]
+  availability_zone_id = local.zone_ids[count.index]
+  tags                 = merge(var.tags, { Name = "${local.name}-database-${local.azs[count.index]}" })
 }
 
 resource "aws_eip" "nat" {

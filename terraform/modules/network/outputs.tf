@@ -9,8 +9,13 @@ output "vpc_cidr" {
 }
 
 output "availability_zones" {
-  description = "The zones the subnets span."
+  description = "The zones the subnets span (names in this account)."
   value       = local.azs
+}
+
+output "availability_zone_ids" {
+  description = "The zone IDs the subnets span (the same physical zones in every account)."
+  value       = local.zone_ids
 }
 
 output "public_subnet_ids" {

@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 

@@ -37,11 +37,15 @@ locals {
 #   names this account's distributions: the exact ARN exists only once the distribution does, and the
 #   distribution needs the bucket, so naming it would hold every key of this module behind CloudFront.
 #   Each environment is its own account with one distribution.
-# - sns: the services that publish to the encrypted alert topic (var.sns_key_publishers) need
-#   kms:GenerateDataKey* and kms:Decrypt ("Enable compatibility between event sources from AWS services
-#   and encrypted topics", SNS Developer Guide). CloudWatch and Budgets requests carry aws:SourceAccount;
-#   EventBridge and Cost Anomaly Detection requests carry no source keys, so a condition on them would
-#   drop every notification: those get the topic-ARN encryption context condition only.
+# - sns: the services that publish to the encrypted alert topic (var.sns_key_publishers: CloudWatch
+#   alarms, Budgets, Cost Anomaly Detection, EventBridge rules) need kms:GenerateDataKey* and kms:Decrypt
+#   ("Enable compatibility between event sources from AWS services and encrypted topics", SNS Developer
+#   Guide, "Managing Amazon SNS encryption keys and costs"). CloudWatch and Budgets requests carry
+#   aws:SourceAccount, the confused-deputy guard. EventBridge's do not: "Adding the aws:SourceAccount and
+#   aws:SourceArn to a AWS KMS policy is not supported for EventBridge-to-encrypted topics" (same page),
+#   and Cost Anomaly Detection's carry none either, so a condition on them would drop every
+#   notification (FailedInvocations, nothing else): those get the topic-ARN encryption context only,
+#   which SNS itself sets on every data key it asks for.
 locals {
   # Publishers whose KMS requests carry aws:SourceAccount (the confused-deputy guard).
   sns_source_account_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "cloudtrail.amazonaws.com"]
@@ -203,7 +207,10 @@ data "aws_iam_policy_document" "kms" {
 
 # The EC2 Auto Scaling service-linked role, named by the eks key's policy. KMS refuses a policy whose
 # principal does not exist, and AWS creates this role only with the account's first Auto Scaling group,
-# so a fresh account gets it here; an account that already has it (one per account) reads it instead.
+# so a fresh account gets it here; an account that already has it (one per account: the DR environment
+# shares production's) names it by its fixed ARN. The check below reads it at every plan and warns
+# when it is missing: a warning, not an error, so an environment planned against an empty emulator
+# account (`plan dr --emulated`) still plans; the apply then stops at the key (KMS refuses the policy).
 resource "aws_iam_service_linked_role" "autoscaling" {
   count = var.create_autoscaling_service_linked_role ? 1 : 0
 
@@ -211,14 +218,25 @@ resource "aws_iam_service_linked_role" "autoscaling" {
   description      = "EC2 Auto Scaling (EKS managed node groups) for ${local.name}"
 }
 
-data "aws_iam_role" "autoscaling" {
-  count = var.create_autoscaling_service_linked_role ? 0 : 1
-
-  name = "AWSServiceRoleForAutoScaling"
+locals {
+  autoscaling_role_arn = var.create_autoscaling_service_linked_role ? aws_iam_service_linked_role.autoscaling[0].arn : "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 }
 
-locals {
-  autoscaling_role_arn = var.create_autoscaling_service_linked_role ? aws_iam_service_linked_role.autoscaling[0].arn : data.aws_iam_role.autoscaling[0].arn
+# (A list, not aws_iam_role: that data source retries a missing role for minutes, IAM's eventual
+# consistency, where a list answers at once. Not a data source scoped to the check either: those are
+# read again at every apply, so no plan would ever be clean.)
+data "aws_iam_roles" "autoscaling" {
+  count = var.create_autoscaling_service_linked_role ? 0 : 1
+
+  name_regex  = "^AWSServiceRoleForAutoScaling$"
+  path_prefix = "/aws-service-role/autoscaling.amazonaws.com/"
+}
+
+check "autoscaling_service_linked_role_exists" {
+  assert {
+    condition     = var.create_autoscaling_service_linked_role ? true : length(flatten(data.aws_iam_roles.autoscaling[*].arns)) == 1
+    error_message = "The account has no EC2 Auto Scaling service-linked role ${local.autoscaling_role_arn}, which the eks key's policy names: set create_autoscaling_service_linked_role = true (a fresh account), or apply the environment that makes it first."
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -300,11 +318,19 @@ locals {
         { Sid = "EncryptForTheTopic", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = [aws_kms_key.this["sns"].arn] },
       ]
     })
+    # The EBS CSI driver's volumes are encrypted with the eks key. AWS's policy for a customer-managed
+    # key ("Use a custom KMS key for the Amazon EBS CSI driver", EKS User Guide, Amazon EBS CSI driver
+    # IAM role): grants for AWS resources (kms:CreateGrant, ListGrants, RevokeGrant with
+    # kms:GrantIsForAWSResource), which EC2 needs to attach an encrypted volume, create one from a
+    # snapshot and resize it, and Encrypt, Decrypt, ReEncrypt*, GenerateDataKey* and DescribeKey.
+    # Narrower (Decrypt and GenerateDataKeyWithoutPlaintext only) works for a plain new volume and fails
+    # a restore from a snapshot or an expansion.
     ebs-csi = jsonencode({
       Version = "2012-10-17"
       Statement = [
         { Sid = "Volumes", Effect = "Allow", Action = ["ec2:CreateVolume", "ec2:DeleteVolume", "ec2:AttachVolume", "ec2:DetachVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot", "ec2:ModifyVolume", "ec2:CreateTags", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones", "ec2:DescribeVolumesModifications", "ec2:DescribeTags"], Resource = "*", Condition = { StringEquals = { "aws:RequestedRegion" = local.region } } },
-        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
+        { Sid = "GrantsForVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource = [aws_kms_key.this["eks"].arn], Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
+        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
       ]
     })
     external-secrets = data.aws_iam_policy_document.external_secrets.json
@@ -370,8 +396,10 @@ resource "aws_iam_role_policy" "controller" {
 # GitHub Actions: the deploy, operations and plan roles, each assumable only by the workflow file that
 # is that job, at the ref it runs from, in its GitHub environment (or, for plans, outside any).
 
-# One provider per account and URL. A fresh account gets it here; where another stack made it, the data
-# source reads it, so the plan fails at once (not the first workflow run) when it is missing.
+# One provider per account and URL. A fresh account gets it here; where another stack made it (the DR
+# environment shares production's), it is named by its fixed ARN: IAM refuses the roles' trust policies
+# at apply if it is missing (no plan-time read: the only data source for it retries a missing provider
+# for minutes, and would fail an emulated plan from an empty account).
 resource "aws_iam_openid_connect_provider" "github" {
   count = var.create_github_oidc_provider ? 1 : 0
 
@@ -379,12 +407,6 @@ resource "aws_iam_openid_connect_provider" "github" {
   client_id_list  = ["sts.amazonaws.com"]
   thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1"]
   tags            = merge(var.tags, { Name = "${local.name}-github-oidc" })
-}
-
-data "aws_iam_openid_connect_provider" "github" {
-  count = var.create_github_oidc_provider ? 0 : 1
-
-  url = "https://token.actions.githubusercontent.com"
 }
 
 # The subject each role trusts. IAM evaluates GitHub's `sub` claim (token.actions.githubusercontent.com:sub;
@@ -400,7 +422,9 @@ data "aws_iam_openid_connect_provider" "github" {
 # claims"). For a job that calls no reusable workflow, job_workflow_ref is its own workflow file at the
 # ref it runs from. docs/SECURITY.md lists the subjects.
 locals {
-  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+  # Not created here (another environment of the account made it): named by its fixed ARN, as IAM
+  # forms it, rather than read, so an environment sharing the account plans without it existing yet.
+  github_provider_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account_id}:oidc-provider/token.actions.githubusercontent.com"
   repo                = var.github_repository
   workflow            = "${var.github_repository}/.github/workflows"
   wf                  = var.github_workflows
@@ -519,11 +543,12 @@ data "aws_iam_policy_document" "github_operations" {
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
     resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
   }
-  # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup).
+  # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup), here and
+  # their copies in the DR region.
   statement {
     sid       = "PruneOwnSnapshots"
     actions   = ["rds:DeleteDBSnapshot"]
-    resources = [local.snapshots]
+    resources = concat([local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
     condition {
       test     = "StringEquals"
       variable = "rds:snapshot-tag/xtask:made-by"
@@ -752,6 +777,10 @@ resource "aws_iam_role_policy" "people" {
 # ---------------------------------------------------------------------------------------------------
 # Application secrets: the containers only; values are put by operators, read through external-secrets
 
+# Where the environment has a DR region, each is replicated there (encrypted with that region's key):
+# their values come from third parties or the team, so a rebuild in the DR region (environment dr)
+# finds them in that region's Secrets Manager under the same name even when this region is down.
+# Secrets Manager refuses a replica in the secret's own Region (ReplicateSecretToRegions).
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV2_AWS_57:These hold a credential issued by a third party (the AI provider) and a signing key; they are rotated by their issuers' procedures, not by a Lambda.
   for_each = var.application_secrets
@@ -761,4 +790,19 @@ resource "aws_secretsmanager_secret" "app" {
   kms_key_id              = aws_kms_key.this["secrets"].arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = merge(var.tags, { Name = "${local.name}-${each.key}" })
+
+  dynamic "replica" {
+    for_each = var.application_secret_replica == null ? [] : [var.application_secret_replica]
+    content {
+      region     = replica.value.region
+      kms_key_id = replica.value.kms_key_arn
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.application_secret_replica == null ? true : var.application_secret_replica.region != local.region
+      error_message = "Secrets Manager rule (ReplicateSecretToRegions): a secret can't be replicated to its own Region ${local.region}; application_secret_replica.region must be another."
+    }
+  }
 }

@@ -47,3 +47,8 @@ output "github_subjects" {
   description = "The OIDC subject (customised: repo, context, job_workflow_ref) each GitHub role trusts."
   value       = local.github_subjects
 }
+
+output "sns_key_publishers" {
+  description = "The AWS services the sns key's policy lets publish to topics it encrypts (kms:GenerateDataKey*, kms:Decrypt): what the topics' publishers are checked against."
+  value       = var.sns_key_publishers
+}

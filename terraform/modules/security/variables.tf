@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -133,6 +133,20 @@ variable "external_secret_arns" {
   }
 }
 
+variable "application_secret_replica" {
+  description = "Replicate the application secrets to another Region (the DR region) with that Region's KMS key; null: no replica."
+  type = object({
+    region      = string
+    kms_key_arn = string
+  })
+  default = null
+
+  validation {
+    condition     = var.application_secret_replica == null ? true : can(regex("^arn:aws[a-z-]*:kms:${var.application_secret_replica.region}:[0-9]{12}:key/", var.application_secret_replica.kms_key_arn))
+    error_message = "application_secret_replica.kms_key_arn must be a KMS key of the replica's Region (Secrets Manager encrypts a replica with a key of its own Region)."
+  }
+}
+
 variable "secret_recovery_window_days" {
   description = "Days a deleted application secret can still be restored (0 deletes at once, for unprotected environments)."
   type        = number
@@ -157,9 +171,9 @@ variable "cloudfront_reads_s3_key" {
 }
 
 variable "sns_key_publishers" {
-  description = "AWS services that publish to this account's topics encrypted with the sns key (CloudWatch alarms, Budgets, Cost Anomaly Detection, EventBridge, CloudTrail): exactly those that do."
+  description = "AWS services that publish to this account's topics encrypted with the sns key (CloudWatch alarms, Budgets, Cost Anomaly Detection, EventBridge rules, CloudTrail): exactly those that do. The monitoring and governance modules refuse a publisher of theirs that is missing (output sns_key_publishers)."
   type        = set(string)
-  default     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com"]
+  default     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
 
   validation {
     condition     = alltrue([for p in var.sns_key_publishers : contains(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"], p)])

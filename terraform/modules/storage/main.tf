@@ -8,9 +8,11 @@ data "aws_region" "dr" {
 
 locals {
   name = "${var.project}-${var.environment}"
-  # Every bucket: its purpose and its lifecycle.
+  # Every bucket: its purpose and its lifecycle. Each has a user: media (media-service writes it,
+  # CloudFront serves it), exports (export-service), backups (state copies: `cargo xtask backup`; the
+  # operations role), logs (S3 access logs, the ALB's access logs). There is no content bucket:
+  # content-service keeps manuscripts in PostgreSQL and no service may touch such a bucket.
   buckets = {
-    content = { replicate = true }
     media   = { replicate = true }
     exports = { replicate = false }
     backups = { replicate = true }
@@ -145,6 +147,51 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
+  # AWS Config delivers configuration snapshots and history to the logs bucket as the service (the
+  # recorder uses the Config service-linked role), which needs the bucket's ACL and existence checks and
+  # PutObject under <prefix>/AWSLogs/<account>/Config/, each only for this account ("Permissions for the
+  # Amazon S3 Bucket for the AWS Config Delivery Channel", AWS Config Developer Guide). Without them the
+  # delivery channel is refused (InsufficientDeliveryPolicyException).
+  dynamic "statement" {
+    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? { AWSConfigBucketPermissionsCheck = "s3:GetBucketAcl", AWSConfigBucketExistenceCheck = "s3:ListBucket" } : {}
+    content {
+      sid       = statement.key
+      actions   = [statement.value]
+      resources = [aws_s3_bucket.this["logs"].arn]
+      principals {
+        type        = "Service"
+        identifiers = ["config.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? [1] : []
+    content {
+      sid       = "AWSConfigBucketDelivery"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this["logs"].arn}/${var.config_delivery_prefix}/AWSLogs/${data.aws_caller_identity.current.account_id}/Config/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["config.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "s3:x-amz-acl"
+        values   = ["bucket-owner-full-control"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = each.key == "media" && length(var.media_reader_arns) > 0 ? [1] : []
     content {
@@ -191,18 +238,12 @@ locals {
   # Per bucket: transitions (in order) and expiry of current versions, and of noncurrent versions.
   # Backups are kept 7/30/90 days (dev/staging/production) and read in a restore: they stay in
   # STANDARD, since any colder class would bill more days than they are kept or than it saves.
-  # Content keeps current versions hot; its old versions cool to STANDARD_IA until they expire.
+  # Media cools to STANDARD_IA, and so do its replaced versions until they expire.
   lifecycle = {
-    content = {
-      transitions            = []
-      expiration_days        = null
-      noncurrent_transitions = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
-      noncurrent_expiration  = var.noncurrent_version_expire_days
-    }
     media = {
       transitions            = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
       expiration_days        = null
-      noncurrent_transitions = []
+      noncurrent_transitions = [{ days = var.infrequent_access_after_days, storage_class = "STANDARD_IA" }]
       noncurrent_expiration  = var.noncurrent_version_expire_days
     }
     exports = {

@@ -1,5 +1,5 @@
 output "bucket_names" {
-  description = "Bucket name per purpose: content, media, exports, backups, logs."
+  description = "Bucket name per purpose: media, exports, backups, logs."
   value       = { for k, v in aws_s3_bucket.this : k => v.id }
 }
 
@@ -21,4 +21,9 @@ output "replica_bucket_arns" {
 output "replica_kms_key_arn" {
   description = "KMS key of the DR region's copies, also used to encrypt RDS snapshots copied there (null without replication)."
   value       = try(aws_kms_key.replica[0].arn, null)
+}
+
+output "config_delivery_bucket" {
+  description = "The logs bucket's name, taken from its policy, so AWS Config's delivery channel is made after the policy that admits it (null without config_delivery_prefix)."
+  value       = var.config_delivery_prefix == "" ? null : aws_s3_bucket_policy.this["logs"].bucket
 }

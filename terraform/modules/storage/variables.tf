@@ -9,12 +9,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment name: dev, staging, production or local."
+  description = "Environment name: dev, staging, production, dr (production rebuilt in its DR region) or local."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "production", "local"], var.environment)
-    error_message = "environment must be one of dev, staging, production, local."
+    condition     = contains(["dev", "staging", "production", "dr", "local"], var.environment)
+    error_message = "environment must be one of dev, staging, production, dr, local."
   }
 }
 
@@ -30,7 +30,7 @@ variable "kms_key_arn" {
 }
 
 variable "infrequent_access_after_days" {
-  description = "Days before objects move to STANDARD_IA (old content versions, media, logs)."
+  description = "Days before objects move to STANDARD_IA (media and its old versions, logs)."
   type        = number
   default     = 30
 
@@ -114,7 +114,7 @@ variable "state_noncurrent_version_days" {
 }
 
 variable "enable_replication" {
-  description = "Replicate content, media and backups to the DR region (provider alias aws.dr)."
+  description = "Replicate media and backups to the DR region (provider alias aws.dr)."
   type        = bool
   default     = false
 }
@@ -145,5 +145,16 @@ variable "load_balancer_logs_prefix" {
   validation {
     condition     = var.load_balancer_logs_prefix == "" || can(regex("^[a-z0-9][a-z0-9/_-]*[a-z0-9]$", var.load_balancer_logs_prefix)) && !startswith(var.load_balancer_logs_prefix, "AWSLogs")
     error_message = "load_balancer_logs_prefix must not start or end with / and must not start with AWSLogs (ELB adds AWSLogs/<account>/ itself); got \"${var.load_balancer_logs_prefix}\"."
+  }
+}
+
+variable "config_delivery_prefix" {
+  description = "Key prefix in the logs bucket AWS Config delivers under (the governance module's delivery channel: the bucket policy admits config.amazonaws.com for exactly <prefix>/AWSLogs/<account>/Config/); empty for none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.config_delivery_prefix == "" || can(regex("^[a-z0-9][a-z0-9/_-]*[a-z0-9]$", var.config_delivery_prefix)) && !strcontains(var.config_delivery_prefix, "AWSLogs")
+    error_message = "config_delivery_prefix must not start or end with / and must not contain AWSLogs (Config adds AWSLogs/<account>/Config/ itself); got \"${var.config_delivery_prefix}\"."
   }
 }

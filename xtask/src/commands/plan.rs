@@ -27,6 +27,12 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
             "emulated plan: TF_VAR_alert_emails is not set, so alert_emails = {emails} stands in (the real plan needs it)"
         ));
     }
+    if let Some(arn) = target.emulated_restore_source() {
+        pipeline.preface(format!(
+            "emulated plan: TF_VAR_{} is not set, so {arn} stands in (the real plan needs production's replicated backups)",
+            crate::target::RESTORE_SOURCE_VARIABLE
+        ));
+    }
     steps::ready_steps(ctx, &target, &mut pipeline);
     if target.against != Against::EmulatedPlan {
         pipeline.step(steps::state_backend_step(ctx, &target));

@@ -4,9 +4,83 @@
 //! `root` principal that allows the action, so an IAM policy suffices: KMS developer guide, "Default
 //! key policy"). The key policies are read from the plan (the policy JSON where it is known, else the
 //! `aws_iam_policy_document` it comes from).
+//!
+//! And every AWS service that publishes to a topic encrypted with a customer-managed key (the
+//! notifications contract's publishers: alarms, budgets, anomaly subscriptions, EventBridge targets)
+//! may use that key: SNS asks KMS for the message's data key as the publishing service, which needs
+//! kms:GenerateDataKey* and kms:Decrypt in the key's policy ("Managing Amazon SNS encryption keys and
+//! costs", SNS Developer Guide) — in a statement whose conditions the service's requests can meet:
+//! EventBridge and Cost Anomaly Detection send no aws:SourceAccount or aws:SourceArn ("Adding the
+//! aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not supported for EventBridge-to-encrypted
+//! topics", same page), so a statement conditioned on them never applies.
 
+use super::notifications::publishers;
 use super::{Inputs, Plan, Resource};
 use crate::finding::Finding;
+
+/// What a topic publisher's key needs: the action checked, as the policy should write it.
+const TOPIC_KEY_ACTIONS: &[(&str, &str)] =
+    &[("kms:GenerateDataKey", "kms:GenerateDataKey*"), ("kms:Decrypt", "kms:Decrypt")];
+
+/// Request context keys a service's KMS requests for an encrypted topic do not carry.
+fn missing_context(service: &str) -> &'static [&'static str] {
+    match service {
+        "events.amazonaws.com" | "costalerts.amazonaws.com" => &["aws:SourceAccount", "aws:SourceArn"],
+        _ => &[],
+    }
+}
+
+/// Whether a key's policy lets the AWS service `service` do `action` in a statement it can meet.
+fn key_allows_service(plan: &Plan, key: &Resource, service: &str, action: &str) -> bool {
+    plan.statements(key, "policy").iter().filter(|s| s.allows(action)).any(|s| {
+        let names = s
+            .principals
+            .iter()
+            .any(|(kind, ids)| kind == "Service" && ids.iter().any(|i| i.as_deref() == Some(service)));
+        let unmet = s.conditions.iter().any(|(_, var, _)| {
+            var.as_deref().is_some_and(|v| missing_context(service).iter().any(|m| m.eq_ignore_ascii_case(v)))
+        });
+        names && !unmet
+    })
+}
+
+/// Every publisher of an encrypted topic whose key does not let it publish.
+fn topic_keys(plan: &Plan) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for p in publishers(plan) {
+        for topic in &p.topics {
+            let keys = plan.attribute_sources(topic, "kms_master_key_id");
+            for key in keys.into_iter().filter(|k| k.kind == "aws_kms_key") {
+                let denied: Vec<&str> = TOPIC_KEY_ACTIONS
+                    .iter()
+                    .filter(|(a, _)| !key_allows_service(plan, key, p.service, a))
+                    .map(|(_, written)| *written)
+                    .collect();
+                if denied.is_empty() {
+                    continue;
+                }
+                let unmet = missing_context(p.service);
+                let hint = if unmet.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (its requests carry no {}: no such condition may apply to it)", unmet.join(" or "))
+                };
+                findings.push(plan.finding(
+                    p.resource,
+                    format!(
+                        "{} publishes to {} for it, but the topic's key {} does not let {} {}{hint}: every message is dropped",
+                        p.service,
+                        topic.address,
+                        key.address,
+                        p.service,
+                        denied.join(", "),
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
 
 /// How a key's policy lets a role do `action`, if it does.
 fn key_allows(plan: &Plan, key: &Resource, role: &Resource, action: &str) -> bool {
@@ -33,7 +107,7 @@ fn key_allows(plan: &Plan, key: &Resource, role: &Resource, action: &str) -> boo
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let plan = &inputs.plan;
-    let mut findings = Vec::new();
+    let mut findings = topic_keys(plan);
     for role in plan.of_type("aws_iam_role") {
         for grant in plan.grants(role) {
             let actions: Vec<&String> =

@@ -121,6 +121,10 @@ pub(super) struct RegionPrices {
     pub(super) waf_requests_million: f64,
     pub(super) sns_requests_million: f64,
     pub(super) rds_backup_gb_month: f64,
+    pub(super) inter_region_transfer_gb: f64,
+    pub(super) config_item: f64,
+    pub(super) config_rule_evaluation: f64,
+    pub(super) securityhub_check: f64,
     pub(super) vpc_endpoint_az_hour: f64,
     pub(super) vpc_endpoint_gb: f64,
     pub(super) ec2: HashMap<String, f64>,
@@ -192,6 +196,10 @@ pub(super) const USAGE_KEYS: &[(&str, &[&str])] = &[
     ("aws_secretsmanager_secret", &["monthly_api_calls"]),
     ("aws_sns_topic", &["monthly_requests"]),
     ("aws_codebuild_project", &["monthly_build_minutes"]),
+    ("aws_config_configuration_recorder", &["monthly_configuration_items"]),
+    ("aws_config_config_rule", &["monthly_evaluations"]),
+    ("aws_securityhub_account", &["monthly_security_checks"]),
+    ("aws_db_instance_automated_backups_replication", &["monthly_transferred_gb", "backup_storage_gb"]),
 ];
 
 #[derive(Deserialize, Default, Clone, Copy)]

@@ -11,6 +11,7 @@
 mod actual;
 mod diff;
 mod estimate;
+mod governance;
 mod inputs;
 mod pass;
 mod report;

@@ -144,6 +144,7 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
         m.insert("aws_cloudfront_distribution", cloudfront);
         m.insert("aws_dynamodb_table", dynamodb);
         m.insert("aws_wafv2_web_acl", waf);
+        super::governance::register(&mut m);
         m.insert("aws_sns_topic", |r, s| {
             let n = r.usage.or_zero("monthly_requests");
             s.add(r, "API requests", n / 1e6, "million requests", r.p.sns_requests_million)
@@ -419,6 +420,11 @@ pub(super) fn kms_key(r: &Res, s: &mut Pass) {
 pub(super) fn secret(r: &Res, s: &mut Pass) {
     let per = ("API calls", 1e4, "10k calls", r.p.secret_api_calls_10k);
     monthly_plus_usage(r, s, ("secret", "secret-months", r.p.secret_month), "monthly_api_calls", per);
+    // Each replica in another region is billed as a secret of its own.
+    let replicas = r.after.get("replica").and_then(Value::as_array).map_or(0, Vec::len);
+    if replicas > 0 {
+        s.add(r, "replicas in other regions", replicas as f64, "secret-months", r.p.secret_month);
+    }
 }
 
 pub(super) fn zone(r: &Res, s: &mut Pass) {

@@ -162,6 +162,7 @@ pub fn environment_dirs(root: &Path) -> Vec<PathBuf> {
 
 /// The AWS services the stack calls, each pointed at the emulator for `local` and `--emulated`.
 const EMULATED_SERVICES: &[&str] = &[
+    "accessanalyzer",
     "acm",
     "autoscaling",
     "budgets",
@@ -169,6 +170,7 @@ const EMULATED_SERVICES: &[&str] = &[
     "cloudfront",
     "cloudtrail",
     "cloudwatch",
+    "configservice",
     "dynamodb",
     "ec2",
     "ecr",
@@ -184,7 +186,9 @@ const EMULATED_SERVICES: &[&str] = &[
     "rds",
     "route53",
     "s3",
+    "s3control",
     "secretsmanager",
+    "securityhub",
     "sns",
     "sqs",
     "ssm",

@@ -276,7 +276,7 @@ esac"#,
 }
 
 /// The repository's own validate of every environment's contracts, run twice in one work dir, once
-/// per test run: the sandbox and both outputs. The first run makes the four environments' emulated
+/// per test run: the sandbox and both outputs. The first run makes the five environments' emulated
 /// plans, the second reuses them; every other test that validates the unchanged repository, or a copy
 /// whose terraform/ is the repository's (the same plan key), takes its plans from this work dir
 /// ([`with_the_plans_of`]) instead of making them again.

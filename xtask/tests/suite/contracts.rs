@@ -9,12 +9,48 @@ use crate::common::*;
 fn the_repositorys_contracts_pass_and_a_second_validate_reuses_the_plans() {
     let (_, first, second) = repository();
     first.assert_code(0);
-    for env in ["dev", "staging", "production", "local"] {
+    for env in ["dev", "staging", "production", "dr", "local"] {
         assert!(first.stdout().contains(&format!("ok     contracts {env} (")), "{}", first.stdout());
         assert!(second.stdout().contains(&format!("{env}: reused (")), "{}", second.stdout());
     }
     assert!(first.stdout().contains("dev: made ("), "{}", first.stdout());
     second.assert_code(0);
+}
+
+/// The names an emulated plan gives what is account-wide (IAM roles, managed policies, instance
+/// profiles, service-linked roles) or global (S3 buckets): (type, name).
+fn account_wide_names(shared: &Sandbox, env: &str) -> std::collections::BTreeSet<(String, String)> {
+    let path = shared.work().join("plans").join(format!("{env}-emulated.plan.json"));
+    let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for rc in plan["resource_changes"].as_array().unwrap() {
+        let after = &rc["change"]["after"];
+        let kind = rc["type"].as_str().unwrap_or_default();
+        let name = match kind {
+            "aws_iam_role" | "aws_iam_policy" | "aws_iam_instance_profile" => after["name"].as_str(),
+            // A service-linked role's name is fixed by its service (AWSServiceRoleFor…).
+            "aws_iam_service_linked_role" => after["aws_service_name"].as_str(),
+            "aws_s3_bucket" => after["bucket"].as_str(),
+            _ => continue,
+        };
+        let name = name.unwrap_or_else(|| panic!("{env}: {} has no known name", rc["address"]));
+        names.insert((kind.to_string(), name.to_string()));
+    }
+    names
+}
+
+/// `dr` rebuilds production in its DR region inside production's account: an IAM name is account-wide
+/// and a bucket name global, so none of dr's may be one of production's, or its apply collides with
+/// what production has (or, worse, adopts it). Both plans are the shared ones of this test run.
+#[test]
+fn dr_names_no_role_policy_or_bucket_that_production_names() {
+    let (shared, first, _) = repository();
+    first.assert_code(0);
+    let (dr, production) = (account_wide_names(shared, "dr"), account_wide_names(shared, "production"));
+    assert!(dr.iter().filter(|(k, _)| k == "aws_iam_role").count() > 10, "dr plans its roles: {dr:?}");
+    assert!(dr.iter().any(|(k, _)| k == "aws_s3_bucket"), "dr plans its buckets: {dr:?}");
+    let shared_names: Vec<_> = dr.intersection(&production).collect();
+    assert!(shared_names.is_empty(), "dr names what production names: {shared_names:?}");
 }
 
 /// A copy of the repository's configuration, terraform, overlays, values and workflows with `edit`
@@ -239,6 +275,47 @@ fn notifications_alarms_to_a_topic_nobody_subscribes_to() {
     finds(
         &sb.run(&["validate", "--only", "contracts dev"]),
         &["terraform/modules/database/main.tf:", "aws_cloudwatch_metric_alarm.this[\"cpu\"]: the alarm goes to module.stack.module.monitoring.aws_sns_topic.alerts, which has no subscription in the plan"],
+    );
+}
+
+/// The GuardDuty findings rule publishes to the encrypted alert topic as EventBridge: the topic's policy
+/// must admit events.amazonaws.com (notifications) and the topic's key must let it generate data keys
+/// and decrypt in a statement without aws:SourceAccount, which EventBridge's KMS requests never carry
+/// (keys). Both broken in one copy (one plan): each contract names the rule and the topic or key.
+#[test]
+fn keys_and_notifications_an_eventbridge_rule_the_topic_or_its_key_refuses() {
+    let sb = copy(|p, t| match p {
+        "terraform/modules/security/main.tf" => {
+            let from = "sns_source_account_publishers = [\"cloudwatch.amazonaws.com\", \"budgets.amazonaws.com\", \"cloudtrail.amazonaws.com\"]";
+            assert!(t.contains(from), "{p}");
+            t.replacen(from, "sns_source_account_publishers = [\"cloudwatch.amazonaws.com\", \"budgets.amazonaws.com\", \"cloudtrail.amazonaws.com\", \"events.amazonaws.com\"]", 1)
+        }
+        "terraform/modules/monitoring/main.tf" => {
+            let from = "      identifiers = local.publishing_services\n";
+            assert!(t.contains(from), "{p}");
+            t.replacen(
+                from,
+                "      identifiers = setsubtract(local.publishing_services, [\"events.amazonaws.com\"])\n",
+                1,
+            )
+        }
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "contracts dev"]);
+    finds(
+        &out,
+        &[
+            "terraform/modules/monitoring/main.tf:",
+            "aws_cloudwatch_event_target.guardduty: events.amazonaws.com publishes to module.stack.module.monitoring.aws_sns_topic.alerts for it, but the topic's key module.stack.module.security.aws_kms_key.this[\"sns\"] does not let events.amazonaws.com kms:GenerateDataKey*, kms:Decrypt",
+            "its requests carry no aws:SourceAccount or aws:SourceArn",
+        ],
+    );
+    finds(
+        &out,
+        &[
+            "terraform/modules/monitoring/main.tf:",
+            "aws_cloudwatch_event_target.guardduty: events.amazonaws.com publishes for it to module.stack.module.monitoring.aws_sns_topic.alerts whose policy does not let it publish",
+        ],
     );
 }
 

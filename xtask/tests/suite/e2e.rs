@@ -284,7 +284,7 @@ fn local_stack_from_nothing_to_nothing() {
 #[test]
 fn every_environment_plans_in_full_against_the_emulator() {
     let sb = sandbox();
-    for env in ["dev", "staging", "production"] {
+    for env in ["dev", "staging", "production", "dr"] {
         let out = sb.run(&["plan", env, "--emulated"]);
         out.assert_code(0);
         let summary =

@@ -42,7 +42,7 @@ fn readme_lists_every_command() {
 #[test]
 fn the_repository_passes_validate() {
     let sb = common::Sandbox::new();
-    common::with_the_plans_of(&common::repository().0, &sb, &["dev", "staging", "production", "local"]);
+    common::with_the_plans_of(&common::repository().0, &sb, &["dev", "staging", "production", "dr", "local"]);
     let out = sb.run(&["validate"]);
     out.assert_code(0);
     assert!(out.stdout().contains("all checks passed"), "{}", out.stdout());

@@ -23,6 +23,19 @@ provider "aws" {
   }
 }
 
+# The DR Region, where automated backups are replicated to.
+provider "aws" {
+  alias                       = "dr"
+  region                      = "us-west-2"
+  access_key                  = "offline"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  max_retries                 = 1
+}
+
 variables {
   project               = "authorworks"
   environment           = "production"
@@ -177,4 +190,69 @@ run "a_fractional_password_version_is_refused" {
   }
 
   expect_failures = [var.password_version]
+}
+
+# Production replicates its automated backups to the DR Region (point-in-time restore there), encrypted
+# with a key of that Region.
+run "backups_replicate_to_the_dr_region" {
+  command = plan
+  variables {
+    backup_replication = { kms_key_arn = "arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-00000000000d" }
+  }
+  assert {
+    condition     = aws_db_instance_automated_backups_replication.dr[0].retention_period == 35 && aws_db_instance_automated_backups_replication.dr[0].kms_key_id == "arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    error_message = "the backups are replicated for the whole retention with the DR Region's key"
+  }
+}
+
+run "a_replica_key_of_the_source_region_is_refused" {
+  command = plan
+  variables {
+    backup_replication = { kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000d" }
+  }
+  expect_failures = [aws_db_instance_automated_backups_replication.dr[0]]
+}
+
+# The DR environment restores the primary from the replicated backups, at the latest restorable time.
+run "a_restore_from_replicated_backups_plans" {
+  command = plan
+  variables {
+    restore_from = { automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ" }
+  }
+  assert {
+    condition     = one(aws_db_instance.primary.restore_to_point_in_time).use_latest_restorable_time == true && one(aws_db_instance.primary.restore_to_point_in_time).source_db_instance_automated_backups_arn == "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    error_message = "restored from the replicated backups at the latest restorable time"
+  }
+}
+
+run "replicated_backups_of_another_region_are_refused" {
+  command = plan
+  variables {
+    restore_from = { automated_backups_arn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ" }
+  }
+  expect_failures = [aws_db_instance.primary]
+}
+
+run "two_restore_sources_are_refused" {
+  command = plan
+  variables {
+    restore_from = { snapshot_identifier = "authorworks-production-postgres-20261204t0300z", automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABC" }
+  }
+  expect_failures = [var.restore_from]
+}
+
+run "a_restore_time_for_a_snapshot_is_refused" {
+  command = plan
+  variables {
+    restore_from = { snapshot_identifier = "authorworks-production-postgres-20261204t0300z", restore_time = "2026-12-04T09:30:00Z" }
+  }
+  expect_failures = [var.restore_from]
+}
+
+run "a_restore_time_that_is_no_time_is_refused" {
+  command = plan
+  variables {
+    restore_from = { automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABC", restore_time = "yesterday" }
+  }
+  expect_failures = [var.restore_from]
 }

@@ -1,5 +1,13 @@
 # The zone's rules: delegation before certificate validation, delegations only of subdomains.
-mock_provider "aws" {}
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+}
+
+mock_provider "aws" {
+  alias = "us_east_1"
+}
 
 # What the provider knows at plan time: one validation record per name (the apex and the wildcard share it).
 override_resource {
@@ -87,4 +95,32 @@ run "uppercase_domain_is_refused" {
     domain_name    = "AuthorWorks.io"
   }
   expect_failures = [var.domain_name]
+}
+
+# In us-east-1 CloudFront uses the environment's certificate; in another Region (dr) a second one is
+# requested in us-east-1 for the same names.
+run "in_us_east_1_cloudfront_shares_the_certificate" {
+  command = plan
+  variables {
+    zone_delegated = true
+  }
+  assert {
+    condition     = length(aws_acm_certificate.cloudfront) == 0
+    error_message = "no second certificate in us-east-1"
+  }
+}
+
+run "outside_us_east_1_cloudfront_gets_its_own_certificate_there" {
+  command = plan
+  variables {
+    zone_delegated = true
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-west-2" }
+  }
+  assert {
+    condition     = length(aws_acm_certificate.cloudfront) == 1 && length(aws_acm_certificate_validation.cloudfront) == 1
+    error_message = "a certificate for CloudFront in us-east-1, validated through the zone's records"
+  }
 }

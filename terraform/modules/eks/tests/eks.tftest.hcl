@@ -158,3 +158,69 @@ run "operator_ranges_open_the_public_endpoint_to_them_only" {
     error_message = "an allow-list keeps the private endpoint and opens the public one to the listed ranges only"
   }
 }
+
+# Spot: one empty capacity pool must not take the whole group; three types of one shape plan.
+run "spot_group_of_three_types_of_one_shape_plans" {
+  command = plan
+  variables {
+    node_groups = {
+      application = { instance_types = ["t3.medium", "t3a.medium", "c5.large"], capacity_type = "SPOT", min_size = 1, max_size = 3, desired_size = 1 }
+    }
+  }
+  assert {
+    condition     = length(aws_eks_node_group.this["application"].instance_types) == 3
+    error_message = "the spot group draws from three pools"
+  }
+}
+
+run "spot_group_of_one_type_is_refused" {
+  command = plan
+  variables {
+    node_groups = {
+      batch = { instance_types = ["t3.large"], capacity_type = "SPOT", min_size = 0, max_size = 6, desired_size = 0 }
+    }
+  }
+  expect_failures = [var.node_groups]
+}
+
+run "group_of_two_shapes_is_refused" {
+  command = plan
+  variables {
+    node_groups = {
+      application = { instance_types = ["t3.medium", "t3a.medium", "t3.large"], capacity_type = "SPOT", min_size = 1, max_size = 3, desired_size = 1 }
+    }
+  }
+  expect_failures = [aws_launch_template.node["application"]]
+}
+
+# Prefix delegation: production's groups (system 3 and application 12 t3.large nodes at most, three
+# zones) need 8 nodes' prefixes in a zone when another is lost: 8 x (8 prefixes + 1 interface) + 4 = 76
+# whole /28 blocks. A /24 has 14; the stack's /20 has 254.
+run "private_subnets_too_small_for_the_prefixes_are_refused" {
+  command = plan
+  variables {
+    subnet_ids   = ["subnet-a", "subnet-b", "subnet-c"]
+    subnet_cidrs = ["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"]
+    node_groups = {
+      system      = { instance_types = ["t3.large"], capacity_type = "ON_DEMAND", min_size = 2, max_size = 3, desired_size = 2 }
+      application = { instance_types = ["t3.large"], capacity_type = "ON_DEMAND", min_size = 3, max_size = 12, desired_size = 4 }
+    }
+  }
+  expect_failures = [aws_eks_cluster.this]
+}
+
+run "private_subnets_of_a_20_hold_production_at_its_maximum" {
+  command = plan
+  variables {
+    subnet_ids   = ["subnet-a", "subnet-b", "subnet-c"]
+    subnet_cidrs = ["10.0.32.0/20", "10.0.48.0/20", "10.0.64.0/20"]
+    node_groups = {
+      system      = { instance_types = ["t3.large"], capacity_type = "ON_DEMAND", min_size = 2, max_size = 3, desired_size = 2 }
+      application = { instance_types = ["t3.large"], capacity_type = "ON_DEMAND", min_size = 3, max_size = 12, desired_size = 4 }
+    }
+  }
+  assert {
+    condition     = local.blocks_needed == 76 && local.blocks_available == 254
+    error_message = "76 /28 blocks needed per zone at production's maximum with a zone lost; a /20 has 254"
+  }
+}

@@ -23,8 +23,9 @@ variables {
   sns_kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
   cluster_name           = "authorworks-dev-eks"
   db_instance_identifier = "authorworks-dev-postgres"
-  cache_id               = "authorworks-dev-redis"
+  cache_cluster_ids      = ["authorworks-dev-redis-001", "authorworks-dev-redis-002"]
   alert_emails           = ["oncall@example.com"]
+  sns_key_publishers     = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
 }
 
 run "a_real_environment_with_a_subscriber_plans" {
@@ -39,7 +40,9 @@ run "a_real_environment_with_a_subscriber_plans" {
     error_message = "the trail notifies nobody per delivered log file"
   }
   assert {
-    condition     = length(aws_cloudwatch_event_target.guardduty) == 1
+    # Moved (issue 23): the rule and its target are no longer counted (they stay where an organisation
+    # owns the detector), so the target is one resource, not a list of one.
+    condition     = aws_cloudwatch_event_target.guardduty.rule == "authorworks-dev-guardduty-findings"
     error_message = "GuardDuty findings reach the alert topic"
   }
 }
@@ -97,5 +100,36 @@ run "singletons_are_optional" {
   assert {
     condition     = length(aws_cloudtrail.this) == 0 && length(aws_s3_bucket.trail) == 0 && length(aws_guardduty_detector.this) == 0
     error_message = "an account whose organisation owns the trail and the detector gets neither"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.guardduty.rule == "authorworks-dev-guardduty-findings"
+    error_message = "the organisation's GuardDuty findings for this account still reach its alert topic"
+  }
+}
+
+# EventBridge publishes the GuardDuty findings: a topic key that does not let events.amazonaws.com use it
+# (the defect of issue 23) drops every one, so the topic's policy is refused.
+run "a_key_that_does_not_grant_eventbridge_is_refused" {
+  command = plan
+
+  variables {
+    sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudtrail.amazonaws.com"]
+  }
+
+  expect_failures = [aws_sns_topic_policy.alerts]
+}
+
+# The dashboard reads metrics AWS publishes: the EKS control plane's vended metrics (no Container
+# Insights, which nothing here turns on), ElastiCache per cache cluster, not per replication group.
+run "the_dashboard_reads_published_metrics" {
+  command = plan
+
+  assert {
+    condition     = !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ContainerInsights") && !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ReplicationGroupId")
+    error_message = "no Container Insights metric and no ElastiCache metric by replication group"
+  }
+  assert {
+    condition     = length([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w if strcontains(jsonencode(w), "authorworks-dev-redis-002")]) == 1
+    error_message = "each member cache cluster is on the Redis widget"
   }
 }

@@ -1,7 +1,7 @@
 # AWS's rules for the network, refused at plan time. Offline: the provider is mocked.
 mock_provider "aws" {
   mock_data "aws_availability_zones" {
-    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
+    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"], zone_ids = ["use1-az6", "use1-az1", "use1-az2"] }
   }
   mock_data "aws_caller_identity" {
     defaults = { account_id = "123456789012" }
@@ -70,4 +70,44 @@ run "unsupported_flow_log_retention_is_refused" {
     flow_log_retention_days = 10
   }
   expect_failures = [var.flow_log_retention_days]
+}
+
+# Zones by ID: the lowest zone IDs, whatever names this account gives them.
+run "zones_are_chosen_by_zone_id" {
+  command = plan
+
+  assert {
+    condition     = [for s in aws_subnet.private : s.availability_zone_id] == ["use1-az1", "use1-az2"]
+    error_message = "the first two zone IDs in sorted order are taken (use1-az1, use1-az2), not the first two names"
+  }
+}
+
+# EKS refuses subnets in use1-az3: were the region's answer to offer it, the plan stops.
+run "a_zone_eks_refuses_is_refused" {
+  command = plan
+
+  override_data {
+    target = data.aws_availability_zones.available
+    values = { names = ["us-east-1a", "us-east-1e"], zone_ids = ["use1-az1", "use1-az3"] }
+  }
+
+  expect_failures = [aws_vpc.this]
+}
+
+run "too_few_zones_is_refused" {
+  command = plan
+
+  variables {
+    az_count              = 3
+    public_subnet_cidrs   = ["10.2.1.0/24", "10.2.2.0/24", "10.2.3.0/24"]
+    private_subnet_cidrs  = ["10.2.32.0/20", "10.2.48.0/20", "10.2.64.0/20"]
+    database_subnet_cidrs = ["10.2.21.0/24", "10.2.22.0/24", "10.2.23.0/24"]
+  }
+
+  override_data {
+    target = data.aws_availability_zones.available
+    values = { names = ["us-east-1a", "us-east-1b"], zone_ids = ["use1-az1", "use1-az2"] }
+  }
+
+  expect_failures = [aws_vpc.this]
 }

@@ -54,7 +54,8 @@ run "production_replicates_with_its_own_lifecycle" {
     error_message = "the DR copy of the backups expires like its source"
   }
   assert {
-    condition     = length(aws_s3_bucket_lifecycle_configuration.replica) == 3
+    # media and backups (the content bucket, which nothing used, is gone).
+    condition     = length(aws_s3_bucket_lifecycle_configuration.replica) == length(aws_s3_bucket.replica) && length(aws_s3_bucket.replica) == 2
     error_message = "every replica bucket has a lifecycle"
   }
 }
@@ -73,7 +74,7 @@ run "expiration_before_a_transition_is_refused" {
 run "noncurrent_expiration_before_a_noncurrent_transition_is_refused" {
   command = plan
 
-  # old content versions move to STANDARD_IA at day 30 but would expire at day 20.
+  # old media versions move to STANDARD_IA at day 30 but would expire at day 20.
   variables {
     noncurrent_version_expire_days = 20
   }
@@ -168,4 +169,24 @@ run "old_state_versions_kept_under_a_week_is_refused" {
   }
 
   expect_failures = [var.state_noncurrent_version_days]
+}
+
+# AWS Config delivers to the logs bucket: its policy admits config.amazonaws.com for this account.
+run "config_may_deliver_to_the_logs_bucket" {
+  command = plan
+  variables {
+    config_delivery_prefix = "config"
+  }
+  assert {
+    condition     = toset([for st in data.aws_iam_policy_document.bucket["logs"].statement : st.sid if contains(flatten([for p in st.principals : p.identifiers]), "config.amazonaws.com")]) == toset(["AWSConfigBucketPermissionsCheck", "AWSConfigBucketExistenceCheck", "AWSConfigBucketDelivery"])
+    error_message = "the logs bucket lets AWS Config check its ACL, see it exists and deliver"
+  }
+}
+
+run "a_config_prefix_with_awslogs_is_refused" {
+  command = plan
+  variables {
+    config_delivery_prefix = "config/AWSLogs"
+  }
+  expect_failures = [var.config_delivery_prefix]
 }

@@ -1,0 +1,89 @@
+# dr: production rebuilt in production's DR region (us-west-2), in production's account, when
+# us-east-1 is lost. Production's shape; its database restored from production's automated backups,
+# which RDS replicates to us-west-2 continuously (point-in-time restore: RPO in minutes). Applied only
+# in a disaster (or a drill): docs/DISASTER_RECOVERY.md, docs/INFRASTRUCTURE.md "The DR environment".
+#
+# Every name is `authorworks-dr-…`, so nothing collides with production's account-wide (IAM) and global
+# (S3) names. What is one per account is production's and read, not made: the EC2 Auto Scaling and AWS
+# Config service-linked roles, the GitHub OIDC provider, the account's S3 public access block, the
+# multi-region trail (it records us-west-2 too) and the account's budget. The VPC is production's
+# 10.0.0.0/16 (no peering between the two), so the production overlay it runs serves unchanged.
+module "stack" {
+  source = "../../stack"
+  providers = {
+    aws           = aws
+    aws.dr        = aws.dr
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  project     = var.project
+  environment = var.environment
+
+  vpc_cidr = "10.0.0.0/16"
+  az_count = 3
+
+  kubernetes_version = "1.35"
+  node_groups = {
+    system = {
+      instance_types = ["t3.large"]
+      capacity_type  = "ON_DEMAND"
+      min_size       = 2
+      max_size       = 3
+      desired_size   = 2
+      labels         = { workload = "system" }
+    }
+    application = {
+      instance_types = ["t3.large"]
+      capacity_type  = "ON_DEMAND"
+      min_size       = 3
+      max_size       = 12
+      desired_size   = 4
+      labels         = { workload = "application" }
+    }
+  }
+
+  db_instance_class       = "db.r5.large"
+  db_allocated_storage_gb = 100
+  db_multi_az             = true
+  backup_retention_days   = 90
+
+  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
+  db_max_allocated_storage_gb = 500
+
+  # Production's database at the latest restorable time (or db_restore_time) of its automated backups
+  # replicated here: production's output db_backups_replication_arn, given where terraform runs as
+  # TF_VAR_db_restore_automated_backups_arn (a plan without it is refused).
+  db_restore_from = {
+    automated_backups_arn = var.db_restore_automated_backups_arn
+    restore_time          = var.db_restore_time
+  }
+
+  cache_node_type          = "cache.r5.large"
+  cache_cluster_mode       = true
+  cache_shards             = 2
+  cache_replicas_per_shard = 1
+
+  # No DR of the DR: nothing is replicated onwards.
+  dr_enabled = false
+  enable_waf = true
+
+  # Production's names: the production overlay runs here. The zone is a standby of production's (not
+  # delegated); the certificates validate through production's zone, since ACM asks one account the
+  # same validation record for a domain in every region. Set true at failover (docs/INFRASTRUCTURE.md).
+  domain_name        = "authorworks.io"
+  dns_delegated      = false
+  github_repository  = "authorworks/authorworks-infra"
+  log_retention_days = 90
+  alert_emails       = var.alert_emails
+  # Production's budget is the account's (it sees dr's spend): cost-report gates dr on the same figure.
+  monthly_budget_usd = 5000
+  enable_budget      = false
+
+  # The account's singletons are production's.
+  create_autoscaling_service_linked_role = false
+  create_github_oidc_provider            = false
+  create_config_service_linked_role      = false
+  config_records_global_resources        = false
+  manage_account_public_access_block     = false
+  enable_cloudtrail                      = false
+}
