@@ -151,6 +151,7 @@ module "database" {
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
+  restore_source              = var.database_restore_source
 }
 
 module "cache" {

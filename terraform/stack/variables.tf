@@ -127,6 +127,18 @@ variable "backup_retention_days" {
   }
 }
 
+variable "database_restore_source" {
+  description = "What `cargo xtask restore <env>` creates the database from (a snapshot, or a point in time of automated backups; the database module's restore_source); null otherwise."
+  type = object({
+    snapshot_identifier          = optional(string)
+    source_dbi_resource_id       = optional(string)
+    source_automated_backups_arn = optional(string)
+    restore_time                 = optional(string)
+    use_latest_restorable_time   = optional(bool)
+  })
+  default = null
+}
+
 variable "protected" {
   description = "Deletion protection and final snapshots on the data resources."
   type        = bool

@@ -8,6 +8,7 @@ locals {
   # it chose, so not written here).
   parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : null
   log_exports     = ["postgresql", "upgrade"]
+  restore         = var.restore_source
   # RDS writes each exported log to /aws/rds/instance/<identifier>/<log> and creates that group itself,
   # without retention or key, unless it exists (RDS User Guide, "Publishing database logs to Amazon
   # CloudWatch Logs"): created here first, for the primary and the replica.
@@ -99,11 +100,30 @@ resource "aws_db_instance" "primary" {
   engine         = "postgres"
   engine_version = var.engine_version
   instance_class = var.instance_class
-  db_name        = var.database_name
-
-  username                      = var.master_username
+  # A restored instance takes its database and master user from the backup: RestoreDBInstanceFromDBSnapshot
+  # and RestoreDBInstanceToPointInTime have no MasterUsername, and their DBName "doesn't apply to" PostgreSQL
+  # (RDS API Reference). After the restore both read back as before, so the next plan has nothing to change.
+  db_name  = local.restore == null ? var.database_name : null
+  username = local.restore == null ? var.master_username : null
+  # RDS manages the restored instance's master password too: provider 5.x sets it by a ModifyDBInstance
+  # after the restore (hashicorp/terraform-provider-aws #33699, #35589), in a new secret.
   manage_master_user_password   = true
   master_user_secret_kms_key_id = var.kms_key_arn
+
+  # Restore (`cargo xtask restore <env>`): the old instance renamed aside first, this one created under
+  # its name from a snapshot or a point in time (RDS User Guide, "Renaming to replace an existing DB
+  # instance"). What it was created from matters only at creation: ignore_changes below, so later plans,
+  # which pass no restore source, keep it.
+  snapshot_identifier = try(local.restore.snapshot_identifier, null)
+  dynamic "restore_to_point_in_time" {
+    for_each = try(local.restore.snapshot_identifier, null) == null && local.restore != null ? [local.restore] : []
+    content {
+      source_dbi_resource_id                   = restore_to_point_in_time.value.source_dbi_resource_id
+      source_db_instance_automated_backups_arn = restore_to_point_in_time.value.source_automated_backups_arn
+      restore_time                             = restore_to_point_in_time.value.restore_time
+      use_latest_restorable_time               = restore_to_point_in_time.value.use_latest_restorable_time
+    }
+  }
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb == 0 ? null : var.max_allocated_storage_gb
@@ -138,6 +158,10 @@ resource "aws_db_instance" "primary" {
   apply_immediately          = !var.protected
 
   tags = merge(var.tags, { Name = local.identifier })
+
+  lifecycle {
+    ignore_changes = [snapshot_identifier, restore_to_point_in_time]
+  }
 
   depends_on = [aws_cloudwatch_log_group.exports]
 }

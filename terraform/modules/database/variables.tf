@@ -234,3 +234,36 @@ variable "password_version" {
     error_message = "password_version must be a whole number from 1 (secret_string_wo_version); got ${var.password_version}."
   }
 }
+
+variable "restore_source" {
+  description = "Create the primary from a backup instead of empty: a snapshot (`snapshot_identifier`: a name, or an ARN for a copy or another account's), or a point in time of an instance's automated backups (`source_dbi_resource_id`, or `source_automated_backups_arn` for backups replicated to another region; with `restore_time` in UTC, or `use_latest_restorable_time`). Used when the instance is created: `cargo xtask restore <env>` passes it for the one apply that replaces the instance; null otherwise."
+  type = object({
+    snapshot_identifier          = optional(string)
+    source_dbi_resource_id       = optional(string)
+    source_automated_backups_arn = optional(string)
+    restore_time                 = optional(string)
+    use_latest_restorable_time   = optional(bool)
+  })
+  default = null
+
+  validation {
+    condition     = var.restore_source == null || ((try(var.restore_source.snapshot_identifier, null) != null) != (try(var.restore_source.source_dbi_resource_id, null) != null || try(var.restore_source.source_automated_backups_arn, null) != null))
+    error_message = "restore_source: either a snapshot (snapshot_identifier) or a point in time of automated backups (source_dbi_resource_id or source_automated_backups_arn), exactly one of them."
+  }
+  # RestoreDBInstanceToPointInTime (RDS API Reference): one source of automated backups, and either
+  # RestoreTime or UseLatestRestorableTime ("Can't be specified if the UseLatestRestorableTime parameter
+  # is enabled"); neither goes with a snapshot.
+  validation {
+    condition     = var.restore_source == null || try(var.restore_source.snapshot_identifier, null) != null || ((try(var.restore_source.source_dbi_resource_id, null) != null) != (try(var.restore_source.source_automated_backups_arn, null) != null))
+    error_message = "restore_source: a point-in-time restore names one source of automated backups: source_dbi_resource_id (this region) or source_automated_backups_arn (replicated backups), not both."
+  }
+  validation {
+    condition     = var.restore_source == null || (try(var.restore_source.snapshot_identifier, null) != null ? (try(var.restore_source.restore_time, null) == null && !coalesce(try(var.restore_source.use_latest_restorable_time, null), false)) : ((try(var.restore_source.restore_time, null) != null) != coalesce(try(var.restore_source.use_latest_restorable_time, null), false)))
+    error_message = "restore_source: a point-in-time restore takes restore_time or use_latest_restorable_time = true, exactly one; a snapshot restore takes neither."
+  }
+  # RestoreTime: "Must be in Universal Coordinated Time (UTC) format" (RDS API Reference, e.g. 2009-09-07T23:45:00Z).
+  validation {
+    condition     = try(var.restore_source.restore_time, null) == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.restore_source.restore_time))
+    error_message = "restore_source.restore_time must be a UTC time in RFC 3339 form, like 2026-12-04T09:30:00Z; it is ${coalesce(try(var.restore_source.restore_time, null), "null")}."
+  }
+}
