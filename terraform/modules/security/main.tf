@@ -445,13 +445,15 @@ resource "aws_iam_role" "github_operations" {
 }
 
 # Exactly what `cargo xtask backup`, `restore-drill`, `schedule` and `cost-report --actual` call
-# (xtask/src/backup.rs, schedule.rs, cost.rs), after the `init` and `outputs` steps read the state.
+# (xtask/src/rds/, commands/schedule.rs, cost/), after the `init` and `outputs` steps read the state.
 locals {
-  ops         = var.operations
-  db_arn      = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}"
-  drill_arn   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*"
-  snapshots   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"
-  state_alias = "alias/${var.project}-${var.environment}-tfstate"
+  ops       = var.operations
+  db_arn    = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}"
+  drill_arn = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*"
+  snapshots = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"
+  # RDS names automated snapshots rds:<instance>-<date>: the drill restores the newest of either kind.
+  automated_snapshots = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:rds:${local.ops.db_instance_identifier}-*"
+  state_alias         = "alias/${var.project}-${var.environment}-tfstate"
 }
 
 data "aws_iam_policy_document" "github_operations" {
@@ -495,7 +497,7 @@ data "aws_iam_policy_document" "github_operations" {
   statement {
     sid       = "DescribeSnapshotsAndInstances"
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
-    resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
+    resources = concat([local.db_arn, local.drill_arn, local.snapshots, local.automated_snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
   }
   # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup).
   statement {
@@ -515,6 +517,7 @@ data "aws_iam_policy_document" "github_operations" {
     resources = [
       local.drill_arn,
       local.snapshots,
+      local.automated_snapshots,
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
@@ -537,6 +540,36 @@ data "aws_iam_policy_document" "github_operations" {
       sid       = "CopySnapshotToDr"
       actions   = ["rds:CopyDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"]
       resources = [local.snapshots, "arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"]
+    }
+  }
+  # The DR region's copies: `backup` prunes its own there too (the tag travels with --copy-tags), and
+  # `restore-drill --region dr` restores the newest into a scratch instance there (the region's default
+  # VPC's subnet group unless --db-subnet-group) and deletes it.
+  dynamic "statement" {
+    for_each = local.ops.dr_region == null ? [] : [local.ops.dr_region]
+    content {
+      sid       = "PruneOwnCopiesInDr"
+      actions   = ["rds:DeleteDBSnapshot"]
+      resources = ["arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"]
+      condition {
+        test     = "StringEquals"
+        variable = "rds:snapshot-tag/xtask:made-by"
+        values   = ["cargo-xtask-backup"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = local.ops.dr_region == null ? [] : [local.ops.dr_region]
+    content {
+      sid     = "RestoreDrillInDr"
+      actions = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances"]
+      resources = [
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:subgrp:*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:pg:*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:og:*",
+      ]
     }
   }
   # schedule down/up: node group sizes and the database's state, the sizes kept in one parameter.

@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod emulator;
 pub mod mesh;
 pub mod plan;
+pub mod restore;
 pub mod schedule;
 pub mod tools;
 pub mod unlock;
