@@ -15,6 +15,7 @@ mod identity;
 pub mod identity_map;
 mod keys;
 mod mesh;
+mod mesh_identity;
 mod netpol;
 mod network;
 mod notifications;
@@ -47,6 +48,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("edge", edge::check),
     ("ci identity", ci::check),
     ("mesh", mesh::check),
+    ("mesh identity", mesh_identity::check),
     ("storage", storage::check),
     ("identity map", identity_map::check),
 ];
