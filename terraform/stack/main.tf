@@ -73,6 +73,7 @@ module "security" {
   # secret the database-setup job creates the roles with.
   external_secret_names = values(module.database.service_secret_names)
   external_secret_arns  = [module.database.master_secret_arn]
+  loki_bucket_arn       = module.storage.bucket_arns["loki"]
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")

@@ -184,3 +184,13 @@ output "monthly_budget_usd" {
   description = "The monthly budget (cargo xtask cost-report's gate)."
   value       = var.monthly_budget_usd
 }
+
+output "loki_role_arn" {
+  description = "IRSA role of Loki (monitoring/loki): its chunks and index in the loki bucket."
+  value       = module.security.controller_role_arns["loki"]
+}
+
+output "loki_bucket" {
+  description = "The bucket Loki keeps its chunks and index in (helm-values/loki: loki.storage.bucketNames.chunks)."
+  value       = module.storage.bucket_names["loki"]
+}

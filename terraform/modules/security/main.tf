@@ -308,6 +308,17 @@ locals {
       ]
     })
     external-secrets = data.aws_iam_policy_document.external_secrets.json
+    # Loki on S3 (Grafana Loki docs, "Deploy the Loki Helm chart on AWS": s3:ListBucket on the bucket,
+    # s3:PutObject/GetObject/DeleteObject on its objects — the compactor deletes what is past retention);
+    # the bucket is SSE-KMS with the `s3` key (bucket key on), which Loki's writes and reads use.
+    loki = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        { Sid = "ListTheLogBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = [var.loki_bucket_arn] },
+        { Sid = "ReadWriteLogObjects", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${var.loki_bucket_arn}/*"] },
+        { Sid = "EncryptLogObjects", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = [aws_kms_key.this["s3"].arn] },
+      ]
+    })
   }
 }
 

@@ -36,6 +36,7 @@ variables {
   application_secrets   = ["session-signing-key", "ai-provider-api-key"]
   external_secret_names = ["authorworks/staging/db/user-service"]
   external_secret_arns  = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf"]
+  loki_bucket_arn       = "arn:aws:s3:::authorworks-staging-loki-123456789012"
   operations = {
     db_instance_identifier = "authorworks-staging-postgres"
     state_bucket           = "authorworks-staging-tfstate-123456789012"
@@ -185,4 +186,24 @@ run "short_secret_recovery_window_is_refused" {
     secret_recovery_window_days = 3
   }
   expect_failures = [var.secret_recovery_window_days]
+}
+
+# Loki's role reaches its bucket, and only through a bucket ARN (an object ARN would grant nothing).
+run "lokis_role_may_use_its_bucket" {
+  command = plan
+
+  assert {
+    condition     = strcontains(aws_iam_role_policy.controller["loki"].policy, "arn:aws:s3:::authorworks-staging-loki-123456789012/*")
+    error_message = "Loki may read and write the objects of its bucket"
+  }
+}
+
+run "an_object_arn_as_lokis_bucket_is_refused" {
+  command = plan
+
+  variables {
+    loki_bucket_arn = "arn:aws:s3:::authorworks-staging-loki-123456789012/*"
+  }
+
+  expect_failures = [var.loki_bucket_arn]
 }
