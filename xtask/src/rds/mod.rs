@@ -1,12 +1,15 @@
 //! The environment's PostgreSQL on RDS, backed up and brought back: snapshots (`backup.rs`), the restore
 //! rehearsed in a scratch instance (`drill.rs`), a real restore into a new instance terraform then owns
-//! (`restore.rs`), and the final snapshots a protected environment's destroy takes (`final_snapshots`).
+//! (`restore.rs`, its terraform in `restore_tf.rs`, what it decided in `record.rs`), and the final snapshots a protected environment's
+//! destroy takes (`final_snapshots_step`).
 //! This file holds what they share: the AWS CLI's answers as types, the snapshot listing, and where
 //! (the home region or the DR region) a call goes.
 
 pub mod backup;
 pub mod drill;
+pub mod record;
 pub mod restore;
+pub mod restore_tf;
 
 use anyhow::{Context as _, Result};
 use serde::Deserialize;

@@ -16,43 +16,14 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
-use serde::{Deserialize, Serialize};
 
+use super::record::{current, epoch_now, read_record, record_file, write_record, Record, Source, MODULE};
 use super::{automated_backups_cmd, describe_cmd, epoch, instance, list_cmd, parse_automated_backups, rds, snapshots};
 use super::{Region, Snapshot};
 use crate::clock::utc_stamp;
 use crate::engine::{human, Cmd, Pipeline, Step};
-use crate::target::{Target, DATA_RESOURCES};
-use crate::{cluster, statelock, steps, Context};
-
-/// The terraform address of the database module's instances (the environment roots call the stack `stack`).
-pub const MODULE: &str = "module.stack.module.database";
-
-/// What the database is restored from: the database module's `restore_source`, as terraform reads it.
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Source {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot_identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_dbi_resource_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_time: Option<String>,
-}
-
-impl Source {
-    /// `-var database_restore_source=<an HCL object in JSON form>`.
-    pub fn var(&self) -> String {
-        format!("database_restore_source={}", serde_json::to_string(self).expect("plain strings serialise"))
-    }
-
-    pub fn describe(&self) -> String {
-        match (&self.snapshot_identifier, &self.restore_time, &self.source_dbi_resource_id) {
-            (Some(s), _, _) => format!("snapshot {s}"),
-            (None, Some(t), Some(r)) => format!("{t} (automated backups of {r})"),
-            _ => "nothing".into(),
-        }
-    }
-}
+use crate::target::Target;
+use crate::{cluster, steps, Context};
 
 /// What was asked on the command line.
 #[derive(Debug, Clone)]
@@ -80,58 +51,6 @@ pub fn utc_time(text: &str) -> Option<(String, i64)> {
     Some((shown, u.unix_timestamp()))
 }
 
-/// The run's record: what was chosen, what was retired, how long it took.
-#[derive(Serialize, Deserialize, Debug, Default)]
-pub struct Record {
-    pub environment: String,
-    pub database: String,
-    pub source: Source,
-    /// `<old name> -> <retired name>` (the emulator's are deleted after the rename).
-    pub retired: Vec<String>,
-    pub started_at: String,
-    pub started_epoch: i64,
-    pub applied: bool,
-    pub database_seconds: Option<f64>,
-    pub total_seconds: Option<f64>,
-    pub done: bool,
-}
-
-pub fn record_file(target: &Target) -> std::path::PathBuf {
-    target.file("restore.json")
-}
-
-fn plan_file(target: &Target) -> std::path::PathBuf {
-    target.file("restore.tfplan")
-}
-
-pub fn plan_json(target: &Target) -> std::path::PathBuf {
-    target.file("restore.plan.json")
-}
-
-fn read_record(target: &Target) -> Option<Record> {
-    serde_json::from_str(&std::fs::read_to_string(record_file(target)).ok()?).ok()
-}
-
-fn write_record(target: &Target, record: &Record) -> Result<()> {
-    target.ensure_dirs()?;
-    let path = record_file(target);
-    std::fs::write(&path, serde_json::to_string_pretty(record)?).with_context(|| format!("writing {}", path.display()))
-}
-
-/// The record of this restore, written by the `source` step.
-fn current(target: &Target) -> Result<Record> {
-    read_record(target).filter(|r| !r.done).ok_or_else(|| {
-        anyhow::anyhow!(
-            "no restore in progress is recorded in {} (the `source` step writes it): run the whole restore",
-            record_file(target).display()
-        )
-    })
-}
-
-fn epoch_now() -> i64 {
-    crate::mesh::certs::now()
-}
-
 /// Everything `cargo xtask restore <env>` does, in order.
 pub fn steps<'a>(
     ctx: &'a Context,
@@ -147,8 +66,8 @@ pub fn steps<'a>(
         pipeline.step(confirm_step(target));
     }
     pipeline.step(retire_step(ctx, target));
-    pipeline.step(plan_step(ctx, target));
-    pipeline.step(apply_step(ctx, target));
+    pipeline.step(super::restore_tf::plan_step(ctx, target));
+    pipeline.step(super::restore_tf::apply_step(ctx, target));
     pipeline.step(steps::outputs_step_named(ctx, target, "new-outputs"));
     cluster::deploy_steps(ctx, target, pipeline)?;
     if !target.uses_emulator() {
@@ -408,156 +327,6 @@ fn retire_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     .note(note)
 }
 
-/// A resource change as `terraform show -json` of a plan lists it.
-#[derive(Deserialize)]
-struct PlanJson {
-    #[serde(default)]
-    resource_changes: Vec<ResourceChange>,
-}
-
-#[derive(Deserialize)]
-struct ResourceChange {
-    address: String,
-    #[serde(rename = "type")]
-    kind: String,
-    change: Change,
-    #[serde(default)]
-    action_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    actions: Vec<String>,
-    #[serde(default)]
-    after: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct DbAfter {
-    #[serde(default)]
-    snapshot_identifier: Option<String>,
-    #[serde(default)]
-    restore_to_point_in_time: Vec<PointInTime>,
-}
-
-#[derive(Deserialize, Default)]
-struct PointInTime {
-    #[serde(default)]
-    source_dbi_resource_id: Option<String>,
-    #[serde(default)]
-    restore_time: Option<String>,
-}
-
-/// What is wrong with the restore's plan: it must create the primary from `source`, and delete or
-/// replace no data resource (but the restore's own primary, tainted by a failed apply).
-pub fn plan_problems(json: &str, source: &Source) -> Result<Vec<String>> {
-    let plan: PlanJson = serde_json::from_str(json).context("the plan is not terraform's JSON")?;
-    let primary = format!("{MODULE}.aws_db_instance.primary");
-    let mut problems = Vec::new();
-    match plan.resource_changes.iter().find(|r| r.address == primary && r.change.actions.iter().any(|a| a == "create"))
-    {
-        None => problems.push(format!("it does not create {primary}")),
-        Some(rc) => {
-            let after: DbAfter = rc.change.after.clone().map(serde_json::from_value).transpose()?.unwrap_or_default();
-            let pit = after.restore_to_point_in_time.first();
-            let from = (
-                after.snapshot_identifier,
-                pit.and_then(|p| p.source_dbi_resource_id.clone()),
-                pit.and_then(|p| p.restore_time.clone()),
-            );
-            if from
-                != (
-                    source.snapshot_identifier.clone(),
-                    source.source_dbi_resource_id.clone(),
-                    source.restore_time.clone(),
-                )
-            {
-                problems.push(format!("{primary} is not created from {}", source.describe()));
-            }
-        }
-    }
-    for rc in &plan.resource_changes {
-        let deletes = rc.change.actions.iter().any(|a| a == "delete");
-        let own = rc.address == primary && rc.action_reason.as_deref() == Some("replace_because_tainted");
-        if deletes && DATA_RESOURCES.contains(&rc.kind.as_str()) && !own {
-            problems.push(format!("it deletes or replaces {}", rc.address));
-        }
-    }
-    Ok(problems)
-}
-
-fn plan_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
-    let shown = target.shown_endpoint(ctx);
-    let cmds = move |ep: Option<&str>, source: &str| -> Result<(Cmd, Cmd)> {
-        let tf = target.terraform(ctx, ep)?;
-        let plan = tf
-            .cmd(["plan", "-input=false", "-no-color"])
-            .arg(format!("-out={}", plan_file(target).display()))
-            .args(target.vars())
-            .args(["-var".to_string(), source.to_string()]);
-        let show = tf.cmd(["show", "-json", "-no-color"]).arg(plan_file(target).to_string_lossy());
-        Ok((plan, show))
-    };
-    let shown_cmds = cmds(shown.as_deref(), "database_restore_source=<the source step's choice>")
-        .map(|(a, b)| vec![a, b])
-        .unwrap_or_default();
-    Step::new(
-        "plan",
-        "Plan the new primary from the restore source; nothing else of the data may go",
-        shown_cmds,
-        move |c| {
-            let record = current(target)?;
-            let endpoint = target.endpoint(ctx)?;
-            let (plan, show) = cmds(endpoint.as_deref(), &record.source.var())?;
-            target.ensure_dirs()?;
-            let result = c.run(&plan);
-            statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, false)?;
-            let json = c.output(&show)?;
-            std::fs::write(plan_json(target), &json)
-                .with_context(|| format!("writing {}", plan_json(target).display()))?;
-            let problems = plan_problems(&json, &record.source)?;
-            if !problems.is_empty() {
-                bail!("refusing the restore's plan: {}. Nothing was applied", problems.join("; "));
-            }
-            let summary = crate::target::PlanSummary::from_json(&json)?;
-            c.note(format!("{}: the primary from {}", summary.line(), record.source.describe()));
-            Ok(())
-        },
-    )
-    .note(format!("writes {} and its JSON", plan_file(target).display()))
-}
-
-fn apply_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
-    let shown = target.shown_endpoint(ctx);
-    let apply = move |ep: Option<&str>| -> Result<Cmd> {
-        Ok(target
-            .terraform(ctx, ep)?
-            .cmd(["apply", "-input=false", "-no-color", "-parallelism=30"])
-            .arg(plan_file(target).to_string_lossy()))
-    };
-    Step::new(
-        "apply",
-        "Apply the restore: RDS creates the primary from the source",
-        apply(shown.as_deref()).into_iter().collect(),
-        move |c| {
-            let mut record = current(target)?;
-            let endpoint = target.endpoint(ctx)?;
-            let result = c.run(&apply(endpoint.as_deref())?);
-            statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, true)?;
-            record.applied = true;
-            let seconds = (epoch_now() - record.started_epoch).max(0) as f64;
-            record.database_seconds = Some(seconds);
-            write_record(target, &record)?;
-            c.note(format!(
-                "{} available under its old name ({} since the rename)",
-                record.database,
-                human(std::time::Duration::from_secs_f64(seconds))
-            ));
-            Ok(())
-        },
-    )
-}
-
 /// The pooled connections PgBouncer holds may still point at the retired instance: a rolling restart
 /// opens them to the new one.
 fn reconnect_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
@@ -623,21 +392,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_restore_source_is_the_variable_terraform_reads() {
-        let snap = Source { snapshot_identifier: Some("db-20261204t030000z".into()), ..Source::default() };
-        assert_eq!(snap.var(), r#"database_restore_source={"snapshot_identifier":"db-20261204t030000z"}"#);
-        let pit = Source {
-            source_dbi_resource_id: Some("db-ABC".into()),
-            restore_time: Some("2026-12-04T09:30:00Z".into()),
-            ..Source::default()
-        };
-        assert_eq!(
-            pit.var(),
-            r#"database_restore_source={"source_dbi_resource_id":"db-ABC","restore_time":"2026-12-04T09:30:00Z"}"#
-        );
-    }
-
-    #[test]
     fn a_time_is_taken_in_any_offset_and_given_to_rds_in_utc() {
         assert_eq!(utc_time("2026-12-04T10:30:00+01:00").unwrap().0, "2026-12-04T09:30:00Z");
         assert_eq!(utc_time("2026-12-04T09:30:00.5Z").unwrap().0, "2026-12-04T09:30:00Z");
@@ -651,26 +405,5 @@ mod tests {
             "authorworks-production-postgres-replica-retired-202612041030"
         );
         assert!(retired_name(&"a".repeat(50), "20261204T103000Z").is_err());
-    }
-
-    #[test]
-    fn the_plan_must_create_the_primary_from_the_source_and_delete_no_data() {
-        let source = Source { snapshot_identifier: Some("s1".into()), ..Source::default() };
-        let create = |snapshot: &str| {
-            format!(
-                r#"{{"address":"{MODULE}.aws_db_instance.primary","type":"aws_db_instance","change":{{"actions":["create"],"after":{{"snapshot_identifier":"{snapshot}","restore_to_point_in_time":[]}}}}}}"#
-            )
-        };
-        let good = format!(r#"{{"resource_changes":[{}]}}"#, create("s1"));
-        assert!(plan_problems(&good, &source).unwrap().is_empty());
-        let other = format!(r#"{{"resource_changes":[{}]}}"#, create("s2"));
-        assert_eq!(
-            plan_problems(&other, &source).unwrap(),
-            [format!("{MODULE}.aws_db_instance.primary is not created from snapshot s1")]
-        );
-        let bucket = r#"{"address":"module.stack.module.storage.aws_s3_bucket.this[\"media\"]","type":"aws_s3_bucket","change":{"actions":["delete","create"]}}"#;
-        let deletes = format!(r#"{{"resource_changes":[{},{bucket}]}}"#, create("s1"));
-        assert_eq!(plan_problems(&deletes, &source).unwrap().len(), 1);
-        assert_eq!(plan_problems(r#"{"resource_changes":[]}"#, &source).unwrap().len(), 1, "nothing created");
     }
 }

@@ -73,9 +73,9 @@ enforce = "restricted"
 "#;
 
 const OVERLAY: &str = "resources:\n  - app.yaml\n";
-const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
+pub const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
 
-fn repo() -> Sandbox {
+pub fn repo() -> Sandbox {
     let mut files = fixture_files();
     files.push(("helm-values/releases.toml", RELEASES));
     for r in ["aws-load-balancer-controller", "cert-manager", "external-dns", "linkerd-crds", "linkerd-control-plane"] {
@@ -135,7 +135,7 @@ case "$*" in *" -f - "*|*" -f -") cat > "{}/kubectl-stdin" ;; esac; exit 0"#,
     )
 }
 
-fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
+pub fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
     sb.calls().into_iter().filter(|c| c.starts_with(&format!("{tool} "))).collect()
 }
 
