@@ -78,6 +78,7 @@ module "security" {
   # secret the database-setup job creates the roles with.
   external_secret_names = values(module.database.service_secret_names)
   external_secret_arns  = [module.database.master_secret_arn]
+  loki_bucket_arn       = module.storage.bucket_arns["loki"]
 
   create_autoscaling_service_linked_role = var.create_autoscaling_service_linked_role
   cloudfront_reads_s3_key                = !contains(local.omit, "cdn")
@@ -204,7 +205,7 @@ module "database" {
   # RPO in minutes: automated backups (snapshots and transaction logs) replicated to the DR region,
   # encrypted with that region's key, restorable there to a point in time (the dr environment).
   backup_replication = var.dr_enabled ? { kms_key_arn = module.storage.replica_kms_key_arn } : null
-  restore_from       = var.db_restore_from
+  restore_source     = var.database_restore_source
 }
 
 module "cache" {

@@ -224,3 +224,13 @@ output "config_recorder_name" {
   description = "The AWS Config recorder of this account and region (null where the organisation's records it)."
   value       = module.governance.config_recorder_name
 }
+
+output "loki_role_arn" {
+  description = "IRSA role of Loki (monitoring/loki): its chunks and index in the loki bucket."
+  value       = module.security.controller_role_arns["loki"]
+}
+
+output "loki_bucket" {
+  description = "The bucket Loki keeps its chunks and index in (helm-values/loki: loki.storage.bucketNames.chunks)."
+  value       = module.storage.bucket_names["loki"]
+}

@@ -132,6 +132,18 @@ variable "backup_retention_days" {
   }
 }
 
+variable "database_restore_source" {
+  description = "What `cargo xtask restore <env>` creates the database from (a snapshot, or a point in time of automated backups; the database module's restore_source); null otherwise."
+  type = object({
+    snapshot_identifier          = optional(string)
+    source_dbi_resource_id       = optional(string)
+    source_automated_backups_arn = optional(string)
+    restore_time                 = optional(string)
+    use_latest_restorable_time   = optional(bool)
+  })
+  default = null
+}
+
 variable "protected" {
   description = "Deletion protection and final snapshots on the data resources."
   type        = bool
@@ -284,17 +296,6 @@ variable "manage_account_public_access_block" {
   description = "The account's S3 Block Public Access (global, one per account): false where another environment of the account (dr) or the organisation manages it."
   type        = bool
   default     = true
-}
-
-# ---- recovery
-variable "db_restore_from" {
-  description = "Where the database's data comes from when it is made (the database module's restore_from): null for a new one; the dr environment restores production's replicated automated backups."
-  type = object({
-    snapshot_identifier   = optional(string)
-    automated_backups_arn = optional(string)
-    restore_time          = optional(string)
-  })
-  default = null
 }
 
 variable "monthly_budget_usd" {

@@ -42,12 +42,14 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Destroy an environment's stack (protected environments need confirmation)
     Destroy(DestroyArgs),
-    /// The Linkerd mesh: identity certificates, install, check, issuer rotation
+    /// The Linkerd mesh: trust anchor, install (cert-manager issues the issuer), check, forced issuer renewal
     Mesh(MeshArgs),
     /// RDS snapshot (tagged, waited on), copy to the DR region, retention pruning, state backup
     Backup(BackupArgs),
-    /// Restore the newest snapshot into a scratch instance, check it, delete it, report the time
-    RestoreDrill(EnvRunArgs),
+    /// Restore the database from a snapshot or a point in time into a new instance terraform owns, and switch the services to it
+    Restore(RestoreArgs),
+    /// Restore the newest snapshot into a scratch instance (here or in the DR region), check it, delete it, report the time
+    RestoreDrill(DrillArgs),
     /// Off-hours for unprotected environments: node groups to zero and the database stopped, and back
     Schedule(ScheduleArgs),
     /// Monthly cost estimate from the plan, priced per resource, against the budget (exit 1 over it)
@@ -186,13 +188,13 @@ pub struct MeshArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum MeshAction {
-    /// Generate the trust anchor and issuer (ECDSA P-256) into Secrets Manager, or keep the stored ones
+    /// Generate the trust anchor (ECDSA P-256) into Secrets Manager, or keep the stored one
     Certs(EnvRunArgs),
-    /// Install linkerd-crds and linkerd-control-plane with the stored identity (local: verify only)
+    /// Place the trust anchor for cert-manager, apply the issuer's Issuer and Certificate, install linkerd-crds and linkerd-control-plane (local: verify only)
     Install(EnvRunArgs),
-    /// `linkerd check` when the CLI is present, else wait for the control plane (local: check the certificates)
+    /// `linkerd check` when the CLI is present, else wait for the control plane (local: check the trust anchor)
     Check(EnvRunArgs),
-    /// Sign a new issuer with the stored trust anchor, store it and roll it out
+    /// Have cert-manager issue a new identity issuer now (it renews it by itself every 2 days) and wait for it
     RotateIssuer(EnvRunArgs),
 }
 
@@ -204,6 +206,45 @@ pub struct BackupArgs {
     /// (the terraform output backup_retention_days)
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<u32>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "The instance in service (and its read replicas) is renamed aside to <name>-retired-<time> and kept \
+until you delete it (on the emulator it is deleted: the emulator can't tell two instances apart); the new one takes \
+its name, terraform owns it, and the services are bound to it again and PgBouncer restarted. Protected environments \
+ask for the name typed back (or --yes). The measured time is recorded in target/xtask/plans/<env>.restore.json."
+)]
+pub struct RestoreArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Restore this snapshot (identifier, or ARN) [default: the newest available snapshot of the environment's database, automated or `backup`'s]
+    #[arg(long, value_name = "ID", conflicts_with = "to_time")]
+    pub snapshot: Option<String>,
+    /// Restore the automated backups as they were at this time (RFC 3339, e.g. 2026-12-04T09:30:00Z; within the retention window)
+    #[arg(long, value_name = "TIME")]
+    pub to_time: Option<String>,
+    /// Don't ask for confirmation in protected environments (for CI)
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// Where to rehearse: the environment's own region [default], or `dr` (its dr_region in xtask.toml:
+    /// the newest snapshot copy `backup` made there)
+    #[arg(long, value_name = "dr|REGION")]
+    pub region: Option<String>,
+    /// The DB subnet group of the scratch instance [default: the database's own; in the DR region the
+    /// region's default VPC]
+    #[arg(long, value_name = "NAME")]
+    pub db_subnet_group: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }

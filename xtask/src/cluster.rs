@@ -365,6 +365,10 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
         vec![k8s::render_cmd(ctx, &overlay)],
         move |c| {
             let (yaml, stood_in) = bound_render(ctx, target, true)?;
+            // Written like deploy's bound render, so what the services were bound to can be read back.
+            let bound = bound_file(ctx, target);
+            std::fs::create_dir_all(bound.parent().unwrap_or(&bound))?;
+            std::fs::write(&bound, &yaml).with_context(|| format!("writing {}", bound.display()))?;
             let objects = k8s::parse(&yaml)?;
             let where_ = k8s::overlay_dir(&ctx.root, &overlay);
             let mut findings = k8s::policies(&objects, &overlay, &where_);

@@ -23,28 +23,23 @@ pub struct Config {
     environments: BTreeMap<String, Environment>,
 }
 
-/// How long the Linkerd identity certificates the xtask generates are valid.
+/// How long the Linkerd trust anchor the xtask generates is valid (the issuer is cert-manager's, renewed
+/// in the cluster: k8s/mesh/identity-issuer.yaml).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeshSettings {
     #[serde(default = "default_anchor_days")]
     pub trust_anchor_days: u32,
-    #[serde(default = "default_issuer_days")]
-    pub issuer_days: u32,
 }
 
 impl Default for MeshSettings {
     fn default() -> Self {
-        MeshSettings { trust_anchor_days: default_anchor_days(), issuer_days: default_issuer_days() }
+        MeshSettings { trust_anchor_days: default_anchor_days() }
     }
 }
 
 fn default_anchor_days() -> u32 {
     3650
-}
-
-fn default_issuer_days() -> u32 {
-    365
 }
 
 /// One environment's settings.
@@ -132,9 +127,10 @@ impl Config {
             None => MeshSettings::default(),
             Some(m) => {
                 let (span, mesh) = (m.span(), m.into_inner());
-                if mesh.issuer_days < 30 || mesh.issuer_days >= mesh.trust_anchor_days {
+                // Replacing an anchor is a manual, two-step change (docs/SECURITY.md): not every month.
+                if mesh.trust_anchor_days < 365 {
                     return Err(usage(format!(
-                        "{}: mesh.issuer_days must be at least 30 and shorter than mesh.trust_anchor_days",
+                        "{}: mesh.trust_anchor_days must be at least 365 (replacing the trust anchor is done by hand)",
                         at(Some(span))
                     )));
                 }

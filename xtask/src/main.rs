@@ -29,6 +29,7 @@ mod mesh;
 mod offhours;
 mod plans;
 mod preflight;
+mod rds;
 mod recovery;
 mod releases;
 mod statelock;
@@ -80,6 +81,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Destroy(args) => destroy::run(&ctx, args),
         Mesh(args) => mesh::run(&ctx, args),
         Backup(args) => backup::run(&ctx, args),
+        Restore(args) => restore::run(&ctx, args),
         RestoreDrill(args) => backup::run_drill(&ctx, args),
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),

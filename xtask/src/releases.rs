@@ -42,6 +42,12 @@ pub struct Namespace {
     /// Why not stricter (or why left alone): the README table's last column.
     #[serde(default)]
     pub why: String,
+    /// Other labels the namespace carries (Linkerd's `config.linkerd.io/admission-webhooks`, …).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations the namespace carries (Linkerd's `linkerd.io/inject: disabled` on its own).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
     #[serde(skip)]
     pub line: usize,
 }
@@ -50,20 +56,31 @@ pub struct Namespace {
 pub const POD_SECURITY_LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
 
 impl Namespace {
-    /// The `pod-security.kubernetes.io/<mode>` labels, in the order enforce, audit, warn.
+    /// The `pod-security.kubernetes.io/<mode>` labels, in the order enforce, audit, warn, then the others.
     pub fn labels(&self) -> Vec<(String, String)> {
         [("enforce", &self.enforce), ("audit", &self.audit), ("warn", &self.warn)]
             .into_iter()
             .filter_map(|(mode, level)| {
                 level.as_ref().map(|l| (format!("pod-security.kubernetes.io/{mode}"), l.clone()))
             })
+            .chain(self.labels.iter().map(|(k, v)| (k.clone(), v.clone())))
             .collect()
     }
 
     /// The Namespace object deploy applies (server-side) before the first release into it.
     pub fn manifest(&self) -> String {
-        let mut yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n  labels:\n", self.name);
+        let quote = |v: &str| serde_json::to_string(v).expect("a string serialises");
+        let mut yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n", self.name);
+        if !self.annotations.is_empty() {
+            yaml.push_str("  annotations:\n");
+            for (k, v) in &self.annotations {
+                yaml.push_str(&format!("    {k}: {}\n", quote(v)));
+            }
+        }
+        yaml.push_str("  labels:\n");
         for (k, v) in self.labels() {
+            // Pod Security levels stay bare (as before); other values are quoted ("true" is a string).
+            let v = if k.starts_with("pod-security.kubernetes.io/") { v } else { quote(&v) };
             yaml.push_str(&format!("    {k}: {v}\n"));
         }
         yaml
@@ -289,6 +306,16 @@ fn check_namespaces(root: &Path, list: &List) -> Vec<Finding> {
                     POD_SECURITY_LEVELS.join(", ")
                 )));
             }
+        }
+        if let Some(k) = ns.labels.keys().find(|k| k.starts_with("pod-security.kubernetes.io/")) {
+            findings
+                .push(at(format!("namespace `{}`: label {k} is set by enforce/audit/warn, not by `labels`", ns.name)));
+        }
+        if ns.leave && !(ns.labels.is_empty() && ns.annotations.is_empty()) {
+            findings.push(at(format!(
+                "namespace `{}` is left as the cluster has it (`leave = true`) but names labels or annotations",
+                ns.name
+            )));
         }
         match (ns.leave, &ns.enforce) {
             (false, None) => findings.push(at(format!(

@@ -293,9 +293,14 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, bundle: &'a Bundle,
 
 /// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
 pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
+    outputs_step_named(ctx, target, "outputs")
+}
+
+/// The outputs step under another name (a pipeline that records them twice: `restore`).
+pub fn outputs_step_named<'a>(ctx: &'a Context, target: &'a Target, name: &str) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
     Step::new(
-        "outputs",
+        name,
         "Record the terraform outputs for the steps after it",
         target.output_cmd(ctx, shown.as_deref()).into_iter().collect(),
         move |c| {

@@ -53,9 +53,10 @@ module "stack" {
   # Production's database at the latest restorable time (or db_restore_time) of its automated backups
   # replicated here: production's output db_backups_replication_arn, given where terraform runs as
   # TF_VAR_db_restore_automated_backups_arn (a plan without it is refused).
-  db_restore_from = {
-    automated_backups_arn = var.db_restore_automated_backups_arn
-    restore_time          = var.db_restore_time
+  database_restore_source = {
+    source_automated_backups_arn = var.db_restore_automated_backups_arn
+    restore_time                 = var.db_restore_time
+    use_latest_restorable_time   = var.db_restore_time == null ? true : null
   }
 
   cache_node_type          = "cache.r5.large"

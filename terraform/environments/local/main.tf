@@ -11,6 +11,8 @@ module "stack" {
   project     = var.project
   environment = var.environment
 
+  database_restore_source = var.database_restore_source
+
   vpc_cidr           = "10.2.0.0/16"
   az_count           = 2
   single_nat_gateway = true

@@ -13,6 +13,8 @@ module "stack" {
   project     = var.project
   environment = var.environment
 
+  database_restore_source = var.database_restore_source
+
   vpc_cidr = "10.0.0.0/16"
   az_count = 3
 

@@ -42,3 +42,17 @@ variable "ci_runner_connection_authorized" {
   type        = bool
   default     = true
 }
+
+# Not committed: `cargo xtask restore <env>` passes it (-var) for the one apply that creates the
+# database from a backup; every other plan leaves it null, and the restored instance stays.
+variable "database_restore_source" {
+  description = "What the database is created from in a restore: a snapshot, or a point in time of automated backups (terraform/modules/database, restore_source)."
+  type = object({
+    snapshot_identifier          = optional(string)
+    source_dbi_resource_id       = optional(string)
+    source_automated_backups_arn = optional(string)
+    restore_time                 = optional(string)
+    use_latest_restorable_time   = optional(bool)
+  })
+  default = null
+}

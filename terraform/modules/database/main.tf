@@ -12,15 +12,15 @@ locals {
   # it chose, so not written here).
   parameter_group = var.custom_parameter_group ? aws_db_parameter_group.this[0].name : null
   log_exports     = ["postgresql", "upgrade"]
+  restore         = var.restore_source
   # RDS writes each exported log to /aws/rds/instance/<identifier>/<log> and creates that group itself,
   # without retention or key, unless it exists (RDS User Guide, "Publishing database logs to Amazon
   # CloudWatch Logs"): created here first, for the primary and the replica.
   instances = concat([local.identifier], var.create_read_replica ? ["${local.identifier}-replica"] : [])
-  restoring = var.restore_from != null
   # RestoreDBInstanceToPointInTime from replicated automated backups: the backups' ARN names the
   # Region they are in, which must be this instance's ("Restoring to a specified time from a
   # replicated backup", RDS User Guide: run the restore in the destination Region).
-  restore_arn_region = try(split(":", var.restore_from.automated_backups_arn)[3], null)
+  restore_arn_region = try(split(":", var.restore_source.source_automated_backups_arn)[3], null)
   log_groups = { for pair in setproduct(local.instances, local.log_exports) :
     "${pair[0]}/${pair[1]}" => "/aws/rds/instance/${pair[0]}/${pair[1]}"
   }
@@ -108,26 +108,30 @@ resource "aws_db_instance" "primary" {
   engine         = "postgres"
   engine_version = var.engine_version
   instance_class = var.instance_class
-  # A restored instance brings its databases (and its master user) from the snapshot or backups.
-  db_name = local.restoring ? null : var.database_name
-
-  # Where the data comes from at creation (restore_from): a snapshot, or a point in time of replicated
-  # automated backups. Read only when the instance is made: changing it later never replaces a
-  # database (ignore_changes below); a restore over an existing one is `cargo xtask restore`'s job.
-  snapshot_identifier = try(var.restore_from.snapshot_identifier, null)
-
-  dynamic "restore_to_point_in_time" {
-    for_each = try(var.restore_from.automated_backups_arn, null) == null ? [] : [var.restore_from]
-    content {
-      source_db_instance_automated_backups_arn = restore_to_point_in_time.value.automated_backups_arn
-      restore_time                             = restore_to_point_in_time.value.restore_time
-      use_latest_restorable_time               = restore_to_point_in_time.value.restore_time == null ? true : null
-    }
-  }
-
-  username                      = var.master_username
+  # A restored instance takes its database and master user from the backup: RestoreDBInstanceFromDBSnapshot
+  # and RestoreDBInstanceToPointInTime have no MasterUsername, and their DBName "doesn't apply to" PostgreSQL
+  # (RDS API Reference). After the restore both read back as before, so the next plan has nothing to change.
+  db_name  = local.restore == null ? var.database_name : null
+  username = local.restore == null ? var.master_username : null
+  # RDS manages the restored instance's master password too: provider 5.x sets it by a ModifyDBInstance
+  # after the restore (hashicorp/terraform-provider-aws #33699, #35589), in a new secret.
   manage_master_user_password   = true
   master_user_secret_kms_key_id = var.kms_key_arn
+
+  # Restore (`cargo xtask restore <env>`): the old instance renamed aside first, this one created under
+  # its name from a snapshot or a point in time (RDS User Guide, "Renaming to replace an existing DB
+  # instance"). What it was created from matters only at creation: ignore_changes below, so later plans,
+  # which pass no restore source, keep it.
+  snapshot_identifier = try(local.restore.snapshot_identifier, null)
+  dynamic "restore_to_point_in_time" {
+    for_each = try(local.restore.snapshot_identifier, null) == null && local.restore != null ? [local.restore] : []
+    content {
+      source_dbi_resource_id                   = restore_to_point_in_time.value.source_dbi_resource_id
+      source_db_instance_automated_backups_arn = restore_to_point_in_time.value.source_automated_backups_arn
+      restore_time                             = restore_to_point_in_time.value.restore_time
+      use_latest_restorable_time               = restore_to_point_in_time.value.use_latest_restorable_time
+    }
+  }
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb == 0 ? null : var.max_allocated_storage_gb
@@ -167,7 +171,7 @@ resource "aws_db_instance" "primary" {
     ignore_changes = [snapshot_identifier, restore_to_point_in_time]
     precondition {
       condition     = local.restore_arn_region == null ? true : local.restore_arn_region == data.aws_region.current.name
-      error_message = "RDS restore rule: replicated automated backups are restored in the Region they are in; restore_from.automated_backups_arn is in ${coalesce(local.restore_arn_region, "?")}, this instance in ${data.aws_region.current.name}."
+      error_message = "RDS restore rule: replicated automated backups are restored in the Region they are in; restore_source.source_automated_backups_arn is in ${coalesce(local.restore_arn_region, "?")}, this instance in ${data.aws_region.current.name}."
     }
   }
 

@@ -235,30 +235,36 @@ variable "password_version" {
   }
 }
 
-variable "restore_from" {
-  description = "Where the primary's data comes from when it is made: null (a new, empty database); { snapshot_identifier } (a snapshot, or snapshot copy, in this Region); or { automated_backups_arn, restore_time } (a point in time of automated backups replicated to this Region, arn:aws:rds:<region>:<account>:auto-backup:ab-…; restore_time RFC 3339, null for the latest restorable time). Read only at creation."
+variable "restore_source" {
+  description = "Create the primary from a backup instead of empty: a snapshot (`snapshot_identifier`: a name, or an ARN for a copy or another account's), or a point in time of an instance's automated backups (`source_dbi_resource_id`, or `source_automated_backups_arn` for backups replicated to another region; with `restore_time` in UTC, or `use_latest_restorable_time`). Used when the instance is created: `cargo xtask restore <env>` passes it for the one apply that replaces the instance; null otherwise."
   type = object({
-    snapshot_identifier   = optional(string)
-    automated_backups_arn = optional(string)
-    restore_time          = optional(string)
+    snapshot_identifier          = optional(string)
+    source_dbi_resource_id       = optional(string)
+    source_automated_backups_arn = optional(string)
+    restore_time                 = optional(string)
+    use_latest_restorable_time   = optional(bool)
   })
   default = null
 
   validation {
-    condition     = var.restore_from == null ? true : (try(var.restore_from.snapshot_identifier, null) == null) != (try(var.restore_from.automated_backups_arn, null) == null)
-    error_message = "restore_from names exactly one source: snapshot_identifier or automated_backups_arn."
+    condition     = var.restore_source == null || ((try(var.restore_source.snapshot_identifier, null) != null) != (try(var.restore_source.source_dbi_resource_id, null) != null || try(var.restore_source.source_automated_backups_arn, null) != null))
+    error_message = "restore_source: either a snapshot (snapshot_identifier) or a point in time of automated backups (source_dbi_resource_id or source_automated_backups_arn), exactly one of them."
+  }
+  # RestoreDBInstanceToPointInTime (RDS API Reference): one source of automated backups, and either
+  # RestoreTime or UseLatestRestorableTime ("Can't be specified if the UseLatestRestorableTime parameter
+  # is enabled"); neither goes with a snapshot.
+  validation {
+    condition     = var.restore_source == null || try(var.restore_source.snapshot_identifier, null) != null || ((try(var.restore_source.source_dbi_resource_id, null) != null) != (try(var.restore_source.source_automated_backups_arn, null) != null))
+    error_message = "restore_source: a point-in-time restore names one source of automated backups: source_dbi_resource_id (this region) or source_automated_backups_arn (replicated backups), not both."
   }
   validation {
-    condition     = var.restore_from == null ? true : try(var.restore_from.restore_time, null) == null || try(var.restore_from.automated_backups_arn, null) != null
-    error_message = "restore_from.restore_time is a point in time of automated backups: it goes with automated_backups_arn, not with a snapshot."
+    condition     = var.restore_source == null || (try(var.restore_source.snapshot_identifier, null) != null ? (try(var.restore_source.restore_time, null) == null && !coalesce(try(var.restore_source.use_latest_restorable_time, null), false)) : ((try(var.restore_source.restore_time, null) != null) != coalesce(try(var.restore_source.use_latest_restorable_time, null), false)))
+    error_message = "restore_source: a point-in-time restore takes restore_time or use_latest_restorable_time = true, exactly one; a snapshot restore takes neither."
   }
+  # RestoreTime: "Must be in Universal Coordinated Time (UTC) format" (RDS API Reference, e.g. 2009-09-07T23:45:00Z).
   validation {
-    condition     = var.restore_from == null ? true : try(var.restore_from.automated_backups_arn, null) == null || can(regex("^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:auto-backup:ab-[A-Za-z0-9]+$", var.restore_from.automated_backups_arn))
-    error_message = "restore_from.automated_backups_arn must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-<id>; `aws rds describe-db-instance-automated-backups --region <dr region>`)."
-  }
-  validation {
-    condition     = var.restore_from == null ? true : try(var.restore_from.restore_time, null) == null || can(formatdate("YYYY", var.restore_from.restore_time))
-    error_message = "restore_from.restore_time must be an RFC 3339 time such as 2026-12-04T09:30:00Z."
+    condition     = try(var.restore_source.restore_time, null) == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$", var.restore_source.restore_time))
+    error_message = "restore_source.restore_time must be a UTC time in RFC 3339 form, like 2026-12-04T09:30:00Z; it is ${coalesce(try(var.restore_source.restore_time, null), "null")}."
   }
 }
 

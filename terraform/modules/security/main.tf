@@ -334,6 +334,17 @@ locals {
       ]
     })
     external-secrets = data.aws_iam_policy_document.external_secrets.json
+    # Loki on S3 (Grafana Loki docs, "Deploy the Loki Helm chart on AWS": s3:ListBucket on the bucket,
+    # s3:PutObject/GetObject/DeleteObject on its objects — the compactor deletes what is past retention);
+    # the bucket is SSE-KMS with the `s3` key (bucket key on), which Loki's writes and reads use.
+    loki = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        { Sid = "ListTheLogBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = [var.loki_bucket_arn] },
+        { Sid = "ReadWriteLogObjects", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${var.loki_bucket_arn}/*"] },
+        { Sid = "EncryptLogObjects", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = [aws_kms_key.this["s3"].arn] },
+      ]
+    })
   }
 }
 
@@ -491,13 +502,15 @@ resource "aws_iam_role" "github_operations" {
 }
 
 # Exactly what `cargo xtask backup`, `restore-drill`, `schedule` and `cost-report --actual` call
-# (xtask/src/backup.rs, schedule.rs, cost.rs), after the `init` and `outputs` steps read the state.
+# (xtask/src/rds/, commands/schedule.rs, cost/), after the `init` and `outputs` steps read the state.
 locals {
-  ops         = var.operations
-  db_arn      = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}"
-  drill_arn   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*"
-  snapshots   = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"
-  state_alias = "alias/${var.project}-${var.environment}-tfstate"
+  ops       = var.operations
+  db_arn    = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}"
+  drill_arn = "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*"
+  snapshots = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"
+  # RDS names automated snapshots rds:<instance>-<date>: the drill restores the newest of either kind.
+  automated_snapshots = "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:rds:${local.ops.db_instance_identifier}-*"
+  state_alias         = "alias/${var.project}-${var.environment}-tfstate"
 }
 
 data "aws_iam_policy_document" "github_operations" {
@@ -541,7 +554,7 @@ data "aws_iam_policy_document" "github_operations" {
   statement {
     sid       = "DescribeSnapshotsAndInstances"
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBInstances"]
-    resources = concat([local.db_arn, local.drill_arn, local.snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
+    resources = concat([local.db_arn, local.drill_arn, local.snapshots, local.automated_snapshots], local.ops.dr_region == null ? [] : ["arn:${local.partition}:rds:${local.ops.dr_region}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"])
   }
   # Pruning deletes only the snapshots `backup` made (tag xtask:made-by=cargo-xtask-backup), here and
   # their copies in the DR region.
@@ -562,6 +575,7 @@ data "aws_iam_policy_document" "github_operations" {
     resources = [
       local.drill_arn,
       local.snapshots,
+      local.automated_snapshots,
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
@@ -584,6 +598,36 @@ data "aws_iam_policy_document" "github_operations" {
       sid       = "CopySnapshotToDr"
       actions   = ["rds:CopyDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"]
       resources = [local.snapshots, "arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"]
+    }
+  }
+  # The DR region's copies: `backup` prunes its own there too (the tag travels with --copy-tags), and
+  # `restore-drill --region dr` restores the newest into a scratch instance there (the region's default
+  # VPC's subnet group unless --db-subnet-group) and deletes it.
+  dynamic "statement" {
+    for_each = local.ops.dr_region == null ? [] : [local.ops.dr_region]
+    content {
+      sid       = "PruneOwnCopiesInDr"
+      actions   = ["rds:DeleteDBSnapshot"]
+      resources = ["arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*"]
+      condition {
+        test     = "StringEquals"
+        variable = "rds:snapshot-tag/xtask:made-by"
+        values   = ["cargo-xtask-backup"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = local.ops.dr_region == null ? [] : [local.ops.dr_region]
+    content {
+      sid     = "RestoreDrillInDr"
+      actions = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:AddTagsToResource", "rds:DeleteDBInstance", "rds:DescribeDBInstances"]
+      resources = [
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:db:${local.ops.db_instance_identifier}-drill-*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:snapshot:${local.ops.db_instance_identifier}-*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:subgrp:*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:pg:*",
+        "arn:${local.partition}:rds:${statement.value}:${local.account_id}:og:*",
+      ]
     }
   }
   # schedule down/up: node group sizes and the database's state, the sizes kept in one parameter.

@@ -62,6 +62,17 @@ variable "controllers" {
     alertmanager       = { namespace = "monitoring", service_account = "alertmanager" }
     ebs-csi            = { namespace = "kube-system", service_account = "ebs-csi-controller-sa" }
     external-secrets   = { namespace = "external-secrets", service_account = "external-secrets" }
+    loki               = { namespace = "monitoring", service_account = "loki" }
+  }
+}
+
+variable "loki_bucket_arn" {
+  description = "The bucket Loki keeps its chunks and index in (storage module, `loki`): Loki's IRSA role may list it and read, write and delete its objects."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.loki_bucket_arn))
+    error_message = "loki_bucket_arn must be a bucket ARN (arn:aws:s3:::<bucket>), not an object ARN."
   }
 }
 

@@ -17,6 +17,8 @@ locals {
     exports = { replicate = false }
     backups = { replicate = true }
     logs    = { replicate = false }
+    # Loki's chunks and index (helm-values/loki: object storage, IRSA role `loki` of the security module).
+    loki = { replicate = false }
   }
   bucket_names = { for k, _ in local.buckets : k => "${local.name}-${k}-${data.aws_caller_identity.current.account_id}" }
   data_buckets = { for k, v in local.buckets : k => v if k != "logs" }
@@ -264,6 +266,16 @@ locals {
         { days = var.glacier_after_days, storage_class = "GLACIER" },
       ]
       expiration_days        = var.logs_expire_days
+      noncurrent_transitions = []
+      noncurrent_expiration  = var.noncurrent_version_expire_days
+    }
+    # Loki reads any chunk a query asks for, so they stay in STANDARD (GLACIER objects can't be read
+    # without a restore, which the logs bucket's tiering would need); Loki's compactor deletes what is
+    # past its retention (helm-values/loki: the one place the retention is set), and what it deleted
+    # goes with the noncurrent versions.
+    loki = {
+      transitions            = []
+      expiration_days        = null
       noncurrent_transitions = []
       noncurrent_expiration  = var.noncurrent_version_expire_days
     }

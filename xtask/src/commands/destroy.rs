@@ -1,12 +1,12 @@
 //! `cargo xtask destroy <env>`: guards first (a protected environment's name typed back, or given with
-//! `--confirm`), then final RDS snapshots where the environment is protected, then terraform destroy.
+//! `--confirm`), then final RDS snapshots where the environment is protected (the `rds` domain
+//! module), then terraform destroy.
 
 use std::io::IsTerminal;
 
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::clock::utc_stamp;
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::error::usage;
 use crate::target::Target;
@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
         cluster::destroy_steps(ctx, &target, &mut pipeline)?;
     }
     if target.env.protected {
-        pipeline.step(final_snapshots_step(ctx, &target));
+        pipeline.step(crate::rds::final_snapshots_step(ctx, &target));
     }
     let shown = target.shown_endpoint(ctx);
     let destroy = |endpoint: Option<&str>| -> Result<Cmd> {
@@ -59,70 +59,6 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     }));
     pipeline.step(mesh_identity_step(ctx, &target));
     pipeline.run(&args.run)
-}
-
-/// Every database of the environment gets a final manual snapshot (waited on), then its deletion
-/// protection is lifted so terraform can remove it.
-fn final_snapshots_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
-    let prefix = format!("{}-{}-", target.config.project, target.env.name);
-    let shown = target.shown_endpoint(ctx);
-    let list = {
-        let prefix = prefix.clone();
-        move |endpoint: Option<&str>| {
-            target
-                .aws(ctx, endpoint)
-                .args(["rds", "describe-db-instances", "--output", "text", "--query"])
-                .arg(format!("DBInstances[?starts_with(DBInstanceIdentifier, '{prefix}')].DBInstanceIdentifier"))
-        }
-    };
-    let per_db = move |endpoint: Option<&str>, db: &str, stamp: &str| -> Vec<Cmd> {
-        let snapshot = format!("{db}-final-{stamp}");
-        vec![
-            target.aws(ctx, endpoint).args([
-                "rds",
-                "create-db-snapshot",
-                "--db-instance-identifier",
-                db,
-                "--db-snapshot-identifier",
-                &snapshot,
-            ]),
-            target.aws(ctx, endpoint).args([
-                "rds",
-                "wait",
-                "db-snapshot-available",
-                "--db-snapshot-identifier",
-                &snapshot,
-            ]),
-            target.aws(ctx, endpoint).args([
-                "rds",
-                "modify-db-instance",
-                "--db-instance-identifier",
-                db,
-                "--no-deletion-protection",
-                "--apply-immediately",
-            ]),
-        ]
-    };
-    let mut shown_cmds = vec![list(shown.as_deref())];
-    shown_cmds.extend(per_db(shown.as_deref(), "<each database>", "<UTC time>"));
-    Step::new(
-        "final-snapshots",
-        "Final snapshot of every database, then lift deletion protection",
-        shown_cmds,
-        move |c| {
-            let endpoint = target.endpoint(ctx)?;
-            let stamp = utc_stamp();
-            let dbs = c.output(&list(endpoint.as_deref()))?;
-            let dbs: Vec<&str> = dbs.split_whitespace().collect();
-            for db in &dbs {
-                for cmd in per_db(endpoint.as_deref(), db, &stamp) {
-                    c.run(&cmd)?;
-                }
-            }
-            c.note(format!("{} final snapshot(s)", dbs.len()));
-            Ok(())
-        },
-    )
 }
 
 /// The mesh identity the xtask keeps in Secrets Manager goes with the environment: at once where it

@@ -40,11 +40,15 @@ pub fn run(ctx: &Context, args: MeshArgs) -> Result<()> {
             pipeline.step(mesh::check_step(ctx, &target));
         }
         _ => {
-            pipeline.step(mesh::rotate_step(ctx, &target));
-            if cluster {
-                pipeline.step(steps::kubeconfig_step(ctx, &target));
-                mesh::install_steps(ctx, &target, &mut pipeline)?;
+            if !cluster {
+                return Err(crate::error::usage(format!(
+                    "`{}` has no cluster: its issuer is cert-manager's, in a cluster; `cargo xtask mesh check {}` checks the trust anchor",
+                    target.env.name, target.env.name
+                )));
             }
+            pipeline.step(steps::kubeconfig_step(ctx, &target));
+            pipeline.step(mesh::rotate_step(ctx, &target));
+            pipeline.step(mesh::check_step(ctx, &target));
         }
     }
     pipeline.run(run)

@@ -15,6 +15,7 @@ pub mod mesh;
 pub mod plan;
 pub mod pr_comment;
 pub mod promotion;
+pub mod restore;
 pub mod schedule;
 pub mod tools;
 pub mod tunnel;

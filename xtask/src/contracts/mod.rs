@@ -16,6 +16,7 @@ mod identity;
 pub mod identity_map;
 mod keys;
 mod mesh;
+mod mesh_identity;
 mod netpol;
 mod network;
 mod notifications;
@@ -53,6 +54,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("ci reach", reach::check),
     ("approval after plan", approval::check),
     ("mesh", mesh::check),
+    ("mesh identity", mesh_identity::check),
     ("storage", storage::check),
     ("order", order::check),
     ("identity map", identity_map::check),

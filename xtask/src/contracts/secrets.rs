@@ -13,8 +13,14 @@ use super::{Inputs, Object, Plan, Resource};
 use crate::finding::Finding;
 
 /// Secrets made by a step of the xtask rather than an object: (namespace, name, producer).
-const NAMED_PRODUCERS: &[(&str, &str, &str)] =
-    &[("linkerd", "linkerd-identity-issuer", "the mesh step (`cargo xtask mesh install`)")];
+const NAMED_PRODUCERS: &[(&str, &str, &str)] = &[
+    ("linkerd", "linkerd-trust-anchor", "the mesh step (`cargo xtask mesh install`), from Secrets Manager"),
+    (
+        "linkerd",
+        "linkerd-identity-issuer",
+        "cert-manager, from k8s/mesh/identity-issuer.yaml (the mesh identity contract)",
+    ),
+];
 
 fn seq(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     v.and_then(Value::as_sequence).into_iter().flatten()

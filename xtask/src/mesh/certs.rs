@@ -1,13 +1,14 @@
-//! Linkerd's identity certificates, generated in Rust (rcgen), never by shelling out to openssl.
+//! Linkerd's trust anchor, generated in Rust (rcgen), never by shelling out to openssl.
 //!
 //! Linkerd's requirements (linkerd.io "Generating your own mTLS root certificates"; linkerd2
 //! pkg/issuercerts): every certificate ECDSA P-256; the trust anchor a self-signed CA
-//! (`root.linkerd.cluster.local`); the issuer a CA (`identity.linkerd.cluster.local`, path length 0)
-//! signed by the trust anchor. `linkerd check` warns when either expires within 60 days.
+//! (`root.linkerd.cluster.local`); the issuer a CA (`identity.linkerd.cluster.local`) signed by it.
+//! The xtask makes and keeps the anchor; cert-manager issues and renews the issuer from it in the
+//! cluster (k8s/mesh/identity-issuer.yaml). `linkerd check` warns when either expires within 60 days.
 
 use anyhow::{bail, ensure, Context as _, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256,
 };
 use serde::{Deserialize, Serialize};
@@ -19,17 +20,17 @@ use yasna::{ASN1Result, BERReader, Tag};
 use crate::redact;
 
 pub const ANCHOR_CN: &str = "root.linkerd.cluster.local";
+/// The issuer's name Linkerd's identity controller requires: `identity.<namespace>.<trust domain>`.
 pub const ISSUER_CN: &str = "identity.linkerd.cluster.local";
 /// `linkerd check` warns this long before expiry; so do `doctor` and `validate`.
 pub const WARN_DAYS: i64 = 60;
 
-/// The mesh identity: the trust anchor and the issuer, each certificate with its private key (PEM).
+/// The mesh identity the xtask keeps: the trust anchor and its private key (PEM). (Identities stored
+/// before cert-manager issued the issuer also hold an issuer and its key: they are not read.)
 #[derive(Serialize, Deserialize, Clone)]
 pub struct Identity {
     pub trust_anchor_pem: String,
     pub trust_anchor_key_pem: String,
-    pub issuer_pem: String,
-    pub issuer_key_pem: String,
 }
 
 impl std::fmt::Debug for Identity {
@@ -39,47 +40,17 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// A new trust anchor and an issuer signed by it.
-    pub fn generate(anchor_days: u32, issuer_days: u32) -> Result<Identity> {
+    /// A new trust anchor.
+    pub fn generate(anchor_days: u32) -> Result<Identity> {
         let anchor_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("generating the trust anchor key")?;
-        let anchor = CertifiedIssuer::self_signed(ca_params(ANCHOR_CN, anchor_days, None), anchor_key)
+        let anchor = CertifiedIssuer::self_signed(ca_params(ANCHOR_CN, anchor_days), anchor_key)
             .context("signing the trust anchor")?;
-        let (issuer_pem, issuer_key_pem) = issue(&anchor, issuer_days)?;
-        let identity = Identity {
-            trust_anchor_pem: anchor.pem(),
-            trust_anchor_key_pem: anchor.key().serialize_pem(),
-            issuer_pem,
-            issuer_key_pem,
-        };
+        let identity = Identity { trust_anchor_pem: anchor.pem(), trust_anchor_key_pem: anchor.key().serialize_pem() };
         identity.register_secrets();
         Ok(identity)
     }
 
-    /// A new issuer signed by the same trust anchor (the anchor and its key are kept).
-    pub fn rotate_issuer(&self, issuer_days: u32) -> Result<Identity> {
-        let anchor_key = KeyPair::from_pem(&self.trust_anchor_key_pem).context("reading the trust anchor key")?;
-        let stored = CertInfo::parse(&self.trust_anchor_pem).context("reading the trust anchor")?;
-        // The anchor as a signer: the name and key usages `generate` gave it, and its own key identifier
-        // so the new issuer's authority key identifier points at it (RFC 5280 §4.2.1.1). Signing needs
-        // nothing else from the certificate; `verify` below checks the result chains to the stored one.
-        let mut params = ca_params(ANCHOR_CN, 0, None);
-        if let Some(id) = stored.key_id {
-            params.key_identifier_method = KeyIdMethod::PreSpecified(id);
-        }
-        let anchor = Issuer::new(params, anchor_key);
-        let (issuer_pem, issuer_key_pem) = issue(&anchor, issuer_days)?;
-        let identity = Identity { issuer_pem, issuer_key_pem, ..self.clone() };
-        let issuer = CertInfo::parse(&identity.issuer_pem).context("issuer")?;
-        ensure!(
-            issuer.signed_by(&identity.trust_anchor_pem)?,
-            "re-signing with the stored trust anchor ({}) gave an issuer that does not chain to it",
-            stored.subject
-        );
-        identity.register_secrets();
-        Ok(identity)
-    }
-
-    /// Parses the JSON kept in Secrets Manager; the keys are registered as secrets at once.
+    /// Parses the JSON kept in Secrets Manager; the key is registered as a secret at once.
     pub fn from_json(text: &str) -> Result<Identity> {
         let identity: Identity =
             serde_json::from_str(text).context("the stored mesh identity is not the expected JSON")?;
@@ -93,37 +64,29 @@ impl Identity {
 
     fn register_secrets(&self) {
         redact::add(&self.trust_anchor_key_pem);
-        redact::add(&self.issuer_key_pem);
     }
 
-    /// The checks Linkerd's identity controller makes, done before anything is installed.
+    /// The checks Linkerd makes of a trust anchor, done before anything is installed: an ECDSA P-256
+    /// CA that signed itself, with the key that goes with it, not expired.
     pub fn verify(&self, now: i64) -> Result<()> {
         let anchor = CertInfo::parse(&self.trust_anchor_pem).context("trust anchor")?;
-        let issuer = CertInfo::parse(&self.issuer_pem).context("issuer")?;
-        ensure!(anchor.is_ca && issuer.is_ca, "both the trust anchor and the issuer must be CAs");
-        ensure!(anchor.p256 && issuer.p256, "both certificates must use ECDSA P-256");
-        ensure!(issuer.issuer == anchor.subject, "the issuer is not signed by the trust anchor");
-        ensure!(
-            issuer.signed_by(&self.trust_anchor_pem)?,
-            "the issuer's signature does not verify with the trust anchor"
-        );
-        for (name, cert) in [("trust anchor", &anchor), ("issuer", &issuer)] {
-            if cert.not_after <= now {
-                bail!("the {name} expired");
-            }
+        ensure!(anchor.is_ca, "the trust anchor must be a CA");
+        ensure!(anchor.p256, "the trust anchor must use ECDSA P-256");
+        ensure!(anchor.signed_by(&self.trust_anchor_pem)?, "the trust anchor is not self-signed");
+        let key = KeyPair::from_pem(&self.trust_anchor_key_pem).context("reading the trust anchor key")?;
+        ensure!(key.public_key_raw() == anchor.public_key.as_slice(), "the stored key is not the trust anchor's");
+        if anchor.not_after <= now {
+            bail!("the trust anchor expired");
         }
         Ok(())
     }
 }
 
-fn ca_params(cn: &str, days: u32, path_len: Option<u8>) -> CertificateParams {
+fn ca_params(cn: &str, days: u32) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, cn);
-    params.is_ca = IsCa::Ca(match path_len {
-        Some(n) => BasicConstraints::Constrained(n),
-        None => BasicConstraints::Unconstrained,
-    });
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let now = OffsetDateTime::now_utc();
     // A little slack for clocks that lag behind this machine's.
@@ -131,12 +94,6 @@ fn ca_params(cn: &str, days: u32, path_len: Option<u8>) -> CertificateParams {
     params.not_after = now + Duration::days(i64::from(days));
     params.use_authority_key_identifier_extension = true;
     params
-}
-
-fn issue(anchor: &Issuer<'_, impl rcgen::SigningKey>, days: u32) -> Result<(String, String)> {
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("generating the issuer key")?;
-    let cert = ca_params(ISSUER_CN, days, Some(0)).signed_by(&key, anchor).context("signing the issuer")?;
-    Ok((cert.pem(), key.serialize_pem()))
 }
 
 /// What the xtask needs to know about a certificate, read from its DER with yasna (the DER library rcgen
@@ -151,8 +108,6 @@ pub struct CertInfo {
     /// The DER of the subject and issuer Names: RFC 5280 §7.1 chains by comparing these.
     subject_der: Vec<u8>,
     issuer_der: Vec<u8>,
-    /// The subject key identifier (RFC 5280 §4.2.1.2), when the certificate has one.
-    key_id: Option<Vec<u8>>,
     /// The uncompressed EC point (or other key bits) from subjectPublicKeyInfo.
     public_key: Vec<u8>,
     /// What the signature covers (tbsCertificate's DER), with which algorithm, and the signature itself.
@@ -166,7 +121,6 @@ const ECDSA_SHA256: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
 const ECDSA_SHA384: &[u64] = &[1, 2, 840, 10045, 4, 3, 3];
 const EC_PUBLIC_KEY: &[u64] = &[1, 2, 840, 10045, 2, 1];
 const SECP256R1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
-const SUBJECT_KEY_ID: &[u64] = &[2, 5, 29, 14];
 const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
 
 impl CertInfo {
@@ -206,7 +160,7 @@ impl CertInfo {
                     let p256 = alg.components() == EC_PUBLIC_KEY && curve.is_some_and(|c| c.components() == SECP256R1);
                     Ok((p256, r.next().read_bitvec_bytes()?.0))
                 })?;
-                let (mut is_ca, mut key_id) = (false, None);
+                let mut is_ca = false;
                 // issuerUniqueID [1], subjectUniqueID [2], extensions [3] EXPLICIT.
                 while let Some(field) = r.read_optional(|r| r.read_tagged_der())? {
                     if field.tag() != Tag::context(3) {
@@ -226,8 +180,6 @@ impl CertInfo {
                                             Ok(ca)
                                         })
                                     })?;
-                                } else if id.components() == SUBJECT_KEY_ID {
-                                    key_id = Some(yasna::parse_der(&value, |r| r.read_bytes())?);
                                 }
                                 Ok(())
                             })
@@ -242,7 +194,6 @@ impl CertInfo {
                     p256,
                     subject_der,
                     issuer_der,
-                    key_id,
                     public_key,
                     tbs: Vec::new(),
                     signature_alg: ObjectIdentifier::from_slice(&[]),
@@ -339,47 +290,50 @@ mod tests {
 
     #[test]
     fn generated_identity_meets_linkerds_requirements() {
-        let id = Identity::generate(3650, 365).unwrap();
+        let id = Identity::generate(3650).unwrap();
         id.verify(now()).unwrap();
         let anchor = CertInfo::parse(&id.trust_anchor_pem).unwrap();
-        let issuer = CertInfo::parse(&id.issuer_pem).unwrap();
         assert_eq!(anchor.subject, format!("CN={ANCHOR_CN}"));
-        assert_eq!(issuer.subject, format!("CN={ISSUER_CN}"));
-        assert_eq!(issuer.issuer, anchor.subject);
-        assert!((364..=365).contains(&issuer.days_left(now())));
+        assert_eq!(anchor.issuer, anchor.subject, "self-signed");
+        assert!(anchor.is_ca && anchor.p256);
         assert!((3649..=3650).contains(&anchor.days_left(now())));
         assert!(!format!("{id:?}").contains("PRIVATE"), "Debug never shows keys");
-        assert_eq!(redact::apply(&id.issuer_key_pem).trim(), "***", "keys are registered as secrets");
+        assert_eq!(redact::apply(&id.trust_anchor_key_pem).trim(), "***", "keys are registered as secrets");
     }
 
     #[test]
-    fn rotation_keeps_the_anchor_and_signs_a_new_issuer() {
-        let id = Identity::generate(3650, 365).unwrap();
-        let rotated = id.rotate_issuer(90).unwrap();
-        assert_eq!(rotated.trust_anchor_pem, id.trust_anchor_pem);
-        assert_ne!(rotated.issuer_pem, id.issuer_pem);
-        rotated.verify(now()).unwrap();
-        // An issuer from another anchor does not verify.
-        let other = Identity::generate(3650, 365).unwrap();
-        let mixed = Identity { issuer_pem: other.issuer_pem.clone(), ..id.clone() };
-        assert!(mixed.verify(now()).is_err());
+    fn an_anchor_with_another_key_or_signer_does_not_verify() {
+        let id = Identity::generate(3650).unwrap();
+        let other = Identity::generate(3650).unwrap();
+        let mixed = Identity { trust_anchor_key_pem: other.trust_anchor_key_pem.clone(), ..id.clone() };
+        assert!(mixed.verify(now()).unwrap_err().to_string().contains("not the trust anchor's"));
+        // An identity stored before cert-manager issued the issuer still reads (its issuer is not used).
+        let old = format!(
+            r#"{{"trust_anchor_pem":{},"trust_anchor_key_pem":{},"issuer_pem":"x","issuer_key_pem":"y"}}"#,
+            serde_json::to_string(&id.trust_anchor_pem).unwrap(),
+            serde_json::to_string(&id.trust_anchor_key_pem).unwrap()
+        );
+        Identity::from_json(&old).unwrap().verify(now()).unwrap();
     }
 
     #[test]
     fn expiry_within_60_days_is_a_warning() {
-        let id = Identity::generate(3650, 45).unwrap();
-        let w = expiry_warnings(&[("trust anchor", &id.trust_anchor_pem), ("issuer", &id.issuer_pem)], now()).unwrap();
+        let short = Identity::generate(45).unwrap();
+        let long = Identity::generate(3650).unwrap();
+        let w =
+            expiry_warnings(&[("trust anchor", &long.trust_anchor_pem), ("issuer", &short.trust_anchor_pem)], now())
+                .unwrap();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].starts_with("the mesh issuer expires in 4"), "{w:?}");
         let later = now() + 50 * 86_400;
-        let w = expiry_warnings(&[("issuer", &id.issuer_pem)], later).unwrap();
+        let w = expiry_warnings(&[("issuer", &short.trust_anchor_pem)], later).unwrap();
         assert!(w[0].contains("expired"), "{w:?}");
     }
 
     #[test]
     fn what_is_not_a_certificate_is_an_error() {
         assert!(CertInfo::parse("hello").unwrap_err().to_string().contains("not a PEM certificate"));
-        let key = Identity::generate(3650, 365).unwrap().issuer_key_pem;
+        let key = Identity::generate(3650).unwrap().trust_anchor_key_pem;
         assert!(CertInfo::parse(&key).is_err(), "a key is not a certificate");
         let garbage = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n";
         assert!(CertInfo::parse(garbage).unwrap_err().to_string().contains("not an X.509 certificate"));

@@ -19,6 +19,7 @@ fn help_lists_every_command_and_every_command_has_help() {
         "destroy",
         "mesh",
         "backup",
+        "restore",
         "restore-drill",
         "schedule",
         "cost-report",

@@ -74,7 +74,7 @@ enforce = "restricted"
 
 const OVERLAY: &str = "resources:\n  - app.yaml\n  - ../../cluster\n";
 const CLASS: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: gp3\n  annotations:\n    storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: ebs.csi.aws.com\n";
-const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
+pub const APP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gateway\n  namespace: authorworks\nspec:\n  selector:\n    matchLabels: {app: gateway}\n  template:\n    metadata:\n      labels: {app: gateway}\n    spec:\n      containers:\n        - name: gateway\n          image: ghcr.io/authorworks/gateway:1.0.0\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: database-setup\n  namespace: authorworks\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: setup\n          image: ghcr.io/authorworks/setup:1.0.0\n";
 
 pub fn repo() -> Sandbox {
     let mut files = fixture_files();
@@ -95,6 +95,7 @@ pub fn repo() -> Sandbox {
     let empty_tools = sb.path("no-tools");
     let sb = sb.env("XTASK_TOOLS_DIR", empty_tools.to_str().unwrap());
     let store = sb.path("secret.json");
+    let sb_dir = sb.path("");
     sb.standin(
         "aws",
         &format!(
@@ -116,23 +117,30 @@ esac"#,
   output) echo '{"cluster_name":{"value":"authorworks-dev-eks"},"cert_manager_role_arn":{"value":"arn:aws:iam::111122223333:role/cm"}}' ;;
 esac"#,
     )
-    // `helm show crds`: the load balancer controller's chart keeps a CRD in crds/, the others none.
+    // `helm show crds`: the load balancer controller's chart keeps a CRD in crds/, the others none. What
+    // reaches helm's and kubectl's stdin is kept (`-f -`): the mesh step's values and Secret.
     .standin(
         "helm",
-        r#"[ "$1 $2 $3" = "show crds aws-load-balancer-controller" ] && { printf 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: targetgroupbindings.elbv2.k8s.aws\n'; exit 0; }
-[ "$1" = upgrade ] && [ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && { echo "Error: release $3 failed" >&2; exit 1; }; exit 0"#,
+        &format!(
+            r#"[ "$1 $2 $3" = "show crds aws-load-balancer-controller" ] && {{ printf 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: targetgroupbindings.elbv2.k8s.aws\n'; exit 0; }}
+[ "$1" = upgrade ] && [ -n "$FAIL_RELEASE" ] && [ "$3" = "$FAIL_RELEASE" ] && {{ echo "Error: release $3 failed" >&2; exit 1; }}
+case "$*" in *" -f -"*) cat > "{}/helm-stdin-$3" ;; esac; exit 0"#,
+            sb_dir.display()
+        ),
     )
     // Rendering is real: the stand-in hands `kustomize` to the kubectl `tools install` pinned.
     .standin(
         "kubectl",
         &format!(
-            r#"[ "$1" = kustomize ] && exec "{}" "$@"; exit 0"#,
-            repo_root().join(".tools/bin/kubectl").display()
+            r#"[ "$1" = kustomize ] && exec "{}" "$@"
+case "$*" in *" -f - "*|*" -f -") cat > "{}/kubectl-stdin" ;; esac; exit 0"#,
+            repo_root().join(".tools/bin/kubectl").display(),
+            sb_dir.display()
         ),
     )
 }
 
-fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
+pub fn tools_called(sb: &Sandbox, tool: &str) -> Vec<String> {
     sb.calls().into_iter().filter(|c| c.starts_with(&format!("{tool} "))).collect()
 }
 
@@ -162,6 +170,11 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         "namespaces/dev-linkerd.yaml",
         "aws secretsmanager describe-secret --secret-id authorworks/dev/linkerd-identity",
         "aws secretsmanager create-secret --name authorworks/dev/linkerd-identity",
+        // The trust anchor where cert-manager reads it (on stdin), then its Issuer and the issuer's
+        // Certificate, waited for: the control plane's identity reads the Secret cert-manager writes.
+        "kubectl apply --server-side --field-manager=cargo-xtask -f - --kubeconfig=",
+        "/k8s/mesh/identity-issuer.yaml --kubeconfig=",
+        "kubectl wait certificate/linkerd-identity-issuer --namespace linkerd --for=condition=Ready",
         "helm upgrade --install linkerd-crds",
         "helm upgrade --install linkerd-control-plane",
         // A Job's template is immutable: the last deploy's is deleted before the apply makes it anew,
@@ -256,32 +269,26 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
         calls.iter().any(|c| c.contains("kubectl wait --for=condition=Available --timeout=5m --namespace=linkerd")),
         "{calls:#?}"
     );
-    // The identity verifies with openssl: the issuer chains to the anchor.
+    // The trust anchor verifies with openssl, as Linkerd requires: an ECDSA P-256 CA, valid as
+    // configured in xtask.toml's [mesh] (fixture: the default, 3650 days). The issuer is cert-manager's
+    // (k8s/mesh/identity-issuer.yaml: checked in `mesh::issuer` and the mesh identity contract): no
+    // issuer is stored any more, and helm gets the anchor's certificate only, never a key.
     let stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sb.path("secret.json")).unwrap()).unwrap();
+    assert!(stored.get("issuer_pem").is_none() && stored.get("issuer_key_pem").is_none(), "{stored:#}");
     let anchor = sb.path("anchor.crt");
-    let issuer = sb.path("issuer.crt");
     std::fs::write(&anchor, stored["trust_anchor_pem"].as_str().unwrap()).unwrap();
-    std::fs::write(&issuer, stored["issuer_pem"].as_str().unwrap()).unwrap();
-    let verify =
-        std::process::Command::new("openssl").args(["verify", "-CAfile"]).arg(&anchor).arg(&issuer).output().unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
-    // As Linkerd requires: both ECDSA P-256 CAs, the issuer limited to path length 0, the validity as
-    // configured in xtask.toml's [mesh] (fixture: the defaults, 3650 and 365 days).
     let text = |cert: &std::path::Path| {
         let out =
             std::process::Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(cert).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let (anchor_text, issuer_text) = (text(&anchor), text(&issuer));
-    for t in [&anchor_text, &issuer_text] {
-        assert!(t.contains("ASN1 OID: prime256v1") && t.contains("CA:TRUE"), "{t}");
-    }
+    let anchor_text = text(&anchor);
+    assert!(anchor_text.contains("ASN1 OID: prime256v1") && anchor_text.contains("CA:TRUE"), "{anchor_text}");
     assert!(anchor_text.contains("Subject: CN = root.linkerd.cluster.local"), "{anchor_text}");
-    assert!(
-        issuer_text.contains("Subject: CN = identity.linkerd.cluster.local") && issuer_text.contains("pathlen:0"),
-        "{issuer_text}"
-    );
+    let verify =
+        std::process::Command::new("openssl").args(["verify", "-CAfile"]).arg(&anchor).arg(&anchor).output().unwrap();
+    assert!(verify.status.success(), "self-signed: {}", String::from_utf8_lossy(&verify.stderr));
     let valid_for = |cert: &std::path::Path, days: u64| {
         let seconds = (days * 86_400).to_string();
         std::process::Command::new("openssl")
@@ -291,8 +298,22 @@ fn deploy_runs_the_cluster_steps_in_order_with_their_flags() {
             .unwrap()
             .success()
     };
-    assert!(valid_for(&issuer, 364) && !valid_for(&issuer, 366), "the issuer is valid 365 days");
     assert!(valid_for(&anchor, 3649) && !valid_for(&anchor, 3651), "the anchor is valid 3650 days");
+    // cert-manager got the anchor and its key as a kubernetes.io/tls Secret, on kubectl's stdin.
+    let secret: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(sb.path("kubectl-stdin")).unwrap()).unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert_eq!(secret["metadata"]["name"], "linkerd-trust-anchor");
+    assert_eq!(
+        secret["stringData"]["tls.crt"].as_str().unwrap().trim(),
+        stored["trust_anchor_pem"].as_str().unwrap().trim()
+    );
+    assert_eq!(
+        secret["stringData"]["tls.key"].as_str().unwrap().trim(),
+        stored["trust_anchor_key_pem"].as_str().unwrap().trim()
+    );
+    let values = std::fs::read_to_string(sb.path("helm-stdin-linkerd-control-plane")).unwrap();
+    assert!(values.starts_with("identityTrustAnchorsPEM: |") && !values.contains("PRIVATE KEY"), "{values}");
 }
 
 #[test]
@@ -356,9 +377,10 @@ fn dry_run_shows_the_whole_sequence_with_versions_and_values() {
         "kubectl apply --server-side --field-manager=cargo-xtask -f",
         "k8s/dev-overlay.yaml",
         "kubectl rollout status",
-        // dev has off-hours: the deploy ends by returning it there when it brought it up.
-        "[25/26] verify",
-        "[26/26] offhours-down",
+        // dev has off-hours: the deploy ends by returning it there when it brought it up (and one
+        // step more since cert-manager issues the mesh's issuer: mesh-issuer).
+        "[26/27] verify",
+        "[27/27] offhours-down",
     ];
     let mut at = 0;
     for needle in order {

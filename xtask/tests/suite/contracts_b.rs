@@ -1,4 +1,4 @@
-//! The CI identity, mesh, storage and order contracts and the identity map (`contracts <env>` of `validate`):
+//! The CI identity, mesh, mesh identity, storage and order contracts and the identity map (`contracts <env>` of `validate`):
 //! the repository passes, and per contract a copy of the repository with one change and the finding
 //! that names it. No change here is in terraform/, so every copy reuses the dev plan made once per
 //! test run (`common::repository`; the plan's key is terraform's files).
@@ -60,6 +60,34 @@ fn mesh_a_network_path_without_an_authorization() {
         &contracts_dev(&sb),
         &[
             "Deployment authorworks/pgbouncer: NetworkPolicy authorworks/pgbouncer admits Deployment authorworks/search-service (meshed as search-service) on port 5432, but no AuthorizationPolicy on Server authorworks/pgbouncer admits them",
+        ],
+    );
+}
+
+#[test]
+fn mesh_identity_an_issuer_linkerd_would_refuse() {
+    let sb = one_change("k8s/mesh/identity-issuer.yaml", "algorithm: ECDSA", "algorithm: RSA");
+    finds(
+        &contracts_dev(&sb),
+        &[
+            "k8s/mesh/identity-issuer.yaml:",
+            "linkerd-control-plane reads Secret linkerd/linkerd-identity-issuer, which cert-manager issues from here: Certificate linkerd-identity-issuer: Linkerd requires ECDSA P-256",
+        ],
+    );
+}
+
+#[test]
+fn mesh_identity_a_namespace_the_injector_would_hold_up() {
+    let sb = one_change(
+        "helm-values/releases.toml",
+        "name = \"observability\"\nenforce = \"restricted\"\naudit = \"restricted\"\nwarn = \"restricted\"\nlabels = { \"config.linkerd.io/admission-webhooks\" = \"disabled\" }",
+        "name = \"observability\"\nenforce = \"restricted\"\naudit = \"restricted\"\nwarn = \"restricted\"",
+    );
+    finds(
+        &contracts_dev(&sb),
+        &[
+            "helm-values/releases.toml:",
+            "namespace `observability` is not meshed, but Linkerd's proxy injector (failurePolicy Ignore in `dev`) admits its pods: label it config.linkerd.io/admission-webhooks: disabled",
         ],
     );
 }

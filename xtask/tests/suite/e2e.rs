@@ -2,7 +2,8 @@
 //! stack deployed from nothing (its first apply interrupted, leaving no state lock behind), redeployed
 //! without changes while in off-hours (brought up for the deploy and back down), checked for drift (in
 //! sync; then a tag set outside terraform, exit 3), planned and applied from the saved plan (`deploy
-//! --plan`), operated (backup, pruning, restore drill), refused when it should be (stale plan, also as
+//! --plan`), operated (backup, pruning, restore drill, a restore into a new instance the stack then
+//! uses), refused when it should be (stale plan, also as
 //! `deploy --plan`; protected destroy gate, wrong account), and destroyed; every environment planned
 //! against the emulator.
 
@@ -231,10 +232,23 @@ fn local_stack_from_nothing_to_nothing() {
         "the scratch instance is gone"
     );
 
+    // A restore: the newest snapshot into a new instance that the stack then uses.
+    let restored = restore_into_a_new_instance(&sb, &db);
+
     // A saved plan made stale by a later state change is refused.
     let resource = first_address(&sb, "aws_cloudwatch_log_group");
     terraform(&sb, &["taint", &resource]);
     sb.run(&["deploy", "local", "--only", "plan"]).assert_code(0);
+    // (This plan, the first after the restore, passes no restore source: it keeps the restored instance.)
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.work().join("plans/local.plan.json")).unwrap()).unwrap();
+    let touched: Vec<&serde_json::Value> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rc| rc["type"] == "aws_db_instance" && rc["change"]["actions"] != serde_json::json!(["no-op"]))
+        .collect();
+    assert!(touched.is_empty(), "after the restore, terraform keeps {restored}: {touched:#?}");
     terraform(&sb, &["untaint", &resource]);
     let stale = sb.run(&["deploy", "local", "--only", "apply"]);
     stale.assert_code(1);
@@ -279,6 +293,72 @@ fn local_stack_from_nothing_to_nothing() {
         .map(|b| b["Name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(buckets, ["authorworks-local-tfstate-123456789012"], "only the state bucket (bootstrap) remains");
+}
+
+/// `restore local` on the deployed stack: the newest snapshot (automated or `backup`'s) into a new
+/// instance under the old name, which terraform then owns and the services are bound to. Returns the
+/// snapshot it was restored from.
+fn restore_into_a_new_instance(sb: &Sandbox, db: &str) -> String {
+    let describe = |sb: &Sandbox| {
+        aws(sb, &["rds", "describe-db-instances", "--db-instance-identifier", db])["DBInstances"][0].clone()
+    };
+    let before = describe(sb);
+    let mut all = aws(sb, &["rds", "describe-db-snapshots", "--db-instance-identifier", db])["DBSnapshots"]
+        .as_array()
+        .cloned()
+        .unwrap();
+    all.retain(|s| s["Status"] == "available");
+    all.sort_by_key(|s| s["SnapshotCreateTime"].as_str().unwrap().to_string());
+    let newest = all.last().unwrap()["DBSnapshotIdentifier"].as_str().unwrap().to_string();
+
+    let out = sb.run(&["restore", "local"]);
+    out.assert_code(0);
+    assert!(out.stdout().contains(&format!("restore local: {db} from snapshot {newest}")), "{}", out.stdout());
+    assert!(out.stdout().contains("database back in") && out.stdout().contains("services switched in"));
+
+    // The plan made the primary from exactly that snapshot and deleted nothing.
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.work().join("plans/local.restore.plan.json")).unwrap())
+            .unwrap();
+    let changes = plan["resource_changes"].as_array().unwrap();
+    let primary = changes
+        .iter()
+        .find(|rc| rc["address"] == "module.stack.module.database.aws_db_instance.primary")
+        .expect("the plan has the primary");
+    assert_eq!(primary["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(primary["change"]["after"]["snapshot_identifier"], newest);
+    assert!(
+        changes.iter().all(|rc| !rc["change"]["actions"].as_array().unwrap().contains(&serde_json::json!("delete"))),
+        "the restore deletes nothing"
+    );
+    // terraform owns it: the state's primary is the instance made from the snapshot.
+    let state = terraform(sb, &["state", "show", "-no-color", "module.stack.module.database.aws_db_instance.primary"]);
+    assert!(state.contains(&format!("\"{newest}\"")) && state.contains(&format!("\"{db}\"")), "{state}");
+    // A new instance (RDS gave it a new master secret); the old one is gone on the emulator, whose
+    // instances all share one resource id (on AWS it is renamed aside and kept).
+    let after = describe(sb);
+    let secret = |i: &serde_json::Value| i["MasterUserSecret"]["SecretArn"].as_str().unwrap().to_string();
+    assert_ne!(secret(&after), secret(&before), "a new instance, with a new master secret");
+    let instances = aws(sb, &["rds", "describe-db-instances"])["DBInstances"].as_array().cloned().unwrap();
+    assert_eq!(instances.len(), 1, "{instances:#?}");
+    // The services are bound to it: the bound overlay names its master secret and its address.
+    let bound = || std::fs::read_to_string(sb.work().join("k8s/local-overlay.yaml")).unwrap();
+    let text = bound();
+    assert!(
+        text.contains(&secret(&after)) && !text.contains(&secret(&before)),
+        "the setup Job reads the new master secret"
+    );
+    assert!(text.contains(&format!("host={}", after["Endpoint"]["Address"].as_str().unwrap())), "PgBouncer's upstream");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.work().join("plans/local.restore.json")).unwrap()).unwrap();
+    assert_eq!(record["done"], true);
+    assert_eq!(record["source"]["snapshot_identifier"], newest);
+    assert!(record["total_seconds"].as_f64().unwrap() >= record["database_seconds"].as_f64().unwrap());
+    // A deploy after the restore binds the services to the same instance.
+    std::fs::remove_file(sb.work().join("k8s/local-overlay.yaml")).unwrap();
+    sb.run(&["deploy", "local", "--only", "workloads"]).assert_code(0);
+    assert!(bound().contains(&secret(&after)), "a deploy after the restore points the services at the new instance");
+    newest
 }
 
 #[test]

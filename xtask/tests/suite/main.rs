@@ -18,4 +18,5 @@ mod faults;
 mod github;
 mod hygiene;
 mod tunnel;
+mod recovery;
 mod validate;

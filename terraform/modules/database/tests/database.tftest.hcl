@@ -1,6 +1,7 @@
 # RDS rules AWS enforces, refused at plan time: storage autoscaling above the allocation, a major-only
 # engine version under automatic minor upgrades, and the exported logs' groups made before RDS makes
-# its own, and service logins PostgreSQL or RDS would refuse. Offline (the provider below calls nothing).
+# its own, service logins PostgreSQL or RDS would refuse, and restore sources RestoreDBInstanceToPointInTime
+# would refuse. Offline (the provider below calls nothing).
 
 # Not a mock_provider: Terraform 1.11's mocks refuse any configuration with an ephemeral resource ("No
 # ephemeral resource types in mock providers"). The provider is configured to make no call instead
@@ -217,7 +218,7 @@ run "a_replica_key_of_the_source_region_is_refused" {
 run "a_restore_from_replicated_backups_plans" {
   command = plan
   variables {
-    restore_from = { automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ" }
+    restore_source = { source_automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ", use_latest_restorable_time = true }
   }
   assert {
     condition     = one(aws_db_instance.primary.restore_to_point_in_time).use_latest_restorable_time == true && one(aws_db_instance.primary.restore_to_point_in_time).source_db_instance_automated_backups_arn == "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -228,31 +229,111 @@ run "a_restore_from_replicated_backups_plans" {
 run "replicated_backups_of_another_region_are_refused" {
   command = plan
   variables {
-    restore_from = { automated_backups_arn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ" }
+    restore_source = { source_automated_backups_arn = "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-ABCDEFGHIJKLMNOPQRSTUVWXYZ", use_latest_restorable_time = true }
   }
   expect_failures = [aws_db_instance.primary]
 }
 
-run "two_restore_sources_are_refused" {
+# Restores (`cargo xtask restore <env>`): the instance created from a snapshot or a point in time.
+run "a_restore_from_a_snapshot_plans" {
   command = plan
+
   variables {
-    restore_from = { snapshot_identifier = "authorworks-production-postgres-20261204t0300z", automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABC" }
+    restore_source = { snapshot_identifier = "authorworks-production-postgres-20261204t030000z" }
   }
-  expect_failures = [var.restore_from]
+
+  assert {
+    condition     = aws_db_instance.primary.snapshot_identifier == "authorworks-production-postgres-20261204t030000z" && length(aws_db_instance.primary.restore_to_point_in_time) == 0
+    error_message = "the primary is created from the snapshot"
+  }
+  assert {
+    condition     = aws_db_instance.primary.identifier == "authorworks-production-postgres" && aws_db_instance.primary.manage_master_user_password
+    error_message = "under the old instance's name (renamed aside first), its master password managed by RDS"
+  }
 }
 
-run "a_restore_time_for_a_snapshot_is_refused" {
+run "a_restore_to_a_point_in_time_plans" {
   command = plan
+
   variables {
-    restore_from = { snapshot_identifier = "authorworks-production-postgres-20261204t0300z", restore_time = "2026-12-04T09:30:00Z" }
+    restore_source = { source_dbi_resource_id = "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ", restore_time = "2026-12-04T09:30:00Z" }
   }
-  expect_failures = [var.restore_from]
+
+  assert {
+    condition     = aws_db_instance.primary.restore_to_point_in_time[0].source_dbi_resource_id == "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ" && aws_db_instance.primary.restore_to_point_in_time[0].restore_time == "2026-12-04T09:30:00Z"
+    error_message = "the primary is created from the automated backups at that time"
+  }
 }
 
-run "a_restore_time_that_is_no_time_is_refused" {
+run "a_restore_of_replicated_backups_at_their_latest_plans" {
   command = plan
+
   variables {
-    restore_from = { automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-ABC", restore_time = "yesterday" }
+    restore_source = { source_automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-abcdefghijklmnopqrstuvwxyz", use_latest_restorable_time = true }
   }
-  expect_failures = [var.restore_from]
+
+  assert {
+    condition     = aws_db_instance.primary.restore_to_point_in_time[0].use_latest_restorable_time
+    error_message = "the latest restorable time of the replicated backups"
+  }
+}
+
+run "a_snapshot_and_a_point_in_time_together_are_refused" {
+  command = plan
+
+  variables {
+    restore_source = { snapshot_identifier = "s", source_dbi_resource_id = "db-A", restore_time = "2026-12-04T09:30:00Z" }
+  }
+
+  expect_failures = [var.restore_source]
+}
+
+run "two_sources_of_automated_backups_are_refused" {
+  command = plan
+
+  variables {
+    restore_source = { source_dbi_resource_id = "db-A", source_automated_backups_arn = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-x", use_latest_restorable_time = true }
+  }
+
+  expect_failures = [var.restore_source]
+}
+
+run "a_point_in_time_without_a_time_is_refused" {
+  command = plan
+
+  variables {
+    restore_source = { source_dbi_resource_id = "db-A" }
+  }
+
+  expect_failures = [var.restore_source]
+}
+
+run "a_time_and_the_latest_restorable_time_together_are_refused" {
+  command = plan
+
+  variables {
+    restore_source = { source_dbi_resource_id = "db-A", restore_time = "2026-12-04T09:30:00Z", use_latest_restorable_time = true }
+  }
+
+  expect_failures = [var.restore_source]
+}
+
+run "a_snapshot_with_a_restore_time_is_refused" {
+  command = plan
+
+  variables {
+    restore_source = { snapshot_identifier = "s", restore_time = "2026-12-04T09:30:00Z" }
+  }
+
+  expect_failures = [var.restore_source]
+}
+
+run "a_restore_time_not_in_utc_is_refused" {
+  command = plan
+
+  variables {
+    restore_source = { source_dbi_resource_id = "db-A", restore_time = "2026-12-04T10:30:00+01:00" }
+  }
+
+  expect_failures = [var.restore_source]
 }

@@ -34,6 +34,7 @@ variables {
   application_secrets   = ["session-signing-key", "ai-provider-api-key"]
   external_secret_names = ["authorworks/staging/db/user-service"]
   external_secret_arns  = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-AbCdEf"]
+  loki_bucket_arn       = "arn:aws:s3:::authorworks-staging-loki-123456789012"
   operations = {
     db_instance_identifier = "authorworks-staging-postgres"
     state_bucket           = "authorworks-staging-tfstate-123456789012"
@@ -326,4 +327,24 @@ run "a_replica_key_of_another_region_is_refused" {
     application_secret_replica = { region = "us-west-2", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000d" }
   }
   expect_failures = [var.application_secret_replica]
+}
+
+# Loki's role reaches its bucket, and only through a bucket ARN (an object ARN would grant nothing).
+run "lokis_role_may_use_its_bucket" {
+  command = plan
+
+  assert {
+    condition     = strcontains(aws_iam_role_policy.controller["loki"].policy, "arn:aws:s3:::authorworks-staging-loki-123456789012/*")
+    error_message = "Loki may read and write the objects of its bucket"
+  }
+}
+
+run "an_object_arn_as_lokis_bucket_is_refused" {
+  command = plan
+
+  variables {
+    loki_bucket_arn = "arn:aws:s3:::authorworks-staging-loki-123456789012/*"
+  }
+
+  expect_failures = [var.loki_bucket_arn]
 }
