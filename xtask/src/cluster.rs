@@ -19,6 +19,34 @@ fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn
     release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve)
 }
 
+/// The commands that install (or upgrade) one release, in order: what `deploy` runs per release and
+/// `upgrade` runs for the releases that follow the Kubernetes version. `outputs` resolves a terraform
+/// output name (a placeholder for `--dry-run`).
+pub fn release_commands(
+    ctx: &Context,
+    target: &Target,
+    release: &Release,
+    outputs: &dyn Fn(&str) -> String,
+) -> Vec<Cmd> {
+    vec![helm_install(ctx, target, release, outputs)]
+}
+
+/// Installs one release with the recorded terraform outputs (each it takes must exist).
+pub fn install_release(
+    c: &mut crate::engine::StepCtx,
+    ctx: &Context,
+    target: &Target,
+    release: &Release,
+) -> Result<()> {
+    for name in release.set_from_terraform.values() {
+        target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
+    }
+    for cmd in release_commands(ctx, target, release, &|name| target.output(name).unwrap_or_default()) {
+        c.run(&cmd)?;
+    }
+    Ok(())
+}
+
 /// Where the Namespace manifest deploy applies is written (the step writes it, then applies it).
 fn namespace_file(ctx: &Context, target: &Target, ns: &Namespace) -> std::path::PathBuf {
     ctx.work.join("k8s").join("namespaces").join(format!("{}-{}.yaml", target.env.name, ns.name))
@@ -85,14 +113,10 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
     let mesh: Vec<&Release> = releases.iter().filter(|r| r.is_mesh()).collect();
     for release in releases.iter().filter(|r| !r.is_mesh()).cloned() {
         namespace_steps(ctx, target, &namespaces, &[&release], &mut labelled, pipeline);
-        let shown = helm_install(ctx, target, &release, &output_placeholder);
+        let shown = release_commands(ctx, target, &release, &output_placeholder);
         let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
-        pipeline.step(Step::new(format!("helm-{}", release.name), about, vec![shown], move |c| {
-            for name in release.set_from_terraform.values() {
-                target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
-            }
-            let cmd = helm_install(ctx, target, &release, &|name| target.output(name).unwrap_or_default());
-            c.run(&cmd)
+        pipeline.step(Step::new(format!("helm-{}", release.name), about, shown, move |c| {
+            install_release(c, ctx, target, &release)
         }));
     }
     namespace_steps(ctx, target, &namespaces, &mesh, &mut labelled, pipeline);
@@ -297,7 +321,11 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             let objects = k8s::parse(&yaml)?;
             let where_ = k8s::overlay_dir(&ctx.root, &overlay);
             let mut findings = k8s::policies(&objects, &overlay, &where_);
-            findings.extend(k8s::schema_check(ctx, &yaml, &overlay, &k8s::kubernetes_version(&ctx.root, &overlay))?);
+            let (apis, next_minor) = crate::lifecycle::apis::overlay_findings(ctx, &overlay, &yaml)?;
+            findings.extend(apis);
+            for w in &next_minor {
+                c.log(format!("warning: {w}"));
+            }
             for f in &findings {
                 c.log(f.to_string());
             }

@@ -22,6 +22,7 @@ mod edge;
 mod emulator;
 mod finding;
 mod k8s;
+mod lifecycle;
 mod mesh;
 mod plans;
 mod preflight;
@@ -33,6 +34,7 @@ mod target;
 mod terraform;
 mod tferror;
 mod tools;
+mod upgrade;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +80,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Schedule(args) => schedule::run(&ctx, args),
         CostReport(args) => cost_report::run(&ctx, args),
         Unlock(args) => unlock::run(&ctx, args),
+        Upgrade(args) => upgrade::run(&ctx, args),
     }
 }
 

@@ -106,6 +106,9 @@ pub struct Release {
     /// A release whose `app_version` this one's must equal (CRDs at the operator's version).
     #[serde(default)]
     pub app_version_of: Option<String>,
+    /// Kubernetes minor → how this pinned version is known to run on it: "matrix" or "decision" (lifecycle.rs).
+    #[serde(default)]
+    pub kubernetes: BTreeMap<String, String>,
     #[serde(skip)]
     pub line: usize,
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result};
 
-use crate::engine::{Cmd, Pipeline, Step};
+use crate::engine::{Cmd, Pipeline, Step, StepCtx};
 use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, PlanSummary, Target};
 use crate::terraform::emulator_omissions;
@@ -31,44 +31,52 @@ pub fn ready_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
 /// project's own tools a `local` run needs were installed by `preflight::check`, before this pipeline.)
 fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let sts = |endpoint: Option<&str>| {
-        target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
-    };
     let about = match target.against {
         Against::EmulatedPlan => "Check the tools (emulated: no cloud account is used)".to_string(),
         _ => format!("Check the tools and that the AWS credentials are for account {}", target.env.account_id),
     };
-    Step::new("preflight", about, vec![sts(shown.as_deref())], move |c| {
-        let tools = Tools::new(ctx);
-        for tool in [tools::TERRAFORM, tools::AWS] {
-            if tools.find(tool).is_none() {
-                return Err(usage(not_found(tool.bin)));
-            }
-        }
-        if target.against == Against::EmulatedPlan {
-            c.note("emulated plan: no cloud credentials needed");
-            return Ok(());
-        }
-        let endpoint = target.endpoint(ctx)?;
-        let account = c.output(&sts(endpoint.as_deref())).map_err(|e| {
-            usage(format!(
-                "cannot identify the AWS account ({e:#}): set credentials for {} (AWS_PROFILE or keys) and retry",
-                target.env.name
-            ))
-        })?;
-        let account = account.trim();
-        if account != target.env.account_id {
-            return Err(usage(format!(
-                "refusing to touch `{}`: the AWS credentials belong to account {account}, but {} says `{}` runs in account {}",
-                target.env.name,
-                target.config.path.display(),
-                target.env.name,
-                target.env.account_id
-            )));
-        }
-        c.note(format!("account {account}"));
-        Ok(())
+    Step::new("preflight", about, vec![account_cmd(ctx, target, shown.as_deref())], move |c| {
+        check_tools_and_account(c, ctx, target)
     })
+}
+
+/// `aws sts get-caller-identity`: which account the credentials belong to.
+pub fn account_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
+    target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
+}
+
+/// terraform and the AWS CLI are present, and (but for an emulated plan) the caller's AWS account is the
+/// environment's; a refusal is bad usage (exit 2), made before anything changes.
+pub fn check_tools_and_account(c: &mut StepCtx, ctx: &Context, target: &Target) -> Result<()> {
+    let tools = Tools::new(ctx);
+    for tool in [tools::TERRAFORM, tools::AWS] {
+        if tools.find(tool).is_none() {
+            return Err(usage(not_found(tool.bin)));
+        }
+    }
+    if target.against == Against::EmulatedPlan {
+        c.note("emulated plan: no cloud credentials needed");
+        return Ok(());
+    }
+    let endpoint = target.endpoint(ctx)?;
+    let account = c.output(&account_cmd(ctx, target, endpoint.as_deref())).map_err(|e| {
+        usage(format!(
+            "cannot identify the AWS account ({e:#}): set credentials for {} (AWS_PROFILE or keys) and retry",
+            target.env.name
+        ))
+    })?;
+    let account = account.trim();
+    if account != target.env.account_id {
+        return Err(usage(format!(
+            "refusing to touch `{}`: the AWS credentials belong to account {account}, but {} says `{}` runs in account {}",
+            target.env.name,
+            target.config.path.display(),
+            target.env.name,
+            target.env.account_id
+        )));
+    }
+    c.note(format!("account {account}"));
+    Ok(())
 }
 
 /// The state bucket: looked up, and created with the bootstrap root when it is missing.
@@ -194,16 +202,19 @@ pub fn plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipel
     );
 }
 
+/// `terraform init` of the environment's root, with its backend settings (emulated: the local override).
+pub fn init_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<Cmd> {
+    let cmd = target.terraform(ctx, endpoint)?.cmd(["init", "-input=false", "-no-color", "-reconfigure"]);
+    Ok(match target.against {
+        Against::EmulatedPlan => cmd,
+        _ => cmd.arg(format!("-backend-config={}", target.backend_file().display())),
+    })
+}
+
 /// `terraform init` with the environment's backend settings (or, emulated, the local override).
 pub fn init_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let init = move |endpoint: Option<&str>| -> Result<Cmd> {
-        let cmd = target.terraform(ctx, endpoint)?.cmd(["init", "-input=false", "-no-color", "-reconfigure"]);
-        Ok(match target.against {
-            Against::EmulatedPlan => cmd,
-            _ => cmd.arg(format!("-backend-config={}", target.backend_file().display())),
-        })
-    };
+    let init = move |endpoint: Option<&str>| init_cmd(ctx, target, endpoint);
     let about = match target.against {
         Against::Aws => format!("terraform init with the S3 backend (bucket {})", target.state_bucket()),
         Against::Emulator => {
@@ -264,27 +275,31 @@ pub fn apply_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipe
     );
 }
 
+/// `terraform output -json` of the environment's root.
+pub fn output_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<Cmd> {
+    Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
+}
+
+/// Runs `terraform output -json` and records it where [`Target::output`] reads it; how many there are.
+pub fn record_outputs(c: &mut StepCtx, ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<usize> {
+    let json = c.output(&output_cmd(ctx, target, endpoint)?)?;
+    let path = target.outputs_file();
+    target.ensure_dirs()?;
+    std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    Ok(serde_json::from_str::<serde_json::Value>(&json).ok().and_then(|v| v.as_object().map(|o| o.len())).unwrap_or(0))
+}
+
 /// `terraform output -json`, recorded for the steps after it (kubeconfig, releases).
 pub fn outputs_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let output = move |endpoint: Option<&str>| -> Result<Cmd> {
-        Ok(target.terraform(ctx, endpoint)?.cmd(["output", "-json", "-no-color"]))
-    };
     Step::new(
         "outputs",
         "Record the terraform outputs for the steps after it",
-        output(shown.as_deref()).into_iter().collect(),
+        output_cmd(ctx, target, shown.as_deref()).into_iter().collect(),
         move |c| {
             let endpoint = target.endpoint(ctx)?;
-            let json = c.output(&output(endpoint.as_deref())?)?;
-            let path = target.outputs_file();
-            target.ensure_dirs()?;
-            std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
-            let count = serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .and_then(|v| v.as_object().map(|o| o.len()))
-                .unwrap_or(0);
-            c.note(format!("{count} outputs in {}", path.display()));
+            let count = record_outputs(c, ctx, target, endpoint.as_deref())?;
+            c.note(format!("{count} outputs in {}", target.outputs_file().display()));
             Ok(())
         },
     )

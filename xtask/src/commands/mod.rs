@@ -15,4 +15,5 @@ pub mod plan;
 pub mod schedule;
 pub mod tools;
 pub mod unlock;
+pub mod upgrade;
 pub mod validate;
