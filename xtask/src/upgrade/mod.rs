@@ -18,7 +18,7 @@ use anyhow::Result;
 use crate::engine::{Pipeline, Step};
 use crate::error::usage;
 use crate::lifecycle::{self, Calendar, Minor};
-use crate::releases::{self, Release};
+use crate::releases::Release;
 use crate::target::{output_placeholder, Target};
 use crate::{cluster, emulator, steps, Context};
 
@@ -130,10 +130,8 @@ fn confirm_step<'a>(target: &'a Target, up: &'a Upgrade) -> Step<'a> {
 /// The releases whose image carries the Kubernetes minor (`follows_kubernetes`), installed again with
 /// the values the preflight found at the new minor.
 fn releases_step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Result<Step<'a>> {
-    let moving: Vec<Release> = releases::ordered(&ctx.root, &target.env.overlay)?
-        .into_iter()
-        .filter(|r| r.follows_kubernetes.is_some())
-        .collect();
+    let moving: Vec<Release> =
+        readiness::releases_of(ctx, target)?.into_iter().filter(|r| r.follows_kubernetes.is_some()).collect();
     let shown = moving.iter().flat_map(|r| cluster::release_commands(ctx, target, r, &output_placeholder)).collect();
     let names: Vec<&str> = moving.iter().map(|r| r.name.as_str()).collect();
     let about = match names.as_slice() {

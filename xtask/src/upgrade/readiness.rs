@@ -45,12 +45,16 @@ pub fn template(ctx: &Context, target: &Target, release: &Release, to: Minor, ou
     cmd
 }
 
-/// The releases the environment gets (none where there is no cluster).
-fn releases_of(ctx: &Context, target: &Target) -> Result<Vec<Release>> {
+/// The releases the environment gets, in list order (none where there is no cluster). Not
+/// `releases::ordered`: that refuses a list whose `follows_kubernetes` values are at another minor than
+/// terraform's, which is what a tree whose pins moved ahead of its `kubernetes_version` looks like; the
+/// preflight judges those values against the target instead.
+pub fn releases_of(ctx: &Context, target: &Target) -> Result<Vec<Release>> {
     if target.uses_emulator() {
         return Ok(Vec::new());
     }
-    releases::ordered(&ctx.root, &target.env.overlay)
+    let env = &target.env.overlay;
+    Ok(releases::load(&ctx.root)?.into_iter().filter(|r| r.environments.iter().any(|e| e == env)).collect())
 }
 
 pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Result<Step<'a>> {

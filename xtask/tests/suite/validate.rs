@@ -103,7 +103,7 @@ fn validate_rejects_bad_manifests_naming_object_and_field() {
 }
 
 /// The repository's own files under `dirs` (path, content), for a scratch copy to break.
-fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
+pub fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
     let root = repo_root();
     let mut out = Vec::new();
     let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
