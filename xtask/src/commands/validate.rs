@@ -55,6 +55,12 @@ fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings) ->
             run: Box::new(move || overlay_check(ctx, &overlay, warnings)),
         });
     }
+    if ctx.root.join(crate::lifecycle::CALENDAR).is_file() {
+        checks.push(Check {
+            name: "kubernetes versions".into(),
+            run: Box::new(|| Ok(crate::lifecycle::tables_findings(&ctx.root))),
+        });
+    }
     if ctx.root.join(crate::releases::LIST).is_file() {
         checks.push(Check {
             name: "helm release list and values".into(),

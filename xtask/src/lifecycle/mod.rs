@@ -125,6 +125,8 @@ pub struct Version {
     pub released: Date,
     pub standard_ends: Date,
     pub extended_ends: Date,
+    /// Where a row's dates come from when not from the calendar itself.
+    pub note: Option<String>,
 }
 
 /// The EKS release calendar.
@@ -152,13 +154,13 @@ impl Calendar {
                 released: date("released", &row.released)?,
                 standard_ends: date("standard_support_ends", &row.standard_support_ends)?,
                 extended_ends: date("extended_support_ends", &row.extended_support_ends)?,
+                note: row.note,
             };
             if !(version.released < version.standard_ends && version.standard_ends < version.extended_ends) {
                 return Err(usage(format!(
                     "{at}: {key}: the dates must follow each other (released < standard_support_ends < extended_support_ends)"
                 )));
             }
-            let _ = row.note;
             versions.push(version);
         }
         versions.sort_by_key(|v| v.minor);
@@ -302,6 +304,81 @@ pub fn release_support_findings(root: &Path, releases: &[Release]) -> Vec<Findin
     findings
 }
 
+/// Where the calendar is shown to people: a table generated from k8s/eks-versions.toml.
+pub const CALENDAR_DOC: &str = "docs/DEPLOYMENT.md";
+const TABLE_BEGIN: &str = "<!-- BEGIN_EKS_CALENDAR -->";
+const TABLE_END: &str = "<!-- END_EKS_CALENDAR -->";
+
+/// The calendar as the docs show it, newest first.
+pub fn calendar_table(calendar: &Calendar) -> String {
+    let mut out = String::from(
+        "| Kubernetes | EKS release | end of standard support | end of extended support | note |\n|---|---|---|---|---|\n",
+    );
+    for v in calendar.versions.iter().rev() {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            v.minor,
+            date_text(v.released),
+            date_text(v.standard_ends),
+            date_text(v.extended_ends),
+            v.note.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+/// Writes the docs' calendar table (`cargo xtask docs`); whether the file changed.
+pub fn write_calendar_table(root: &Path) -> Result<bool> {
+    let table = calendar_table(&Calendar::load(root)?);
+    let doc = root.join(CALENDAR_DOC);
+    let text = std::fs::read_to_string(&doc).map_err(|e| usage(format!("cannot read {}: {e}", doc.display())))?;
+    let (Some(b), Some(e)) = (text.find(TABLE_BEGIN), text.find(TABLE_END)) else {
+        return Err(usage(format!("{CALENDAR_DOC}: no {TABLE_BEGIN} / {TABLE_END} markers to fill")));
+    };
+    let updated = format!("{}{TABLE_BEGIN}\n{table}{}", &text[..b], &text[e..]);
+    if updated == text {
+        return Ok(false);
+    }
+    std::fs::write(&doc, updated).map_err(|e| usage(format!("cannot write {}: {e}", doc.display())))?;
+    Ok(true)
+}
+
+/// `validate`'s check of the Kubernetes version tables: both read (every key, every date), and the docs'
+/// calendar table is the one `cargo xtask docs` makes.
+pub fn tables_findings(root: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let as_finding = |file: &str, e: anyhow::Error| Finding::new(&root.join(file), None, format!("{e:#}"));
+    if let Err(e) = apis::Removals::load(root) {
+        findings.push(as_finding(apis::REMOVED, e));
+    }
+    let calendar = match Calendar::load(root) {
+        Ok(c) => c,
+        Err(e) => {
+            findings.push(as_finding(CALENDAR, e));
+            return findings;
+        }
+    };
+    let doc = root.join(CALENDAR_DOC);
+    let Ok(text) = std::fs::read_to_string(&doc) else { return findings };
+    match (text.find(TABLE_BEGIN), text.find(TABLE_END)) {
+        (Some(b), Some(e)) if b < e => {
+            if text[b + TABLE_BEGIN.len()..e].trim() != calendar_table(&calendar).trim() {
+                findings.push(Finding::new(
+                    &doc,
+                    Some(text[..b].matches('\n').count() + 1),
+                    format!("the EKS calendar table differs from {CALENDAR}: run `cargo xtask docs`"),
+                ));
+            }
+        }
+        _ => findings.push(Finding::new(
+            &doc,
+            None,
+            format!("no {TABLE_BEGIN} / {TABLE_END} markers around the EKS calendar"),
+        )),
+    }
+    findings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +402,7 @@ mod tests {
             released: parse_date(r).unwrap(),
             standard_ends: parse_date(s).unwrap(),
             extended_ends: parse_date(e).unwrap(),
+            note: None,
         };
         Calendar { versions: vec![v("1.35", "2026-01-28", "2027-03-27", "2028-03-27")] }
     }

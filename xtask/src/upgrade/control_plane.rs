@@ -214,6 +214,21 @@ pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec
     }
 }
 
+/// The cluster version change a plan makes (an update of an `aws_eks_cluster`'s `version`), if any: what
+/// `deploy` refuses, because moving the version is `upgrade`'s, in order with the add-ons and nodes.
+pub fn version_change(json: &str) -> Option<(String, String)> {
+    let plan: PlanJson = serde_json::from_str(json).ok()?;
+    plan.resource_changes.iter().filter(|rc| rc.rtype == "aws_eks_cluster" && rc.change.actions == ["update"]).find_map(
+        |rc| {
+            let v = |side: &Value| side.get("version").and_then(Value::as_str).map(str::to_string);
+            match (v(&rc.change.before), v(&rc.change.after)) {
+                (Some(a), Some(b)) if a != b => Some((a, b)),
+                _ => None,
+            }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,8 @@ use crate::releases::Release;
 use crate::target::{output_placeholder, Target};
 use crate::{cluster, emulator, steps, Context};
 
+pub use control_plane::version_change;
+
 /// What an upgrade moves: to which minor, from the version terraform says now (and where it says it).
 pub struct Upgrade {
     pub to: Minor,

@@ -161,6 +161,7 @@ fn cluster() -> Sandbox {
 insight='{{"id":"ins-skew","name":"Kubelet version skew","kubernetesVersion":"1.36","insightStatus":{{"status":"'"${{INSIGHT:-WARNING}}"'","reason":"Node kubelet versions differ from the control plane"}}'
 case "$*" in
   *get-caller-identity*) echo 111122223333 ;;
+  *list-buckets*) echo authorworks-dev-tfstate-111122223333 ;;
   *"eks describe-cluster"*) echo '{{"cluster":{{"name":"authorworks-dev-eks","version":"'$cp'","status":"ACTIVE"}}}}' ;;
   *"eks list-insights"*) echo '{{"insights":[{{"id":"ins-apis","name":"Deprecated APIs removed in Kubernetes v1.36","kubernetesVersion":"1.36","insightStatus":{{"status":"PASSING","reason":"none used"}}}},{{"id":"ins-old","name":"Old","kubernetesVersion":"1.37","insightStatus":{{"status":"ERROR","reason":"about 1.37"}}}},'"$insight"'}}]}}' ;;
   *"eks describe-insight"*) echo '{{"insight":{{"id":"ins-skew","name":"Kubelet version skew","insightStatus":{{"status":"'"${{INSIGHT:-WARNING}}"'","reason":"Node kubelet versions differ from the control plane"}},"recommendation":"Upgrade the nodes after the control plane","resources":[{{"kubernetesResourceUri":"/api/v1/nodes/ip-10-2-11-5"}}]}}}}' ;;
@@ -335,6 +336,23 @@ fn a_plan_that_does_more_than_move_the_version_is_not_applied() {
     assert!(!sb.calls().iter().any(|c| c.starts_with("terraform apply")), "{:#?}", sb.calls());
     let main = std::fs::read_to_string(sb.root.as_ref().unwrap().join("terraform/environments/dev/main.tf")).unwrap();
     assert_eq!(main, MAIN_TF, "the version written for the plan is taken back");
+}
+
+/// The version moved in terraform (the pins' PR merged) is not `deploy`'s to apply: it would move the
+/// control plane and leave the add-ons and nodes behind.
+#[test]
+fn deploy_refuses_a_plan_that_moves_the_kubernetes_version() {
+    let sb = cluster();
+    let main = sb.root.as_ref().unwrap().join("terraform/environments/dev/main.tf");
+    std::fs::write(&main, MAIN_TF.replace("\"1.35\"", "\"1.36\"")).unwrap();
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr().contains("refusing to apply: the plan moves `dev`'s cluster from Kubernetes 1.35 to 1.36, which is an upgrade, not a deploy: run `cargo xtask upgrade dev --to 1.36`"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!sb.calls().iter().any(|c| c.starts_with("terraform apply")), "{:#?}", sb.calls());
 }
 
 #[test]
