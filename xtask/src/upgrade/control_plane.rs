@@ -81,6 +81,15 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Step<'
         for line in &changes {
             c.log(line);
         }
+        if written && !target.uses_emulator() {
+            let file = crate::terraform::env_dir(&ctx.root, &target.env.name).join("main.tf");
+            c.fact(format!(
+                "{} now says kubernetes_version = \"{}\" (it said {}): commit it with this upgrade",
+                file.strip_prefix(&ctx.root).unwrap_or(&file).display(),
+                up.to,
+                up.tree
+            ));
+        }
         if changes.is_empty() {
             c.note(format!("the cluster already runs {}: nothing to apply", up.to));
             return Ok(());
@@ -97,15 +106,6 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Step<'
             ))
         });
         statelock::after_terraform(c, ctx, target, endpoint.as_deref(), result, true)?;
-        if written {
-            let file = crate::terraform::env_dir(&ctx.root, &target.env.name).join("main.tf");
-            c.fact(format!(
-                "{} now says kubernetes_version = \"{}\": commit it (the cluster runs {} now)",
-                file.strip_prefix(&ctx.root).unwrap_or(&file).display(),
-                up.to,
-                up.to
-            ));
-        }
         c.note(format!("control plane at {}", up.to));
         Ok(())
     })

@@ -268,7 +268,7 @@ fn the_pipeline_moves_the_cluster_from_1_35_to_1_36_in_order() {
     assert!(main.contains("kubernetes_version = \"1.36\""), "{main}");
     let text = out.stdout();
     assert!(
-        text.contains("terraform/environments/dev/main.tf now says kubernetes_version = \"1.36\": commit it"),
+        text.contains("terraform/environments/dev/main.tf now says kubernetes_version = \"1.36\" (it said 1.35): commit it with this upgrade"),
         "{text}"
     );
     assert!(text.contains("Kubelet version skew\" is WARNING"), "the warning insight is said: {text}");
