@@ -338,6 +338,23 @@ fn a_plan_that_does_more_than_move_the_version_is_not_applied() {
     assert_eq!(main, MAIN_TF, "the version written for the plan is taken back");
 }
 
+/// AWS moved the control plane by itself (upgrade policy STANDARD, at the end of standard support): the
+/// upgrade finishes the job — terraform's version written, nothing to apply, add-ons and nodes moved.
+#[test]
+fn a_control_plane_aws_upgraded_already_is_finished_not_refused() {
+    let sb = cluster();
+    std::fs::write(sb.path("cluster/cp"), "1.36").unwrap();
+    std::fs::write(sb.path("cluster/plan.json"), r#"{"resource_changes":[]}"#).unwrap();
+    let out = upgrade(&sb, &[], &[]);
+    out.assert_code(0);
+    assert!(out.stdout().contains("the cluster already runs 1.36: nothing to apply"), "{}", out.stdout());
+    let calls = sb.calls();
+    assert!(!calls.iter().any(|c| c.starts_with("terraform apply")), "{calls:#?}");
+    assert!(calls.iter().any(|c| c.contains("update-nodegroup-version")), "{calls:#?}");
+    let main = std::fs::read_to_string(sb.root.as_ref().unwrap().join("terraform/environments/dev/main.tf")).unwrap();
+    assert!(main.contains("kubernetes_version = \"1.36\""), "{main}");
+}
+
 /// The version moved in terraform (the pins' PR merged) is not `deploy`'s to apply: it would move the
 /// control plane and leave the add-ons and nodes behind.
 #[test]
