@@ -70,6 +70,20 @@ pub enum Command {
     Promotion(PromotionArgs),
     /// Post the environment's plan and cost change on a pull request, or update its earlier comment in place
     PrComment(PrCommentArgs),
+    /// Move a cluster one Kubernetes minor: preflight, control plane, add-ons, node groups, releases, verify
+    #[command(
+        long_about = "Move an environment's EKS cluster one Kubernetes minor version, in order: the preflight (the cluster \
+                      runs the minor below --to; no EKS upgrade insight is ERROR; no rendered object uses an API removed \
+                      by --to; every release, add-on and the project's kubectl support it; node version skew stays within \
+                      Kubernetes' policy) refuses with the list of what is in the way (exit 2, nothing changed); then the \
+                      control plane (terraform: kubernetes_version only, an in-place update, written into the \
+                      environment's main.tf when it says the minor below — commit it), the managed add-ons (the versions \
+                      EKS lists for --to), the node groups (rolled by EKS within the PodDisruptionBudgets), the releases \
+                      that follow the Kubernetes minor, and a verify. Every step is waited on and resumable (--resume); a \
+                      control plane can't go back a minor. On `local` (the emulator has none of the upgrade APIs) the \
+                      preflight runs what it can and the version change is planned and checked, not applied."
+    )]
+    Upgrade(UpgradeArgs),
 }
 
 pub use crate::engine::RunArgs;
@@ -288,6 +302,21 @@ pub struct CostReportArgs {
     /// With --actual: print the AWS CLI calls and run nothing
     #[arg(long, requires = "actual")]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// Environment: dev, staging, production or local
+    pub env: String,
+    /// The Kubernetes minor to move to, e.g. 1.36: the one above the cluster's (or the cluster's own, to
+    /// finish an upgrade whose control plane moved already)
+    #[arg(long, value_name = "MINOR")]
+    pub to: String,
+    /// Don't ask for confirmation in protected environments (for CI)
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]

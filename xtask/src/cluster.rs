@@ -16,8 +16,66 @@ fn kubeconfig_arg(target: &Target) -> String {
 
 fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
     let helm = Tools::new(ctx).cmd(tools::HELM);
-    // Its crds/ were applied server-side just before (release_step): helm leaves them alone.
+    // A chart's crds/ are applied server-side by the step (release_commands): helm leaves them alone.
     release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve).arg("--skip-crds")
+}
+
+/// `kubectl apply` of the CRDs a release's chart keeps in `crds/` (written first to `crds_file`).
+fn crds_apply(ctx: &Context, target: &Target, release: &Release) -> Cmd {
+    Tools::new(ctx)
+        .cmd(tools::KUBECTL)
+        .args(["apply", "--server-side", "--force-conflicts", "--field-manager=cargo-xtask", "-f"])
+        .arg(crds_file(ctx, target, release).to_string_lossy())
+        .arg(kubeconfig_arg(target))
+}
+
+/// The commands that install (or upgrade) one release, in order: what `deploy` runs per release and
+/// `upgrade` runs for the releases that follow the Kubernetes version. A chart that keeps CRDs in its
+/// `crds/` folder (`crds_folder` in the release list) gets them applied server-side first — Helm
+/// installs those once and never upgrades them (helm.sh/docs/chart_best_practices/custom_resource_definitions),
+/// so a chart upgrade that changes them would run against the old ones — and the release is installed
+/// with `--skip-crds`. `outputs` resolves a terraform output name (a placeholder for `--dry-run`).
+pub fn release_commands(
+    ctx: &Context,
+    target: &Target,
+    release: &Release,
+    outputs: &dyn Fn(&str) -> String,
+) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    if release.crds_folder {
+        cmds.push(release.show_crds(Tools::new(ctx).cmd(tools::HELM)));
+        cmds.push(crds_apply(ctx, target, release));
+    }
+    cmds.push(helm_install(ctx, target, release, outputs));
+    cmds
+}
+
+/// Installs one release with the recorded terraform outputs (each it takes must exist): its chart's
+/// `crds/` first where it keeps CRDs there (`helm show crds`, written to a file, applied server-side).
+pub fn install_release(
+    c: &mut crate::engine::StepCtx,
+    ctx: &Context,
+    target: &Target,
+    release: &Release,
+) -> Result<()> {
+    for name in release.set_from_terraform.values() {
+        target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
+    }
+    if release.crds_folder {
+        let crds = c.output(&release.show_crds(Tools::new(ctx).cmd(tools::HELM)))?;
+        if k8s::parse(&crds)?.is_empty() {
+            anyhow::bail!(
+                "{} {} prints no CRDs (`helm show crds`), but helm-values/releases.toml says it keeps them in crds/ (`crds_folder`): correct the list",
+                release.chart,
+                release.version
+            );
+        }
+        let file = crds_file(ctx, target, release);
+        std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
+        std::fs::write(&file, &crds).with_context(|| format!("writing {}", file.display()))?;
+        c.run(&crds_apply(ctx, target, release))?;
+    }
+    c.run(&helm_install(ctx, target, release, &|name| target.output(name).unwrap_or_default()))
 }
 
 /// Where the Namespace manifest deploy applies is written (the step writes it, then applies it).
@@ -72,37 +130,6 @@ fn namespace_steps<'a>(
 /// Where a release's `crds/` are written before they are applied.
 fn crds_file(ctx: &Context, target: &Target, release: &Release) -> std::path::PathBuf {
     ctx.work.join("k8s").join("crds").join(format!("{}-{}.yaml", target.env.name, release.name))
-}
-
-/// One release: the CRDs its chart keeps in `crds/` applied server-side first — Helm installs those
-/// once and never upgrades them (helm.sh/docs/chart_best_practices/custom_resource_definitions), so a
-/// chart upgrade that changes them would run against the old ones — then `helm upgrade --install`
-/// with `--skip-crds`. A chart with no `crds/` prints nothing and nothing is applied.
-fn release_step<'a>(ctx: &'a Context, target: &'a Target, release: Release) -> Step<'a> {
-    let file = crds_file(ctx, target, &release);
-    let show = release.show_crds(Tools::new(ctx).cmd(tools::HELM));
-    let apply = Tools::new(ctx)
-        .cmd(tools::KUBECTL)
-        .args(["apply", "--server-side", "--force-conflicts", "--field-manager=cargo-xtask", "-f"])
-        .arg(file.to_string_lossy())
-        .arg(kubeconfig_arg(target));
-    let shown = vec![show.clone(), apply.clone(), helm_install(ctx, target, &release, &output_placeholder)];
-    let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
-    Step::new(format!("helm-{}", release.name), about, shown, move |c| {
-        for name in release.set_from_terraform.values() {
-            target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
-        }
-        let crds = c.output(&show)?;
-        if k8s::parse(&crds)?.is_empty() {
-            c.log(format!("{} {} keeps no CRDs in crds/", release.chart, release.version));
-        } else {
-            std::fs::create_dir_all(file.parent().unwrap_or(&file))?;
-            std::fs::write(&file, &crds).with_context(|| format!("writing {}", file.display()))?;
-            c.run(&apply)?;
-        }
-        c.run(&helm_install(ctx, target, &release, &|name| target.output(name).unwrap_or_default()))
-    })
-    .note("the chart's crds/ (if any) applied server-side before the release, which then skips them")
 }
 
 /// Where the bound objects of k8s/cluster/ are written before they are applied.
@@ -164,7 +191,11 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
     let mesh: Vec<&Release> = releases.iter().filter(|r| r.is_mesh()).collect();
     for release in releases.iter().filter(|r| !r.is_mesh()).cloned() {
         namespace_steps(ctx, target, &namespaces, &[&release], &mut labelled, pipeline);
-        pipeline.step(release_step(ctx, target, release));
+        let shown = release_commands(ctx, target, &release, &output_placeholder);
+        let about = format!("helm {} {} into {}", release.chart, release.version, release.namespace);
+        pipeline.step(Step::new(format!("helm-{}", release.name), about, shown, move |c| {
+            install_release(c, ctx, target, &release)
+        }));
     }
     namespace_steps(ctx, target, &namespaces, &mesh, &mut labelled, pipeline);
     pipeline.step(mesh::certs_step(ctx, target));
@@ -372,7 +403,11 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             let objects = k8s::parse(&yaml)?;
             let where_ = k8s::overlay_dir(&ctx.root, &overlay);
             let mut findings = k8s::policies(&objects, &overlay, &where_);
-            findings.extend(k8s::schema_check(ctx, &yaml, &overlay, &k8s::kubernetes_version(&ctx.root, &overlay))?);
+            let (apis, next_minor) = crate::lifecycle::apis::overlay_findings(ctx, &overlay, &yaml)?;
+            findings.extend(apis);
+            for w in &next_minor {
+                c.log(format!("warning: {w}"));
+            }
             for f in &findings {
                 c.log(f.to_string());
             }

@@ -1,6 +1,7 @@
 //! The Kubernetes manifests: overlays rendered with kustomize, checked against the Kubernetes API
-//! schemas (kubernetes-validate, strict: a misspelled field is an error) and against the project's
-//! policies (requests/limits, probes, security context, image tags, PDBs, default-deny policies).
+//! schemas (kubernetes-validate, strict: a misspelled field is an error; what it has no schema for is
+//! handed to lifecycle::apis) and against the project's policies (requests/limits, probes, security
+//! context, image tags, PDBs, default-deny policies).
 
 use std::path::{Path, PathBuf};
 
@@ -246,9 +247,17 @@ fn has_pdb(objects: &[Value], deployment: &Value) -> bool {
         })
 }
 
-/// Strict schema validation of rendered manifests with kubernetes-validate. Custom resources whose
-/// schemas it doesn't carry are reported as warnings by the tool, not failures.
-pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version: &str) -> Result<Vec<Finding>> {
+/// What kubernetes-validate said of a render: schema errors, and the (apiVersion, kind) pairs it has no
+/// schema for at that version (custom resources, and API versions that version does not serve).
+pub struct Schemas {
+    pub findings: Vec<Finding>,
+    pub unknown: Vec<(String, String)>,
+}
+
+/// Strict schema validation of rendered manifests with kubernetes-validate. Objects it has no schema for
+/// are returned in `unknown` for the caller to judge (lifecycle::apis: a built-in API the version does
+/// not serve is a finding there; a custom resource is crds.rs's).
+pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version: &str) -> Result<Schemas> {
     let tools = Tools::new(ctx);
     let exe = shell::program(tools.find(tools::KUBE_VALIDATE), tools::KUBE_VALIDATE.bin)?;
     let dir = ctx.work.join("k8s");
@@ -261,7 +270,7 @@ pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version
         kubernetes_version.to_string()
     };
     let sh = shell::at(&ctx.root)?;
-    let out = shell::run("kubernetes-validate", cmd!(sh, "{exe} --strict --quiet --no-warn -k {version} {file}"))?;
+    let out = shell::run("kubernetes-validate", cmd!(sh, "{exe} --strict --quiet -k {version} {file}"))?;
     let text = out.combined();
     let where_ = overlay_dir(&ctx.root, overlay);
     let mut findings: Vec<Finding> = text
@@ -275,10 +284,23 @@ pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version
             Finding::new(&where_, None, format!("{resource}: {message}"))
         })
         .collect();
+    // WARN <file> Couldn't find schema for kind <Kind> with api version <group/version> for kubernetes version <v>
+    let mut unknown: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("WARN"))
+        .filter_map(|l| {
+            let rest = l.split_once("Couldn't find schema for kind ")?.1;
+            let (kind, rest) = rest.split_once(" with api version ")?;
+            let api = rest.split_once(" for kubernetes version").map_or(rest, |(a, _)| a);
+            Some((api.trim().to_string(), kind.trim().to_string()))
+        })
+        .collect();
+    unknown.sort();
+    unknown.dedup();
     if !out.success && findings.is_empty() {
         findings.push(Finding::new(&where_, None, format!("kubernetes-validate failed: {}", text.trim())));
     }
-    Ok(findings)
+    Ok(Schemas { findings, unknown })
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod emulator;
 mod finding;
 mod github;
 mod k8s;
+mod lifecycle;
 mod mesh;
 mod offhours;
 mod plans;
@@ -40,6 +41,7 @@ mod tferror;
 mod tfplan;
 mod tools;
 mod tunnel;
+mod upgrade;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +92,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Tunnel(args) => tunnel::run(&ctx, args),
         Promotion(args) => promotion::run(&ctx, args),
         PrComment(args) => pr_comment::run(&ctx, args),
+        Upgrade(args) => upgrade::run(&ctx, args),
     }
 }
 

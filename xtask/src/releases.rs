@@ -117,12 +117,21 @@ pub struct Release {
     /// A values path (e.g. `image.tag`) whose minor version must be the cluster's Kubernetes minor.
     #[serde(default)]
     pub follows_kubernetes: Option<String>,
+    /// The chart keeps CRDs in its top-level `crds/` folder, which Helm installs once and never
+    /// upgrades: deploy and upgrade apply them server-side (`helm show crds`) before the release. Not set
+    /// for charts whose CRDs are templates, nor for CRDs of subcharts (`helm show crds` prints those too,
+    /// enabled or not).
+    #[serde(default)]
+    pub crds_folder: bool,
     /// The chart's application version, where another release must match it.
     #[serde(default)]
     pub app_version: Option<String>,
     /// A release whose `app_version` this one's must equal (CRDs at the operator's version).
     #[serde(default)]
     pub app_version_of: Option<String>,
+    /// Kubernetes minor → how this pinned version is known to run on it: "matrix" or "decision" (lifecycle.rs).
+    #[serde(default)]
+    pub kubernetes: BTreeMap<String, String>,
     #[serde(skip)]
     pub line: usize,
 }

@@ -6,7 +6,7 @@
 use anyhow::{Context as _, Result};
 
 use crate::bundle::Bundle;
-use crate::engine::{Cmd, Pipeline, Step};
+use crate::engine::{Cmd, Pipeline, Step, StepCtx};
 use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, Target};
 use crate::terraform::emulator_omissions;
@@ -39,44 +39,52 @@ fn preflight_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 /// AWS account the environment's.
 pub fn account_step<'a>(ctx: &'a Context, target: &'a Target, needs: &'static [&'static Tool]) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let sts = |endpoint: Option<&str>| {
-        target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
-    };
     let about = match target.against {
         Against::EmulatedPlan => "Check the tools (emulated: no cloud account is used)".to_string(),
         _ => format!("Check the tools and that the AWS credentials are for account {}", target.env.account_id),
     };
-    Step::new("preflight", about, vec![sts(shown.as_deref())], move |c| {
-        let tools = Tools::new(ctx);
-        for tool in needs {
-            if tools.find(tool).is_none() {
-                return Err(usage(not_found(tool.bin)));
-            }
-        }
-        if target.against == Against::EmulatedPlan {
-            c.note("emulated plan: no cloud credentials needed");
-            return Ok(());
-        }
-        let endpoint = target.endpoint(ctx)?;
-        let account = c.output(&sts(endpoint.as_deref())).map_err(|e| {
-            usage(format!(
-                "cannot identify the AWS account ({e:#}): set credentials for {} (AWS_PROFILE or keys) and retry",
-                target.env.name
-            ))
-        })?;
-        let account = account.trim();
-        if account != target.env.account_id {
-            return Err(usage(format!(
-                "refusing to touch `{}`: the AWS credentials belong to account {account}, but {} says `{}` runs in account {}",
-                target.env.name,
-                target.config.path.display(),
-                target.env.name,
-                target.env.account_id
-            )));
-        }
-        c.note(format!("account {account}"));
-        Ok(())
+    Step::new("preflight", about, vec![account_cmd(ctx, target, shown.as_deref())], move |c| {
+        check_tools_and_account(c, ctx, target, needs)
     })
+}
+
+/// `aws sts get-caller-identity`: which account the credentials belong to.
+pub fn account_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Cmd {
+    target.aws(ctx, endpoint).args(["sts", "get-caller-identity", "--query", "Account", "--output", "text"])
+}
+
+/// The tools `needs` are present, and (but for an emulated plan) the caller's AWS account is the
+/// environment's; a refusal is bad usage (exit 2), made before anything changes.
+pub fn check_tools_and_account(c: &mut StepCtx, ctx: &Context, target: &Target, needs: &[&Tool]) -> Result<()> {
+    let tools = Tools::new(ctx);
+    for tool in needs {
+        if tools.find(tool).is_none() {
+            return Err(usage(not_found(tool.bin)));
+        }
+    }
+    if target.against == Against::EmulatedPlan {
+        c.note("emulated plan: no cloud credentials needed");
+        return Ok(());
+    }
+    let endpoint = target.endpoint(ctx)?;
+    let account = c.output(&account_cmd(ctx, target, endpoint.as_deref())).map_err(|e| {
+        usage(format!(
+            "cannot identify the AWS account ({e:#}): set credentials for {} (AWS_PROFILE or keys) and retry",
+            target.env.name
+        ))
+    })?;
+    let account = account.trim();
+    if account != target.env.account_id {
+        return Err(usage(format!(
+            "refusing to touch `{}`: the AWS credentials belong to account {account}, but {} says `{}` runs in account {}",
+            target.env.name,
+            target.config.path.display(),
+            target.env.name,
+            target.env.account_id
+        )));
+    }
+    c.note(format!("account {account}"));
+    Ok(())
 }
 
 /// The state bucket: looked up, and created with the bootstrap root when it is missing.
@@ -223,16 +231,19 @@ pub fn validate_and_plan_steps<'a>(ctx: &'a Context, target: &'a Target, pipelin
     );
 }
 
+/// `terraform init` of the environment's root, with its backend settings (emulated: the local override).
+pub fn init_cmd(ctx: &Context, target: &Target, endpoint: Option<&str>) -> Result<Cmd> {
+    let cmd = target.terraform(ctx, endpoint)?.cmd(["init", "-input=false", "-no-color", "-reconfigure"]);
+    Ok(match target.against {
+        Against::EmulatedPlan => cmd,
+        _ => cmd.arg(format!("-backend-config={}", target.backend_file().display())),
+    })
+}
+
 /// `terraform init` with the environment's backend settings (or, emulated, the local override).
 pub fn init_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = target.shown_endpoint(ctx);
-    let init = move |endpoint: Option<&str>| -> Result<Cmd> {
-        let cmd = target.terraform(ctx, endpoint)?.cmd(["init", "-input=false", "-no-color", "-reconfigure"]);
-        Ok(match target.against {
-            Against::EmulatedPlan => cmd,
-            _ => cmd.arg(format!("-backend-config={}", target.backend_file().display())),
-        })
-    };
+    let init = move |endpoint: Option<&str>| init_cmd(ctx, target, endpoint);
     let about = match target.against {
         Against::Aws => format!("terraform init with the S3 backend (bucket {})", target.state_bucket()),
         Against::Emulator => {

@@ -315,7 +315,11 @@ resource "aws_eks_node_group" "this" {
   capacity_type   = each.value.capacity_type
   # The NodeConfig in the launch template is AL2023's (AL2 has no images for Kubernetes 1.33 and later).
   ami_type = "AL2023_x86_64_STANDARD"
-  labels   = merge(each.value.labels, { "authorworks.io/node-group" = each.key })
+  # A new group starts at the cluster's version (allowed with a launch template that names no AMI). Later
+  # minors are `cargo xtask upgrade`'s: UpdateNodegroupVersion after the control plane and the add-ons,
+  # so terraform leaves the version to it (ignore_changes below) and a version change plans the cluster only.
+  version = aws_eks_cluster.this.version
+  labels  = merge(each.value.labels, { "authorworks.io/node-group" = each.key })
 
   scaling_config {
     min_size     = each.value.min_size
@@ -348,8 +352,9 @@ resource "aws_eks_node_group" "this" {
     # desired_size is the starting size only: afterwards the cluster autoscaler (with load) and dev's
     # off-hours schedule (`cargo xtask schedule down|up`, to zero and back) own it, so a plan never
     # "corrects" it back and an apply never scales a running group. remote_access can't be set with a
-    # launch template; the emulator reports a default one that would force replacement.
-    ignore_changes = [scaling_config[0].desired_size, remote_access]
+    # launch template; the emulator reports a default one that would force replacement. The version
+    # after creation is `cargo xtask upgrade`'s (see `version`).
+    ignore_changes = [scaling_config[0].desired_size, remote_access, version]
   }
 
   depends_on = [aws_iam_role_policy_attachment.node, aws_eks_addon.vpc_cni]

@@ -1,6 +1,7 @@
 //! `cargo xtask deploy <env>`: preflight → state backend → init → (off-hours: up) → validate → plan →
-//! the destroy gate → the cost gate → confirmation (protected environments) → apply exactly the saved
-//! plan → record the outputs → the cluster → (off-hours: back down).
+//! the destroy gate (and a plan that moves the cluster's Kubernetes version: `upgrade`'s) → the cost
+//! gate → confirmation (protected environments) → apply exactly the saved plan → record the outputs →
+//! the cluster → (off-hours: back down).
 //! `--plan <file>` applies a plan `cargo xtask plan` saved instead, and never plans: the plan is
 //! checked against this checkout (environment, commit, its files) before anything runs and against the
 //! state once terraform is initialised; the gates and the confirmation run on it.
@@ -88,6 +89,18 @@ fn gate_step<'a>(target: &'a Target, bundle: &'a Bundle, allow_destroy: bool) ->
         for d in &data {
             c.log(format!("data resource deleted or replaced: {d}"));
         }
+        let json = anyhow::Context::with_context(std::fs::read_to_string(&bundle.json), || format!("reading {}", bundle.json.display()))?;
+        if let Some((from, to)) = crate::upgrade::version_change(&json) {
+            let env = &target.env.name;
+            let how = if target.uses_emulator() {
+                format!("the emulator can't update a cluster's version: `cargo xtask destroy {env}`, then deploy again")
+            } else {
+                format!("run `cargo xtask upgrade {env} --to {to}`, which moves the control plane, then the add-ons and node groups")
+            };
+            return Err(usage(format!(
+                "refusing to apply: the plan moves `{env}`'s cluster from Kubernetes {from} to {to}, which is an upgrade, not a deploy: {how}. Nothing was applied"
+            )));
+        }
         if target.env.protected && !data.is_empty() && !allow_destroy {
             bail!(
                 "refusing to apply: the plan deletes or replaces {} data resource(s) in protected `{}`: {}. Nothing was applied; if this is intended, run again with --allow-destroy",
@@ -103,7 +116,10 @@ fn gate_step<'a>(target: &'a Target, bundle: &'a Bundle, allow_destroy: bool) ->
         });
         Ok(())
     })
-    .note(format!("data resource types: {}", DATA_RESOURCES.join(", ")))
+    .note(format!(
+        "data resource types: {}; a plan that changes the cluster's Kubernetes version is refused too (that is `cargo xtask upgrade`)",
+        DATA_RESOURCES.join(", ")
+    ))
 }
 
 /// The plan priced against the environment's budget (`cargo xtask cost-report` on the saved plan).

@@ -1,5 +1,6 @@
 //! `cargo xtask docs`: regenerates the Inputs and Outputs tables of every terraform module's README
-//! from its variables and outputs, helm-values' Pod Security table, and docs/SECURITY.md's identity map
+//! from its variables and outputs, helm-values' Pod Security table, docs/DEPLOYMENT.md's EKS calendar
+//! (k8s/eks-versions.toml), and docs/SECURITY.md's identity map
 //! from the `dev` environment's contract inputs (its emulated plan, reused while terraform/ is
 //! unchanged), so the tables can't drift (`validate` fails when they have).
 
@@ -26,6 +27,10 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     if ctx.root.join(crate::releases::LIST).is_file() && crate::releases::write_namespace_table(&ctx.root)? {
         println!("updated {}", crate::releases::README);
+        changed += 1;
+    }
+    if ctx.root.join(crate::lifecycle::CALENDAR_DOC).is_file() && crate::lifecycle::write_calendar_table(&ctx.root)? {
+        println!("updated {}", crate::lifecycle::CALENDAR_DOC);
         changed += 1;
     }
     if ctx.root.join(identity_map::FILE).is_file() && crate::terraform::env_dir(&ctx.root, identity_map::FROM).is_dir()

@@ -1,5 +1,6 @@
-//! `cargo xtask doctor`: is this machine ready? One row per tool, then credentials, the provider mirror
-//! and the emulator. Exits non-zero when a required tool is missing or too old.
+//! `cargo xtask doctor`: is this machine ready? One row per tool, then credentials, the provider mirror,
+//! the emulator, and each environment's Kubernetes version against the EKS calendar (a warning within 90
+//! days of the end of standard support). Exits non-zero when a required tool is missing or too old.
 
 use anyhow::{bail, Result};
 
@@ -65,6 +66,14 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         println!("AWS credentials: {}", credentials(&tools));
     }
     println!("emulator: {}", emulator::describe(ctx));
+    if let Ok(config) = ctx.config() {
+        for (_, line) in crate::lifecycle::environment_support(&ctx.root, &config, crate::lifecycle::today()) {
+            match line {
+                Ok(status) => println!("kubernetes: {status}"),
+                Err(warning) => println!("kubernetes: {} {warning}", ui.warn("warning:")),
+            }
+        }
+    }
     let warnings = crate::mesh::cached_expiry_warnings(ctx);
     if warnings.is_empty() {
         println!(

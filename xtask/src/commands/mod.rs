@@ -20,4 +20,5 @@ pub mod schedule;
 pub mod tools;
 pub mod tunnel;
 pub mod unlock;
+pub mod upgrade;
 pub mod validate;

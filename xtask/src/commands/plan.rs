@@ -3,6 +3,8 @@
 //! summarise adds/changes/destroys (under GitHub Actions also in the job summary).
 //! `--emulated` plans the same configuration against the emulator from empty state: no cloud
 //! credentials, the real backend untouched — the full set of resources the environment would have.
+//! Either way it first warns when the environment's Kubernetes version is within 90 days of the end of
+//! EKS standard support, or past it (lifecycle.rs).
 
 use anyhow::Result;
 
@@ -32,6 +34,16 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
             "emulated plan: TF_VAR_{} is not set, so {arn} stands in (the real plan needs production's replicated backups)",
             crate::target::RESTORE_SOURCE_VARIABLE
         ));
+    }
+    if !target.env.emulator {
+        let minor = crate::lifecycle::environment_minor(&ctx.root, &target.env.name);
+        if let (Ok((minor, ..)), Ok(calendar)) = (minor, crate::lifecycle::Calendar::load(&ctx.root)) {
+            let status =
+                crate::lifecycle::support_status(&calendar, &target.env.name, minor, crate::lifecycle::today());
+            if let Err(warning) = status {
+                pipeline.preface(format!("warning: {warning}"));
+            }
+        }
     }
     steps::ready_steps(ctx, &target, &mut pipeline);
     if target.against != Against::EmulatedPlan {

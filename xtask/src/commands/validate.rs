@@ -25,7 +25,10 @@ struct Check<'a> {
 /// The emulated plans the contracts got, one line each (`dev: reused (0.1s)`).
 type PlanLines = std::sync::Mutex<Vec<String>>;
 
-fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> {
+/// What the checks warn of without failing (a manifest that breaks on the next Kubernetes minor).
+type Warnings = std::sync::Mutex<Vec<Finding>>;
+
+fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings) -> Result<Vec<Check<'a>>> {
     let mut checks: Vec<Check> = vec![
         Check { name: "terraform fmt".into(), run: Box::new(|| terraform::checks::fmt_check(ctx)) },
         Check {
@@ -49,13 +52,24 @@ fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> 
     for overlay in crate::k8s::overlays(&ctx.root) {
         checks.push(Check {
             name: format!("kubernetes overlay {overlay}"),
-            run: Box::new(move || overlay_check(ctx, &overlay)),
+            run: Box::new(move || overlay_check(ctx, &overlay, warnings)),
+        });
+    }
+    if ctx.root.join(crate::lifecycle::CALENDAR).is_file() {
+        checks.push(Check {
+            name: "kubernetes versions".into(),
+            run: Box::new(|| Ok(crate::lifecycle::tables_findings(&ctx.root))),
         });
     }
     if ctx.root.join(crate::releases::LIST).is_file() {
         checks.push(Check {
             name: "helm release list and values".into(),
-            run: Box::new(|| Ok(crate::releases::check_all(&ctx.root, &crate::releases::load_list(&ctx.root)?))),
+            run: Box::new(|| {
+                let list = crate::releases::load_list(&ctx.root)?;
+                let mut findings = crate::releases::check_all(&ctx.root, &list);
+                findings.extend(crate::lifecycle::release_support_findings(&ctx.root, &list.releases));
+                Ok(findings)
+            }),
         });
         for overlay in crate::k8s::overlays(&ctx.root) {
             checks.push(Check {
@@ -105,18 +119,17 @@ fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines) -> Result<Vec<Check<'a>>> 
     Ok(checks)
 }
 
-/// Render an overlay, then the schema check and the policies over what kustomize produced.
-fn overlay_check(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
+/// Render an overlay, then the schema check, the API versions at the environment's Kubernetes version
+/// (removed or unknown: a finding; removed in the next minor: a warning) and the policies over what
+/// kustomize produced.
+fn overlay_check(ctx: &Context, overlay: &str, warnings: &Warnings) -> Result<Vec<Finding>> {
     let yaml = crate::k8s::render(ctx, overlay)?;
     let objects = crate::k8s::parse(&yaml)?;
     let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
     let mut findings = crate::k8s::policies(&objects, overlay, &where_);
-    findings.extend(crate::k8s::schema_check(
-        ctx,
-        &yaml,
-        overlay,
-        &crate::k8s::kubernetes_version(&ctx.root, overlay),
-    )?);
+    let (apis, next_minor) = crate::lifecycle::apis::overlay_findings(ctx, overlay, &yaml)?;
+    findings.extend(apis);
+    warnings.lock().unwrap_or_else(|e| e.into_inner()).extend(next_minor);
     let rendered = ctx.work.join("k8s").join(format!("{overlay}.yaml"));
     let rendered = rendered.to_string_lossy();
     findings.extend(checkov(ctx, &["-f", &rendered, "--framework", "kubernetes"])?.into_iter().map(|mut f| {
@@ -262,7 +275,8 @@ fn zizmor_findings(root: &Path, answer: Vec<ZizmorFinding>) -> Vec<Finding> {
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
     let plans = PlanLines::default();
-    let mut checks = checks(ctx, &plans)?;
+    let warnings = Warnings::default();
+    let mut checks = checks(ctx, &plans, &warnings)?;
     if args.list {
         checks.iter().for_each(|c| println!("{}", c.name));
         return Ok(());
@@ -316,6 +330,9 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
         for finding in &all {
             println!("{finding}");
         }
+    }
+    for warning in warnings.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        println!("{} {}", ui.warn("warning:"), warning.relative_to(&ctx.root));
     }
     for warning in crate::mesh::cached_expiry_warnings(ctx) {
         println!("{} {warning}", ui.warn("warning:"));

@@ -88,8 +88,10 @@ pub(super) struct Pass {
     pub(super) has_cluster: bool,
     pub(super) hours: f64,
     pub(super) spot_discount: f64,
-    pub(super) support_ends: HashMap<String, String>,
-    pub(super) today: String,
+    /// Kubernetes minor → the day its EKS standard support ends (k8s/eks-versions.toml).
+    pub(super) support_ends: HashMap<String, time::Date>,
+    /// The first day of the month priced.
+    pub(super) today: Option<time::Date>,
     pub(super) notes: Vec<String>,
 }
 

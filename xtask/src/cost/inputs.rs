@@ -60,7 +60,6 @@ pub struct Prices {
     #[allow(dead_code)]
     pub(super) source: BTreeMap<String, String>,
     pub(super) assumptions: Assumptions,
-    pub(super) eks_standard_support_ends: HashMap<String, String>,
     pub(super) regions: HashMap<String, RegionPrices>,
 }
 

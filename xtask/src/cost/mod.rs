@@ -1,5 +1,6 @@
 //! Cost: the monthly estimate of an environment from its terraform plan JSON, priced from
-//! cost/prices.toml with the traffic in cost/usage.toml, against the budget terraform sets
+//! cost/prices.toml with the traffic in cost/usage.toml (and the EKS calendar, k8s/eks-versions.toml,
+//! for the day a cluster's Kubernetes version leaves standard support), against the budget terraform sets
 //! (`monthly_budget_usd` of `module "stack"`), and last month's actual spend from Cost Explorer.
 //! `inputs` reads the plan, prices and usage; `estimate` holds what an estimate is made of; `pass` is
 //! the pricing pass; `rules` the per-type rules;
@@ -95,7 +96,8 @@ pub fn price(ctx: &Context, env: &crate::config::Environment, plan_path: &Path) 
     let dr_region = var("dr_region").or_else(|| env.dr_region.clone()).unwrap_or_else(|| region.clone());
     let dr_addresses = plan.configuration.as_ref().map(dr_resources).unwrap_or_default();
     let regions = Regions { primary: &region, dr: &dr_region, dr_addresses: &dr_addresses };
-    let estimate = estimate(changes, &prices, &traffic, &regions, &today())?;
+    let calendar = crate::lifecycle::Calendar::load(&ctx.root)?;
+    let estimate = estimate(changes, &prices, &traffic, &regions, &calendar, crate::lifecycle::today())?;
     Ok(Priced { estimate, budget: budget(&ctx.root, &env.name), prices })
 }
 
@@ -153,9 +155,4 @@ pub fn choose_plan(ctx: &Context, env: &str, explicit: Option<&Path>) -> Result<
         saved.display(),
         emulated.display()
     )))
-}
-
-pub(super) fn today() -> String {
-    let d = time::OffsetDateTime::now_utc().date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }

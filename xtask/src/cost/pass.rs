@@ -21,14 +21,15 @@ pub(super) fn estimate(
     prices: &Prices,
     usage: &Usage,
     regions: &Regions,
-    today: &str,
+    calendar: &crate::lifecycle::Calendar,
+    today: time::Date,
 ) -> Result<Estimate> {
     let mut est = Estimate::default();
     let mut pass = Pass {
         hours: prices.assumptions.hours_per_month,
         spot_discount: prices.assumptions.spot_discount,
-        support_ends: prices.eks_standard_support_ends.clone(),
-        today: today.to_string(),
+        support_ends: calendar.versions.iter().map(|v| (v.minor.to_string(), v.standard_ends)).collect(),
+        today: Some(today),
         ..Pass::default()
     };
     let primary = prices.region(regions.primary)?;

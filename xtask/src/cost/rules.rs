@@ -153,27 +153,50 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
     })
 }
 
+/// The control plane: the standard rate, and from the day its Kubernetes version leaves EKS standard
+/// support (k8s/eks-versions.toml) the extended-support rate — for the hours of the month priced (the
+/// `hours_per_month` from today) on or after that day, unless the upgrade policy is STANDARD, with which
+/// AWS upgrades the control plane that day instead (said, priced at the standard rate).
 pub(super) fn eks_cluster(r: &Res, s: &mut Pass) {
     s.has_cluster = true;
-    let version = s_str(r.after, "version");
+    let version = s_str(r.after, "version").unwrap_or_else(|| "?".into());
     let policy = text(first(r.after, "upgrade_policy"), "support_type").unwrap_or("EXTENDED");
-    let ends = version.as_deref().and_then(|v| s.support_ends.get(v)).cloned();
-    match ends {
-        Some(end) if s.today > end && policy != "STANDARD" => {
-            let v = version.unwrap_or_default();
-            s.notes.push(format!(
-                "{}: Kubernetes {v} left EKS standard support on {end}, so the cluster pays extended support (${}/h instead of ${}/h): upgrade kubernetes_version, or set upgrade_policy {{ support_type = \"STANDARD\" }}",
-                r.address, r.p.eks_extended_support_hour, r.p.eks_cluster_hour
-            ));
-            s.hours(r, format!("control plane, Kubernetes {v}, EXTENDED support"), 1.0, r.p.eks_extended_support_hour)
-        }
-        _ => s.hours(
-            r,
-            format!("control plane (Kubernetes {})", version.unwrap_or_else(|| "?".into())),
-            1.0,
-            r.p.eks_cluster_hour,
-        ),
+    let Some(end) = s.support_ends.get(&version).copied() else {
+        return s.hours(r, format!("control plane (Kubernetes {version})"), 1.0, r.p.eks_cluster_hour);
+    };
+    // Extended support is billed from the start of the end day, UTC (the EKS calendar's words).
+    let today = s.today.unwrap_or_else(crate::lifecycle::today);
+    let standard_hours = ((end - today).whole_hours() as f64).clamp(0.0, s.hours);
+    let extended_hours = s.hours - standard_hours;
+    let end_text = crate::lifecycle::date_text(end);
+    let (past, when) = if standard_hours == 0.0 {
+        (true, format!("left EKS standard support on {end_text}"))
+    } else {
+        (false, format!("leaves EKS standard support on {end_text}"))
+    };
+    if extended_hours == 0.0 {
+        return s.hours(r, format!("control plane (Kubernetes {version})"), 1.0, r.p.eks_cluster_hour);
     }
+    let next = crate::lifecycle::Minor::parse(&version)
+        .map(|m| m.next().to_string())
+        .unwrap_or_else(|| "the next version".into());
+    if policy == "STANDARD" {
+        s.notes.push(format!(
+            "{}: Kubernetes {version} {when}; with upgrade_policy STANDARD AWS upgrades the control plane to {next} itself that day (add-ons and nodes stay behind), so it is priced at the standard rate: upgrade first with `cargo xtask upgrade <env> --to {next}`",
+            r.address
+        ));
+        return s.hours(r, format!("control plane (Kubernetes {version})"), 1.0, r.p.eks_cluster_hour);
+    }
+    s.notes.push(format!(
+        "{}: Kubernetes {version} {when}, so the cluster pays extended support (${}/h instead of ${}/h) for {extended_hours:.0} of the {:.0} hours priced: upgrade kubernetes_version (`cargo xtask upgrade <env> --to {next}`), or set upgrade_policy {{ support_type = \"STANDARD\" }}",
+        r.address, r.p.eks_extended_support_hour, r.p.eks_cluster_hour, s.hours
+    ));
+    if !past {
+        let line = format!("control plane, Kubernetes {version}, standard support until {end_text}");
+        s.add(r, line, standard_hours, "hours", r.p.eks_cluster_hour);
+    }
+    let line = format!("control plane, Kubernetes {version}, EXTENDED support from {end_text}");
+    s.add(r, line, extended_hours, "hours", r.p.eks_extended_support_hour)
 }
 
 pub(super) fn s_str(v: &Value, key: &str) -> Option<String> {

@@ -239,8 +239,10 @@ pub fn fixture_files() -> Vec<(&'static str, &'static str)> {
         // Overlays with nothing in them: deploy's preflight renders the environment's overlay.
         ("k8s/overlays/dev/kustomization.yaml", "resources: []\n"),
         ("k8s/overlays/prod/kustomization.yaml", "resources: []\n"),
-        // The repository's own price table and usage file: deploy prices its plan with them.
+        // The repository's own price table, EKS calendar and usage file: deploy prices its plan with them.
         ("cost/prices.toml", include_str!("../../../cost/prices.toml")),
+        ("k8s/eks-versions.toml", include_str!("../../../k8s/eks-versions.toml")),
+        ("k8s/removed-apis.toml", include_str!("../../../k8s/removed-apis.toml")),
         // Its environment sections renamed to the fixture's environments: usage.toml may only name
         // environments xtask.toml defines.
         ("cost/usage.toml", fixture_usage()),

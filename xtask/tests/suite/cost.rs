@@ -303,6 +303,62 @@ fn a_cluster_past_standard_support_pays_extended_support_and_says_so() {
     assert!(out.stdout().contains("total:  $438.00/month"), "{}", out.stdout());
 }
 
+/// The month priced is the 730 hours from today: the hours from the day the version leaves EKS standard
+/// support (k8s/eks-versions.toml) are extended support, unless the upgrade policy is STANDARD, with which
+/// AWS upgrades the control plane that day instead — each said.
+#[test]
+fn extended_support_is_priced_from_the_day_standard_support_ends() {
+    let sb = sandbox(NO_INGRESS);
+    let today = time::OffsetDateTime::now_utc().date();
+    let date = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let calendar = |end: time::Date| {
+        let text = format!(
+            "[source]\nurl = \"https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html\"\nchecked = \"{}\"\n\n[versions.\"1.35\"]\nreleased = \"{}\"\nstandard_support_ends = \"{}\"\nextended_support_ends = \"{}\"\n",
+            date(today),
+            date(end - time::Duration::days(425)),
+            date(end),
+            date(end + time::Duration::days(365))
+        );
+        std::fs::write(sb.root.as_ref().unwrap().join("k8s/eks-versions.toml"), text).unwrap();
+    };
+    let cluster = |policy: &str| {
+        let after = match policy {
+            "" => json!({"version": "1.35"}),
+            p => json!({"version": "1.35", "upgrade_policy": [{"support_type": p}]}),
+        };
+        write_plan(&sb, "plan.json", &plan_json(&[r("aws_eks_cluster.this", "aws_eks_cluster", after)], json!({})))
+    };
+
+    // Ended five days ago: the whole month at the extended rate, and why.
+    let end = today - time::Duration::days(5);
+    calendar(end);
+    let (out, j) = report(&sb, &cluster("EXTENDED"), &[]);
+    out.assert_code(0);
+    close(monthly(&j, "aws_eks_cluster.this", &format!("EXTENDED support from {}", date(end))), 730.0 * 0.60);
+    let notes = j["notes"].to_string();
+    assert!(notes.contains(&format!("Kubernetes 1.35 left EKS standard support on {}", date(end))), "{notes}");
+    assert!(notes.contains("for 730 of the 730 hours priced") && notes.contains("upgrade <env> --to 1.36"), "{notes}");
+
+    // Ends in ten days: 240 hours standard, the rest extended.
+    let end = today + time::Duration::days(10);
+    calendar(end);
+    let (_, j) = report(&sb, &cluster(""), &[]);
+    close(monthly(&j, "aws_eks_cluster.this", "standard support until"), 240.0 * 0.10);
+    close(monthly(&j, "aws_eks_cluster.this", "EXTENDED support from"), 490.0 * 0.60);
+    assert!(j["notes"].to_string().contains(&format!("leaves EKS standard support on {}", date(end))), "{j:#}");
+
+    // With upgrade policy STANDARD, AWS upgrades the control plane that day: the standard rate, said.
+    let (_, j) = report(&sb, &cluster("STANDARD"), &[]);
+    close(monthly(&j, "aws_eks_cluster.this", "control plane (Kubernetes 1.35)"), 73.0);
+    assert!(j["notes"].to_string().contains("AWS upgrades the control plane to 1.36 itself that day"), "{j:#}");
+
+    // Far from the end: the standard rate, nothing to say.
+    calendar(today + time::Duration::days(200));
+    let (_, j) = report(&sb, &cluster("EXTENDED"), &[]);
+    close(monthly(&j, "aws_eks_cluster.this", "control plane (Kubernetes 1.35)"), 73.0);
+    assert_eq!(j["notes"], json!([]), "{j:#}");
+}
+
 #[test]
 fn dr_resources_are_priced_in_the_dr_region_and_a_region_without_prices_is_bad_input() {
     let config = json!({"root_module": {"module_calls": {"storage": {"module": {"resources": [

@@ -280,6 +280,42 @@ fn local_stack_from_nothing_to_nothing() {
         "the database was not touched"
     );
 
+    // Kubernetes one minor up, against the emulator's state: the preflight it can run (the cluster's and
+    // node groups' versions from the emulator, the overlay's APIs), then the version change planned for
+    // real — an in-place update of the cluster, its version the only change — and not applied (the
+    // emulator has no UpdateClusterVersion; the calls it lacks are upgrade.rs's, through stand-ins).
+    let (tree, next) = upgrade_root(&sb);
+    let up = Run(sb
+        .command(&["upgrade", "local", "--to", &next])
+        .env("XTASK_ROOT", sb.path("upgrade-root"))
+        .output()
+        .unwrap());
+    up.assert_code(0);
+    assert!(up.stdout().contains("planned in place and checked; not applied"), "{}", up.all());
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.work().join("plans/local.upgrade.plan.json")).unwrap())
+            .unwrap();
+    let changes: Vec<(String, serde_json::Value)> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rc| rc["mode"] == "managed" && rc["change"]["actions"] != serde_json::json!(["no-op"]))
+        .map(|rc| (rc["address"].as_str().unwrap().to_string(), rc["change"]["actions"].clone()))
+        .collect();
+    assert_eq!(
+        changes,
+        [("module.stack.module.eks.aws_eks_cluster.this".to_string(), serde_json::json!(["update"]))],
+        "the version change plans the cluster in place and nothing else"
+    );
+    let cluster_change =
+        plan["resource_changes"].as_array().unwrap().iter().find(|rc| rc["type"] == "aws_eks_cluster").unwrap();
+    assert_eq!(cluster_change["change"]["before"]["version"], tree.as_str());
+    assert_eq!(cluster_change["change"]["after"]["version"], next.as_str());
+    let groups = plan["resource_changes"].as_array().unwrap().iter().filter(|rc| rc["type"] == "aws_eks_node_group");
+    assert!(
+        groups.clone().count() >= 1 && groups.clone().all(|rc| rc["change"]["actions"] == serde_json::json!(["no-op"]))
+    );
+
     // Destroy: nothing of the stack remains in the emulator.
     sb.run(&["destroy", "local"]).assert_code(0);
     assert!(aws(&sb, &["rds", "describe-db-instances"])["DBInstances"].as_array().unwrap().is_empty());
@@ -359,6 +395,32 @@ fn restore_into_a_new_instance(sb: &Sandbox, db: &str) -> String {
     sb.run(&["deploy", "local", "--only", "workloads"]).assert_code(0);
     assert!(bound().contains(&secret(&after)), "a deploy after the restore points the services at the new instance");
     newest
+}
+
+/// A copy of the repository as the `local` stack was deployed from, whose EKS calendar knows the minor
+/// after `local`'s (a fixture row where the real calendar does not have it yet): (local's minor, the next).
+fn upgrade_root(sb: &Sandbox) -> (String, String) {
+    let root = sb.path("upgrade-root");
+    let mut files = crate::validate::repo_files(&["terraform", "k8s", "helm-values", "cost"]);
+    files.push(("xtask.toml".into(), std::fs::read_to_string(repo_root().join("xtask.toml")).unwrap()));
+    for (path, text) in &files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let main = std::fs::read_to_string(root.join("terraform/environments/local/main.tf")).unwrap();
+    let tree = main.split("kubernetes_version = \"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let (major, minor) = tree.split_once('.').unwrap();
+    let next = format!("{major}.{}", minor.parse::<u32>().unwrap() + 1);
+    let calendar = root.join("k8s/eks-versions.toml");
+    let mut text = std::fs::read_to_string(&calendar).unwrap();
+    if !text.contains(&format!("[versions.\"{next}\"]")) {
+        text.push_str(&format!(
+            "\n[versions.\"{next}\"]\nreleased = \"2027-01-01\"\nstandard_support_ends = \"2028-03-01\"\nextended_support_ends = \"2029-03-01\"\n"
+        ));
+        std::fs::write(&calendar, text).unwrap();
+    }
+    (tree, next)
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod engine;
 mod faults;
 mod github;
 mod hygiene;
-mod tunnel;
 mod recovery;
+mod tunnel;
+mod upgrade;
 mod validate;

@@ -88,6 +88,7 @@ fn validate_rejects_bad_manifests_naming_object_and_field() {
         ("xtask.toml", FIXTURE_CONFIG),
         ("k8s/overlays/production/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
         ("k8s/overlays/production/deployment.yaml", BAD_DEPLOYMENT),
+        ("k8s/removed-apis.toml", include_str!("../../../k8s/removed-apis.toml")),
     ]);
     let out = sb.run(&["validate", "--only", "kubernetes overlay"]);
     out.assert_code(1);
@@ -103,7 +104,7 @@ fn validate_rejects_bad_manifests_naming_object_and_field() {
 }
 
 /// The repository's own files under `dirs` (path, content), for a scratch copy to break.
-fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
+pub fn repo_files(dirs: &[&str]) -> Vec<(String, String)> {
     let root = repo_root();
     let mut out = Vec::new();
     let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
