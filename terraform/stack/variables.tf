@@ -56,11 +56,11 @@ variable "single_nat_gateway" {
 variable "kubernetes_version" {
   description = "Kubernetes version of the cluster (validate checks the manifests against it)."
   type        = string
-  default     = "1.35"
+  default     = "1.36"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.35."
+    error_message = "kubernetes_version must look like 1.36."
   }
 }
 

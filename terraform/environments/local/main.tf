@@ -17,7 +17,7 @@ module "stack" {
   az_count           = 2
   single_nat_gateway = true
 
-  kubernetes_version = "1.35"
+  kubernetes_version = "1.36"
   node_groups = {
     system = {
       instance_types = ["t3.small"]

@@ -27,11 +27,11 @@ variable "tags" {
 variable "kubernetes_version" {
   description = "Kubernetes version of the control plane and node groups."
   type        = string
-  default     = "1.35"
+  default     = "1.36"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.35."
+    error_message = "kubernetes_version must look like 1.36."
   }
 }
 

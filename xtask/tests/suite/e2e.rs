@@ -506,7 +506,7 @@ fn the_readme_main_command_works_on_a_fresh_clone() {
     let text = out.stdout();
     // The preflight says what it installs before it does, and the step table shows every step ran.
     assert!(
-        text.contains("first installing kubectl 1.35.2, kubernetes-validate 1.37.0 into .tools"),
+        text.contains("first installing kubectl 1.36.3, kubernetes-validate 1.37.0 into .tools"),
         "the preflight names what it installs:\n{text}"
     );
     for step in ["emulator", "preflight", "state-backend", "plan", "apply", "outputs", "workloads"] {

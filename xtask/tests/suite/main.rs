@@ -20,4 +20,5 @@ mod hygiene;
 mod recovery;
 mod tunnel;
 mod upgrade;
+mod renovate;
 mod validate;

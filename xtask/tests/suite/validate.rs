@@ -254,7 +254,7 @@ fn validate_refuses_an_env_whose_pods_exceed_its_node_capacity() {
 #[test]
 fn validate_refuses_versions_that_must_pair_but_dont() {
     let sb = broken_copy(|p, t| match p {
-        "helm-values/cluster-autoscaler/values.yaml" => t.replace("tag: v1.35.2", "tag: v1.34.1"),
+        "helm-values/cluster-autoscaler/values.yaml" => t.replace("tag: v1.36.1", "tag: v1.34.1"),
         "helm-values/releases.toml" => t.replacen("app_version = \"v0.93.1\"", "app_version = \"v0.92.0\"", 1),
         _ => t,
     });
@@ -262,7 +262,7 @@ fn validate_refuses_versions_that_must_pair_but_dont() {
     out.assert_code(1);
     let text = out.stdout();
     for expected in [
-        "release `cluster-autoscaler`: `image.tag` is v1.34.1 in `dev` but the cluster runs Kubernetes 1.35 (terraform/environments/dev/main.tf kubernetes_version): pin the 1.35 line",
+        "release `cluster-autoscaler`: `image.tag` is v1.34.1 in `dev` but the cluster runs Kubernetes 1.36 (terraform/environments/dev/main.tf kubernetes_version): pin the 1.36 line",
         "release `prometheus-operator-crds` has app_version v0.92.0 but `kube-prometheus-stack` has v0.93.1: they must be the same",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
