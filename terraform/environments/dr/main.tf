@@ -22,7 +22,7 @@ module "stack" {
   vpc_cidr = "10.0.0.0/16"
   az_count = 3
 
-  kubernetes_version = "1.35"
+  kubernetes_version = "1.36"
   node_groups = {
     system = {
       instance_types = ["t3.large"]
