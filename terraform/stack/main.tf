@@ -99,6 +99,7 @@ module "security" {
     dr_region              = var.dr_enabled ? data.aws_region.dr.name : null
     dr_backup_kms_key_arn  = var.dr_enabled ? module.storage.replica_kms_key_arn : null
   }
+  github_workflows = var.github_workflows
 }
 
 module "network" {

@@ -330,3 +330,14 @@ variable "emulator_omissions" {
     error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, security_hub, access_analyzer, ebs_default_kms_key, account_public_access_block, ci_runner_connection."
   }
 }
+
+variable "github_workflows" {
+  description = "The workflow files each GitHub role trusts (the security module's github_workflows); null: the defaults (deploy.yml, operations.yml, ci.yml for pull requests, deploy.yml and drift.yml on main). dr trusts deploy.yml only: it is rebuilt by the deploy workflow, and no scheduled job runs against it."
+  type = object({
+    deploy            = string
+    operations        = optional(string)
+    plan_pull_request = list(string)
+    plan_main         = list(string)
+  })
+  default = null
+}

@@ -71,9 +71,16 @@ module "stack" {
   # Production's names: the production overlay runs here. The zone is a standby of production's (not
   # delegated); the certificates validate through production's zone, since ACM asks one account the
   # same validation record for a domain in every region. Set true at failover (docs/INFRASTRUCTURE.md).
-  domain_name        = "authorworks.io"
-  dns_delegated      = false
-  github_repository  = "authorworks/authorworks-infra"
+  domain_name       = "authorworks.io"
+  dns_delegated     = false
+  github_repository = "authorworks/authorworks-infra"
+  # People reach the private API through `cargo xtask tunnel dr` (the bastion); CI's cluster steps run
+  # on dr's own runners, whose GitHub connection (a regional resource) a person completes once here too.
+  api_public_access_cidrs         = []
+  ci_runner_connection_authorized = var.ci_runner_connection_authorized
+  # dr exists only after a failover: the deploy workflow (dispatched for dr) plans and applies it; no
+  # pull request plans it, no drift check or scheduled operation runs against it, so no such role.
+  github_workflows   = { deploy = "deploy.yml", plan_pull_request = [], plan_main = ["deploy.yml"] }
   log_retention_days = 90
   alert_emails       = var.alert_emails
   # Production's budget is the account's (it sees dr's spend): cost-report gates dr on the same figure.

@@ -48,3 +48,11 @@ variable "db_restore_time" {
   type        = string
   default     = null
 }
+
+# false only for the first apply in a new account (or Region), before a person completes the CI runners'
+# GitHub connection in the console (docs/INFRASTRUCTURE.md, "First apply in a new account").
+variable "ci_runner_connection_authorized" {
+  description = "Whether the CI runners' GitHub connection (AWS CodeConnections) is complete: false makes it (PENDING) without the runner project and webhook, which need it."
+  type        = bool
+  default     = true
+}

@@ -439,18 +439,19 @@ locals {
   repo                = var.github_repository
   workflow            = "${var.github_repository}/.github/workflows"
   wf                  = var.github_workflows
-  github_subjects = {
+  github_subjects = merge({
     # The apply job: deploy.yml from main, in the GitHub environment `<env>` (its reviewers gate it).
     deploy = ["repo:${local.repo}:environment:${var.environment}:job_workflow_ref:${local.workflow}/${local.wf.deploy}@refs/heads/main"]
-    # The day-2 jobs: operations.yml from main, in `operations-<env>` (unattended).
-    operations = ["repo:${local.repo}:environment:operations-${var.environment}:job_workflow_ref:${local.workflow}/${local.wf.operations}@refs/heads/main"]
     # Plans: a pull request's plan workflow (at the pull request's merge ref), and the plan jobs that run
     # from main after a merge or on a schedule; none in a GitHub environment.
     plan = concat(
       [for f in local.wf.plan_pull_request : "repo:${local.repo}:pull_request:job_workflow_ref:${local.workflow}/${f}@refs/pull/*/merge"],
       [for f in local.wf.plan_main : "repo:${local.repo}:ref:refs/heads/main:job_workflow_ref:${local.workflow}/${f}@refs/heads/main"],
     )
-  }
+    }, local.wf.operations == null ? {} : {
+    # The day-2 jobs: operations.yml from main, in `operations-<env>` (unattended).
+    operations = ["repo:${local.repo}:environment:operations-${var.environment}:job_workflow_ref:${local.workflow}/${local.wf.operations}@refs/heads/main"]
+  })
 }
 
 data "aws_iam_policy_document" "github_trust" {
@@ -494,6 +495,8 @@ resource "aws_iam_role_policy_attachment" "github_deploy" {
 }
 
 resource "aws_iam_role" "github_operations" {
+  count = local.wf.operations == null ? 0 : 1
+
   name                 = "${local.name}-github-operations"
   description          = "Assumed by ${var.github_repository}'s ${local.wf.operations} from main in the operations-${var.environment} GitHub environment"
   assume_role_policy   = data.aws_iam_policy_document.github_trust["operations"].json
@@ -514,6 +517,8 @@ locals {
 }
 
 data "aws_iam_policy_document" "github_operations" {
+  count = local.wf.operations == null ? 0 : 1
+
   #checkov:skip=CKV_AWS_356:Only ce:GetCostAndUsage and the key alias condition statement use "*": Cost Explorer has no resource-level permissions, and the state key (bootstrap root) is named by its alias condition (kms:ResourceAliases); every other statement names its resources.
   statement {
     sid       = "ReadState"
@@ -655,9 +660,11 @@ data "aws_iam_policy_document" "github_operations" {
 }
 
 resource "aws_iam_role_policy" "github_operations" {
+  count = local.wf.operations == null ? 0 : 1
+
   name   = "${local.name}-github-operations"
-  role   = aws_iam_role.github_operations.id
-  policy = data.aws_iam_policy_document.github_operations.json
+  role   = aws_iam_role.github_operations[0].id
+  policy = data.aws_iam_policy_document.github_operations[0].json
 }
 
 # ---------------------------------------------------------------------------------------------------

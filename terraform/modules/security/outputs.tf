@@ -25,7 +25,7 @@ output "application_secret_arns" {
 
 output "github_operations_role_arn" {
   description = "ARN of the role the operations workflow assumes (GitHub environment operations-<env>, variable AWS_OPERATIONS_ROLE_ARN)."
-  value       = aws_iam_role.github_operations.arn
+  value       = one(aws_iam_role.github_operations[*].arn)
 }
 
 output "cluster_role_arns" {

@@ -264,13 +264,15 @@ variable "cluster_roles" {
 
 # The workflow files each GitHub role trusts (see local.github_subjects in main.tf).
 variable "github_workflows" {
-  description = "Workflow files under .github/workflows/ each GitHub role trusts, at the ref it runs from: deploy (the apply job, from main, GitHub environment <env>), operations (from main, operations-<env>), plan_pull_request (pull requests' plans, at refs/pull/<n>/merge) and plan_main (plan jobs on main: after a merge, drift on a schedule)."
+  description = "Workflow files under .github/workflows/ each GitHub role trusts, at the ref it runs from: deploy (the apply job, from main, GitHub environment <env>), operations (from main, operations-<env>; null: no operations role, for an environment no scheduled job runs against), plan_pull_request (pull requests' plans, at refs/pull/<n>/merge) and plan_main (plan jobs on main: after a merge, drift on a schedule)."
   type = object({
     deploy            = string
-    operations        = string
+    operations        = optional(string)
     plan_pull_request = list(string)
     plan_main         = list(string)
   })
+  # null (the stack passes it through): these defaults.
+  nullable = false
   default = {
     deploy            = "deploy.yml"
     operations        = "operations.yml"
@@ -279,7 +281,7 @@ variable "github_workflows" {
   }
 
   validation {
-    condition     = alltrue([for f in concat([var.github_workflows.deploy, var.github_workflows.operations], var.github_workflows.plan_pull_request, var.github_workflows.plan_main) : can(regex("^[A-Za-z0-9_.-]+\\.ya?ml$", f))])
+    condition     = alltrue([for f in concat(compact([var.github_workflows.deploy, var.github_workflows.operations]), var.github_workflows.plan_pull_request, var.github_workflows.plan_main) : can(regex("^[A-Za-z0-9_.-]+\\.ya?ml$", f))])
     error_message = "github_workflows: each is a workflow file name in .github/workflows/ (name.yml or name.yaml, no path and no wildcard): the roles trust exact files."
   }
   validation {

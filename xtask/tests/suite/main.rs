@@ -18,7 +18,7 @@ mod faults;
 mod github;
 mod hygiene;
 mod recovery;
+mod renovate;
 mod tunnel;
 mod upgrade;
-mod renovate;
 mod validate;

@@ -46,7 +46,7 @@ run "roles_and_keys_plan" {
   command = plan
 
   assert {
-    condition     = aws_iam_role.github_deploy.max_session_duration >= 5400 && aws_iam_role.github_operations.max_session_duration >= 7200
+    condition     = aws_iam_role.github_deploy.max_session_duration >= 5400 && aws_iam_role.github_operations[0].max_session_duration >= 7200
     error_message = "each role's maximum session covers its workflow's session"
   }
   assert {
@@ -347,4 +347,16 @@ run "an_object_arn_as_lokis_bucket_is_refused" {
   }
 
   expect_failures = [var.loki_bucket_arn]
+}
+
+# An environment no scheduled job runs against (dr: rebuilt only in a disaster) gets no operations role.
+run "no_operations_workflow_no_operations_role" {
+  command = plan
+  variables {
+    github_workflows = { deploy = "deploy.yml", plan_pull_request = [], plan_main = ["deploy.yml"] }
+  }
+  assert {
+    condition     = length(aws_iam_role.github_operations) == 0 && !contains(keys(local.github_subjects), "operations")
+    error_message = "no operations role and no operations trust"
+  }
 }
