@@ -10,6 +10,7 @@
 //! its usage, one for its price. Resources the table can't price are listed as unpriced, never as $0.
 
 mod actual;
+mod data;
 mod diff;
 mod estimate;
 mod governance;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{PRICES, USAGE};
 
+use super::data::db_lines;
 use super::estimate::*;
 use super::inputs::*;
 use super::rules::*;

@@ -303,7 +303,7 @@ fn kubectl(running: Minor, to: Minor, found: &mut Found) {
     for v in [running, to] {
         if pinned.above(v).abs() > KUBECTL_SKEW {
             found.problems.push(format!(
-                "the project's kubectl {pinned} (xtask/src/tools.rs) is more than {KUBECTL_SKEW} minor from Kubernetes {v}: kubectl is supported within one minor of the API server (https://kubernetes.io/releases/version-skew-policy/#kubectl); move its pin first"
+                "the project's kubectl {pinned} (xtask/src/tools/mod.rs) is more than {KUBECTL_SKEW} minor from Kubernetes {v}: kubectl is supported within one minor of the API server (https://kubernetes.io/releases/version-skew-policy/#kubectl); move its pin first"
             ));
         }
     }

@@ -64,8 +64,8 @@ fn ci_a_job_assuming_a_role_that_does_not_trust_it() {
 fn ci_a_dispatch_input_naming_no_environment() {
     let sb = one_change(
         ".github/workflows/deploy.yml",
-        "options: [staging, production]",
-        "options: [sandbox, staging, production]",
+        "options: [staging, production, dr]",
+        "options: [sandbox, staging, production, dr]",
     );
     finds(
         &contracts_dev(&sb),

@@ -219,7 +219,7 @@ fn renovate_sees_every_tool_the_project_installs() {
         "the dry run shows the npm package and the pip installs:\n{}",
         out.stdout()
     );
-    let deps = extract(&config, "xtask/src/tools.rs", &read("xtask/src/tools.rs"));
+    let deps = extract(&config, "xtask/src/tools/mod.rs", &read("xtask/src/tools/mod.rs"));
     let found = |datasource: &str, name: &str, version: &str| {
         deps.iter().any(|d| d.datasource == datasource && d.name == name && d.value == version)
     };
@@ -236,7 +236,7 @@ fn renovate_sees_every_tool_the_project_installs() {
     }));
     assert!(
         unseen.is_empty(),
-        "tools install installs {unseen:?}, which renovate.json's managers don't find in xtask/src/tools.rs"
+        "tools install installs {unseen:?}, which renovate.json's managers don't find in xtask/src/tools/mod.rs"
     );
 }
 
