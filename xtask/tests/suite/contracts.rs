@@ -124,7 +124,7 @@ fn bindings_a_key_the_map_output_lacks() {
         &[
             "k8s/overlays/dev/kustomization.yaml:",
             "${terraform:bucket_names.madia} can't be bound: the stack output `bucket_names` has no key `madia`",
-            "backups, content, exports, logs, media",
+            "backups, exports, logs, loki, media",
         ],
     );
 }

@@ -89,7 +89,7 @@ fn approval_an_apply_job_that_plans_again() {
         one_change(".github/workflows/deploy.yml", APPLY, "      - run: cargo xtask deploy \"$ENVIRONMENT\" --yes");
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/deploy.yml:130: deploy.yml job `apply`: deploys `dev` (line 177), but `cargo xtask deploy` without `--plan` (line 177) plans and applies in one go"],
+        &[".github/workflows/deploy.yml:133: deploy.yml job `apply`: deploys `dev` (line 180), but `cargo xtask deploy` without `--plan` (line 180) plans and applies in one go"],
     );
 }
 
@@ -102,7 +102,7 @@ fn reach_a_cluster_job_on_a_hosted_runner() {
     );
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/deploy.yml:134: deploy.yml job `apply`: runs `cargo xtask deploy` (line 177), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC"],
+        &[".github/workflows/deploy.yml:137: deploy.yml job `apply`: runs `cargo xtask deploy` (line 180), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC"],
     );
 }
 

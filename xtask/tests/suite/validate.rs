@@ -143,12 +143,18 @@ fn broken_copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
 
 const EKS: &str = r#"locals {
   eni_limits = {
-    "t3.small"  = { enis = 3, ips = 4, vcpus = 2 }
-    "t3.medium" = { enis = 3, ips = 6, vcpus = 2 }
-    "t3.large"  = { enis = 3, ips = 12, vcpus = 2 }
-    "m5.large"  = { enis = 3, ips = 10, vcpus = 2 }
-    "m5.xlarge" = { enis = 4, ips = 15, vcpus = 4 }
-    "r5.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "t3.small"   = { enis = 3, ips = 4, vcpus = 2 }
+    "t3a.small"  = { enis = 2, ips = 4, vcpus = 2 }
+    "t3.medium"  = { enis = 3, ips = 6, vcpus = 2 }
+    "t3a.medium" = { enis = 3, ips = 6, vcpus = 2 }
+    "c5.large"   = { enis = 3, ips = 10, vcpus = 2 }
+    "c5a.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "t3.large"   = { enis = 3, ips = 12, vcpus = 2 }
+    "t3a.large"  = { enis = 3, ips = 12, vcpus = 2 }
+    "m5.large"   = { enis = 3, ips = 10, vcpus = 2 }
+    "m5a.large"  = { enis = 3, ips = 10, vcpus = 2 }
+    "m5.xlarge"  = { enis = 4, ips = 15, vcpus = 4 }
+    "r5.large"   = { enis = 3, ips = 10, vcpus = 2 }
   }
   vpc_cni_configuration = {
     enableNetworkPolicy = "true"
@@ -231,7 +237,7 @@ fn validate_refuses_an_env_whose_pods_exceed_its_node_capacity() {
     let text = out.stdout();
     assert!(
         text.contains("terraform/environments/dev/main.tf: `dev` asks for ")
-            && text.contains("but its untainted node groups hold 22 at their desired size (prefix delegation off)"),
+            && text.contains("but its untainted node groups hold 28 at their desired size (prefix delegation off)"),
         "{text}"
     );
     // A release asking for many pods overflows even with prefix delegation (2 × 110).
