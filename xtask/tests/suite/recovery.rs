@@ -241,3 +241,39 @@ fn the_drill_restores_the_newest_copy_in_the_dr_region() {
     assert_eq!(record["region"], "us-west-2");
     assert!(out.stdout().contains("restore drill prod in us-west-2: copy-new restored in"), "{}", out.stdout());
 }
+
+/// The drill schedule DISASTER_RECOVERY.md promises is the one the operations workflow runs: each
+/// `cargo xtask backup|restore-drill <env> …` of its table is a step of operations.yml whose `if:`
+/// selects that environment (by name, or as every environment but dev) on a schedule the workflow has.
+#[test]
+fn the_documented_drill_schedule_is_the_operations_workflows() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/DISASTER_RECOVERY.md")).unwrap();
+    let workflow = std::fs::read_to_string(repo_root().join(".github/workflows/operations.yml")).unwrap();
+    let table = doc.split("## The drill schedule").nth(1).expect("DISASTER_RECOVERY.md has `## The drill schedule`");
+    let table = table.split("\n## ").next().unwrap();
+    let lines: Vec<&str> = workflow.lines().collect();
+    let mut documented = 0;
+    for row in table.lines().filter(|l| l.starts_with("| ") && l.contains("`cargo xtask")) {
+        for command in
+            row.split('`').filter(|c| c.starts_with("cargo xtask backup") || c.starts_with("cargo xtask restore-drill"))
+        {
+            documented += 1;
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let (verb, env, rest) = (words[2], words[3], words[4..].join(" "));
+            let run = format!(
+                "run: cargo xtask {verb} \"$ENVIRONMENT\"{}",
+                if rest.is_empty() { String::new() } else { format!(" {rest}") }
+            );
+            let selected = lines.windows(2).any(|w| {
+                let cond = w[0].trim_start().strip_prefix("- if: ").unwrap_or("");
+                let schedule = cond.split('\'').nth(1).unwrap_or("");
+                w[1].trim() == run
+                    && workflow.contains(&format!("- cron: \"{schedule}\""))
+                    && (cond.contains(&format!("matrix.env == '{env}'"))
+                        || (env != "dev" && cond.contains("matrix.env != 'dev'")))
+            });
+            assert!(selected, "DISASTER_RECOVERY.md promises `{command}`, but no scheduled step of operations.yml runs `{run}` for `{env}`");
+        }
+    }
+    assert!(documented >= 4, "the drill schedule table names the backups and drills ({documented} found)");
+}
