@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::estimate::*;
 use super::inputs::*;
-use super::rules::s_str;
 use super::PRICES;
 
 pub(super) fn register(m: &mut HashMap<&'static str, Rule>) {
@@ -19,7 +18,7 @@ pub(super) fn register(m: &mut HashMap<&'static str, Rule>) {
 pub(super) fn db_instance(r: &Res, s: &mut Pass) {
     let class = text(r.after, "instance_class").unwrap_or("?").to_string();
     let multi_az = r.after.get("multi_az").and_then(Value::as_bool).unwrap_or(false);
-    let engine = s_str(r.after, "engine");
+    let engine = text(r.after, "engine").map(str::to_string);
     let storage =
         num(r.after, "allocated_storage").map(|gb| (gb, text(r.after, "storage_type").unwrap_or("gp2").to_string()));
     if let Some(source) = text(r.after, "replicate_source_db") {
