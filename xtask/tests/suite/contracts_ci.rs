@@ -42,6 +42,13 @@ fn contracts_dev(sb: &Sandbox) -> Run {
     contracts_with_the_plan_of(&repository().0, sb, "dev")
 }
 
+/// The 1-based line of `file` (in this repository) where `needle` first appears, so the expected
+/// findings follow the workflows as they are edited instead of pinning line numbers.
+fn line(file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+    1 + text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{file} has no line with {needle:?}"))
+}
+
 const OPS_ROLE: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";
 const APPLY: &str =
     "      - run: cargo xtask deploy \"$ENVIRONMENT\" --plan \"target/xtask/plans/$ENVIRONMENT.tfplan\" --yes";
@@ -80,7 +87,11 @@ fn ci_a_pull_request_job_with_a_token_that_forks_would_run() {
         "    if: github.event.pull_request.head.repo.full_name == github.repository\n",
         "",
     );
-    finds(&contracts_dev(&sb), &[".github/workflows/ci.yml:44: ci.yml job `plan`: asks for an OIDC token on pull requests without excluding forks"]);
+    let at = line(".github/workflows/ci.yml", "  plan:");
+    finds(
+        &contracts_dev(&sb),
+        &[&format!(".github/workflows/ci.yml:{at}: ci.yml job `plan`: asks for an OIDC token on pull requests without excluding forks")],
+    );
 }
 
 #[test]
@@ -89,7 +100,11 @@ fn approval_an_apply_job_that_plans_again() {
         one_change(".github/workflows/deploy.yml", APPLY, "      - run: cargo xtask deploy \"$ENVIRONMENT\" --yes");
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/deploy.yml:133: deploy.yml job `apply`: deploys `dev` (line 180), but `cargo xtask deploy` without `--plan` (line 180) plans and applies in one go"],
+        &[&format!(
+            ".github/workflows/deploy.yml:{job}: deploy.yml job `apply`: deploys `dev` (line {run}), but `cargo xtask deploy` without `--plan` (line {run}) plans and applies in one go",
+            job = line(".github/workflows/deploy.yml", "  apply:"),
+            run = line(".github/workflows/deploy.yml", APPLY.trim()),
+        )],
     );
 }
 
@@ -102,7 +117,11 @@ fn reach_a_cluster_job_on_a_hosted_runner() {
     );
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/deploy.yml:137: deploy.yml job `apply`: runs `cargo xtask deploy` (line 180), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC"],
+        &[&format!(
+            ".github/workflows/deploy.yml:{on}: deploy.yml job `apply`: runs `cargo xtask deploy` (line {run}), which talks to `dev`'s cluster, on `ubuntu-24.04`: outside `dev`'s VPC",
+            on = line(".github/workflows/deploy.yml", "runs-on: codebuild-authorworks-"),
+            run = line(".github/workflows/deploy.yml", APPLY.trim()),
+        )],
     );
 }
 
@@ -116,7 +135,13 @@ fn ci_the_plan_role_in_a_job_that_changes_things() {
     );
     finds(
         &contracts_dev(&sb),
-        &[".github/workflows/operations.yml:70: operations.yml job `run`: runs `cargo xtask backup` with the read-only plan role module.stack.", "(stack output github_plan_role_arn), which only plan jobs"],
+        &[
+            &format!(
+                ".github/workflows/operations.yml:{}: operations.yml job `run`: runs `cargo xtask backup` with the read-only plan role module.stack.",
+                line(".github/workflows/operations.yml", "run: cargo xtask backup")
+            ),
+            "(stack output github_plan_role_arn), which only plan jobs",
+        ],
     );
 }
 
