@@ -22,6 +22,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The `XTASK_*` variables besides `XTASK_CONFIG` (a flag's fallback above): where tests and CI point
+/// the xtask. Read here, once, and handed down in the `Context`; no other module reads an `XTASK_*`
+/// variable (`xtask_variables_are_read_only_in_cli_rs`).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// `XTASK_ROOT`: the repository root (tests point it at a scratch copy).
+    pub root: Option<PathBuf>,
+    /// `XTASK_WORK_DIR`: the xtask's own files (journal, logs, plans, emulator state).
+    pub work_dir: Option<PathBuf>,
+    /// `XTASK_TOOLS_DIR`: where `tools install` puts the tools it installs.
+    pub tools_dir: Option<PathBuf>,
+    /// `XTASK_TF_PROVIDER_MIRROR`: a local directory holding terraform's providers.
+    pub tf_provider_mirror: Option<PathBuf>,
+}
+
+impl Overrides {
+    pub fn from_env() -> Overrides {
+        let path = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Overrides {
+            root: path("XTASK_ROOT"),
+            work_dir: path("XTASK_WORK_DIR"),
+            tools_dir: path("XTASK_TOOLS_DIR"),
+            tf_provider_mirror: path("XTASK_TF_PROVIDER_MIRROR"),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check every tool (found, version, minimum, how to install), AWS credentials and the emulator

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::tools::{self, Tools};
-use crate::Context;
+use crate::context::Context;
 
 const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 

@@ -12,7 +12,7 @@ use crate::engine::Cmd;
 use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
-use crate::Context;
+use crate::context::Context;
 
 /// The Kubernetes version schemas are checked against when the environment doesn't say.
 pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36";

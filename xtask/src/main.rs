@@ -16,6 +16,7 @@ mod capacity;
 mod clock;
 mod cluster;
 mod config;
+mod context;
 mod contracts;
 mod cost;
 mod crds;
@@ -44,7 +45,6 @@ mod tunnel;
 mod upgrade;
 mod watchdog;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -67,8 +67,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {
-    let root = project_root();
-    let ctx = Context { root: root.clone(), work: work_dir(&root), config_path: cli.config.clone() };
+    let ctx = context::Context::new(cli.config.clone(), cli::Overrides::from_env());
     use cli::Command::*;
     use commands::*;
     match cli.command {
@@ -93,48 +92,5 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Promotion(args) => promotion::run(&ctx, args),
         PrComment(args) => pr_comment::run(&ctx, args),
         Upgrade(args) => upgrade::run(&ctx, args),
-    }
-}
-
-/// What every command gets: where the repository is, where the xtask keeps its own files, and which
-/// configuration file to read.
-pub struct Context {
-    pub root: PathBuf,
-    pub work: PathBuf,
-    config_path: Option<PathBuf>,
-}
-
-impl Context {
-    /// The configuration, loaded and validated; any problem is a usage error (exit 2).
-    pub fn config(&self) -> anyhow::Result<config::Config> {
-        let path = self.config_path.clone().unwrap_or_else(|| self.root.join(config::FILE_NAME));
-        config::Config::load(&path)
-    }
-
-    /// Where the project installs the tools it can install itself.
-    pub fn tools_dir(&self) -> PathBuf {
-        std::env::var_os("XTASK_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| self.root.join(".tools"))
-    }
-}
-
-/// The repository root: the xtask crate's parent, or `XTASK_ROOT` (tests point it at a scratch copy).
-fn project_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("XTASK_ROOT") {
-        return PathBuf::from(root);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository root").to_path_buf()
-}
-
-/// The xtask's own files (journal, logs, plans, emulator state): `target/xtask`, or `XTASK_WORK_DIR`.
-fn work_dir(root: &Path) -> PathBuf {
-    std::env::var_os("XTASK_WORK_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("xtask"))
-}
-
-impl engine::Workspace for Context {
-    fn root(&self) -> &Path {
-        &self.root
-    }
-    fn work(&self) -> &Path {
-        &self.work
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::target::Target;
 use crate::tfplan::{Plan, ResourceChange};
-use crate::Context;
+use crate::context::Context;
 
 /// `/{project}/{env}/schedule/previous-sizes`
 pub fn parameter(target: &Target) -> String {

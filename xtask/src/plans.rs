@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::engine::Cmd;
 use crate::target::Target;
 use crate::terraform::tf_dir;
-use crate::{emulator, shell, Context};
+use crate::{emulator, shell, context::Context};
 
 /// Where the key of an emulated plan is kept.
 pub fn key_file(target: &Target) -> PathBuf {

@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::error::{not_found, usage};
 use crate::target::{Against, Target};
 use crate::tools::{self, Found, Tool, Tools};
-use crate::Context;
+use crate::context::Context;
 
 /// What a command's later steps need, beyond terraform and the AWS CLI.
 #[derive(Default, Clone, Copy)]

@@ -12,7 +12,7 @@ use crate::engine::{Cmd, StepCtx};
 use crate::recovery;
 use crate::target::Target;
 use crate::tfplan::{ModuleValues, State, DATA_RESOURCES};
-use crate::Context;
+use crate::context::Context;
 
 /// The lock terraform holds while it works on the state.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::target::Target;
-use crate::Context;
+use crate::context::Context;
 
 /// The Session Manager document that forwards a local port to a host the instance reaches.
 pub const DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use crate::cli::DoctorArgs;
 use crate::engine::Cmd;
 use crate::tools::{self, Need, Source, Tools};
-use crate::{emulator, Context};
+use crate::{emulator, context::Context};
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     let tools = Tools::new(ctx);
@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     print_rows(&rows);
 
     println!();
-    match tools::provider_mirror() {
+    match tools::provider_mirror(ctx) {
         Some(dir) => println!(
             "terraform providers: local mirror {} (the xtask points terraform at it: init works offline)",
             dir.display()

@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use crate::cli::{EmulatorAction, EmulatorArgs};
 use crate::engine::{Pipeline, RunArgs};
-use crate::{emulator, Context};
+use crate::{emulator, context::Context};
 
 pub fn run(ctx: &Context, args: EmulatorArgs) -> Result<()> {
     match args.action {

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use crate::cli::PrCommentArgs;
 use crate::engine::{Pipeline, Step};
 use crate::github::{self, Section};
-use crate::Context;
+use crate::context::Context;
 
 pub fn run(ctx: &Context, args: PrCommentArgs) -> Result<()> {
     let env = ctx.config()?.env(&args.env)?.name.clone();

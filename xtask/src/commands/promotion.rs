@@ -11,7 +11,7 @@ use crate::cli::PromotionArgs;
 use crate::engine::{Pipeline, Step};
 use crate::error::usage;
 use crate::github::{self, Deployment, DeploymentStatus};
-use crate::Context;
+use crate::context::Context;
 
 pub fn run(ctx: &Context, args: PromotionArgs) -> Result<()> {
     let config = ctx.config()?;

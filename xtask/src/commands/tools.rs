@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::tools;
-use crate::Context;
+use crate::context::Context;
 
 pub fn run(ctx: &Context, args: ToolsArgs) -> Result<()> {
     match args.action {

@@ -13,7 +13,7 @@ use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::terraform::{self, Terraform};
 use crate::tools::{self, Tools};
-use crate::Context;
+use crate::context::Context;
 
 type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
 

@@ -34,7 +34,7 @@ use serde_norway::Value;
 
 use crate::finding::Finding;
 use crate::releases::Release;
-use crate::Context;
+use crate::context::Context;
 pub use plan::{Plan, Resource};
 
 /// A check of one seam: every finding names both ends and what is missing.

@@ -25,7 +25,7 @@ use anyhow::{anyhow, Result};
 
 use crate::error::usage;
 use crate::tfplan::Plan;
-use crate::Context;
+use crate::context::Context;
 pub use actual::{actual_report, last_month};
 pub use diff::Diff;
 use estimate::{Estimate, Regions};

@@ -18,7 +18,7 @@ use crate::clock::utc_stamp;
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::shell::{self, cmd};
 use crate::target::Target;
-use crate::Context;
+use crate::context::Context;
 
 /// The tag that marks a snapshot as `backup`'s (only those are ever pruned). `--copy-tags` carries it
 /// to the DR region's copies.

@@ -14,7 +14,7 @@ use crate::config::{Config, Environment};
 use crate::engine::Cmd;
 use crate::finding::Finding;
 use crate::tools::{self, Tools};
-use crate::Context;
+use crate::context::Context;
 
 /// `path` with its `..` resolved lexically: where a module's relative `source` (`../modules/x`) or a
 /// diagnostic's file inside one really is.
@@ -54,7 +54,7 @@ impl Terraform {
     pub fn new(ctx: &Context, dir: PathBuf, data_name: &str) -> Result<Terraform> {
         let tools = Tools::new(ctx);
         let data_dir = ctx.work.join("terraform").join("data").join(data_name);
-        let mut env = tools::terraform_env(&ctx.work)?;
+        let mut env = tools::terraform_env(ctx)?;
         env.push(("TF_DATA_DIR".into(), data_dir.to_string_lossy().into_owned()));
         Ok(Terraform { exe: tools.find(tools::TERRAFORM), dir, data_dir, env })
     }

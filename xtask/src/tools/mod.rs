@@ -11,7 +11,7 @@ use anyhow::{ensure, Context as _, Result};
 use ring::digest::{SHA256, SHA512};
 
 use crate::engine::{Cmd, Pipeline, RunArgs, Step, StepCtx};
-use crate::Context;
+use crate::context::Context;
 
 mod versions;
 use versions::check_digest;
@@ -185,7 +185,7 @@ pub struct Tools {
 
 impl Tools {
     pub fn new(ctx: &Context) -> Tools {
-        Tools { dir: ctx.tools_dir() }
+        Tools { dir: ctx.tools_dir.clone() }
     }
 
     pub fn bin_dir(&self) -> PathBuf {
@@ -442,9 +442,9 @@ pub fn install(ctx: &Context, run: &RunArgs) -> Result<()> {
 // ---------------------------------------------------------------------------------------------------
 // Terraform's own settings
 
-/// Places a provider mirror may be: `XTASK_TF_PROVIDER_MIRROR`, then the usual local directories.
-fn mirror_candidates() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("XTASK_TF_PROVIDER_MIRROR").map(PathBuf::from).into_iter().collect();
+/// Places a provider mirror may be: the one named (`XTASK_TF_PROVIDER_MIRROR`), then the usual local directories.
+fn mirror_candidates(named: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = named.map(Path::to_path_buf).into_iter().collect();
     dirs.push(PathBuf::from("/opt/tf-plugins"));
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".terraform.d/plugins"));
@@ -456,22 +456,22 @@ fn mirror_candidates() -> Vec<PathBuf> {
 }
 
 /// The local filesystem mirror holding the AWS provider, if this machine has one.
-pub fn provider_mirror() -> Option<PathBuf> {
-    mirror_candidates().into_iter().find(|d| d.join("registry.terraform.io/hashicorp/aws").is_dir())
+pub fn provider_mirror(ctx: &Context) -> Option<PathBuf> {
+    mirror_candidates(ctx.provider_mirror.as_deref()).into_iter().find(|d| d.join("registry.terraform.io/hashicorp/aws").is_dir())
 }
 
 /// The environment every terraform process gets. With a provider mirror present, terraform is pointed
 /// at a CLI config of the xtask's that installs providers from it (so `init` works offline); without
 /// one, terraform's own configuration is left alone.
-pub fn terraform_env(work: &Path) -> Result<Vec<(String, String)>> {
+pub fn terraform_env(ctx: &Context) -> Result<Vec<(String, String)>> {
     let mut env = vec![("TF_IN_AUTOMATION".to_string(), "1".to_string()), ("TF_INPUT".to_string(), "0".to_string())];
     // Terraform's provider cache (the workflows keep it between runs) must exist before terraform uses it.
     if let Some(cache) = std::env::var_os("TF_PLUGIN_CACHE_DIR").filter(|c| !c.is_empty()) {
         std::fs::create_dir_all(&cache)
             .with_context(|| format!("creating TF_PLUGIN_CACHE_DIR {}", PathBuf::from(&cache).display()))?;
     }
-    if let Some(mirror) = provider_mirror() {
-        let path = work.join("terraform").join("cli.tfrc");
+    if let Some(mirror) = provider_mirror(ctx) {
+        let path = ctx.work.join("terraform").join("cli.tfrc");
         let content = format!(
             "# Written by cargo xtask: providers come from the local mirror at {m}.\n\
              provider_installation {{\n  filesystem_mirror {{\n    path    = \"{m}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",

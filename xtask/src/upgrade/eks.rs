@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::engine::{Cmd, StepCtx};
 use crate::target::Target;
-use crate::Context;
+use crate::context::Context;
 
 #[derive(Deserialize)]
 pub struct DescribeCluster {

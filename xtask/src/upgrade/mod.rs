@@ -20,7 +20,7 @@ use crate::error::usage;
 use crate::lifecycle::{self, Calendar, Minor};
 use crate::releases::Release;
 use crate::target::{output_placeholder, Target};
-use crate::{cluster, emulator, steps, Context};
+use crate::{cluster, emulator, steps, context::Context};
 
 pub use control_plane::version_change;
 

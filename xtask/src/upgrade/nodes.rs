@@ -14,7 +14,7 @@ use crate::engine::Step;
 use crate::lifecycle::Minor;
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::Context;
+use crate::context::Context;
 
 /// An add-on update "should finish within minutes"; the networking add-ons roll a DaemonSet over every node.
 const ADDON_PATIENCE: Patience = Patience { every: Duration::from_secs(15), at_most: Duration::from_secs(30 * 60) };

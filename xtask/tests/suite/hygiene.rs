@@ -274,8 +274,9 @@ fn is_command(module: &str) -> bool {
     module.starts_with("commands::")
 }
 
-/// Architecture invariant: the module graph has no cycle — between the crate's top-level modules, nor
-/// between the siblings inside a directory module — and commands are leaves: a command module is
+/// Architecture invariant: the module graph has no cycle — between the crate root and the top-level
+/// modules, nor between the siblings inside a directory module; no module names the crate root — and
+/// commands are leaves: a command module is
 /// named only by `commands` (which declares it) and the crate root (which dispatches to it).
 #[test]
 fn the_module_graph_is_acyclic_and_commands_are_leaves() {
@@ -286,11 +287,18 @@ fn the_module_graph_is_acyclic_and_commands_are_leaves() {
         println!("  {} -> {}", if from.is_empty() { "(main)" } else { from }, to.join(", "));
     }
 
-    // Top-level modules; the crate root (which names every module) is not part of any cycle it can break.
+    // Nothing points back up at the crate root: main.rs declares the modules and dispatches, and
+    // holds nothing a module could use (the `Context` is `context.rs`'s).
+    let up: Vec<&String> = graph.iter().filter(|(f, to)| !f.is_empty() && to.contains("")).map(|(f, _)| f).collect();
+    assert!(up.is_empty(), "modules naming the crate root (an arrow back up): {up:?}");
+
+    // Top-level modules and the crate root, `(main)`, which names every one of them.
+    let name = |m: &str| if m.is_empty() { "(main)".to_string() } else { top(m).to_string() };
     let mut tops: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (from, to) in graph.iter().filter(|(f, _)| !f.is_empty()) {
-        let entry = tops.entry(top(from).to_string()).or_default();
-        entry.extend(to.iter().filter(|t| !t.is_empty() && top(t) != top(from)).map(|t| top(t).to_string()));
+    for (from, to) in &graph {
+        let from = name(from);
+        let entry = tops.entry(from.clone()).or_default();
+        entry.extend(to.iter().map(|t| name(t)).filter(|t| *t != from));
     }
     assert_eq!(find_cycle(&tops), None, "a cycle between top-level modules");
 
@@ -438,4 +446,19 @@ fn the_integration_tests_are_one_binary() {
         modules += 1;
     }
     assert!(modules >= 10, "{modules} modules");
+}
+
+/// Architecture invariant: the `XTASK_*` variables are read in cli.rs, which defines them, and nowhere
+/// else: the `Context` carries what they say down to the code that needs it.
+#[test]
+fn xtask_variables_are_read_only_in_cli_rs() {
+    let mut wrong = Vec::new();
+    for (module, path) in modules().into_iter().filter(|(m, _)| m != "cli") {
+        for (n, line) in code(&path).lines().enumerate() {
+            if ["var(\"XTASK_", "var_os(\"XTASK_"].iter().any(|read| line.contains(read)) {
+                wrong.push(format!("{}:{}: {module}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "XTASK_* variables read outside cli.rs: {wrong:#?}");
 }
