@@ -16,7 +16,7 @@ use crate::engine::{Cmd, Step};
 use crate::error::{usage, Refused};
 use crate::target::{Against, Target};
 use crate::tfplan::{Plan, PlanSummary};
-use crate::{clock, cost, offhours, shell, context::Context};
+use crate::{clock, context::Context, cost, offhours, shell};
 
 /// The four files of one saved plan.
 #[derive(Debug, Clone)]
@@ -288,20 +288,13 @@ impl Bundle {
         if crate::engine::Ui::detect(false).mode != crate::engine::Mode::GitHub {
             return Ok(());
         }
-        let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else { return Ok(()) };
         let written = std::fs::metadata(&self.summary).and_then(|m| m.modified()).ok();
         if written.is_none() || since.is_some_and(|s| written.is_some_and(|w| w < s)) {
             return Ok(());
         }
         let text =
             std::fs::read_to_string(&self.summary).with_context(|| format!("reading {}", self.summary.display()))?;
-        use std::io::Write as _;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(format!("\n{text}").as_bytes()))
-            .with_context(|| format!("appending to GITHUB_STEP_SUMMARY {}", Path::new(&path).display()))
+        crate::github::append_step_summary(&format!("\n{text}"))
     }
 }
 

@@ -16,6 +16,19 @@ use crate::error::usage;
 /// GitHub refuses a comment body over 65,536 characters; a body is cut well before that.
 const BODY_LIMIT: usize = 60_000;
 
+/// Under GitHub Actions, `markdown` appended to the job's summary (`GITHUB_STEP_SUMMARY`); nothing
+/// elsewhere. The engine's own summary line is written by the engine, which names no domain module.
+pub fn append_step_summary(markdown: &str) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else { return Ok(()) };
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(markdown.as_bytes()))
+        .with_context(|| format!("appending to GITHUB_STEP_SUMMARY {}", std::path::Path::new(&path).display()))
+}
+
 /// `owner/name`, checked.
 pub fn repository(repo: Option<&str>) -> Result<String> {
     let repo = repo.unwrap_or("").trim();

@@ -4,15 +4,13 @@
 //! last month's spend from Cost Explorer.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
-use serde_json::json;
+use anyhow::Result;
 
 use crate::cli::{CostFormat, CostReportArgs};
 use crate::engine::{Pipeline, RunArgs, Step};
 use crate::target::Target;
-use crate::{cost, steps, context::Context};
+use crate::{context::Context, cost, github, steps};
 
 pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
     if args.actual {
@@ -34,18 +32,10 @@ pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
     match args.format {
         CostFormat::Table => {
             print!("{table}");
-            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", PathBuf::from(&path).display()))?;
-                f.write_all(markdown.as_bytes()).context("writing the GitHub step summary")?;
-            }
+            github::append_step_summary(&markdown)?;
         }
         CostFormat::Markdown => print!("{markdown}"),
-        CostFormat::Json => println!("{}", serde_json::to_string_pretty(&json).expect("JSON")),
+        CostFormat::Json => println!("{json:#}"),
     }
     if args.no_gate {
         return Ok(());
@@ -56,29 +46,7 @@ pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
 fn actual(ctx: &Context, args: &CostReportArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let (start, end) = cost::last_month();
-    let ce = |endpoint: Option<&str>| {
-        let base = target.aws(ctx, endpoint).args([
-            "ce",
-            "get-cost-and-usage",
-            "--time-period",
-            &format!("Start={start},End={end}"),
-            "--granularity",
-            "MONTHLY",
-            "--metrics",
-            "UnblendedCost",
-        ]);
-        let filter = json!({"And": [
-            {"Tags": {"Key": "Project", "Values": [target.config.project]}},
-            {"Tags": {"Key": "Environment", "Values": [target.env.name]}},
-        ]});
-        let by_service = base
-            .clone()
-            .args(["--group-by", "Type=DIMENSION,Key=SERVICE", "--filter"])
-            .arg(filter.to_string())
-            .args(["--output", "json"]);
-        let by_tag = base.args(["--group-by", "Type=TAG,Key=Project", "Type=TAG,Key=Environment", "--output", "json"]);
-        (by_service, by_tag)
-    };
+    let ce = |endpoint: Option<&str>| cost::cost_explorer_cmds(&target.aws(ctx, endpoint), &target, &start, &end);
     let answers: RefCell<Vec<String>> = RefCell::new(Vec::new());
     {
         let mut pipeline = Pipeline::new(ctx, format!("cost-report {} --actual", target.env.name));

@@ -3,16 +3,15 @@
 //! Actions the report goes into the job summary with an annotation.
 
 use std::cell::RefCell;
-use std::io::Write as _;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::EnvRunArgs;
 use crate::drift::Report;
 use crate::engine::{Mode, Pipeline, Ui};
 use crate::error::{Reported, EXIT_DRIFT};
 use crate::target::Target;
-use crate::{drift, preflight, steps, context::Context};
+use crate::{context::Context, drift, github, preflight, steps};
 
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
@@ -45,14 +44,7 @@ pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
 
 /// GitHub Actions: the report appended to the job summary, and an annotation when something drifted.
 fn publish(report: &Report) -> Result<()> {
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening GITHUB_STEP_SUMMARY {}", std::path::Path::new(&path).display()))?;
-        f.write_all(report.markdown().as_bytes()).context("writing the GitHub step summary")?;
-    }
+    github::append_step_summary(&report.markdown())?;
     if !report.in_sync() {
         let names: Vec<&str> = report.drifted.iter().map(|d| d.address.as_str()).collect();
         println!("::error title=Drift in {}::{}: {}", report.env, report.line(), names.join(", "));

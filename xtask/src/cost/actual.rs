@@ -10,6 +10,8 @@ use serde_json::Value;
 use std::fmt::Write as _;
 
 use super::report::money;
+use crate::engine::Cmd;
+use crate::target::Target;
 
 /// The first day of last month and of this month.
 pub fn last_month() -> (String, String) {
@@ -76,6 +78,32 @@ pub fn actual_report(
         out.push_str("\n(from the local emulator: seeded data, not real spend)\n");
     }
     Ok(out)
+}
+
+/// The two Cost Explorer questions `--actual` asks (`base`: the environment's `aws` command): last
+/// month's spend tagged with the project and environment, by service; and all of it by those tags.
+pub fn cost_explorer_cmds(base: &Cmd, target: &Target, start: &str, end: &str) -> (Cmd, Cmd) {
+    let base = base.clone().args([
+        "ce",
+        "get-cost-and-usage",
+        "--time-period",
+        &format!("Start={start},End={end}"),
+        "--granularity",
+        "MONTHLY",
+        "--metrics",
+        "UnblendedCost",
+    ]);
+    let filter = serde_json::json!({"And": [
+        {"Tags": {"Key": "Project", "Values": [target.config.project]}},
+        {"Tags": {"Key": "Environment", "Values": [target.env.name]}},
+    ]});
+    let by_service = base
+        .clone()
+        .args(["--group-by", "Type=DIMENSION,Key=SERVICE", "--filter"])
+        .arg(filter.to_string())
+        .args(["--output", "json"]);
+    let by_tag = base.args(["--group-by", "Type=TAG,Key=Project", "Type=TAG,Key=Environment", "--output", "json"]);
+    (by_service, by_tag)
 }
 
 #[cfg(test)]

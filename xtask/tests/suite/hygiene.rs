@@ -330,7 +330,7 @@ fn the_module_graph_is_acyclic_and_commands_are_leaves() {
 }
 
 /// Architecture invariant: the engine imports only `error` and `redact` (and its own submodules): no
-/// AWS, no command, no CLI type it doesn't own, not the crate root's `Context`.
+/// AWS, no command, no CLI type it doesn't own, not the `Context`.
 #[test]
 fn the_engine_imports_only_error_and_redact() {
     let known = modules();
