@@ -366,7 +366,7 @@ pub struct TunnelArgs {
     /// Environment: dev, staging or production (local has no cluster and the emulator no sessions)
     pub env: String,
     /// Local port on 127.0.0.1 the API is forwarded to
-    #[arg(long, default_value_t = crate::tunnel::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1024..))]
+    #[arg(long, default_value_t = 8443, value_parser = clap::value_parser!(u16).range(1024..))]
     pub port: u16,
     #[command(flatten)]
     pub run: RunArgs,

@@ -21,8 +21,6 @@ use crate::target::Target;
 
 /// The Session Manager document that forwards a local port to a host the instance reaches.
 pub const DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";
-/// The local port the API is forwarded to unless `--port` says otherwise.
-pub const DEFAULT_PORT: u16 = 8443;
 
 /// `/{project}/{env}/bastion/tunnel` (modules/bastion, `tunnel_parameter`).
 pub fn parameter(target: &Target) -> String {

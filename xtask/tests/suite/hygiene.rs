@@ -159,8 +159,10 @@ fn paths(code: &str) -> Vec<String> {
             let before = rest[..at].chars().last();
             let tail = &rest[at..];
             let len = tail.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(tail.len());
-            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                out.push(tail[..len].trim_end_matches(':').to_string());
+            // `crate::{…}` names what the braces hold (read by `use_paths`), not the crate root.
+            let path = tail[..len].trim_end_matches(':');
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') && path != "crate" {
+                out.push(path.to_string());
             }
             rest = &tail[len.max(1)..];
         }
