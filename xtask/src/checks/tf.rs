@@ -187,3 +187,29 @@ fn run_quiet(cmd: &Cmd) -> Result<String> {
         bail!("{}", crate::redact::apply(text.trim()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_and_test_diagnostics_point_at_file_and_line() {
+        let answer: ValidateAnswer = serde_json::from_str(
+            r#"{"valid":false,"diagnostics":[{"severity":"error","summary":"Bad","detail":"a\nb",
+                "range":{"filename":"main.tf","start":{"line":7,"column":1}}},{"severity":"warning","summary":"W"}]}"#,
+        )
+        .unwrap();
+        let d = &answer.diagnostics[0];
+        assert_eq!(d.place(Path::new("/e")), (Path::new("/e/main.tf").to_path_buf(), Some(7)));
+        assert_eq!((d.summary.as_str(), d.detail.as_str()), ("Bad", "a\nb"));
+        assert_eq!(answer.diagnostics[1].place(Path::new("/e")), (Path::new("/e").to_path_buf(), None));
+        let run = r#"{"type":"test_run","test_run":{"path":"tests/a.tftest.hcl","run":"r1","progress":"complete","status":"fail"}}"#;
+        assert!(matches!(serde_json::from_str::<TestMessage>(run).unwrap(),
+            TestMessage::TestRun { test_run } if test_run.status == "fail" && test_run.run == "r1"));
+        let diag = r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"S"}}"#;
+        assert!(matches!(serde_json::from_str::<TestMessage>(diag).unwrap(),
+            TestMessage::Diagnostic { level, diagnostic } if level == "error" && diagnostic.summary == "S"));
+        let other = r#"{"@level":"info","type":"version","terraform":"1.9"}"#;
+        assert!(matches!(serde_json::from_str::<TestMessage>(other).unwrap(), TestMessage::Other));
+    }
+}
