@@ -53,7 +53,12 @@ pub(super) fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
     let sh = shell::at(&ctx.root)?;
     let quiet = cmd!(sh, "{exe} --quiet --compact --output json --skip-download {args...}").env("LOG_LEVEL", "ERROR");
     let text = shell::run("checkov", quiet)?.stdout;
-    let reports = match serde_json::from_str::<CheckovAnswer>(&text) {
+    checkov_findings(&ctx.root.join(args[1]), &text)
+}
+
+/// The failed checks of checkov's answer, as findings under `dir` (what checkov ran over).
+fn checkov_findings(dir: &Path, text: &str) -> Result<Vec<Finding>> {
+    let reports = match serde_json::from_str::<CheckovAnswer>(text) {
         Ok(CheckovAnswer::Many(list)) => list,
         Ok(CheckovAnswer::One(report)) => vec![report],
         Err(_) => bail!("checkov did not answer with JSON: {}", text.chars().take(300).collect::<String>()),
@@ -63,7 +68,7 @@ pub(super) fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
         let file = f.file_path.trim_start_matches('/');
         let line = f.file_line_range.first().copied();
         let message = format!("{} {}: {}", f.check_id, f.resource, f.check_name);
-        findings.push(Finding::new(&ctx.root.join(args[1]).join(file), line, message));
+        findings.push(Finding::new(&dir.join(file), line, message));
     }
     Ok(findings)
 }
@@ -158,4 +163,23 @@ fn zizmor_findings(root: &Path, answer: Vec<ZizmorFinding>) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkov_failed_checks_become_findings_from_one_report_or_a_list() {
+        let one = r#"{"results":{"failed_checks":[{"check_id":"CKV_1","check_name":"N","resource":"r.x",
+            "file_path":"/main.tf","file_line_range":[3,9]},{"file_path":"/b.tf"}]}}"#;
+        let got = checkov_findings(Path::new("/t"), one).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].file.as_path(), got[0].line), (Path::new("/t/main.tf"), Some(3)));
+        assert_eq!(got[0].message, "CKV_1 r.x: N");
+        assert_eq!((got[1].line, got[1].message.as_str()), (None, "? ?: ?"));
+        let list = format!("[{one},{{\"check_type\":\"x\",\"results\":{{\"failed_checks\":[]}}}}]");
+        assert_eq!(checkov_findings(Path::new("/t"), &list).unwrap().len(), 2);
+        assert!(checkov_findings(Path::new("/t"), "not json").is_err());
+    }
 }
