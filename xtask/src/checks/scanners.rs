@@ -182,4 +182,16 @@ mod tests {
         assert_eq!(checkov_findings(Path::new("/t"), &list).unwrap().len(), 2);
         assert!(checkov_findings(Path::new("/t"), "not json").is_err());
     }
+
+    #[test]
+    fn zizmor_findings_name_the_primary_place() {
+        let answer = r#"[{"ident":"template-injection","desc":"D","determinations":{"severity":"High"},
+            "locations":[{"symbolic":{"key":{"Local":{"verbatim_path":".github/workflows/a.yml"}},"annotation":"other","kind":"Related"},
+                          "concrete":{"location":{"start_point":{"row":1,"column":0}}}},
+                         {"symbolic":{"key":{"Local":{"verbatim_path":".github/workflows/b.yml"}},"annotation":"here","kind":"Primary"},
+                          "concrete":{"location":{"start_point":{"row":4,"column":2}}}}]}]"#;
+        let got = zizmor_findings(Path::new("/r"), serde_json::from_str(answer).unwrap());
+        assert_eq!((got[0].file.as_path(), got[0].line), (Path::new("/r/.github/workflows/b.yml"), Some(5)));
+        assert!(got[0].message.starts_with("zizmor template-injection (high): D: here"), "{}", got[0].message);
+    }
 }
