@@ -13,6 +13,7 @@ mod shell;
 mod bindings;
 mod bundle;
 mod capacity;
+mod checks;
 mod clock;
 mod cluster;
 mod config;
