@@ -10,7 +10,7 @@ use crate::config::{Config, Environment};
 use crate::engine::{Cmd, StepCtx};
 use crate::terraform::{copy_tree, emulator_omissions, emulator_override, env_dir, env_vars, tf_dir, Terraform};
 use crate::tools::{self, Tools};
-use crate::{emulator, context::Context};
+use crate::{context::Context, emulator};
 
 /// Said where `{env}` has no Kubernetes cluster to deploy to.
 pub const NO_CLUSTER: &str =
