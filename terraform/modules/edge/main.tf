@@ -23,26 +23,28 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# The controller's IRSA role
+# The controller's IRSA role: it trusts only kube-system/aws-load-balancer-controller (the irsa-role
+# building block writes that trust).
 
-data "aws_iam_policy_document" "trust" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [var.oidc_provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:kube-system:${local.service_account}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:aud"
-      values   = ["sts.amazonaws.com"]
+module "irsa" {
+  source = "../irsa-role"
+
+  oidc_provider_arn = var.oidc_provider_arn
+  oidc_issuer       = var.oidc_issuer
+  roles = {
+    (local.service_account) = {
+      name             = "${local.name}-alb-controller"
+      description      = "AWS Load Balancer Controller of ${var.cluster_name} (kube-system/${local.service_account})"
+      service_accounts = ["kube-system:${local.service_account}"]
     }
   }
+  tags = var.tags
+}
+
+# The role was made here before the building block: an applied state keeps it.
+moved {
+  from = aws_iam_role.controller
+  to   = module.irsa.aws_iam_role.this["aws-load-balancer-controller"]
 }
 
 # The controller's policy: docs/install/iam_policy.json of kubernetes-sigs/aws-load-balancer-controller
@@ -263,17 +265,9 @@ data "aws_iam_policy_document" "controller" {
   }
 }
 
-resource "aws_iam_role" "controller" {
-  name                 = "${local.name}-alb-controller"
-  description          = "AWS Load Balancer Controller of ${var.cluster_name} (kube-system/${local.service_account})"
-  assume_role_policy   = data.aws_iam_policy_document.trust.json
-  max_session_duration = 3600
-  tags                 = merge(var.tags, { Name = "${local.name}-alb-controller" })
-}
-
 resource "aws_iam_role_policy" "controller" {
   name   = "${local.name}-alb-controller"
-  role   = aws_iam_role.controller.id
+  role   = module.irsa.names[local.service_account]
   policy = data.aws_iam_policy_document.controller.json
 }
 

@@ -1,6 +1,6 @@
 output "controller_role_arn" {
   description = "IRSA role of the AWS Load Balancer Controller (kube-system/aws-load-balancer-controller)."
-  value       = aws_iam_role.controller.arn
+  value       = module.irsa.arns[local.service_account]
 }
 
 output "web_acl_arn" {

@@ -257,28 +257,26 @@ resource "aws_kms_alias" "this" {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# IRSA roles for the cluster's controllers
+# IRSA roles for the cluster's controllers: each trusts only its controller's ServiceAccount (the
+# irsa-role building block writes that trust).
 
-data "aws_iam_policy_document" "irsa_trust" {
-  for_each = var.controllers
+module "irsa" {
+  source = "../irsa-role"
 
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [var.oidc_provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
+  oidc_provider_arn = var.oidc_provider_arn
+  oidc_issuer       = var.oidc_issuer
+  roles = { for k, c in var.controllers : k => {
+    name             = "${local.name}-${k}-irsa"
+    description      = "IRSA role of ${k} (${c.namespace}/${c.service_account})"
+    service_accounts = ["${c.namespace}:${c.service_account}"]
+  } }
+  tags = var.tags
+}
+
+# The roles were made here before the building block: an applied state keeps them.
+moved {
+  from = aws_iam_role.controller
+  to   = module.irsa.aws_iam_role.this
 }
 
 locals {
@@ -386,20 +384,11 @@ data "aws_iam_policy_document" "external_secrets" {
   }
 }
 
-resource "aws_iam_role" "controller" {
-  for_each = var.controllers
-
-  name               = "${local.name}-${each.key}-irsa"
-  description        = "IRSA role of ${each.key} (${each.value.namespace}/${each.value.service_account})"
-  assume_role_policy = data.aws_iam_policy_document.irsa_trust[each.key].json
-  tags               = merge(var.tags, { Name = "${local.name}-${each.key}-irsa" })
-}
-
 resource "aws_iam_role_policy" "controller" {
   for_each = { for k, v in var.controllers : k => v if contains(keys(local.controller_policies), k) }
 
   name   = "${local.name}-${each.key}"
-  role   = aws_iam_role.controller[each.key].id
+  role   = module.irsa.names[each.key]
   policy = local.controller_policies[each.key]
 }
 

@@ -5,7 +5,7 @@ output "kms_key_arns" {
 
 output "controller_role_arns" {
   description = "IRSA role ARN per cluster controller."
-  value       = { for k, v in aws_iam_role.controller : k => v.arn }
+  value       = module.irsa.arns
 }
 
 output "github_deploy_role_arn" {

@@ -7,37 +7,25 @@ locals {
 # ---------------------------------------------------------------------------------------------------
 # One IRSA role per application service that uses AWS, assumable only by the pod's ServiceAccount
 # (system:serviceaccount:<namespace>:<service>, audience sts.amazonaws.com) through the cluster's OIDC
-# provider ("IAM roles for service accounts", EKS User Guide: the trust policy's :sub and :aud).
+# provider: the irsa-role building block writes that trust.
 
-data "aws_iam_policy_document" "trust" {
-  for_each = var.services
+module "irsa" {
+  source = "../irsa-role"
 
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [var.oidc_provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:${var.namespace}:${each.key}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_issuer}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
+  oidc_provider_arn = var.oidc_provider_arn
+  oidc_issuer       = var.oidc_issuer
+  roles = { for k, s in var.services : k => {
+    name             = "${local.name}-${k}"
+    description      = "IRSA role of ${k} (${var.namespace}/${k})"
+    service_accounts = ["${var.namespace}:${k}"]
+  } }
+  tags = var.tags
 }
 
-resource "aws_iam_role" "service" {
-  for_each = var.services
-
-  name               = "${local.name}-${each.key}"
-  description        = "IRSA role of ${each.key} (${var.namespace}/${each.key})"
-  assume_role_policy = data.aws_iam_policy_document.trust[each.key].json
-  tags               = merge(var.tags, { Name = "${local.name}-${each.key}" })
+# The roles were made here before the building block: an applied state keeps them.
+moved {
+  from = aws_iam_role.service
+  to   = module.irsa.aws_iam_role.this
 }
 
 # What each may touch, and nothing else:
@@ -102,6 +90,6 @@ resource "aws_iam_role_policy" "service" {
   for_each = local.with_access
 
   name   = "${local.name}-${each.key}"
-  role   = aws_iam_role.service[each.key].id
+  role   = module.irsa.names[each.key]
   policy = data.aws_iam_policy_document.access[each.key].json
 }

@@ -122,8 +122,14 @@ pub(super) fn validate_root(ctx: &Context, tf: &Terraform) -> Result<Vec<Finding
 /// a scratch copy so the module directory gets no lock file or `.terraform/`. Every failed or errored run
 /// is a finding, with terraform's own error and where it points.
 pub(super) fn module_tests(ctx: &Context, dir: &Path, name: &str) -> Result<Vec<Finding>> {
-    let scratch = ctx.work.join("terraform").join("tests").join(name);
-    let _ = std::fs::remove_dir_all(&scratch);
+    // The module's siblings come along: a module may call a shared building block (`../irsa-role`).
+    let modules = ctx.work.join("terraform").join("tests").join(name);
+    let _ = std::fs::remove_dir_all(&modules);
+    let siblings = dir.parent().map(terraform::subdirs).unwrap_or_default();
+    for sibling in siblings.iter().filter(|s| s.as_path() != dir) {
+        terraform::copy_tree(sibling, &modules.join(sibling.file_name().unwrap_or_default()))?;
+    }
+    let scratch = modules.join(name);
     terraform::copy_tree(dir, &scratch)?;
     let tf = Terraform::new(ctx, scratch.clone(), &format!("test-{name}"))?;
     run_quiet(&tf.cmd(["init", "-backend=false", "-input=false", "-no-color"]))

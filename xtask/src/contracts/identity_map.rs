@@ -66,7 +66,7 @@ fn actions(list: &[String]) -> String {
 pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
     let plan = &inputs.plan;
     let attached = |kind: &'static str| {
-        plan.of_type(kind).filter(move |p| plan.referenced(p, "role").iter().any(|r| r.address == role.address))
+        plan.of_type(kind).filter(move |p| plan.attribute_sources(p, "role").iter().any(|r| r.address == role.address))
     };
     let mut parts = Vec::new();
     for grant in plan.grants(role) {

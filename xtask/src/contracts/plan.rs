@@ -180,13 +180,23 @@ impl Plan {
         let refs = self.references(r, attr);
         let each = refs.iter().any(|x| x == "each.key" || x.starts_with("each.value"));
         let key = each.then_some(r.index.as_deref()).flatten();
+        // The key carries to `r`'s own module and to a call of it (`module.irsa.names[each.key]`: a
+        // building block keyed like its caller).
+        let child = |o: &str| {
+            let (module, rest) = split_module(o);
+            module.strip_prefix(r.module.as_str()).is_some_and(|m| m.starts_with(".module.")) && !rest.is_empty()
+        };
         let own = |o: &str| {
             let (module, rest) = split_module(o);
-            same_module(&module, &r.module) && !rest.is_empty()
+            (same_module(&module, &r.module) && !rest.is_empty()) || child(o)
         };
         let mut out: Vec<&Resource> = Vec::new();
         for origin in self.expand_keyed(&r.module, refs, key) {
-            for x in self.sources(&origin, if own(&origin) { key } else { None }) {
+            let mut found = self.sources(&origin, if own(&origin) { key } else { None });
+            if found.is_empty() && key.is_some() && child(&origin) {
+                found = self.sources(&origin, None);
+            }
+            for x in found {
                 if !out.iter().any(|o| o.address == x.address) {
                     out.push(x);
                 }

@@ -142,7 +142,7 @@ fn identity_a_service_account_annotated_with_another_workloads_role() {
         &contracts_dev_reusing_the_plan(&sb),
         &[
             "k8s/overlays/dev/kustomization.yaml:",
-            "ServiceAccount authorworks/media-service: module.stack.module.security.aws_iam_role.controller[\"external-dns\"]'s trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:authorworks:media-service",
+            "ServiceAccount authorworks/media-service: module.stack.module.security.module.irsa.aws_iam_role.this[\"external-dns\"]'s trust allows system:serviceaccount:external-dns:external-dns — not exactly system:serviceaccount:authorworks:media-service",
         ],
     );
 }
@@ -174,8 +174,8 @@ fn identity_an_irsa_role_no_service_account_uses() {
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &[
-            "terraform/modules/security/main.tf:",
-            "module.stack.module.security.aws_iam_role.controller[\"cluster-autoscaler\"]: an IRSA role",
+            "terraform/modules/irsa-role/main.tf:",
+            "module.stack.module.security.module.irsa.aws_iam_role.this[\"cluster-autoscaler\"]: an IRSA role",
             "no ServiceAccount",
         ],
     );
@@ -259,7 +259,7 @@ fn keys_a_key_policy_that_no_longer_delegates_use_to_the_accounts_iam() {
         &sb.run(&["validate", "--only", "contracts dev"]),
         &[
             "terraform/modules/security/main.tf:",
-            "module.stack.module.security.aws_iam_role_policy.controller[\"alertmanager\"]: module.stack.module.security.aws_iam_role.controller[\"alertmanager\"] uses module.stack.module.security.aws_kms_key.this[\"sns\"] (kms:GenerateDataKey*, kms:Decrypt)",
+            "module.stack.module.security.aws_iam_role_policy.controller[\"alertmanager\"]: module.stack.module.security.module.irsa.aws_iam_role.this[\"alertmanager\"] uses module.stack.module.security.aws_kms_key.this[\"sns\"] (kms:GenerateDataKey*, kms:Decrypt)",
             "neither names the role nor delegates",
         ],
     );
@@ -358,8 +358,8 @@ fn edge_a_controller_role_that_may_not_associate_the_web_acl() {
     finds(
         &out,
         &[
-            "terraform/modules/edge/main.tf:",
-            "module.stack.module.edge.aws_iam_role.controller: the aws-load-balancer-controller's role may not wafv2:AssociateWebACL",
+            "terraform/modules/irsa-role/main.tf:",
+            "module.stack.module.edge.module.irsa.aws_iam_role.this[\"aws-load-balancer-controller\"]: the aws-load-balancer-controller's role may not wafv2:AssociateWebACL",
         ],
     );
 }
