@@ -16,7 +16,7 @@ use crate::engine::{Cmd, Step};
 use crate::error::{usage, Refused};
 use crate::target::{Against, Target};
 use crate::tfplan::{Plan, PlanSummary};
-use crate::{clock, cost, offhours, shell, context::Context};
+use crate::{clock, context::Context, cost, offhours, shell};
 
 /// The four files of one saved plan.
 #[derive(Debug, Clone)]

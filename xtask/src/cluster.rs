@@ -8,7 +8,7 @@ use crate::engine::{Cmd, Pipeline, Step};
 use crate::releases::{self, Namespace, Release};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{bindings, k8s, mesh, steps, context::Context};
+use crate::{bindings, context::Context, k8s, mesh, steps};
 
 fn kubeconfig_arg(target: &Target) -> String {
     format!("--kubeconfig={}", target.kubeconfig().display())

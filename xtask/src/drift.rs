@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use crate::engine::{Cmd, Step};
 use crate::target::Target;
 use crate::tfplan::{AttrChange, Effect, Plan, ResourceChange, Schemas};
-use crate::{offhours, statelock, context::Context};
+use crate::{context::Context, offhours, statelock};
 
 /// One resource that differs from the state.
 #[derive(Debug, Clone)]

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 const HOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 

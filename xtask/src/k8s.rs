@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde_norway::Value;
 
+use crate::context::Context;
 use crate::engine::Cmd;
 use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 /// The Kubernetes version schemas are checked against when the environment doesn't say.
 pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36";

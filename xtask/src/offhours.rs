@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::target::Target;
 use crate::tfplan::{Plan, ResourceChange};
-use crate::context::Context;
 
 /// `/{project}/{env}/schedule/previous-sizes`
 pub fn parameter(target: &Target) -> String {

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::engine::Cmd;
 use crate::target::Target;
 use crate::terraform::tf_dir;
-use crate::{emulator, shell, context::Context};
+use crate::{context::Context, emulator, shell};
 
 /// Where the key of an emulated plan is kept.
 pub fn key_file(target: &Target) -> PathBuf {

@@ -12,10 +12,10 @@ use std::net::{Ipv4Addr, TcpListener};
 use anyhow::Result;
 
 use crate::cli::RunArgs;
+use crate::context::Context;
 use crate::error::{not_found, usage};
 use crate::target::{Against, Target};
 use crate::tools::{self, Found, Tool, Tools};
-use crate::context::Context;
 
 /// What a command's later steps need, beyond terraform and the AWS CLI.
 #[derive(Default, Clone, Copy)]

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::context::Context;
 use crate::engine::{Cmd, StepCtx};
 use crate::recovery;
 use crate::target::Target;
 use crate::tfplan::{ModuleValues, State, DATA_RESOURCES};
-use crate::context::Context;
 
 /// The lock terraform holds while it works on the state.
 #[derive(Debug, Clone, PartialEq, Eq)]

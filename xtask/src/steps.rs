@@ -12,7 +12,7 @@ use crate::target::{output_placeholder, Against, Target};
 use crate::terraform::emulator_omissions;
 use crate::tfplan::{Plan, PlanSummary};
 use crate::tools::{self, Tool, Tools};
-use crate::{emulator, plans, statelock, context::Context};
+use crate::{context::Context, emulator, plans, statelock};
 
 /// What commands that read the deployed environment start with: ready, init, and the outputs recorded.
 pub fn with_outputs<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {

@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::target::Target;
-use crate::context::Context;
 
 /// The Session Manager document that forwards a local port to a host the instance reaches.
 pub const DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";

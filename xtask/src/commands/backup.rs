@@ -8,7 +8,7 @@ use crate::engine::Pipeline;
 use crate::error::usage;
 use crate::rds::{self, Region};
 use crate::target::Target;
-use crate::{steps, context::Context};
+use crate::{context::Context, steps};
 
 pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

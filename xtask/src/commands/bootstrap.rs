@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cli::EnvRunArgs;
 use crate::engine::Pipeline;
 use crate::target::Target;
-use crate::{preflight, steps, context::Context};
+use crate::{context::Context, preflight, steps};
 
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::{CostFormat, CostReportArgs};
 use crate::engine::{Pipeline, RunArgs, Step};
 use crate::target::Target;
-use crate::{cost, steps, context::Context};
+use crate::{context::Context, cost, steps};
 
 pub fn run(ctx: &Context, args: CostReportArgs) -> Result<()> {
     if args.actual {

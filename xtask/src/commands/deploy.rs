@@ -16,7 +16,7 @@ use crate::engine::{Pipeline, Step};
 use crate::error::usage;
 use crate::target::Target;
 use crate::tfplan::{Plan, PlanSummary, DATA_RESOURCES};
-use crate::{cluster, cost, offhours, preflight, steps, context::Context};
+use crate::{cluster, context::Context, cost, offhours, preflight, steps};
 
 pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

@@ -10,7 +10,7 @@ use crate::cli::DestroyArgs;
 use crate::engine::{Cmd, Pipeline, Step};
 use crate::error::usage;
 use crate::target::Target;
-use crate::{cluster, preflight, statelock, steps, context::Context};
+use crate::{cluster, context::Context, preflight, statelock, steps};
 
 pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

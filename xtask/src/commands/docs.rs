@@ -6,9 +6,9 @@
 
 use anyhow::{Context as _, Result};
 
+use crate::context::Context;
 use crate::contracts::identity_map;
 use crate::terraform::checks::{docs_tables, documented_modules, with_tables};
-use crate::context::Context;
 
 pub fn run(ctx: &Context) -> Result<()> {
     let mut changed = 0;

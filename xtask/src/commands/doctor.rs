@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use crate::cli::DoctorArgs;
 use crate::engine::Cmd;
 use crate::tools::{self, Need, Source, Tools};
-use crate::{emulator, context::Context};
+use crate::{context::Context, emulator};
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     let tools = Tools::new(ctx);

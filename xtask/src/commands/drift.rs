@@ -12,7 +12,7 @@ use crate::drift::Report;
 use crate::engine::{Mode, Pipeline, Ui};
 use crate::error::{Reported, EXIT_DRIFT};
 use crate::target::Target;
-use crate::{drift, preflight, steps, context::Context};
+use crate::{context::Context, drift, preflight, steps};
 
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use crate::cli::{EmulatorAction, EmulatorArgs};
 use crate::engine::{Pipeline, RunArgs};
-use crate::{emulator, context::Context};
+use crate::{context::Context, emulator};
 
 pub fn run(ctx: &Context, args: EmulatorArgs) -> Result<()> {
     match args.action {

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::cli::{MeshAction, MeshArgs};
 use crate::engine::Pipeline;
 use crate::target::{Target, NO_CLUSTER};
-use crate::{mesh, preflight, steps, context::Context};
+use crate::{context::Context, mesh, preflight, steps};
 
 pub fn run(ctx: &Context, args: MeshArgs) -> Result<()> {
     let (action, env, run) = match &args.action {

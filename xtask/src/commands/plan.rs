@@ -12,7 +12,7 @@ use crate::bundle::Bundle;
 use crate::cli::PlanArgs;
 use crate::engine::Pipeline;
 use crate::target::{Against, Target};
-use crate::{preflight, steps, context::Context};
+use crate::{context::Context, preflight, steps};
 
 pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, args.emulated)?;

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 
 use crate::cli::PrCommentArgs;
+use crate::context::Context;
 use crate::engine::{Pipeline, Step};
 use crate::github::{self, Section};
-use crate::context::Context;
 
 pub fn run(ctx: &Context, args: PrCommentArgs) -> Result<()> {
     let env = ctx.config()?.env(&args.env)?.name.clone();

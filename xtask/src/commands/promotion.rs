@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use anyhow::Result;
 
 use crate::cli::PromotionArgs;
+use crate::context::Context;
 use crate::engine::{Pipeline, Step};
 use crate::error::usage;
 use crate::github::{self, Deployment, DeploymentStatus};
-use crate::context::Context;
 
 pub fn run(ctx: &Context, args: PromotionArgs) -> Result<()> {
     let config = ctx.config()?;

@@ -10,7 +10,7 @@ use crate::engine::Pipeline;
 use crate::error::usage;
 use crate::rds::restore::{self, Request};
 use crate::target::Target;
-use crate::{preflight, context::Context};
+use crate::{context::Context, preflight};
 
 pub fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

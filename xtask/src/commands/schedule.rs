@@ -8,7 +8,7 @@ use crate::cli::{ScheduleAction, ScheduleArgs};
 use crate::engine::Pipeline;
 use crate::error::usage;
 use crate::target::Target;
-use crate::{offhours, steps, context::Context};
+use crate::{context::Context, offhours, steps};
 
 pub fn run(ctx: &Context, args: ScheduleArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use crate::cli::{ToolsAction, ToolsArgs};
-use crate::tools;
 use crate::context::Context;
+use crate::tools;
 
 pub fn run(ctx: &Context, args: ToolsArgs) -> Result<()> {
     match args.action {

@@ -7,7 +7,7 @@ use crate::cli::TunnelArgs;
 use crate::engine::Pipeline;
 use crate::error::usage;
 use crate::target::Target;
-use crate::{preflight, steps, tools, tunnel, context::Context};
+use crate::{context::Context, preflight, steps, tools, tunnel};
 
 pub fn run(ctx: &Context, args: TunnelArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

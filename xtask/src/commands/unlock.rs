@@ -13,7 +13,7 @@ use crate::engine::Cmd;
 use crate::error::usage;
 use crate::statelock::{self, StateLock};
 use crate::target::Target;
-use crate::{emulator, context::Context};
+use crate::{context::Context, emulator};
 
 pub fn run(ctx: &Context, args: UnlockArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

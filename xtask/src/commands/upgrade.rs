@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::UpgradeArgs;
 use crate::engine::Pipeline;
 use crate::target::Target;
-use crate::{preflight, upgrade, context::Context};
+use crate::{context::Context, preflight, upgrade};
 
 pub fn run(ctx: &Context, args: UpgradeArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;

@@ -7,13 +7,13 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::ValidateArgs;
+use crate::context::Context;
 use crate::engine::Cmd;
 use crate::engine::{human, Ui};
 use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::terraform::{self, Terraform};
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
 

@@ -32,9 +32,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_norway::Value;
 
+use crate::context::Context;
 use crate::finding::Finding;
 use crate::releases::Release;
-use crate::context::Context;
 pub use plan::{Plan, Resource};
 
 /// A check of one seam: every finding names both ends and what is missing.

@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
+use crate::context::Context;
 use crate::error::usage;
 use crate::tfplan::Plan;
-use crate::context::Context;
 pub use actual::{actual_report, last_month};
 pub use diff::Diff;
 use estimate::{Estimate, Regions};

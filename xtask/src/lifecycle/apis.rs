@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_norway::Value;
 use toml::Spanned;
 
-use super::{line_of, toml_error, Minor, RawSource};
+use super::{toml_error, Minor, RawSource};
+use crate::error::line_of;
 use crate::error::usage;
 use crate::finding::Finding;
 
@@ -157,7 +158,11 @@ pub fn check_overlay(
 
 /// An overlay's schema check (kubernetes-validate) and API check at its environment's Kubernetes version
 /// (terraform's `kubernetes_version`): findings, and warnings for the next minor.
-pub fn overlay_findings(ctx: &crate::context::Context, overlay: &str, yaml: &str) -> Result<(Vec<Finding>, Vec<Finding>)> {
+pub fn overlay_findings(
+    ctx: &crate::context::Context,
+    overlay: &str,
+    yaml: &str,
+) -> Result<(Vec<Finding>, Vec<Finding>)> {
     let version = crate::k8s::kubernetes_version(&ctx.root, overlay);
     let schemas = crate::k8s::schema_check(ctx, yaml, overlay, &version)?;
     let minor = Minor::parse(&version)

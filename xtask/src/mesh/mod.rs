@@ -17,7 +17,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::engine::{Cmd, Pipeline, Step, StepCtx};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{releases, context::Context};
+use crate::{context::Context, releases};
 use certs::Identity;
 
 /// `{project}/{env}/linkerd-identity`

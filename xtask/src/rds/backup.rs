@@ -12,7 +12,7 @@ use super::{db_step, git_revision, list_cmd, rds, snapshots, Region, Snapshot, M
 use crate::clock::utc_stamp;
 use crate::engine::{Pipeline, Step};
 use crate::target::Target;
-use crate::{steps, context::Context};
+use crate::{context::Context, steps};
 
 /// Everything `cargo xtask backup <env>` does, in order.
 pub fn steps<'a>(

@@ -9,9 +9,9 @@ use anyhow::{bail, Context as _, Result};
 
 use super::{describe_cmd, instance, list_cmd, parse_instances, rds, snapshots, Instance, Region};
 use crate::clock::utc_stamp;
+use crate::context::Context;
 use crate::engine::{human, Step};
 use crate::target::Target;
-use crate::context::Context;
 
 /// Where the drill's record is written: `<work>/plans/<env>.restore-drill.json` (`…-dr.json` for the DR region).
 pub fn record_file(target: &Target, region: &Region) -> std::path::PathBuf {

@@ -15,10 +15,10 @@ use anyhow::{Context as _, Result};
 use serde::Deserialize;
 
 use crate::clock::utc_stamp;
+use crate::context::Context;
 use crate::engine::{Cmd, Step, StepCtx};
 use crate::shell::{self, cmd};
 use crate::target::Target;
-use crate::context::Context;
 
 /// The tag that marks a snapshot as `backup`'s (only those are ever pruned). `--copy-tags` carries it
 /// to the DR region's copies.

@@ -23,7 +23,7 @@ use super::{Region, Snapshot};
 use crate::clock::utc_stamp;
 use crate::engine::{human, Cmd, Pipeline, Step};
 use crate::target::Target;
-use crate::{cluster, steps, context::Context};
+use crate::{cluster, context::Context, steps};
 
 /// What was asked on the command line.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use super::record::{current, epoch_now, write_record, Source, MODULE};
 use crate::engine::{human, Cmd, Step};
 use crate::target::Target;
 use crate::tfplan::DATA_RESOURCES;
-use crate::{statelock, context::Context};
+use crate::{context::Context, statelock};
 
 fn plan_file(target: &Target) -> std::path::PathBuf {
     target.file("restore.tfplan")

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::{has_attr, subdirs, tf_dir, tf_files, TfFile};
+use crate::context::Context;
 use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 /// `terraform fmt -check` over terraform/: each unformatted file with the first line that differs.
 pub fn fmt_check(ctx: &Context) -> Result<Vec<Finding>> {

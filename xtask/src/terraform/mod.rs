@@ -11,10 +11,10 @@ use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span;
 
 use crate::config::{Config, Environment};
+use crate::context::Context;
 use crate::engine::Cmd;
 use crate::finding::Finding;
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 /// `path` with its `..` resolved lexically: where a module's relative `source` (`../modules/x`) or a
 /// diagnostic's file inside one really is.

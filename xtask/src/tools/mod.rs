@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context as _, Result};
 use ring::digest::{SHA256, SHA512};
 
-use crate::engine::{Cmd, Pipeline, RunArgs, Step, StepCtx};
 use crate::context::Context;
+use crate::engine::{Cmd, Pipeline, RunArgs, Step, StepCtx};
 
 mod versions;
 use versions::check_digest;
@@ -457,7 +457,9 @@ fn mirror_candidates(named: Option<&Path>) -> Vec<PathBuf> {
 
 /// The local filesystem mirror holding the AWS provider, if this machine has one.
 pub fn provider_mirror(ctx: &Context) -> Option<PathBuf> {
-    mirror_candidates(ctx.provider_mirror.as_deref()).into_iter().find(|d| d.join("registry.terraform.io/hashicorp/aws").is_dir())
+    mirror_candidates(ctx.provider_mirror.as_deref())
+        .into_iter()
+        .find(|d| d.join("registry.terraform.io/hashicorp/aws").is_dir())
 }
 
 /// The environment every terraform process gets. With a provider mirror present, terraform is pointed

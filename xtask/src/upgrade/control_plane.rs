@@ -14,7 +14,7 @@ use crate::engine::{Cmd, Step};
 use crate::error::usage;
 use crate::lifecycle::{self, Minor};
 use crate::target::Target;
-use crate::{statelock, context::Context};
+use crate::{context::Context, statelock};
 
 /// The saved plan of the version change (beside deploy's, not over it).
 fn plan_file(target: &Target) -> std::path::PathBuf {

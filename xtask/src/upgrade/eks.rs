@@ -8,9 +8,9 @@ use anyhow::{bail, Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::engine::{Cmd, StepCtx};
 use crate::target::Target;
-use crate::context::Context;
 
 #[derive(Deserialize)]
 pub struct DescribeCluster {

@@ -20,7 +20,7 @@ use crate::error::usage;
 use crate::lifecycle::{self, Calendar, Minor};
 use crate::releases::Release;
 use crate::target::{output_placeholder, Target};
-use crate::{cluster, emulator, steps, context::Context};
+use crate::{cluster, context::Context, emulator, steps};
 
 pub use control_plane::version_change;
 

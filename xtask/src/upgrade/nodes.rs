@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use super::eks::{self, read, Calls, Patience};
 use super::Upgrade;
+use crate::context::Context;
 use crate::engine::Step;
 use crate::lifecycle::Minor;
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::context::Context;
 
 /// An add-on update "should finish within minutes"; the networking add-ons roll a DaemonSet over every node.
 const ADDON_PATIENCE: Patience = Patience { every: Duration::from_secs(15), at_most: Duration::from_secs(30 * 60) };

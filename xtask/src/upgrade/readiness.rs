@@ -21,7 +21,7 @@ use crate::lifecycle::{apis, Minor};
 use crate::releases::{self, Release};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{k8s, steps, context::Context};
+use crate::{context::Context, k8s, steps};
 
 /// The Kubernetes version skew policy: "kubelet may be up to three minor versions older than
 /// kube-apiserver" (since 1.28), and kubectl "is supported within one minor version (older or newer) of
