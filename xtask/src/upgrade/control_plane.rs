@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::Upgrade;
@@ -14,6 +13,7 @@ use crate::engine::{Cmd, Step};
 use crate::error::usage;
 use crate::lifecycle::{self, Minor};
 use crate::target::Target;
+use crate::tfplan::Plan;
 use crate::{context::Context, statelock};
 
 /// The saved plan of the version change (beside deploy's, not over it).
@@ -143,44 +143,17 @@ pub fn set_version(main_tf: &Path, from: Minor, to: Minor) -> Result<bool> {
     Ok(true)
 }
 
-#[derive(Deserialize)]
-struct PlanJson {
-    #[serde(default)]
-    resource_changes: Vec<ResourceChange>,
-}
-
-#[derive(Deserialize)]
-struct ResourceChange {
-    address: String,
-    #[serde(rename = "type")]
-    rtype: String,
-    mode: String,
-    change: Change,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    actions: Vec<String>,
-    #[serde(default)]
-    before: Value,
-    #[serde(default)]
-    after: Value,
-    #[serde(default)]
-    after_unknown: Value,
-}
-
 /// The plan of the version change: `Ok(lines)` when its only change is the cluster's version, updated in
 /// place (no lines: nothing changes, the cluster is there already); else every other change.
 pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec<String>> {
-    let plan: PlanJson =
-        serde_json::from_str(json).map_err(|e| vec![format!("the plan is not terraform's JSON: {e}")])?;
+    let plan: Plan = serde_json::from_str(json).map_err(|e| vec![format!("the plan is not terraform's JSON: {e}")])?;
     let (mut ok, mut problems) = (Vec::new(), Vec::new());
-    for rc in &plan.resource_changes {
-        let actions = rc.change.actions.join("+");
-        if actions == "no-op" || (rc.mode == "data" && actions == "read") {
+    for rc in plan.resource_changes.iter().flatten() {
+        let actions = rc.change.actions_text();
+        if actions == "no-op" || (!rc.managed() && actions == "read") {
             continue;
         }
-        if rc.rtype != "aws_eks_cluster" || actions != "update" {
+        if rc.kind != "aws_eks_cluster" || actions != "update" {
             problems.push(format!("{} ({actions})", rc.address));
             continue;
         }
@@ -217,16 +190,18 @@ pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec
 /// The cluster version change a plan makes (an update of an `aws_eks_cluster`'s `version`), if any: what
 /// `deploy` refuses, because moving the version is `upgrade`'s, in order with the add-ons and nodes.
 pub fn version_change(json: &str) -> Option<(String, String)> {
-    let plan: PlanJson = serde_json::from_str(json).ok()?;
-    plan.resource_changes.iter().filter(|rc| rc.rtype == "aws_eks_cluster" && rc.change.actions == ["update"]).find_map(
-        |rc| {
+    let plan: Plan = serde_json::from_str(json).ok()?;
+    plan.resource_changes
+        .iter()
+        .flatten()
+        .filter(|rc| rc.kind == "aws_eks_cluster" && rc.change.actions_text() == "update")
+        .find_map(|rc| {
             let v = |side: &Value| side.get("version").and_then(Value::as_str).map(str::to_string);
             match (v(&rc.change.before), v(&rc.change.after)) {
                 (Some(a), Some(b)) if a != b => Some((a, b)),
                 _ => None,
             }
-        },
-    )
+        })
 }
 
 #[cfg(test)]
@@ -272,6 +247,11 @@ mod tests {
         ]);
         assert_eq!(check_plan(&other, to).unwrap_err(), ["aws_s3_bucket.b (update)"]);
         assert_eq!(check_plan(&plan(vec![]), to).unwrap(), Vec::<String>::new());
+        let mut read = change("data.aws_caller_identity.c", "aws_caller_identity", &["read"], Value::Null, Value::Null);
+        read["mode"] = serde_json::json!("data");
+        assert_eq!(check_plan(&plan(vec![read]), to).unwrap(), Vec::<String>::new(), "a data source read is no change");
+        assert_eq!(version_change(&good), Some(("1.35".to_string(), "1.36".to_string())));
+        assert_eq!(version_change(&replaced), None, "a replacement is not an in-place version move");
     }
 
     #[test]
