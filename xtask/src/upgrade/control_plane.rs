@@ -143,6 +143,19 @@ pub fn set_version(main_tf: &Path, from: Minor, to: Minor) -> Result<bool> {
     Ok(true)
 }
 
+/// The one attribute of an `aws_eks_cluster`'s before/after that is read by name here. The rest of a
+/// resource's attribute map is free-form (its shape depends on the resource type), so `check_plan`
+/// compares it key by key as a `Value`.
+#[derive(serde::Deserialize)]
+struct ClusterAttributes {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+fn cluster_version(side: &Value) -> Option<String> {
+    <ClusterAttributes as serde::Deserialize>::deserialize(side).ok()?.version
+}
+
 /// The plan of the version change: `Ok(lines)` when its only change is the cluster's version, updated in
 /// place (no lines: nothing changes, the cluster is there already); else every other change.
 pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec<String>> {
@@ -172,12 +185,12 @@ pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec
             .filter(|k| !unknown(k) && rc.change.before.get(k.as_str()) != rc.change.after.get(k.as_str()))
             .map(String::as_str)
             .collect();
-        let version = rc.change.after.get("version").and_then(Value::as_str).unwrap_or("");
+        let version = cluster_version(&rc.change.after).unwrap_or_default();
         if changed != ["version"] || version != to.to_string() {
             problems.push(format!("{} (update of {})", rc.address, changed.join(", ")));
             continue;
         }
-        let before = rc.change.before.get("version").and_then(Value::as_str).unwrap_or("?");
+        let before = cluster_version(&rc.change.before).unwrap_or_else(|| "?".to_string());
         ok.push(format!("{}: version {before} → {version}, updated in place", rc.address));
     }
     if problems.is_empty() {
@@ -195,12 +208,9 @@ pub fn version_change(json: &str) -> Option<(String, String)> {
         .iter()
         .flatten()
         .filter(|rc| rc.kind == "aws_eks_cluster" && rc.change.actions_text() == "update")
-        .find_map(|rc| {
-            let v = |side: &Value| side.get("version").and_then(Value::as_str).map(str::to_string);
-            match (v(&rc.change.before), v(&rc.change.after)) {
-                (Some(a), Some(b)) if a != b => Some((a, b)),
-                _ => None,
-            }
+        .find_map(|rc| match (cluster_version(&rc.change.before), cluster_version(&rc.change.after)) {
+            (Some(a), Some(b)) if a != b => Some((a, b)),
+            _ => None,
         })
 }
 
