@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::usage;
+use crate::error::{line_of, usage};
 
 pub const FILE_NAME: &str = "xtask.toml";
 
@@ -247,10 +247,6 @@ fn check_promotions(envs: &BTreeMap<String, Environment>, promotions: &[(String,
         }
     }
     Ok(())
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 fn is_name(s: &str, max: usize) -> bool {

@@ -29,6 +29,12 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(message.into()))
 }
 
+/// The 1-based line of a byte offset into `text`: the `file:line` of a usage error found by a parser
+/// that reports spans (TOML, YAML).
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
 /// Bad input found by a step (exit 2, nothing changed) that resuming can't fix: `advice` is the line
 /// printed instead of "Resume with" (e.g. a stale saved plan: plan again).
 #[derive(Debug)]

@@ -51,6 +51,14 @@ pub struct Target {
     source: PathBuf,
 }
 
+/// One entry of `terraform output -json`. The value is free-form on purpose: it is whatever the root
+/// declares (a string, a list, or the `stack` object holding the stack's outputs), so it stays a `Value`.
+#[derive(serde::Deserialize)]
+struct RecordedOutput {
+    #[serde(default)]
+    value: serde_json::Value,
+}
+
 impl Target {
     pub fn new(ctx: &Context, env_name: &str, emulated_plan: bool) -> Result<Target> {
         let config = ctx.config()?;
@@ -142,15 +150,16 @@ impl Target {
         let path = self.outputs_file();
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
-        let json: serde_json::Value =
+        let outputs: std::collections::BTreeMap<String, RecordedOutput> =
             serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
         // Each environment root exports the stack's outputs as one object, `stack`.
-        let stack = &json["stack"]["value"];
-        let value = match &json[name]["value"] {
-            serde_json::Value::Null => &stack[name],
-            top => top,
+        let top = outputs.get(name).map(|o| &o.value);
+        let nested = outputs.get("stack").and_then(|o| o.value.as_object()).and_then(|stack| stack.get(name));
+        let declared = top.is_some() || nested.is_some();
+        let value = match top {
+            Some(v) if !v.is_null() => v,
+            _ => nested.unwrap_or(&serde_json::Value::Null),
         };
-        let declared = json.get(name).is_some() || stack.get(name).is_some();
         match value {
             // The output exists and is null: what sets it is off in this environment.
             serde_json::Value::Null if declared => {

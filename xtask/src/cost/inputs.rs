@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{PRICES, USAGE};
 
-use crate::error::usage;
+use crate::error::{line_of, usage};
 use crate::tfplan::{ConfigModule, Configuration};
 
 /// Addresses (without instance keys) of the resources configured with the DR provider (`aws.dr`).
@@ -159,10 +159,6 @@ pub(super) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow
         None => path.display().to_string(),
     };
     usage(format!("{at}: {}", e.message().trim().replace('\n', "; ")))
-}
-
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 // ---------------------------------------------------------------------------------------------------

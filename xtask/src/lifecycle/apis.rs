@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_norway::Value;
 use toml::Spanned;
 
-use super::{line_of, toml_error, Minor, RawSource};
+use super::{toml_error, Minor, RawSource};
+use crate::error::line_of;
 use crate::error::usage;
 use crate::finding::Finding;
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::Date;
 use toml::Spanned;
 
-use crate::error::usage;
+use crate::error::{line_of, usage};
 use crate::finding::Finding;
 use crate::releases::Release;
 
@@ -174,10 +174,6 @@ impl Calendar {
     pub fn minors(&self) -> String {
         self.versions.iter().map(|v| v.minor.to_string()).collect::<Vec<_>>().join(", ")
     }
-}
-
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {

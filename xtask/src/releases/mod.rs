@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::engine::Cmd;
-use crate::error::usage;
+use crate::error::{line_of, usage};
 use crate::finding::Finding;
 
 mod namespaces;
@@ -228,16 +228,15 @@ pub fn load(root: &Path) -> Result<Vec<Release>> {
 pub fn load_list(root: &Path) -> Result<List> {
     let path = root.join(LIST);
     let text = std::fs::read_to_string(&path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let raw: RawList = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| format!(":{}", line_of(s.start))).unwrap_or_default();
+        let at = e.span().map(|s| format!(":{}", line_of(&text, s.start))).unwrap_or_default();
         usage(format!("{}{at}: {}", path.display(), e.message().trim().replace('\n', "; ")))
     })?;
     let releases = raw
         .release
         .into_iter()
         .map(|r| {
-            let line = line_of(r.span().start);
+            let line = line_of(&text, r.span().start);
             Release { line, ..r.into_inner() }
         })
         .collect();
@@ -245,7 +244,7 @@ pub fn load_list(root: &Path) -> Result<List> {
         .namespace
         .into_iter()
         .map(|n| {
-            let line = line_of(n.span().start);
+            let line = line_of(&text, n.span().start);
             Namespace { line, ..n.into_inner() }
         })
         .collect();

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::Upgrade;
@@ -14,6 +13,7 @@ use crate::engine::{Cmd, Step};
 use crate::error::usage;
 use crate::lifecycle::{self, Minor};
 use crate::target::Target;
+use crate::tfplan::Plan;
 use crate::{context::Context, statelock};
 
 /// The saved plan of the version change (beside deploy's, not over it).
@@ -143,44 +143,30 @@ pub fn set_version(main_tf: &Path, from: Minor, to: Minor) -> Result<bool> {
     Ok(true)
 }
 
-#[derive(Deserialize)]
-struct PlanJson {
+/// The one attribute of an `aws_eks_cluster`'s before/after that is read by name here. The rest of a
+/// resource's attribute map is free-form (its shape depends on the resource type), so `check_plan`
+/// compares it key by key as a `Value`.
+#[derive(serde::Deserialize)]
+struct ClusterAttributes {
     #[serde(default)]
-    resource_changes: Vec<ResourceChange>,
+    version: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ResourceChange {
-    address: String,
-    #[serde(rename = "type")]
-    rtype: String,
-    mode: String,
-    change: Change,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    actions: Vec<String>,
-    #[serde(default)]
-    before: Value,
-    #[serde(default)]
-    after: Value,
-    #[serde(default)]
-    after_unknown: Value,
+fn cluster_version(side: &Value) -> Option<String> {
+    <ClusterAttributes as serde::Deserialize>::deserialize(side).ok()?.version
 }
 
 /// The plan of the version change: `Ok(lines)` when its only change is the cluster's version, updated in
 /// place (no lines: nothing changes, the cluster is there already); else every other change.
 pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec<String>> {
-    let plan: PlanJson =
-        serde_json::from_str(json).map_err(|e| vec![format!("the plan is not terraform's JSON: {e}")])?;
+    let plan: Plan = serde_json::from_str(json).map_err(|e| vec![format!("the plan is not terraform's JSON: {e}")])?;
     let (mut ok, mut problems) = (Vec::new(), Vec::new());
-    for rc in &plan.resource_changes {
-        let actions = rc.change.actions.join("+");
-        if actions == "no-op" || (rc.mode == "data" && actions == "read") {
+    for rc in plan.resource_changes.iter().flatten() {
+        let actions = rc.change.actions_text();
+        if actions == "no-op" || (!rc.managed() && actions == "read") {
             continue;
         }
-        if rc.rtype != "aws_eks_cluster" || actions != "update" {
+        if rc.kind != "aws_eks_cluster" || actions != "update" {
             problems.push(format!("{} ({actions})", rc.address));
             continue;
         }
@@ -199,12 +185,12 @@ pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec
             .filter(|k| !unknown(k) && rc.change.before.get(k.as_str()) != rc.change.after.get(k.as_str()))
             .map(String::as_str)
             .collect();
-        let version = rc.change.after.get("version").and_then(Value::as_str).unwrap_or("");
+        let version = cluster_version(&rc.change.after).unwrap_or_default();
         if changed != ["version"] || version != to.to_string() {
             problems.push(format!("{} (update of {})", rc.address, changed.join(", ")));
             continue;
         }
-        let before = rc.change.before.get("version").and_then(Value::as_str).unwrap_or("?");
+        let before = cluster_version(&rc.change.before).unwrap_or_else(|| "?".to_string());
         ok.push(format!("{}: version {before} → {version}, updated in place", rc.address));
     }
     if problems.is_empty() {
@@ -217,16 +203,15 @@ pub fn check_plan(json: &str, to: Minor) -> std::result::Result<Vec<String>, Vec
 /// The cluster version change a plan makes (an update of an `aws_eks_cluster`'s `version`), if any: what
 /// `deploy` refuses, because moving the version is `upgrade`'s, in order with the add-ons and nodes.
 pub fn version_change(json: &str) -> Option<(String, String)> {
-    let plan: PlanJson = serde_json::from_str(json).ok()?;
-    plan.resource_changes.iter().filter(|rc| rc.rtype == "aws_eks_cluster" && rc.change.actions == ["update"]).find_map(
-        |rc| {
-            let v = |side: &Value| side.get("version").and_then(Value::as_str).map(str::to_string);
-            match (v(&rc.change.before), v(&rc.change.after)) {
-                (Some(a), Some(b)) if a != b => Some((a, b)),
-                _ => None,
-            }
-        },
-    )
+    let plan: Plan = serde_json::from_str(json).ok()?;
+    plan.resource_changes
+        .iter()
+        .flatten()
+        .filter(|rc| rc.kind == "aws_eks_cluster" && rc.change.actions_text() == "update")
+        .find_map(|rc| match (cluster_version(&rc.change.before), cluster_version(&rc.change.after)) {
+            (Some(a), Some(b)) if a != b => Some((a, b)),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -272,6 +257,11 @@ mod tests {
         ]);
         assert_eq!(check_plan(&other, to).unwrap_err(), ["aws_s3_bucket.b (update)"]);
         assert_eq!(check_plan(&plan(vec![]), to).unwrap(), Vec::<String>::new());
+        let mut read = change("data.aws_caller_identity.c", "aws_caller_identity", &["read"], Value::Null, Value::Null);
+        read["mode"] = serde_json::json!("data");
+        assert_eq!(check_plan(&plan(vec![read]), to).unwrap(), Vec::<String>::new(), "a data source read is no change");
+        assert_eq!(version_change(&good), Some(("1.35".to_string(), "1.36".to_string())));
+        assert_eq!(version_change(&replaced), None, "a replacement is not an in-place version move");
     }
 
     #[test]
