@@ -126,8 +126,8 @@ impl Bundle {
             state,
             terraform_version,
             created: clock::utc_rfc3339(),
-            tfplan_sha256: sha256_file(&self.tfplan)?,
-            plan_json_sha256: sha256_file(&self.json)?,
+            tfplan_sha256: crate::digest::sha256_file(&self.tfplan)?,
+            plan_json_sha256: crate::digest::sha256_file(&self.json)?,
             summary: summary.line(),
         };
         let text = serde_json::to_string_pretty(&meta).expect("the meta serializes");
@@ -190,7 +190,7 @@ impl Bundle {
             )));
         }
         for (file, recorded) in [(&self.tfplan, &meta.tfplan_sha256), (&self.json, &meta.plan_json_sha256)] {
-            let actual = sha256_file(file).map_err(|e| usage(format!("{e:#} ({plan_again})")))?;
+            let actual = crate::digest::sha256_file(file).map_err(|e| usage(format!("{e:#} ({plan_again})")))?;
             if &actual != recorded {
                 return Err(usage(format!(
                     "{} is not the file planned with {} (its SHA-256 differs from the meta's): refusing to apply it. Nothing changed; {plan_again}",
@@ -329,12 +329,6 @@ fn facts(meta: &Meta, cost: &str) -> Vec<String> {
     };
     let tf = meta.terraform_version.as_deref().map(|v| format!(", terraform {v}")).unwrap_or_default();
     vec![format!("{commit}, {state}{tf}, planned {}", meta.created), cost.to_string()]
-}
-
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-    Ok(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

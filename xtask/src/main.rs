@@ -21,6 +21,7 @@ mod context;
 mod contracts;
 mod cost;
 mod crds;
+mod digest;
 mod drift;
 mod edge;
 mod emulator;

@@ -43,7 +43,7 @@ pub fn key(ctx: &Context, target: &Target) -> Result<String> {
     }
     let mut ctx_hash = ring::digest::Context::new(&ring::digest::SHA256);
     parts.iter().for_each(|p| ctx_hash.update(p));
-    Ok(ctx_hash.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::digest::hex(ctx_hash.finish().as_ref()))
 }
 
 /// The files the scratch copy is made of (terraform::copy_tree's selection).

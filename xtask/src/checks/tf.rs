@@ -179,8 +179,7 @@ fn init_stamp(root: &Path, dir: &Path) -> String {
         }
     }
     parts.sort();
-    let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\n").as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(parts.join("\n").as_bytes())
 }
 
 /// Runs a command to completion outside any pipeline; its output, or an error with it.

@@ -40,7 +40,7 @@ pub(super) fn check_digest(algorithm: &'static ring::digest::Algorithm, path: &P
     let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = DigestWriter(Digest::new(algorithm));
     std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
-    let actual: String = hasher.0.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let actual = crate::digest::hex(hasher.0.finish().as_ref());
     if actual != expected_hex {
         bail!("{}: digest {actual} is not the pinned {expected_hex}", path.display());
     }
