@@ -73,7 +73,8 @@ module "security" {
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
   secret_recovery_window_days = var.protected ? 30 : 0
-  application_secrets         = toset(flatten([for w in local.workloads : w.app_secrets]))
+  # With Argo CD (var.gitops) also its credential for this repository (k8s/gitops/repository.yaml).
+  application_secrets = toset(concat(flatten([for w in local.workloads : w.app_secrets]), var.gitops ? ["argocd-repository"] : []))
   # What external-secrets reads besides them: each service's database login, and the RDS master
   # secret the database-setup job creates the roles with.
   external_secret_names = values(module.database.service_secret_names)

@@ -308,6 +308,12 @@ variable "monthly_budget_usd" {
   }
 }
 
+variable "gitops" {
+  description = "Argo CD runs in this environment's cluster and syncs the application (staging, production and dr; k8s/gitops): its repository credential secret <project>/<env>/app/argocd-repository is made for it."
+  type        = bool
+  default     = false
+}
+
 variable "dr_enabled" {
   description = "Replicate buckets to the DR region (provider aws.dr) and keep a key there for snapshot copies."
   type        = bool

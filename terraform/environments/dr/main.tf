@@ -66,6 +66,8 @@ module "stack" {
 
   # No DR of the DR: nothing is replicated onwards.
   dr_enabled = false
+  # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
+  gitops     = true
   enable_waf = true
 
   # Production's names: the production overlay runs here. The zone is a standby of production's (not

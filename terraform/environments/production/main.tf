@@ -52,6 +52,8 @@ module "stack" {
   cache_replicas_per_shard = 1
 
   dr_enabled = true
+  # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
+  gitops     = true
   enable_waf = true
 
   domain_name = "authorworks.io"
