@@ -3,9 +3,10 @@
 //! rendered overlay from the recorded terraform outputs before it applies it. A binding that names
 //! no output (or no key) is one error naming the object it is in and the output.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
 
 const OPEN: &str = "${terraform:";
@@ -117,6 +118,61 @@ pub fn bind(render: &str, resolve: &mut dyn FnMut(&Binding) -> std::result::Resu
         out.push_str(&bound);
     }
     Ok(out)
+}
+
+/// `yaml` with every binding replaced from the outputs `deploy` recorded at `outputs` (environment
+/// `env`); with `stand_ins` (the emulator) an output that is null there gets a marked stand-in, and
+/// the outputs that did are returned.
+pub fn bind_outputs(yaml: &str, outputs: &Path, env: &str, stand_ins: bool) -> Result<(String, Vec<String>)> {
+    if references(yaml).is_empty() {
+        return Ok((yaml.to_string(), Vec::new()));
+    }
+    let recorded = recorded(outputs)?;
+    let mut stood_in = Vec::new();
+    let bound = bind(yaml, &mut |b| {
+        match lookup(&recorded, &b.name, b.key.as_deref()) {
+        Lookup::Value(v) => Ok(v),
+        Lookup::Null if stand_ins => {
+            if !stood_in.contains(&b.target()) {
+                stood_in.push(b.target());
+            }
+            Ok(stand_in(b))
+        }
+        Lookup::Null => Err(format!(
+            "terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
+            b.name
+        )),
+        Lookup::Missing(why) => Err(format!("{why} (see {})", outputs.display())),
+    }
+    })?;
+    Ok((bound, stood_in))
+}
+
+/// The outputs `deploy` recorded (`terraform output -json` of the environment root).
+fn recorded(outputs: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(outputs)
+        .with_context(|| format!("reading {} (the `outputs` step writes it)", outputs.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", outputs.display()))
+}
+
+/// `yaml` bound from the recorded outputs (no stand-ins: a real cluster).
+pub fn bound(yaml: &str, outputs: &Path, env: &str) -> Result<String> {
+    Ok(bind_outputs(yaml, outputs, env, false)?.0)
+}
+
+/// Each binding `yaml` names (`db_secret_names.user-service`) with its value from the recorded
+/// outputs; the same errors as [`bound`].
+pub fn resolved(yaml: &str, outputs: &Path, env: &str) -> Result<BTreeMap<String, String>> {
+    // The same errors as binding it: an output missing or null is named with its object.
+    bound(yaml, outputs, env)?;
+    let recorded = recorded(outputs)?;
+    let mut values = BTreeMap::new();
+    for b in references(yaml) {
+        if let Lookup::Value(v) = lookup(&recorded, &b.name, b.key.as_deref()) {
+            values.insert(b.target(), v);
+        }
+    }
+    Ok(values)
 }
 
 /// What `local` puts where an output is null because the emulator leaves its resource out.

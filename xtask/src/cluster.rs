@@ -8,7 +8,7 @@ use crate::engine::{Cmd, Pipeline, Step};
 use crate::releases::{self, Namespace, Release};
 use crate::target::{output_placeholder, Target};
 use crate::tools::{self, Tools};
-use crate::{bindings, context::Context, k8s, mesh, steps};
+use crate::{bindings, context::Context, gitops, k8s, mesh, steps};
 
 fn kubeconfig_arg(target: &Target) -> String {
     format!("--kubeconfig={}", target.kubeconfig().display())
@@ -201,6 +201,12 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
     pipeline.step(mesh::certs_step(ctx, target));
     mesh::install_steps(ctx, target, pipeline)?;
 
+    // Where Argo CD runs, it owns the application: the deploy hands it the outputs and waits for it.
+    if gitops::owns(ctx, &target.env.overlay) {
+        gitops::deploy_steps(ctx, target, pipeline);
+        pipeline.step(mesh::check_step(ctx, target));
+        return Ok(());
+    }
     let kubectl = || Tools::new(ctx).cmd(tools::KUBECTL);
     let bound = bound_file(ctx, target);
     let apply = kubectl()
@@ -303,6 +309,21 @@ pub fn destroy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
         .args(["delete", "--ignore-not-found=true", "--wait=true", "-k"])
         .arg(k8s::overlay_dir(&ctx.root, &target.env.overlay).to_string_lossy())
         .arg(kubeconfig_arg(target));
+    if gitops::owns(ctx, &target.env.overlay) {
+        // Argo CD would put the workloads back: its root goes first, and with it (the applications'
+        // resources finalizer) everything it synced.
+        let delete_root = Tools::new(ctx)
+            .cmd(tools::KUBECTL)
+            .args(["delete", "--ignore-not-found=true", "--wait=true", "-k"])
+            .arg(k8s::overlay_dir(&ctx.root, &gitops::root_overlay(&target.env.overlay)).to_string_lossy())
+            .arg(kubeconfig_arg(target));
+        pipeline.step(Step::new(
+            "delete-gitops",
+            format!("Delete `{}`'s Argo CD root and the applications it syncs", target.env.overlay),
+            vec![delete_root.clone()],
+            move |c| c.run(&delete_root),
+        ));
+    }
     pipeline.step(Step::new(
         "delete-workloads",
         format!("Delete the `{}` overlay's objects", target.env.overlay),
@@ -333,38 +354,11 @@ fn bound_file(ctx: &Context, target: &Target) -> std::path::PathBuf {
     ctx.work.join("k8s").join(format!("{}-overlay.yaml", target.env.name))
 }
 
-/// The overlay rendered, each `${terraform:…}` replaced from the recorded outputs; with `stand_ins`
-/// (the emulator) an output that is null there gets a marked stand-in, and the outputs that did are
-/// returned.
+/// The overlay rendered, each `${terraform:…}` replaced from the recorded outputs
+/// ([`bindings::bind_outputs`]).
 fn bound_render(ctx: &Context, target: &Target, stand_ins: bool) -> Result<(String, Vec<String>)> {
     let yaml = k8s::render(ctx, &target.env.overlay)?;
-    if bindings::references(&yaml).is_empty() {
-        return Ok((yaml, Vec::new()));
-    }
-    let path = target.outputs_file();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
-    let outputs: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let mut stood_in = Vec::new();
-    let env = &target.env.name;
-    let bound = bindings::bind(&yaml, &mut |b| {
-        match bindings::lookup(&outputs, &b.name, b.key.as_deref()) {
-        bindings::Lookup::Value(v) => Ok(v),
-        bindings::Lookup::Null if stand_ins => {
-            if !stood_in.contains(&b.target()) {
-                stood_in.push(b.target());
-            }
-            Ok(bindings::stand_in(b))
-        }
-        bindings::Lookup::Null => Err(format!(
-            "terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
-            b.name
-        )),
-        bindings::Lookup::Missing(why) => Err(format!("{why} (see {})", path.display())),
-    }
-    })?;
-    Ok((bound, stood_in))
+    bindings::bind_outputs(&yaml, &target.outputs_file(), &target.env.name, stand_ins)
 }
 
 /// `local`: every release the overlay's environment gets has values that exist and parse.

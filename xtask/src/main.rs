@@ -27,6 +27,7 @@ mod edge;
 mod emulator;
 mod finding;
 mod github;
+mod gitops;
 mod k8s;
 mod lifecycle;
 mod mesh;

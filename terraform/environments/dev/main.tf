@@ -53,6 +53,8 @@ module "stack" {
   # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
   dns_delegated     = false
   github_repository = "authorworks/authorworks-infra"
+  # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
+  gitops = true
   # People reach the private API endpoint through `cargo xtask tunnel dev` (the bastion). To open the
   # public endpoint to operators' fixed public ranges as well, list them here (at most 40; empty keeps
   # the endpoint private only).

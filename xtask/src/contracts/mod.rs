@@ -10,6 +10,7 @@ pub mod policy;
 mod approval;
 mod bindings;
 mod ci;
+mod delivery;
 mod dns;
 mod edge;
 mod identity;
@@ -58,6 +59,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("storage", storage::check),
     ("order", order::check),
     ("identity map", identity_map::check),
+    ("delivery", delivery::check),
 ];
 
 /// The environment the contracts run for.
@@ -283,6 +285,8 @@ pub struct Inputs {
     pub workflows: Vec<Workflow>,
     /// (kind, name) of the objects `deploy` applies before the first release (k8s/cluster/).
     pub before_releases: std::collections::BTreeSet<(String, String)>,
+    /// The overlay's Argo CD root (k8s/overlays/<env>/argocd), rendered, where Argo CD runs.
+    pub gitops: Option<Overlay>,
 }
 
 impl Inputs {
@@ -300,6 +304,13 @@ impl Inputs {
             &ctx.root.join("k8s"),
             &yaml,
         )?;
+        let gitops = if crate::gitops::owns(ctx, &e.overlay) {
+            let name = crate::gitops::root_overlay(&e.overlay);
+            let yaml = crate::k8s::render(ctx, &name)?;
+            Some(Overlay::from_render(&name, &crate::k8s::overlay_dir(&ctx.root, &name), &ctx.root.join("k8s"), &yaml)?)
+        } else {
+            None
+        };
         let releases = if ctx.root.join(crate::releases::LIST).is_file() {
             crate::releases::ordered(&ctx.root, &e.overlay)?
                 .into_iter()
@@ -327,6 +338,7 @@ impl Inputs {
             releases,
             workflows: workflows(&ctx.root)?,
             before_releases: crate::k8s::before_releases_keys(ctx)?,
+            gitops,
         })
     }
 }
