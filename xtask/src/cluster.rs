@@ -203,7 +203,7 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
 
     // Where Argo CD runs, it owns the application: the deploy hands it the outputs and waits for it.
     if gitops::owns(ctx, &target.env.overlay) {
-        gitops::deploy_steps(ctx, target, pipeline);
+        gitops::deploy_steps(ctx, target, pipeline)?;
         pipeline.step(mesh::check_step(ctx, target));
         return Ok(());
     }

@@ -257,8 +257,13 @@ fn revision(ctx: &Context) -> Result<String> {
 
 /// The steps that take the application to the deployed commit through Argo CD, in place of applying
 /// the overlay (cluster.rs's `workloads`, `rollout` and `verify`).
-pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) {
+pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
     let overlay = &target.env.overlay;
+    // Whether Argo CD syncs the application itself (dev, staging) or the deploy starts each sync
+    // (production): as the environment's Argo CD root says.
+    let automated = applications(&k8s::render(ctx, &root_overlay(overlay))?)?
+        .iter()
+        .any(|a| a.metadata.name == APP && a.spec.sync_policy.automated.is_some());
     let kubectl = move || Tools::new(ctx).cmd(tools::KUBECTL);
     let apply = move |path: PathBuf| {
         kubectl()
@@ -325,27 +330,32 @@ pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pip
             .arg(kubeconfig_arg(target))
     };
     let get = move || app("get").args(["--output", "json"]).arg(kubeconfig_arg(target));
-    pipeline.step(
-        Step::new(
-            "gitops-sync",
-            format!("Wait for Argo CD to sync `{APP}` to this commit and report it healthy (starting the sync where it is not automated)"),
-            vec![sync("<this commit>"), get()],
-            move |c| {
-                let sha = revision(ctx)?;
-                let yaml = k8s::render(ctx, &root_overlay(&target.env.overlay))?;
-                let automated = applications(&yaml)?.iter().any(|a| a.metadata.name == APP && a.spec.sync_policy.automated.is_some());
-                if !automated {
-                    c.run(&sync(&sha))?;
-                }
-                wait(c, &get(), &sha)
-            },
+    let (about, shown) = if automated {
+        (
+            format!("Wait for Argo CD to sync `{APP}` to this commit (it syncs itself) and report it healthy"),
+            vec![get()],
         )
+    } else {
+        (
+            format!("Start Argo CD's sync of `{APP}` to this commit, wait for it to be synced and healthy"),
+            vec![sync("<this commit>"), get()],
+        )
+    };
+    pipeline.step(
+        Step::new("gitops-sync", about, shown, move |c| {
+            let sha = revision(ctx)?;
+            if !automated {
+                c.run(&sync(&sha))?;
+            }
+            wait(c, &get(), &sha)
+        })
         .note(format!(
             "polls `{APP}` every {}s for up to {} minutes; a Degraded application (a Rollout whose analysis aborted it: Argo Rollouts has already returned the traffic to the stable version) or a failed sync fails the step",
             POLL.as_secs(),
             WAIT.as_secs() / 60
         )),
     );
+    Ok(())
 }
 
 fn wait(c: &mut StepCtx, get: &Cmd, sha: &str) -> Result<()> {

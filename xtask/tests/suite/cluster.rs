@@ -447,7 +447,9 @@ fn the_repositorys_dry_run_orders_crds_controller_and_mesh_before_what_needs_the
     }
     assert!(needing >= 10, "most releases make ServiceMonitors: {needing}");
     assert!(!text.contains("] namespace-kube-system"), "kube-system is left as EKS has it");
-    let workloads = at("k8s/dev-overlay.yaml --kubeconfig=");
+    // dev runs Argo CD (k8s/overlays/dev/argocd): the workloads arrive with its root, which the deploy
+    // applies where it used to apply the overlay.
+    let workloads = at("k8s/dev-argocd.yaml --kubeconfig=");
     // The default StorageClass before the first release (Loki's, Tempo's, Prometheus's volumes).
     let classes = at("k8s/dev-cluster.yaml --kubeconfig=");
     assert!(classes < install("prometheus-operator-crds"), "k8s/cluster/ before every release:\n{text}");

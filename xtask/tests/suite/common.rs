@@ -317,6 +317,57 @@ pub fn contracts_with_the_plan_of(shared: &Sandbox, sb: &Sandbox, env: &str) -> 
     out
 }
 
+/// A copy of the repository's configuration, terraform, overlays, values, workflows and
+/// docs/SECURITY.md with `edit` applied to each (path, content), and the `added` files written.
+pub fn copy_with(edit: impl Fn(&str, String) -> String, added: &[(&str, &str)]) -> Sandbox {
+    let root = repo_root();
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> =
+        ["xtask.toml", "terraform", "k8s", "helm-values", ".github", "docs/SECURITY.md"]
+            .iter()
+            .map(|d| root.join(d))
+            .collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == ".terraform") {
+                continue;
+            }
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if let Ok(text) = std::fs::read_to_string(&p) {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            let text = edit(&rel, text);
+            files.push((rel, text));
+        }
+    }
+    files.extend(added.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    Sandbox::new().with_root(&refs)
+}
+
+/// The copy with `edit` applied.
+pub fn copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
+    copy_with(edit, &[])
+}
+
+/// The copy with each `(file, from, to)` change made (each `from` must be there) and the `added` files.
+pub fn changed(changes: &[(&str, &str, &str)], added: &[(&str, &str)]) -> Sandbox {
+    copy_with(
+        |rel, mut text| {
+            for (file, from, to) in changes.iter().filter(|(f, ..)| *f == rel) {
+                assert!(text.contains(from), "{file} has no `{from}`");
+                text = text.replacen(from, to, 1);
+            }
+            text
+        },
+        added,
+    )
+}
+
+/// The copy with `file`'s first `from` replaced by `to`.
+pub fn one_change(file: &str, from: &str, to: &str) -> Sandbox {
+    changed(&[(file, from, to)], &[])
+}
+
 /// A failing run whose output has a line with every one of `parts`.
 #[track_caller]
 pub fn finds(out: &Run, parts: &[&str]) {

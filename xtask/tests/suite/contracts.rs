@@ -53,41 +53,6 @@ fn dr_names_no_role_policy_or_bucket_that_production_names() {
     assert!(shared_names.is_empty(), "dr names what production names: {shared_names:?}");
 }
 
-/// A copy of the repository's configuration, terraform, overlays, values and workflows with `edit`
-/// applied to (path, content).
-fn copy(edit: impl Fn(&str, String) -> String) -> Sandbox {
-    let root = repo_root();
-    let mut files: Vec<(String, String)> = Vec::new();
-    let mut stack: Vec<std::path::PathBuf> =
-        ["xtask.toml", "terraform", "k8s", "helm-values", ".github"].iter().map(|d| root.join(d)).collect();
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == ".terraform") {
-                continue;
-            }
-            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
-        } else if let Ok(text) = std::fs::read_to_string(&p) {
-            let rel = p.strip_prefix(&root).unwrap().display().to_string();
-            let text = edit(&rel, text);
-            files.push((rel, text));
-        }
-    }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    Sandbox::new().with_root(&refs)
-}
-
-/// `edit` applied to one file of the copy (which must change).
-fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
-    copy(move |p, t| {
-        if p == file {
-            assert!(t.contains(from), "{file} has no `{from}`");
-            t.replacen(from, to, 1)
-        } else {
-            t
-        }
-    })
-}
-
 /// `contracts dev` over a copy whose terraform/ is the repository's: the dev plan made once is reused.
 fn contracts_dev_reusing_the_plan(sb: &Sandbox) -> Run {
     let (shared, first, _) = repository();

@@ -8,35 +8,6 @@
 
 use crate::common::*;
 
-/// A copy of the configuration, terraform, overlays, values, workflows and docs/SECURITY.md, with
-/// `file`'s first `from` replaced by `to`.
-fn one_change(file: &'static str, from: &'static str, to: &'static str) -> Sandbox {
-    let root = repo_root();
-    let mut files: Vec<(String, String)> = Vec::new();
-    let mut stack: Vec<std::path::PathBuf> =
-        ["xtask.toml", "terraform", "k8s", "helm-values", ".github", "docs/SECURITY.md"]
-            .iter()
-            .map(|d| root.join(d))
-            .collect();
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == ".terraform") {
-                continue;
-            }
-            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
-        } else if let Ok(mut text) = std::fs::read_to_string(&p) {
-            let rel = p.strip_prefix(&root).unwrap().display().to_string();
-            if rel == file {
-                assert!(text.contains(from), "{file} has no `{from}`");
-                text = text.replacen(from, to, 1);
-            }
-            files.push((rel, text));
-        }
-    }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    Sandbox::new().with_root(&refs)
-}
-
 /// `validate --only "contracts dev"` in the copy, with the repository's dev plan (its key matches).
 fn contracts_dev(sb: &Sandbox) -> Run {
     contracts_with_the_plan_of(&repository().0, sb, "dev")

@@ -16,6 +16,7 @@ mod e2e;
 mod engine;
 mod faults;
 mod github;
+mod gitops;
 mod hygiene;
 mod recovery;
 mod renovate;
