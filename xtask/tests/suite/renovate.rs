@@ -141,6 +141,13 @@ fn pinned_tags(value: &serde_norway::Value, path: &str, out: &mut Vec<(String, S
                 let here = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
                 match v.as_str() {
                     Some(tag) if key == "tag" && !tag.is_empty() => out.push((here, tag.to_string())),
+                    // `image: <repository>:<tag>` (a container written out, as an init container is);
+                    // a templated one (`{{ … }}`) takes its tag from a pinned key.
+                    Some(image) if key == "image" && !image.contains("{{") => {
+                        if let Some((_, tag)) = image.rsplit_once(':').filter(|(repo, _)| !repo.is_empty()) {
+                            out.push((here, tag.to_string()));
+                        }
+                    }
                     _ => pinned_tags(v, &here, out),
                 }
             }
@@ -190,6 +197,11 @@ fn renovate_sees_every_image_tag_pinned_in_values() {
     assert_eq!(
         unseen_tags(&config, "helm-values/thing/values.yaml", bare),
         ["helm-values/thing/values.yaml: image.tag = v1.2.3"]
+    );
+    let written_out = "initContainers:\n  - name: plugin\n    image: example.org/plugin:v0.1.0\n";
+    assert_eq!(
+        unseen_tags(&config, "helm-values/thing/values.yaml", written_out),
+        ["helm-values/thing/values.yaml: initContainers.image = v0.1.0"]
     );
 }
 
