@@ -22,3 +22,4 @@ mod renovate;
 mod tunnel;
 mod upgrade;
 mod validate;
+mod validate_cache;
