@@ -72,17 +72,19 @@ pub struct Ran {
 /// than they compute), in the list's order. A check whose key `cache` holds is not run: its stored
 /// outcome is the answer; a check that passes is stored.
 pub fn run_all(checks: &[Check], cache: &Cache) -> Vec<Ran> {
+    // The keys first, one check after the other, so a file several checks read (terraform/, the xtask
+    // binary) is hashed once. A key that can't be taken (a file unreadable) only means the check runs.
+    let keys: Vec<Option<String>> = checks.iter().map(|c| cache.key(&c.name, &c.reads).ok()).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = checks.iter().map(|check| scope.spawn(move || run_one(check, cache))).collect();
+        let handles: Vec<_> =
+            checks.iter().zip(keys).map(|(check, key)| scope.spawn(move || run_one(check, key, cache))).collect();
         handles.into_iter().map(|h| h.join().expect("a check panicked")).collect()
     })
 }
 
-fn run_one(check: &Check, cache: &Cache) -> Ran {
+fn run_one(check: &Check, key: Option<String>, cache: &Cache) -> Ran {
     let started = Instant::now();
     let name = check.name.clone();
-    // A key that can't be taken (a file unreadable) only means the check runs.
-    let key = cache.key(&check.name, &check.reads).ok();
     if let Some(mut outcome) = key.as_deref().and_then(|k| cache.load(&check.name, k)) {
         if let Some((env, line)) = &mut outcome.plan {
             *line = format!("{env}: reused (with its check)");
