@@ -172,6 +172,10 @@ pub struct ValidateArgs {
     /// List the checks and exit
     #[arg(long)]
     pub list: bool,
+    /// Run every check, even one whose inputs are unchanged since it last passed (the results are
+    /// still stored for the next run)
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Args, Debug)]

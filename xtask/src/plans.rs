@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::engine::Cmd;
 use crate::target::Target;
-use crate::terraform::tf_dir;
+use crate::terraform::{tf_dir, tree_files};
 use crate::{context::Context, emulator, shell};
 
 /// Where the key of an emulated plan is kept.
@@ -25,10 +25,7 @@ pub fn key_file(target: &Target) -> PathBuf {
 pub fn key(ctx: &Context, target: &Target) -> Result<String> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let tf = tf_dir(&ctx.root);
-    let mut files = Vec::new();
-    tree_files(&tf, &mut files)?;
-    files.sort();
-    for file in files {
+    for file in tree_files(&tf)? {
         let rel = file.strip_prefix(&tf).unwrap_or(&file).to_string_lossy().into_owned();
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
         parts.push(format!("file {rel} {}\n", bytes.len()).into_bytes());
@@ -44,22 +41,6 @@ pub fn key(ctx: &Context, target: &Target) -> Result<String> {
     let mut ctx_hash = ring::digest::Context::new(&ring::digest::SHA256);
     parts.iter().for_each(|p| ctx_hash.update(p));
     Ok(crate::digest::hex(ctx_hash.finish().as_ref()))
-}
-
-/// The files the scratch copy is made of (terraform::copy_tree's selection).
-fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if path.is_dir() {
-            if !name.starts_with('.') {
-                tree_files(&path, out)?;
-            }
-        } else if !name.contains(".tfstate") && !name.ends_with("_override.tf") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The names of the `variable` blocks of a root module.

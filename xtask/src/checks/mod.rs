@@ -2,97 +2,152 @@
 //! answers findings (file:line where there is one). The command picks and runs them; this module knows
 //! what each one reads and how.
 
+mod cache;
 mod scanners;
 mod tf;
+
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
 use crate::context::Context;
 use crate::finding::Finding;
 use crate::terraform::{self, Terraform};
+use crate::tools::{CHECKOV, KUBECTL, KUBE_VALIDATE, TERRAFORM, ZIZMOR};
 
+pub use cache::Cache;
+use cache::Reads;
 use scanners::{checkov, zizmor};
 use tf::{module_tests, validate_root};
 
-type CheckFn<'a> = Box<dyn Fn() -> Result<Vec<Finding>> + Send + Sync + 'a>;
+type CheckFn<'a> = Box<dyn Fn() -> Result<Outcome> + Send + Sync + 'a>;
 
 pub struct Check<'a> {
     pub name: String,
-    pub run: CheckFn<'a>,
+    /// What its outcome depends on: its key in the cache.
+    reads: Reads<'a>,
+    run: CheckFn<'a>,
+}
+
+impl<'a> Check<'a> {
+    fn new(name: impl Into<String>, reads: Reads<'a>, run: impl Fn() -> Result<Outcome> + Send + Sync + 'a) -> Self {
+        Check { name: name.into(), reads, run: Box::new(run) }
+    }
+
+    /// A check that answers findings only.
+    fn findings(
+        name: impl Into<String>,
+        reads: Reads<'a>,
+        run: impl Fn() -> Result<Vec<Finding>> + Send + Sync + 'a,
+    ) -> Self {
+        Check::new(name, reads, move || run().map(Outcome::from))
+    }
+}
+
+/// What a check answers.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// What it warns of without failing (a manifest that breaks on the next Kubernetes minor).
+    pub warnings: Vec<Finding>,
+    /// The emulated plan it read: the environment and how it was got (`dev: reused (0.1s)`).
+    pub plan: Option<(String, String)>,
+}
+
+impl From<Vec<Finding>> for Outcome {
+    fn from(findings: Vec<Finding>) -> Outcome {
+        Outcome { findings, ..Outcome::default() }
+    }
+}
+
+/// One check's run: its outcome or error, how long it took, and whether it was answered from the cache.
+pub struct Ran {
+    pub name: String,
+    pub result: Result<Outcome>,
+    pub took: Duration,
+    pub reused: bool,
 }
 
 /// Every check at once, one thread each (they wait on terraform, checkov and the emulator far more
-/// than they compute): each one's name, findings or error, and how long it took, in the list's order.
-pub fn run_all(checks: &[Check]) -> Vec<(String, Result<Vec<Finding>>, std::time::Duration)> {
+/// than they compute), in the list's order. A check whose key `cache` holds is not run: its stored
+/// outcome is the answer; a check that passes is stored.
+pub fn run_all(checks: &[Check], cache: &Cache) -> Vec<Ran> {
+    // The keys first, one check after the other, so a file several checks read (terraform/, the xtask
+    // binary) is hashed once. A key that can't be taken (a file unreadable) only means the check runs.
+    let keys: Vec<Option<String>> = checks.iter().map(|c| cache.key(&c.name, &c.reads).ok()).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = checks
-            .iter()
-            .map(|check| {
-                scope.spawn(move || {
-                    let started = std::time::Instant::now();
-                    let result = (check.run)();
-                    (check.name.clone(), result, started.elapsed())
-                })
-            })
-            .collect();
+        let handles: Vec<_> =
+            checks.iter().zip(keys).map(|(check, key)| scope.spawn(move || run_one(check, key, cache))).collect();
         handles.into_iter().map(|h| h.join().expect("a check panicked")).collect()
     })
 }
 
-/// The emulated plans the contracts got, one line each (`dev: reused (0.1s)`).
-pub type PlanLines = std::sync::Mutex<Vec<String>>;
+fn run_one(check: &Check, key: Option<String>, cache: &Cache) -> Ran {
+    let started = Instant::now();
+    let name = check.name.clone();
+    if let Some(mut outcome) = key.as_deref().and_then(|k| cache.load(&check.name, k)) {
+        if let Some((env, line)) = &mut outcome.plan {
+            *line = format!("{env}: reused (with its check)");
+        }
+        return Ran { name, result: Ok(outcome), took: started.elapsed(), reused: true };
+    }
+    let result = (check.run)();
+    if let (Some(key), Ok(outcome)) = (&key, &result) {
+        // A cache that can't be written costs the next run time, never this one its answer.
+        let _ = cache.store(&check.name, key, outcome);
+    }
+    Ran { name, result, took: started.elapsed(), reused: false }
+}
 
-/// What the checks warn of without failing (a manifest that breaks on the next Kubernetes minor).
-pub type Warnings = std::sync::Mutex<Vec<Finding>>;
+/// What the terraform checks read: the whole tree (an environment calls the stack, which calls the modules).
+const TF: &str = "terraform";
 
-pub fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings) -> Result<Vec<Check<'a>>> {
+pub fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
     let mut checks: Vec<Check> = vec![
-        Check { name: "terraform fmt".into(), run: Box::new(|| terraform::checks::fmt_check(ctx)) },
-        Check {
-            name: "terraform module conventions".into(),
-            run: Box::new(|| Ok(terraform::checks::conventions(&ctx.root))),
-        },
+        Check::findings("terraform fmt", Reads::paths(&[TF]).tools(&[TERRAFORM]), || terraform::checks::fmt_check(ctx)),
+        Check::findings("terraform module conventions", Reads::paths(&[TF]), || {
+            Ok(terraform::checks::conventions(&ctx.root))
+        }),
     ];
     for dir in terraform::environment_dirs(&ctx.root) {
         let env = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let tf = Terraform::new(ctx, dir, &format!("validate-{env}"))?;
-        checks
-            .push(Check { name: format!("terraform validate {env}"), run: Box::new(move || validate_root(ctx, &tf)) });
+        let reads = Reads::paths(&[TF]).tools(&[TERRAFORM]);
+        checks.push(Check::findings(format!("terraform validate {env}"), reads, move || validate_root(ctx, &tf)));
     }
     for dir in terraform::tested_modules(&ctx.root) {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        checks.push(Check {
-            name: format!("terraform test {name}"),
-            run: Box::new(move || module_tests(ctx, &dir, &name)),
-        });
+        // The module and its siblings (what its tests' scratch copy is made of).
+        let reads = Reads::paths(&["terraform/modules"]).tools(&[TERRAFORM]);
+        checks.push(Check::findings(format!("terraform test {name}"), reads, move || module_tests(ctx, &dir, &name)));
     }
     for overlay in crate::k8s::overlays(&ctx.root) {
-        checks.push(Check {
-            name: format!("kubernetes overlay {overlay}"),
-            run: Box::new(move || overlay_check(ctx, &overlay, warnings)),
-        });
+        // The environment's Kubernetes version is its main.tf's (or the stack's default).
+        let reads = Reads::paths(&["k8s", "terraform/environments", "terraform/stack"]).tools(&[
+            KUBECTL,
+            KUBE_VALIDATE,
+            CHECKOV,
+        ]);
+        checks.push(Check::new(format!("kubernetes overlay {overlay}"), reads, move || overlay_check(ctx, &overlay)));
     }
     if ctx.root.join(crate::lifecycle::CALENDAR).is_file() {
-        checks.push(Check {
-            name: "kubernetes versions".into(),
-            run: Box::new(|| Ok(crate::lifecycle::tables_findings(&ctx.root))),
-        });
+        checks.push(Check::findings(
+            "kubernetes versions",
+            Reads::paths(&["k8s", crate::lifecycle::CALENDAR_DOC]),
+            || Ok(crate::lifecycle::tables_findings(&ctx.root)),
+        ));
     }
     if ctx.root.join(crate::releases::LIST).is_file() {
-        checks.push(Check {
-            name: "helm release list and values".into(),
-            run: Box::new(|| {
-                let list = crate::releases::load_list(&ctx.root)?;
-                let mut findings = crate::releases::check_all(&ctx.root, &list);
-                findings.extend(crate::lifecycle::release_support_findings(&ctx.root, &list.releases));
-                Ok(findings)
-            }),
-        });
+        let reads = Reads::paths(&["helm-values", "k8s", TF]);
+        checks.push(Check::findings("helm release list and values", reads, || {
+            let list = crate::releases::load_list(&ctx.root)?;
+            let mut findings = crate::releases::check_all(&ctx.root, &list);
+            findings.extend(crate::lifecycle::release_support_findings(&ctx.root, &list.releases));
+            Ok(findings)
+        }));
         for overlay in crate::k8s::overlays(&ctx.root) {
-            checks.push(Check {
-                name: format!("cluster fit {overlay}"),
-                run: Box::new(move || cluster_fit(ctx, &overlay)),
-            });
+            let reads = Reads::paths(&["k8s", "helm-values", TF]).tools(&[KUBECTL]);
+            checks.push(Check::findings(format!("cluster fit {overlay}"), reads, move || cluster_fit(ctx, &overlay)));
         }
     }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
@@ -101,7 +156,7 @@ pub fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings
         Ok(config) => config.environments().map(|e| e.name.clone()).collect(),
         Err(e) => {
             let why = format!("{e:#}");
-            checks.push(Check { name: "contracts".into(), run: Box::new(move || bail!("{why}")) });
+            checks.push(Check::new("contracts", Reads::default(), move || bail!("{why}")));
             Vec::new()
         }
     };
@@ -109,29 +164,34 @@ pub fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings
         if !terraform::env_dir(&ctx.root, &name).join("main.tf").is_file() {
             continue;
         }
-        checks.push(Check {
-            name: format!("contracts {name}"),
-            run: Box::new(move || {
-                let got = crate::plans::emulated_plan(ctx, &name)?;
-                plans.lock().unwrap_or_else(|e| e.into_inner()).push(got.line());
-                crate::contracts::check(ctx, &name, &got.path)
-            }),
-        });
+        // The plan's key (terraform/, its -vars, the TF_VAR_*s) and what the contracts read beside it.
+        let plan_key = {
+            let name = name.clone();
+            move || crate::plans::key(ctx, &crate::target::Target::new(ctx, &name, true)?)
+        };
+        let reads = Reads::paths(&["k8s", "helm-values", ".github", crate::contracts::identity_map::FILE, TF])
+            .tools(&[KUBECTL])
+            .also(plan_key);
+        checks.push(Check::new(format!("contracts {name}"), reads, move || {
+            let got = crate::plans::emulated_plan(ctx, &name)?;
+            let findings = crate::contracts::check(ctx, &name, &got.path)?;
+            Ok(Outcome { findings, warnings: Vec::new(), plan: Some((name.clone(), got.line())) })
+        }));
     }
     if ctx.root.join(crate::cost::USAGE).is_file() {
         // faults: the usage file, every section and key
-        checks.push(Check { name: "cost usage file".into(), run: Box::new(|| crate::cost::usage_findings(ctx)) });
+        checks.push(Check::findings("cost usage file", Reads::paths(&["cost"]), || crate::cost::usage_findings(ctx)));
     }
-    checks.push(Check {
-        name: "checkov terraform".into(),
-        run: Box::new(|| checkov(ctx, &["-d", "terraform", "--framework", "terraform"])),
-    });
+    checks.push(Check::findings("checkov terraform", Reads::paths(&[TF]).tools(&[CHECKOV]), || {
+        checkov(ctx, &["-d", "terraform", "--framework", "terraform"])
+    }));
     if ctx.root.join(".github/workflows").is_dir() {
-        checks.push(Check {
-            name: "checkov workflows".into(),
-            run: Box::new(|| checkov(ctx, &["-d", ".github/workflows", "--framework", "github_actions"])),
-        });
-        checks.push(Check { name: "zizmor workflows".into(), run: Box::new(|| zizmor(ctx)) });
+        checks.push(Check::findings(
+            "checkov workflows",
+            Reads::paths(&[".github/workflows"]).tools(&[CHECKOV]),
+            || checkov(ctx, &["-d", ".github/workflows", "--framework", "github_actions"]),
+        ));
+        checks.push(Check::findings("zizmor workflows", Reads::paths(&[".github"]).tools(&[ZIZMOR]), || zizmor(ctx)));
     }
     Ok(checks)
 }
@@ -139,21 +199,20 @@ pub fn checks<'a>(ctx: &'a Context, plans: &'a PlanLines, warnings: &'a Warnings
 /// Render an overlay, then the schema check, the API versions at the environment's Kubernetes version
 /// (removed or unknown: a finding; removed in the next minor: a warning) and the policies over what
 /// kustomize produced.
-fn overlay_check(ctx: &Context, overlay: &str, warnings: &Warnings) -> Result<Vec<Finding>> {
+fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
     let yaml = crate::k8s::render(ctx, overlay)?;
     let objects = crate::k8s::parse(&yaml)?;
     let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
     let mut findings = crate::k8s::policies(&objects, overlay, &where_);
     let (apis, next_minor) = crate::lifecycle::apis::overlay_findings(ctx, overlay, &yaml)?;
     findings.extend(apis);
-    warnings.lock().unwrap_or_else(|e| e.into_inner()).extend(next_minor);
     let rendered = ctx.work.join("k8s").join(format!("{overlay}.yaml"));
     let rendered = rendered.to_string_lossy();
     findings.extend(checkov(ctx, &["-f", &rendered, "--framework", "kubernetes"])?.into_iter().map(|mut f| {
         f.file = where_.clone();
         f
     }));
-    Ok(findings)
+    Ok(Outcome { findings, warnings: next_minor, plan: None })
 }
 
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's

@@ -1,17 +1,16 @@
 //! `cargo xtask validate`: every check of the infrastructure code (the list is crate::checks), run in
 //! parallel, every failure reported (file:line where there is one), exit 1 when any check found a problem.
+//! A check whose inputs are unchanged since it last passed is answered from the cache (`--no-cache`: none is).
 
 use anyhow::{bail, Result};
 
-use crate::checks::{checks, run_all, PlanLines, Warnings};
+use crate::checks::{checks, run_all, Cache};
 use crate::cli::ValidateArgs;
 use crate::context::Context;
 use crate::engine::{human, Ui};
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
-    let plans = PlanLines::default();
-    let warnings = Warnings::default();
-    let mut checks = checks(ctx, &plans, &warnings)?;
+    let mut checks = checks(ctx)?;
     if args.list {
         checks.iter().for_each(|c| println!("{}", c.name));
         return Ok(());
@@ -24,18 +23,26 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
     }
     let ui = Ui::detect(false);
     println!("validate: {} checks, in parallel", checks.len());
-    let results = run_all(&checks);
+    let results = run_all(&checks, &Cache::new(ctx, !args.no_cache));
 
     crate::plans::stop_emulator_if_started(ctx);
-    let mut failed = 0;
-    let mut all = Vec::new();
-    for (name, result, took) in results {
-        match result {
-            Ok(findings) if findings.is_empty() => println!("  {} {name} ({})", ui.ok("ok    "), human(took)),
-            Ok(findings) => {
-                failed += 1;
-                println!("  {} {name}: {} problem(s) ({})", ui.bad("FAILED"), findings.len(), human(took));
-                all.extend(findings.into_iter().map(|f| f.relative_to(&ctx.root)));
+    let (mut failed, mut reused) = (0, 0);
+    let (mut all, mut plans, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    for ran in results {
+        let (name, took) = (ran.name, human(ran.took));
+        let how = if ran.reused { format!("reused, {took}") } else { took };
+        reused += usize::from(ran.reused);
+        match ran.result {
+            Ok(outcome) => {
+                plans.extend(outcome.plan.map(|(_, line)| line));
+                warnings.extend(outcome.warnings);
+                if outcome.findings.is_empty() {
+                    println!("  {} {name} ({how})", ui.ok("ok    "));
+                } else {
+                    failed += 1;
+                    println!("  {} {name}: {} problem(s) ({how})", ui.bad("FAILED"), outcome.findings.len());
+                    all.extend(outcome.findings.into_iter().map(|f| f.relative_to(&ctx.root)));
+                }
             }
             Err(e) => {
                 failed += 1;
@@ -44,9 +51,11 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
         }
     }
     drop(checks);
-    let plans = plans.into_inner().unwrap_or_else(|e| e.into_inner());
     if !plans.is_empty() {
         println!("emulated plans: {}", plans.join(", "));
+    }
+    if reused > 0 {
+        println!("reused {reused} check(s) whose inputs are unchanged since they passed (`--no-cache` runs them)");
     }
     if !all.is_empty() {
         println!();
@@ -54,7 +63,7 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
             println!("{finding}");
         }
     }
-    for warning in warnings.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    for warning in warnings {
         println!("{} {}", ui.warn("warning:"), warning.relative_to(&ctx.root));
     }
     for warning in crate::mesh::cached_expiry_warnings(ctx) {

@@ -225,23 +225,57 @@ pub fn emulator_override(source: &Path, endpoint: &str, local_state: Option<Path
     Ok(text)
 }
 
-/// Copies a directory tree, leaving out dot-directories (`.terraform`) and state files.
+/// Copies a directory tree: the files [`tree_files`] selects.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         let name = entry.file_name();
-        let name_str = name.to_string_lossy();
         let path = entry.path();
-        if path.is_dir() {
-            if !name_str.starts_with('.') {
-                copy_tree(&path, &to.join(&name))?;
-            }
-        } else if !name_str.contains(".tfstate") && !name_str.ends_with("_override.tf") {
+        let is_dir = path.is_dir();
+        if !selected(&name.to_string_lossy(), is_dir) {
+            continue;
+        }
+        if is_dir {
+            copy_tree(&path, &to.join(&name))?;
+        } else {
             std::fs::copy(&path, to.join(&name)).with_context(|| format!("copying {}", path.display()))?;
         }
     }
     Ok(())
+}
+
+/// The files of a tree that make it what it is, in path order: everything but dot-directories
+/// (`.terraform`), state files and `_override.tf` files. The one selection rule of the scratch copies
+/// ([`copy_tree`]) and of every key hashed from a tree (the emulated plans', validate's cache).
+pub fn tree_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            let is_dir = path.is_dir();
+            if !selected(&path.file_name().unwrap_or_default().to_string_lossy(), is_dir) {
+                continue;
+            }
+            if is_dir {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn selected(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        !name.starts_with('.')
+    } else {
+        !name.contains(".tfstate") && !name.ends_with("_override.tf")
+    }
 }
 
 /// The modules that carry `terraform test` files (`tests/*.tftest.hcl`), in name order.

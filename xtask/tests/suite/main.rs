@@ -23,3 +23,4 @@ mod renovate;
 mod tunnel;
 mod upgrade;
 mod validate;
+mod validate_cache;
