@@ -1,7 +1,7 @@
 # Run with the us-east-1 provider (the stack's aws.us_east_1): CloudFront is global, and a web ACL of
 # scope CLOUDFRONT exists only in us-east-1 ("For CLOUDFRONT, you must create your WAFv2 resources in
-# the US East (N. Virginia) Region, us-east-1", WAFV2 API Reference, CreateWebACL Scope).
-data "aws_region" "current" {}
+# the US East (N. Virginia) Region, us-east-1", WAFV2 API Reference, CreateWebACL Scope): modules/waf-acl
+# refuses it elsewhere.
 
 locals {
   name      = "${var.project}-${var.environment}"
@@ -19,89 +19,30 @@ resource "aws_cloudfront_origin_access_control" "media" {
   signing_protocol                  = "sigv4"
 }
 
-resource "aws_wafv2_web_acl" "this" {
-  #checkov:skip=CKV2_AWS_31:WAF logging needs a Firehose or a log group named aws-waf-logs-* in us-east-1; sampled requests and CloudWatch metrics are kept instead.
-  count = var.enable_waf ? 1 : 0
+# The web ACL in front of the distribution: the platform's rule set (modules/waf-acl: the common and
+# known-bad-inputs managed groups, a per-address rate limit), scope CLOUDFRONT. Not logged: WAF logging
+# needs a Firehose or a log group named aws-waf-logs-* in us-east-1; sampled requests and CloudWatch
+# metrics are kept instead.
+module "waf" {
+  source = "../waf-acl"
 
-  name        = "${local.name}-cdn"
-  description = "In front of ${local.name}'s CDN"
-  scope       = "CLOUDFRONT"
+  acls = var.enable_waf ? {
+    cdn = {
+      name                = "${local.name}-cdn"
+      description         = "In front of ${local.name}'s CDN"
+      scope               = "CLOUDFRONT"
+      rate_limit_per_5min = var.rate_limit_per_5min
+      # The metric names the CDN's ACL had before the building block.
+      metric_names = { common = "${local.name}-common", known-bad-inputs = "${local.name}-bad-inputs", rate-limit = "${local.name}-rate-limit" }
+    }
+  } : {}
+  tags = var.tags
+}
 
-  default_action {
-    allow {}
-  }
-
-  rule {
-    name     = "common"
-    priority = 1
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesCommonRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-common"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "known-bad-inputs"
-    priority = 2
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesKnownBadInputsRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-bad-inputs"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "rate-limit"
-    priority = 3
-    action {
-      block {}
-    }
-    statement {
-      rate_based_statement {
-        limit              = var.rate_limit_per_5min
-        aggregate_key_type = "IP"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-rate-limit"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  visibility_config {
-    cloudwatch_metrics_enabled = true
-    metric_name                = "${local.name}-cdn"
-    sampled_requests_enabled   = true
-  }
-
-  tags = merge(var.tags, { Name = "${local.name}-cdn" })
-
-  lifecycle {
-    precondition {
-      condition     = data.aws_region.current.name == "us-east-1"
-      error_message = "WAF rule: a CLOUDFRONT web ACL is created in us-east-1; the cdn module runs in ${data.aws_region.current.name}. Call it with the us-east-1 provider (providers = { aws = aws.us_east_1 })."
-    }
-  }
+# State written before the building block existed keeps its web ACL.
+moved {
+  from = aws_wafv2_web_acl.this[0]
+  to   = module.waf.aws_wafv2_web_acl.this["cdn"]
 }
 
 resource "aws_cloudfront_distribution" "media" {
@@ -118,7 +59,7 @@ resource "aws_cloudfront_distribution" "media" {
   comment         = "${local.name} media"
   price_class     = var.price_class
   aliases         = var.publish_aliases ? var.aliases : []
-  web_acl_id      = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : null
+  web_acl_id      = var.enable_waf ? module.waf.arns["cdn"] : null
   http_version    = "http2and3"
 
   origin {

@@ -15,5 +15,5 @@ output "domain_name" {
 
 output "web_acl_arn" {
   description = "ARN of the WAF web ACL (null when WAF is off)."
-  value       = try(aws_wafv2_web_acl.this[0].arn, null)
+  value       = try(module.waf.arns["cdn"], null)
 }

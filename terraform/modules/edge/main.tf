@@ -273,105 +273,29 @@ resource "aws_iam_role_policy" "controller" {
 
 # ---------------------------------------------------------------------------------------------------
 # Regional web ACL: the controller associates it with the ALB (IngressClassParams spec.wafv2AclArn,
-# fed from the web_acl_arn output), so the association is not a terraform resource.
+# fed from the web_acl_arn output), so the association is not a terraform resource. The platform's rule
+# set (modules/waf-acl), with the SQL database rule group: the services behind the ALB run SQL. Not
+# logged by WAF: the ALB's access logs (logs bucket) record each request's actions_executed, waf and
+# waf-failed included; sampled requests and per-rule CloudWatch metrics are kept as well, so no second
+# log stream is paid for.
 
-resource "aws_wafv2_web_acl" "this" {
-  #checkov:skip=CKV2_AWS_31:The ALB's access logs (logs bucket) record each request's actions_executed, waf and waf-failed included; sampled requests and per-rule CloudWatch metrics are kept as well, so no second log stream is paid for.
-  count = var.enable_waf ? 1 : 0
+module "waf" {
+  source = "../waf-acl"
 
-  name        = "${local.name}-alb"
-  description = "On ${local.name}'s ALB"
-  scope       = "REGIONAL"
+  acls = var.enable_waf ? {
+    alb = {
+      name                = "${local.name}-alb"
+      description         = "On ${local.name}'s ALB"
+      scope               = "REGIONAL"
+      sql_injection       = true
+      rate_limit_per_5min = var.rate_limit_per_5min
+    }
+  } : {}
+  tags = var.tags
+}
 
-  default_action {
-    allow {}
-  }
-
-  # AWS managed rule groups (AWS WAF developer guide, "Baseline rule groups" and "Use-case specific rule
-  # groups"); KnownBadInputs carries the Log4j (CVE-2021-44228) rules. Written out rule by rule rather than
-  # with a dynamic block, so that checkov sees them.
-  rule {
-    name     = "common"
-    priority = 1
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesCommonRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-alb-common"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "known-bad-inputs"
-    priority = 2
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesKnownBadInputsRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-alb-known-bad-inputs"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "sql-injection"
-    priority = 3
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesSQLiRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-alb-sql-injection"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "rate-limit"
-    priority = 4
-    action {
-      block {}
-    }
-    statement {
-      rate_based_statement {
-        limit                 = var.rate_limit_per_5min
-        evaluation_window_sec = 300
-        aggregate_key_type    = "IP"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "${local.name}-alb-rate-limit"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  visibility_config {
-    cloudwatch_metrics_enabled = true
-    metric_name                = "${local.name}-alb"
-    sampled_requests_enabled   = true
-  }
-
-  tags = merge(var.tags, { Name = "${local.name}-alb" })
+# State written before the building block existed keeps its web ACL.
+moved {
+  from = aws_wafv2_web_acl.this[0]
+  to   = module.waf.aws_wafv2_web_acl.this["alb"]
 }

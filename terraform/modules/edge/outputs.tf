@@ -5,7 +5,7 @@ output "controller_role_arn" {
 
 output "web_acl_arn" {
   description = "ARN of the load balancer's regional web ACL, or `none` where the environment has no WAF (the controller's documented value for \"no web ACL\": it removes any association)."
-  value       = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : "none"
+  value       = var.enable_waf ? module.waf.arns["alb"] : "none"
 }
 
 output "access_logs_prefix" {

@@ -197,53 +197,74 @@ locals {
   )
 }
 
-resource "aws_s3_bucket" "trail" {
-  #checkov:skip=CKV_AWS_144:The trail is itself the audit record; its bucket is versioned and locked to CloudTrail writes.
-  #checkov:skip=CKV_AWS_18:Reads of the trail bucket are themselves recorded by CloudTrail data events where enabled; access logs would log the log.
-  #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists.
-  for_each = local.trail
+# The trail's bucket, hardened by the shared building block (versioned, SSE-KMS with the logs key, public
+# access blocked, ACLs off, TLS-only), its policy letting CloudTrail check the ACL and write this
+# account's log files, for this trail only (aws:SourceArn). Not replicated: the trail is itself the
+# audit record, versioned and locked to CloudTrail writes. No access logs: reads of it are recorded by
+# CloudTrail data events where enabled, and access logs would log the log. No consumer of its events.
+module "trail_bucket" {
+  source = "../hardened-bucket"
 
-  bucket        = "${local.name}-cloudtrail-${local.account_id}"
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Name = "${local.name}-cloudtrail" })
+  buckets = { for k in local.trail : k => {
+    name          = "${local.name}-cloudtrail-${local.account_id}"
+    kms_key_arn   = var.logs_kms_key_arn
+    force_destroy = var.force_destroy
+    tags          = { Name = "${local.name}-cloudtrail" }
+  } }
+  policy_statements = { for k in local.trail : k => [
+    {
+      sid        = "CloudTrailAclCheck"
+      actions    = ["s3:GetBucketAcl"]
+      bucket     = true
+      principal  = { type = "Service", identifiers = ["cloudtrail.amazonaws.com"] }
+      conditions = [{ test = "StringEquals", variable = "aws:SourceArn", values = [local.trail_arn] }]
+    },
+    {
+      sid       = "CloudTrailWrite"
+      actions   = ["s3:PutObject"]
+      objects   = ["AWSLogs/${local.account_id}/*"]
+      principal = { type = "Service", identifiers = ["cloudtrail.amazonaws.com"] }
+      conditions = [
+        { test = "StringEquals", variable = "s3:x-amz-acl", values = ["bucket-owner-full-control"] },
+        { test = "StringEquals", variable = "aws:SourceArn", values = [local.trail_arn] },
+      ]
+    },
+  ] }
+  enforce_tls = var.enforce_tls
+  tags        = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "trail" {
-  for_each = local.trail
-
-  bucket = aws_s3_bucket.trail[each.key].id
-  versioning_configuration {
-    status = "Enabled"
-  }
+# State written before the building block existed keeps the trail's bucket: the resources moved into it.
+moved {
+  from = aws_s3_bucket.trail
+  to   = module.trail_bucket.aws_s3_bucket.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
-  for_each = local.trail
-
-  bucket = aws_s3_bucket.trail[each.key].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.logs_kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
+moved {
+  from = aws_s3_bucket_versioning.trail
+  to   = module.trail_bucket.aws_s3_bucket_versioning.this
 }
 
-resource "aws_s3_bucket_public_access_block" "trail" {
-  for_each = local.trail
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.trail
+  to   = module.trail_bucket.aws_s3_bucket_server_side_encryption_configuration.this
+}
 
-  bucket                  = aws_s3_bucket.trail[each.key].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_s3_bucket_public_access_block.trail
+  to   = module.trail_bucket.aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.trail
+  to   = module.trail_bucket.aws_s3_bucket_policy.this
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "trail" {
   for_each = local.trail
 
-  bucket = aws_s3_bucket.trail[each.key].id
+  # Named through its versioning: S3 refuses noncurrent-version rules before versioning is on.
+  bucket = module.trail_bucket.versioned_names[each.key]
 
   rule {
     id     = "archive"
@@ -275,72 +296,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
       error_message = "S3 lifecycle rules (module monitoring, CloudTrail bucket): ${join("; ", local.trail_lifecycle_problems)}."
     }
   }
-
-  depends_on = [aws_s3_bucket_versioning.trail]
-}
-
-data "aws_iam_policy_document" "trail_bucket" {
-  for_each = local.trail
-
-  dynamic "statement" {
-    for_each = var.enforce_tls ? [1] : []
-    content {
-      sid       = "DenyInsecureTransport"
-      effect    = "Deny"
-      actions   = ["s3:*"]
-      resources = [aws_s3_bucket.trail[each.key].arn, "${aws_s3_bucket.trail[each.key].arn}/*"]
-      principals {
-        type        = "*"
-        identifiers = ["*"]
-      }
-      condition {
-        test     = "Bool"
-        variable = "aws:SecureTransport"
-        values   = ["false"]
-      }
-    }
-  }
-  statement {
-    sid       = "CloudTrailAclCheck"
-    actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.trail[each.key].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudtrail.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceArn"
-      values   = [local.trail_arn]
-    }
-  }
-  statement {
-    sid       = "CloudTrailWrite"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.trail[each.key].arn}/AWSLogs/${local.account_id}/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudtrail.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "s3:x-amz-acl"
-      values   = ["bucket-owner-full-control"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceArn"
-      values   = [local.trail_arn]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "trail" {
-  for_each = local.trail
-
-  bucket     = aws_s3_bucket.trail[each.key].id
-  policy     = data.aws_iam_policy_document.trail_bucket[each.key].json
-  depends_on = [aws_s3_bucket_public_access_block.trail]
 }
 
 resource "aws_cloudwatch_log_group" "trail" {
@@ -393,7 +348,7 @@ resource "aws_cloudtrail" "this" {
   for_each = local.trail
 
   name                          = local.trail_name
-  s3_bucket_name                = aws_s3_bucket.trail[each.key].id
+  s3_bucket_name                = module.trail_bucket.policy_bucket_names[each.key]
   is_multi_region_trail         = true
   include_global_service_events = true
   enable_log_file_validation    = true
@@ -402,7 +357,7 @@ resource "aws_cloudtrail" "this" {
   cloud_watch_logs_role_arn     = aws_iam_role.trail[each.key].arn
   tags                          = merge(var.tags, { Name = local.trail_name })
 
-  depends_on = [aws_s3_bucket_policy.trail, aws_iam_role_policy.trail]
+  depends_on = [aws_iam_role_policy.trail]
 }
 
 # ---------------------------------------------------------------------------------------------------

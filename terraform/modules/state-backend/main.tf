@@ -2,7 +2,8 @@
 # so there is no DynamoDB table.
 #
 # Only what must hold before the first state is written lives here: the bucket, its versioning, its
-# encryption and key, the public access block, owner-enforced ownership and the TLS-only policy. The
+# encryption and key, the public access block, owner-enforced ownership and the TLS-only policy (all
+# but the key made by the shared building block, modules/hardened-bucket). The
 # housekeeping rule (superseded state versions expire, abandoned uploads are aborted) is applied with
 # the stack (modules/storage, `state_bucket`): AWS provider 5.100 waits a fixed 55 s after every
 # PutBucketLifecycleConfiguration (10 s, then 10 matching reads 5 s apart: PR #41764), which here
@@ -26,83 +27,51 @@ resource "aws_kms_alias" "state" {
   target_key_id = aws_kms_key.state.key_id
 }
 
-resource "aws_s3_bucket" "state" {
-  #checkov:skip=CKV_AWS_144:State is replicated by S3 versioning and the backup command's copies; cross-region replication of state is not needed to rebuild.
-  #checkov:skip=CKV_AWS_18:Access to the state bucket is recorded by CloudTrail; server access logs would need a second bucket before any bucket exists.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events from the state bucket.
-  #checkov:skip=CKV2_AWS_61:The state bucket's lifecycle rule is applied with the stack (modules/storage, state_bucket), not before the first state write.
-  bucket = var.bucket_name
-  tags   = merge(var.tags, { Name = local.name })
-}
+# The bucket's hardening (versioning, default encryption with the key above, the public access block,
+# owner-enforced ownership, the TLS-only policy) is the shared building block's. Not replicated: state
+# is kept by S3 versioning and the backup command's copies. No server access logs: access to it is
+# recorded by CloudTrail, and logs would need a second bucket before any bucket exists. No lifecycle
+# rule here: it is applied with the stack (modules/storage, state_bucket), not before the first state
+# write. Nothing consumes its events.
+module "bucket" {
+  source = "../hardened-bucket"
 
-resource "aws_s3_bucket_versioning" "state" {
-  bucket = aws_s3_bucket.state.id
-
-  versioning_configuration {
-    status = "Enabled"
+  buckets = {
+    state = { name = var.bucket_name, kms_key_arn = aws_kms_key.state.arn, tags = { Name = local.name } }
   }
+  enforce_tls = var.enforce_tls
+  tags        = var.tags
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.state.arn
-    }
-    bucket_key_enabled = true
-  }
+# State written before the building block existed keeps its bucket: the resources moved into it.
+moved {
+  from = aws_s3_bucket.state
+  to   = module.bucket.aws_s3_bucket.this["state"]
 }
 
-resource "aws_s3_bucket_public_access_block" "state" {
-  bucket                  = aws_s3_bucket.state.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_s3_bucket_versioning.state
+  to   = module.bucket.aws_s3_bucket_versioning.this["state"]
 }
 
-resource "aws_s3_bucket_ownership_controls" "state" {
-  bucket = aws_s3_bucket.state.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.state
+  to   = module.bucket.aws_s3_bucket_server_side_encryption_configuration.this["state"]
 }
 
-data "aws_iam_policy_document" "tls_only" {
-  count = var.enforce_tls ? 1 : 0
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.state.arn,
-      "${aws_s3_bucket.state.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+moved {
+  from = aws_s3_bucket_public_access_block.state
+  to   = module.bucket.aws_s3_bucket_public_access_block.this["state"]
 }
 
-resource "aws_s3_bucket_policy" "state" {
-  count = var.enforce_tls ? 1 : 0
+moved {
+  from = aws_s3_bucket_ownership_controls.state
+  to   = module.bucket.aws_s3_bucket_ownership_controls.this["state"]
+}
 
-  bucket = aws_s3_bucket.state.id
-  policy = data.aws_iam_policy_document.tls_only[0].json
-
-  depends_on = [aws_s3_bucket_public_access_block.state]
+moved {
+  from = aws_s3_bucket_policy.state[0]
+  to   = module.bucket.aws_s3_bucket_policy.this["state"]
 }
 
 data "aws_iam_policy_document" "key_admin" {

@@ -1,11 +1,11 @@
 output "bucket_name" {
   description = "Name of the state bucket."
-  value       = aws_s3_bucket.state.id
+  value       = module.bucket.names["state"]
 }
 
 output "bucket_arn" {
   description = "ARN of the state bucket."
-  value       = aws_s3_bucket.state.arn
+  value       = module.bucket.arns["state"]
 }
 
 output "kms_key_arn" {

@@ -27,199 +27,131 @@ locals {
   replica_storage_class = "STANDARD_IA"
 }
 
-resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_144:Cross-region replication is on where the environment has a DR region (enable_replication: production); exports and logs are not worth replicating.
-  #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists; the platform reads these buckets on request.
-  #checkov:skip=CKV_AWS_18:Every bucket but logs has access logging, configured by aws_s3_bucket_logging.this below (checkov does not follow for_each); the logs bucket is the log target.
-  #checkov:skip=CKV_AWS_145:The logs bucket uses SSE-S3, the only encryption S3 server access log delivery supports; every other bucket uses SSE-KMS.
-  for_each = local.buckets
+# The buckets, hardened by the shared building block: versioned, encrypted by default (SSE-KMS with the
+# s3 key; the logs bucket SSE-S3, the only encryption S3 server access log delivery supports), public
+# access blocked, ACLs off, TLS-only, with the statements below merged into each policy. Every bucket but
+# logs sends its access logs to logs (the log target has none). Cross-region replication (below) where
+# the environment has a DR region; exports and logs are not worth replicating.
+module "buckets" {
+  source = "../hardened-bucket"
 
-  bucket        = local.bucket_names[each.key]
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Name = local.bucket_names[each.key], Purpose = each.key })
+  buckets = { for k, _ in local.buckets : k => {
+    name          = local.bucket_names[k]
+    kms_key_arn   = k == "logs" ? null : var.kms_key_arn
+    sse_s3        = k == "logs"
+    force_destroy = var.force_destroy
+    tags          = { Purpose = k }
+    logging       = k == "logs" ? null : { target_bucket = local.bucket_names["logs"], target_prefix = "s3/${k}/" }
+  } }
+  policy_statements = local.policy_statements
+  enforce_tls       = var.enforce_tls
+  tags              = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "this" {
-  for_each = local.buckets
+locals {
+  account_id = data.aws_caller_identity.current.account_id
 
-  bucket = aws_s3_bucket.this[each.key].id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  rule {
-    apply_server_side_encryption_by_default {
-      # S3 server access logs can only be delivered to a bucket encrypted with SSE-S3.
-      sse_algorithm     = each.key == "logs" ? "AES256" : "aws:kms"
-      kms_master_key_id = each.key == "logs" ? null : var.kms_key_arn
-    }
-    bucket_key_enabled = each.key != "logs"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  for_each = local.buckets
-
-  bucket                  = aws_s3_bucket.this[each.key].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_logging" "this" {
-  for_each = local.data_buckets
-
-  bucket        = aws_s3_bucket.this[each.key].id
-  target_bucket = aws_s3_bucket.this["logs"].id
-  target_prefix = "s3/${each.key}/"
-
-  # S3 checks the logs bucket's policy admits the logging service when logging is turned on.
-  depends_on = [aws_s3_bucket_policy.this]
-}
-
-data "aws_iam_policy_document" "bucket" {
-  for_each = local.buckets
-
-  dynamic "statement" {
-    for_each = var.enforce_tls ? [1] : []
-    content {
-      sid       = "DenyInsecureTransport"
-      effect    = "Deny"
-      actions   = ["s3:*"]
-      resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
-      principals {
-        type        = "*"
-        identifiers = ["*"]
-      }
-      condition {
-        test     = "Bool"
-        variable = "aws:SecureTransport"
-        values   = ["false"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "logs" ? [1] : []
-    content {
-      sid       = "S3ServerAccessLogs"
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.this["logs"].arn}/*"]
-      principals {
-        type        = "Service"
-        identifiers = ["logging.s3.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
-      }
-    }
-  }
-
-  # Elastic Load Balancing delivers the ALB's access logs as the region's ELB account (AWS ELB user
-  # guide, "Enable access logs for your Application Load Balancer": s3:PutObject on
-  # bucket/prefix/AWSLogs/account-id/*; the bucket must use SSE-S3, as the logs bucket does). Without
-  # this statement AWS refuses to turn access logging on, and the controller fails the whole ALB.
-  dynamic "statement" {
-    for_each = each.key == "logs" && var.load_balancer_logs_prefix != "" ? [1] : []
-    content {
-      sid       = "ElbAccessLogs"
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.this["logs"].arn}/${var.load_balancer_logs_prefix}/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
-      principals {
-        type        = "AWS"
-        identifiers = [data.aws_elb_service_account.current.arn]
-      }
-    }
-  }
-
-  # AWS Config delivers configuration snapshots and history to the logs bucket as the service (the
-  # recorder uses the Config service-linked role), which needs the bucket's ACL and existence checks and
-  # PutObject under <prefix>/AWSLogs/<account>/Config/, each only for this account ("Permissions for the
-  # Amazon S3 Bucket for the AWS Config Delivery Channel", AWS Config Developer Guide). Without them the
-  # delivery channel is refused (InsufficientDeliveryPolicyException).
-  dynamic "statement" {
-    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? { AWSConfigBucketPermissionsCheck = "s3:GetBucketAcl", AWSConfigBucketExistenceCheck = "s3:ListBucket" } : {}
-    content {
-      sid       = statement.key
-      actions   = [statement.value]
-      resources = [aws_s3_bucket.this["logs"].arn]
-      principals {
-        type        = "Service"
-        identifiers = ["config.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
-      }
-    }
-  }
-  dynamic "statement" {
-    for_each = each.key == "logs" && var.config_delivery_prefix != "" ? [1] : []
-    content {
-      sid       = "AWSConfigBucketDelivery"
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.this["logs"].arn}/${var.config_delivery_prefix}/AWSLogs/${data.aws_caller_identity.current.account_id}/Config/*"]
-      principals {
-        type        = "Service"
-        identifiers = ["config.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "s3:x-amz-acl"
-        values   = ["bucket-owner-full-control"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "media" && length(var.media_reader_arns) > 0 ? [1] : []
-    content {
-      sid       = "CloudFrontReads"
-      actions   = ["s3:GetObject"]
-      resources = ["${aws_s3_bucket.this["media"].arn}/*"]
-      principals {
-        type        = "Service"
-        identifiers = ["cloudfront.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "AWS:SourceArn"
-        values   = var.media_reader_arns
-      }
-    }
+  # What each bucket's users need in its policy, beside the TLS-only deny.
+  policy_statements = {
+    media = length(var.media_reader_arns) == 0 ? [] : [{
+      sid        = "CloudFrontReads"
+      actions    = ["s3:GetObject"]
+      objects    = ["*"]
+      principal  = { type = "Service", identifiers = ["cloudfront.amazonaws.com"] }
+      conditions = [{ test = "StringEquals", variable = "AWS:SourceArn", values = var.media_reader_arns }]
+    }]
+    exports = []
+    backups = []
+    loki    = []
+    logs = concat(
+      [{
+        sid        = "S3ServerAccessLogs"
+        actions    = ["s3:PutObject"]
+        objects    = ["*"]
+        principal  = { type = "Service", identifiers = ["logging.s3.amazonaws.com"] }
+        conditions = [{ test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] }]
+      }],
+      # Elastic Load Balancing delivers the ALB's access logs as the region's ELB account (AWS ELB user
+      # guide, "Enable access logs for your Application Load Balancer": s3:PutObject on
+      # bucket/prefix/AWSLogs/account-id/*; the bucket must use SSE-S3, as the logs bucket does). Without
+      # this statement AWS refuses to turn access logging on, and the controller fails the whole ALB.
+      var.load_balancer_logs_prefix == "" ? [] : [{
+        sid        = "ElbAccessLogs"
+        actions    = ["s3:PutObject"]
+        objects    = ["${var.load_balancer_logs_prefix}/AWSLogs/${local.account_id}/*"]
+        principal  = { type = "AWS", identifiers = [data.aws_elb_service_account.current.arn] }
+        conditions = []
+      }],
+      # AWS Config delivers configuration snapshots and history to the logs bucket as the service (the
+      # recorder uses the Config service-linked role), which needs the bucket's ACL and existence checks
+      # and PutObject under <prefix>/AWSLogs/<account>/Config/, each only for this account ("Permissions
+      # for the Amazon S3 Bucket for the AWS Config Delivery Channel", AWS Config Developer Guide).
+      # Without them the delivery channel is refused (InsufficientDeliveryPolicyException).
+      # (In the order the statements always had: a policy written again in another order is a change.)
+      var.config_delivery_prefix == "" ? [] : [
+        {
+          sid        = "AWSConfigBucketExistenceCheck"
+          actions    = ["s3:ListBucket"]
+          bucket     = true
+          principal  = { type = "Service", identifiers = ["config.amazonaws.com"] }
+          conditions = [{ test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] }]
+        },
+        {
+          sid        = "AWSConfigBucketPermissionsCheck"
+          actions    = ["s3:GetBucketAcl"]
+          bucket     = true
+          principal  = { type = "Service", identifiers = ["config.amazonaws.com"] }
+          conditions = [{ test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] }]
+        },
+      ],
+      var.config_delivery_prefix == "" ? [] : [{
+        sid       = "AWSConfigBucketDelivery"
+        actions   = ["s3:PutObject"]
+        objects   = ["${var.config_delivery_prefix}/AWSLogs/${local.account_id}/Config/*"]
+        principal = { type = "Service", identifiers = ["config.amazonaws.com"] }
+        conditions = [
+          { test = "StringEquals", variable = "s3:x-amz-acl", values = ["bucket-owner-full-control"] },
+          { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] },
+        ]
+      }],
+    )
   }
 }
 
-resource "aws_s3_bucket_policy" "this" {
-  # A bucket whose policy would have no statement gets none.
-  for_each = { for k, v in local.buckets : k => v if var.enforce_tls || k == "logs" || (k == "media" && length(var.media_reader_arns) > 0) }
+# State written before the building block existed keeps its buckets: the resources moved into it.
+moved {
+  from = aws_s3_bucket.this
+  to   = module.buckets.aws_s3_bucket.this
+}
 
-  bucket     = aws_s3_bucket.this[each.key].id
-  policy     = data.aws_iam_policy_document.bucket[each.key].json
-  depends_on = [aws_s3_bucket_public_access_block.this]
+moved {
+  from = aws_s3_bucket_versioning.this
+  to   = module.buckets.aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this
+  to   = module.buckets.aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this
+  to   = module.buckets.aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.this
+  to   = module.buckets.aws_s3_bucket_ownership_controls.this
+}
+
+moved {
+  from = aws_s3_bucket_logging.this
+  to   = module.buckets.aws_s3_bucket_logging.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.this
+  to   = module.buckets.aws_s3_bucket_policy.this
 }
 
 # S3 Lifecycle: what AWS rejects (the API refuses the whole configuration) and what it charges for,
@@ -298,7 +230,8 @@ locals {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   for_each = local.buckets
 
-  bucket = aws_s3_bucket.this[each.key].id
+  # Named through its versioning: S3 refuses noncurrent-version rules before versioning is on.
+  bucket = module.buckets.versioned_names[each.key]
 
   rule {
     id     = "tiering-and-expiry"
@@ -344,7 +277,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.this]
 }
 
 # The remote-state bucket's housekeeping. The bucket itself is the bootstrap's (modules/state-backend):
@@ -491,11 +423,11 @@ data "aws_iam_policy_document" "replication" {
 
   statement {
     actions   = ["s3:GetReplicationConfiguration", "s3:ListBucket"]
-    resources = [for k, _ in local.replicated : aws_s3_bucket.this[k].arn]
+    resources = [for k, _ in local.replicated : module.buckets.arns[k]]
   }
   statement {
     actions   = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
-    resources = [for k, _ in local.replicated : "${aws_s3_bucket.this[k].arn}/*"]
+    resources = [for k, _ in local.replicated : "${module.buckets.arns[k]}/*"]
   }
   statement {
     actions   = ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"]
@@ -530,7 +462,8 @@ resource "aws_iam_role_policy" "replication" {
 resource "aws_s3_bucket_replication_configuration" "this" {
   for_each = local.replicated
 
-  bucket = aws_s3_bucket.this[each.key].id
+  # Named through its versioning: replication needs versioning on at both ends.
+  bucket = module.buckets.versioned_names[each.key]
   role   = aws_iam_role.replication[0].arn
 
   rule {
@@ -557,7 +490,7 @@ resource "aws_s3_bucket_replication_configuration" "this" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.this, aws_s3_bucket_versioning.replica]
+  depends_on = [aws_s3_bucket_versioning.replica]
 }
 
 data "aws_iam_policy_document" "key_admin" {

@@ -1,16 +1,16 @@
 output "bucket_names" {
   description = "Bucket name per purpose: media, exports, backups, logs."
-  value       = { for k, v in aws_s3_bucket.this : k => v.id }
+  value       = module.buckets.names
 }
 
 output "bucket_arns" {
   description = "Bucket ARN per purpose."
-  value       = { for k, v in aws_s3_bucket.this : k => v.arn }
+  value       = module.buckets.arns
 }
 
 output "media_bucket_regional_domain_name" {
   description = "Regional domain name of the media bucket (the CDN's origin)."
-  value       = aws_s3_bucket.this["media"].bucket_regional_domain_name
+  value       = module.buckets.regional_domain_names["media"]
 }
 
 output "replica_bucket_arns" {
@@ -25,5 +25,5 @@ output "replica_kms_key_arn" {
 
 output "config_delivery_bucket" {
   description = "The logs bucket's name, taken from its policy, so AWS Config's delivery channel is made after the policy that admits it (null without config_delivery_prefix)."
-  value       = var.config_delivery_prefix == "" ? null : aws_s3_bucket_policy.this["logs"].bucket
+  value       = var.config_delivery_prefix == "" ? null : module.buckets.policy_bucket_names["logs"]
 }

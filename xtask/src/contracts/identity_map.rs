@@ -34,6 +34,13 @@ fn role_name(role: &Resource, inputs: &Inputs) -> String {
     format!("`{}`", general(role.text("name").unwrap_or(&role.address), inputs))
 }
 
+/// A resource's address below the stack, its modules written as a path: `security.aws_kms_key.this["s3"]`,
+/// and `storage.buckets.aws_s3_bucket.this["loki"]` for a bucket the storage module makes through its
+/// building block (the last module alone, `buckets`, would not say whose bucket it is).
+fn short_address(address: &str) -> String {
+    address.split_once(".module.").map_or(address, |(_, below)| below).replace(".module.", ".")
+}
+
 /// An ARN without its partition, service, region and account: `security-group/*`, `*`.
 fn short_arn(arn: &str) -> String {
     let rest = arn.split(':').skip(5).collect::<Vec<_>>().join(":");
@@ -75,7 +82,7 @@ pub fn may_touch(inputs: &Inputs, role: &Resource) -> String {
             .refers
             .iter()
             .filter(|r| !(r.data && r.kind == "aws_iam_policy_document"))
-            .map(|r| format!("`{}`", r.address.rsplit_once(".module.").map_or(r.address.as_str(), |(_, a)| a)))
+            .map(|r| format!("`{}`", short_address(&r.address)))
             .collect();
         refers.sort();
         refers.dedup();
@@ -261,6 +268,19 @@ mod tests {
         let list: Vec<String> =
             ["s3:GetObject", "kms:Decrypt", "ec2:A", "ec2:B", "ec2:C", "ec2:D"].map(String::from).to_vec();
         assert_eq!(actions(&list), "ec2: 4 actions, `kms:Decrypt`, `s3:GetObject`");
+    }
+
+    #[test]
+    fn an_address_keeps_every_module_below_the_stack() {
+        assert_eq!(
+            short_address(r#"module.stack.module.storage.module.buckets.aws_s3_bucket.this["loki"]"#),
+            r#"storage.buckets.aws_s3_bucket.this["loki"]"#
+        );
+        assert_eq!(
+            short_address(r#"module.stack.module.security.aws_kms_key.this["s3"]"#),
+            r#"security.aws_kms_key.this["s3"]"#
+        );
+        assert_eq!(short_address("aws_s3_bucket.b"), "aws_s3_bucket.b");
     }
 
     #[test]

@@ -187,7 +187,7 @@ mod tests {
             plan_problems(&other, &source).unwrap(),
             [format!("{MODULE}.aws_db_instance.primary is not created from snapshot s1")]
         );
-        let bucket = r#"{"address":"module.stack.module.storage.aws_s3_bucket.this[\"media\"]","type":"aws_s3_bucket","change":{"actions":["delete","create"]}}"#;
+        let bucket = r#"{"address":"module.stack.module.storage.module.buckets.aws_s3_bucket.this[\"media\"]","type":"aws_s3_bucket","change":{"actions":["delete","create"]}}"#;
         let deletes = format!(r#"{{"resource_changes":[{},{bucket}]}}"#, create("s1"));
         assert_eq!(plan_problems(&deletes, &source).unwrap().len(), 1);
         assert_eq!(plan_problems(r#"{"resource_changes":[]}"#, &source).unwrap().len(), 1, "nothing created");

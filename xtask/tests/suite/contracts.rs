@@ -292,7 +292,7 @@ fn edge_the_production_web_acl_not_given_to_the_load_balancer_controller() {
         &contracts_with_the_plan_of(&repository().0, &sb, "production"),
         &[
             "helm-values/releases.toml:",
-            "release aws-load-balancer-controller: the ALB does not get the plan's regional web ACL module.stack.module.edge.aws_wafv2_web_acl.this[0]",
+            "release aws-load-balancer-controller: the ALB does not get the plan's regional web ACL module.stack.module.edge.module.waf.aws_wafv2_web_acl.this[\"alb\"]",
             "set_from_terraform binds no output to `ingressClassParams.spec.wafv2AclArn`",
         ],
     );

@@ -99,7 +99,14 @@ fn small_local() -> Sandbox {
     let sb = Sandbox::new();
     let root = sb.path("repo");
     let real = repo_root();
-    for dir in ["k8s", "helm-values", "cost", "terraform/bootstrap", "terraform/modules/state-backend"] {
+    for dir in [
+        "k8s",
+        "helm-values",
+        "cost",
+        "terraform/bootstrap",
+        "terraform/modules/state-backend",
+        "terraform/modules/hardened-bucket",
+    ] {
         copy_dir(&real.join(dir), &root.join(dir));
     }
     std::fs::copy(real.join("xtask.toml"), root.join("xtask.toml")).unwrap();

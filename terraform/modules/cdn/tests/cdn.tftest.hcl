@@ -59,16 +59,5 @@ run "rate_limit_below_wafs_minimum_is_refused" {
   expect_failures = [var.rate_limit_per_5min]
 }
 
-# The CLOUDFRONT web ACL can only be made in us-east-1: a cdn module run with another Region's provider
-# (dr's home, us-west-2) is refused.
-run "a_cloudfront_web_acl_outside_us_east_1_is_refused" {
-  command = plan
-  variables {
-    enable_waf = true
-  }
-  override_data {
-    target = data.aws_region.current
-    values = { name = "us-west-2" }
-  }
-  expect_failures = [aws_wafv2_web_acl.this[0]]
-}
+# The CLOUDFRONT web ACL can only be made in us-east-1: that run moved with the ACL to modules/waf-acl's
+# tests (a_cloudfront_web_acl_outside_us_east_1_is_refused).

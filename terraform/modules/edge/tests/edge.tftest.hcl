@@ -32,12 +32,13 @@ run "production_has_the_web_acl" {
     environment = "production"
     enable_waf  = true
   }
+  # The ACL is the building block's (modules/waf-acl, whose tests check the rules each setting gets).
   assert {
-    condition     = length(aws_wafv2_web_acl.this) == 1 && aws_wafv2_web_acl.this[0].scope == "REGIONAL"
+    condition     = length(module.waf.arns) == 1 && module.waf.scopes["alb"] == "REGIONAL"
     error_message = "production gets one regional web ACL"
   }
   assert {
-    condition     = toset([for r in aws_wafv2_web_acl.this[0].rule : r.name]) == toset(["common", "known-bad-inputs", "sql-injection", "rate-limit"])
+    condition     = module.waf.rule_names["alb"] == ["common", "known-bad-inputs", "sql-injection", "rate-limit"]
     error_message = "the web ACL carries the three managed rule groups and the rate limit"
   }
 }
@@ -58,7 +59,7 @@ run "dev_without_waf_tells_the_controller_none" {
     enable_waf  = false
   }
   assert {
-    condition     = length(aws_wafv2_web_acl.this) == 0 && output.web_acl_arn == "none"
+    condition     = length(module.waf.arns) == 0 && output.web_acl_arn == "none"
     error_message = "without the WAF there is no web ACL and the controller is told `none`"
   }
 }

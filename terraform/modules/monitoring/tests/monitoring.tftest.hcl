@@ -98,7 +98,7 @@ run "singletons_are_optional" {
   }
 
   assert {
-    condition     = length(aws_cloudtrail.this) == 0 && length(aws_s3_bucket.trail) == 0 && length(aws_guardduty_detector.this) == 0
+    condition     = length(aws_cloudtrail.this) == 0 && length(module.trail_bucket.names) == 0 && length(aws_guardduty_detector.this) == 0
     error_message = "an account whose organisation owns the trail and the detector gets neither"
   }
   assert {

@@ -20,7 +20,7 @@ run "the_xtask_bucket_name_plans" {
   command = plan
 
   assert {
-    condition     = aws_s3_bucket.state.bucket == "authorworks-dev-tfstate-210987654321"
+    condition     = output.bucket_name == "authorworks-dev-tfstate-210987654321"
     error_message = "the bucket is named as the xtask names it"
   }
 }

@@ -171,14 +171,15 @@ run "old_state_versions_kept_under_a_week_is_refused" {
   expect_failures = [var.state_noncurrent_version_days]
 }
 
-# AWS Config delivers to the logs bucket: its policy admits config.amazonaws.com for this account.
+# AWS Config delivers to the logs bucket: its policy admits config.amazonaws.com for this account (the
+# statements are storage's; the building block merges them into the bucket's policy document).
 run "config_may_deliver_to_the_logs_bucket" {
   command = plan
   variables {
     config_delivery_prefix = "config"
   }
   assert {
-    condition     = toset([for st in data.aws_iam_policy_document.bucket["logs"].statement : st.sid if contains(flatten([for p in st.principals : p.identifiers]), "config.amazonaws.com")]) == toset(["AWSConfigBucketPermissionsCheck", "AWSConfigBucketExistenceCheck", "AWSConfigBucketDelivery"])
+    condition     = toset([for st in local.policy_statements["logs"] : st.sid if contains(st.principal.identifiers, "config.amazonaws.com")]) == toset(["AWSConfigBucketPermissionsCheck", "AWSConfigBucketExistenceCheck", "AWSConfigBucketDelivery"])
     error_message = "the logs bucket lets AWS Config check its ACL, see it exists and deliver"
   }
 }
