@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
+use crate::target::Outputs;
+
 const OPEN: &str = "${terraform:";
 
 /// One `${terraform:…}` in a text.
@@ -59,10 +61,9 @@ pub enum Lookup {
 
 /// Looks a binding up in `terraform output -json` of an environment root (each root exports the
 /// stack's outputs as one object, `stack`).
-pub fn lookup(outputs: &Value, name: &str, key: Option<&str>) -> Lookup {
-    let stack = &outputs["stack"]["value"];
-    let value = match (outputs.get(name), stack.get(name)) {
-        (Some(top), _) => &top["value"],
+pub fn lookup(outputs: &Outputs, name: &str, key: Option<&str>) -> Lookup {
+    let value = match (outputs.root(name), outputs.in_stack(name)) {
+        (Some(top), _) => top,
         (None, Some(v)) => v,
         (None, None) => return Lookup::Missing(format!("terraform has no output `{name}`")),
     };
@@ -130,15 +131,16 @@ mod tests {
 
     const RENDER: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: media-service\n  namespace: authorworks\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:workload_role_arns.media-service}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\ndata:\n  REGION: ${terraform:region}\n  CACHE: ${terraform:cache_endpoint}\n";
 
-    fn outputs() -> Value {
-        serde_json::json!({"stack": {"value": {
+    fn outputs() -> Outputs {
+        serde_json::from_value(serde_json::json!({"stack": {"value": {
             "region": "us-east-1",
             "cache_endpoint": null,
             "workload_role_arns": {"media-service": "arn:aws:iam::1:role/authorworks-dev-media-service"}
-        }}})
+        }}}))
+        .unwrap()
     }
 
-    fn resolve_from(outputs: &Value) -> impl FnMut(&Binding) -> std::result::Result<String, String> + '_ {
+    fn resolve_from(outputs: &Outputs) -> impl FnMut(&Binding) -> std::result::Result<String, String> + '_ {
         move |b| match lookup(outputs, &b.name, b.key.as_deref()) {
             Lookup::Value(v) => Ok(v),
             Lookup::Null => Err(format!("terraform output `{}` is null", b.name)),
@@ -187,7 +189,7 @@ mod tests {
 
     #[test]
     fn top_level_outputs_are_read_too() {
-        let json = serde_json::json!({"name_servers": {"value": ["a", "b"]}});
+        let json = Outputs::parse(r#"{"name_servers": {"value": ["a", "b"]}}"#).unwrap();
         assert_eq!(lookup(&json, "name_servers", None), Lookup::Value("[\"a\",\"b\"]".into()));
     }
 }

@@ -342,10 +342,7 @@ fn bound_render(ctx: &Context, target: &Target, stand_ins: bool) -> Result<(Stri
         return Ok((yaml, Vec::new()));
     }
     let path = target.outputs_file();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
-    let outputs: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let outputs = target.outputs()?;
     let mut stood_in = Vec::new();
     let env = &target.env.name;
     let bound = bindings::bind(&yaml, &mut |b| {
