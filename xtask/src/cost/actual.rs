@@ -16,8 +16,7 @@ pub fn last_month() -> (String, String) {
     let prev_month = today.month().previous();
     let prev_year = if prev_month == time::Month::December { today.year() - 1 } else { today.year() };
     let prev = time::Date::from_calendar_date(prev_year, prev_month, 1).expect("a date");
-    let f = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-    (f(prev), f(this))
+    (crate::clock::date(prev), crate::clock::date(this))
 }
 
 /// Cost Explorer's `get-cost-and-usage` answer, as far as the report reads it.

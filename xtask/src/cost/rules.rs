@@ -166,7 +166,7 @@ pub(super) fn eks_cluster(r: &Res, s: &mut Pass) {
     let today = s.today.unwrap_or_else(crate::lifecycle::today);
     let standard_hours = ((end - today).whole_hours() as f64).clamp(0.0, s.hours);
     let extended_hours = s.hours - standard_hours;
-    let end_text = crate::lifecycle::date_text(end);
+    let end_text = crate::clock::date(end);
     let (past, when) = if standard_hours == 0.0 {
         (true, format!("left EKS standard support on {end_text}"))
     } else {
