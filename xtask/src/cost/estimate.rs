@@ -107,6 +107,11 @@ pub(super) struct PendingReplica {
 
 pub(super) type Rule = fn(&Res, &mut Pass);
 
+/// A type priced by one usage figure alone (0 when cost/usage.toml gives none): the type, the line,
+/// the usage key, how much of the figure makes one unit, the unit and its price. A type with two rows
+/// gets two lines.
+pub(super) type Metered = (&'static str, &'static str, &'static str, f64, &'static str, fn(&RegionPrices) -> f64);
+
 impl Pass {
     pub(super) fn add(&mut self, r: &Res, what: impl Into<String>, quantity: f64, unit: &'static str, unit_price: f64) {
         self.lines.push(Line {
