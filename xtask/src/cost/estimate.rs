@@ -1,15 +1,9 @@
 //! What an estimate is made of: priced lines, unpriced resources, and the pass state a resource's rule
 //! reads (`Res`) and writes (`Pass`).
 
-#![allow(unused_imports)]
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
-
-use super::{PRICES, USAGE};
 
 use super::inputs::*;
 

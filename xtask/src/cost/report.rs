@@ -1,11 +1,7 @@
 //! The budget terraform sets and the report: table, markdown and JSON of a priced plan.
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{PRICES, USAGE};
@@ -13,8 +9,6 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::estimate::*;
-use super::inputs::*;
 use super::{main_tf, Priced};
 
 #[derive(Debug, Clone, PartialEq)]

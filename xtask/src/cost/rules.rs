@@ -1,19 +1,14 @@
 //! The rules, one per resource type: what a resource of that type costs a month, from its planned
 //! attributes, its usage and the region's prices.
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{PRICES, USAGE};
+use super::PRICES;
 
 use super::estimate::*;
-use super::inputs::*;
 
 /// Resource types that cost nothing by themselves (their cost, if any, is on the line named).
 pub(super) const FREE: &[&str] = &[
