@@ -28,23 +28,10 @@ fn groups<'a>(plan: &'a Plan, r: &Resource, attr: &str) -> Vec<&'a Resource> {
 
 /// Whether `group` has an ingress rule for `port` whose source is `from`.
 fn admits(plan: &Plan, group: &Resource, from: &Resource, port: u16) -> bool {
-    let covers = |r: &Resource, from_key: &str, to_key: &str, proto: &str| {
-        let p = r.text(proto).unwrap_or("tcp");
-        let lo = r.known(from_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        let hi = r.known(to_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        p == "-1" || (matches!(p, "tcp" | "6") && lo <= i64::from(port) && i64::from(port) <= hi)
+    let is = |list: &[&Resource], g: &Resource| {
+        list.iter().any(|x| x.kind == "aws_security_group" && x.address == g.address)
     };
-    let is = |list: Vec<&Resource>, g: &Resource| list.iter().any(|x| x.address == g.address);
-    plan.of_type("aws_vpc_security_group_ingress_rule").any(|rule| {
-        covers(rule, "from_port", "to_port", "ip_protocol")
-            && is(groups(plan, rule, "security_group_id"), group)
-            && is(groups(plan, rule, "referenced_security_group_id"), from)
-    }) || plan.of_type("aws_security_group_rule").any(|rule| {
-        rule.text("type") == Some("ingress")
-            && covers(rule, "from_port", "to_port", "protocol")
-            && is(groups(plan, rule, "security_group_id"), group)
-            && is(groups(plan, rule, "source_security_group_id"), from)
-    })
+    plan.tcp_ingress(port).iter().any(|(of, admitted)| is(of, group) && is(admitted, from))
 }
 
 fn security_groups(plan: &Plan) -> Vec<Finding> {
