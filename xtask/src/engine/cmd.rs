@@ -146,9 +146,14 @@ mod tests {
 
     #[test]
     fn words_are_quoted_only_when_the_shell_needs_it() {
-        assert_eq!(quote("a=b"), "a=b");
-        assert_eq!(quote("-target=module.a[\"k\"]"), "'-target=module.a[\"k\"]'");
-        assert_eq!(quote("it's"), "\"it's\"");
-        assert_eq!(quote(""), "''");
+        let cases = [
+            ("a=b", "a=b"),
+            ("-target=module.a[\"k\"]", "'-target=module.a[\"k\"]'"),
+            ("it's", "\"it's\""),
+            ("", "''"),
+        ];
+        for (word, shown) in cases {
+            assert_eq!(quote(word), shown, "{word}");
+        }
     }
 }
