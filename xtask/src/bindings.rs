@@ -6,8 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use serde_json::Value;
+
+use crate::target::Outputs;
 
 const OPEN: &str = "${terraform:";
 
@@ -60,10 +62,9 @@ pub enum Lookup {
 
 /// Looks a binding up in `terraform output -json` of an environment root (each root exports the
 /// stack's outputs as one object, `stack`).
-pub fn lookup(outputs: &Value, name: &str, key: Option<&str>) -> Lookup {
-    let stack = &outputs["stack"]["value"];
-    let value = match (outputs.get(name), stack.get(name)) {
-        (Some(top), _) => &top["value"],
+pub fn lookup(outputs: &Outputs, name: &str, key: Option<&str>) -> Lookup {
+    let value = match (outputs.root(name), outputs.in_stack(name)) {
+        (Some(top), _) => top,
         (None, Some(v)) => v,
         (None, None) => return Lookup::Missing(format!("terraform has no output `{name}`")),
     };
@@ -127,7 +128,7 @@ pub fn bind_outputs(yaml: &str, outputs: &Path, env: &str, stand_ins: bool) -> R
     if references(yaml).is_empty() {
         return Ok((yaml.to_string(), Vec::new()));
     }
-    let recorded = recorded(outputs)?;
+    let recorded = Outputs::read(outputs)?;
     let mut stood_in = Vec::new();
     let bound = bind(yaml, &mut |b| {
         match lookup(&recorded, &b.name, b.key.as_deref()) {
@@ -148,13 +149,6 @@ pub fn bind_outputs(yaml: &str, outputs: &Path, env: &str, stand_ins: bool) -> R
     Ok((bound, stood_in))
 }
 
-/// The outputs `deploy` recorded (`terraform output -json` of the environment root).
-fn recorded(outputs: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(outputs)
-        .with_context(|| format!("reading {} (the `outputs` step writes it)", outputs.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", outputs.display()))
-}
-
 /// `yaml` bound from the recorded outputs (no stand-ins: a real cluster).
 pub fn bound(yaml: &str, outputs: &Path, env: &str) -> Result<String> {
     Ok(bind_outputs(yaml, outputs, env, false)?.0)
@@ -165,7 +159,7 @@ pub fn bound(yaml: &str, outputs: &Path, env: &str) -> Result<String> {
 pub fn resolved(yaml: &str, outputs: &Path, env: &str) -> Result<BTreeMap<String, String>> {
     // The same errors as binding it: an output missing or null is named with its object.
     bound(yaml, outputs, env)?;
-    let recorded = recorded(outputs)?;
+    let recorded = Outputs::read(outputs)?;
     let mut values = BTreeMap::new();
     for b in references(yaml) {
         if let Lookup::Value(v) = lookup(&recorded, &b.name, b.key.as_deref()) {
@@ -186,15 +180,16 @@ mod tests {
 
     const RENDER: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: media-service\n  namespace: authorworks\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:workload_role_arns.media-service}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\ndata:\n  REGION: ${terraform:region}\n  CACHE: ${terraform:cache_endpoint}\n";
 
-    fn outputs() -> Value {
-        serde_json::json!({"stack": {"value": {
+    fn outputs() -> Outputs {
+        serde_json::from_value(serde_json::json!({"stack": {"value": {
             "region": "us-east-1",
             "cache_endpoint": null,
             "workload_role_arns": {"media-service": "arn:aws:iam::1:role/authorworks-dev-media-service"}
-        }}})
+        }}}))
+        .unwrap()
     }
 
-    fn resolve_from(outputs: &Value) -> impl FnMut(&Binding) -> std::result::Result<String, String> + '_ {
+    fn resolve_from(outputs: &Outputs) -> impl FnMut(&Binding) -> std::result::Result<String, String> + '_ {
         move |b| match lookup(outputs, &b.name, b.key.as_deref()) {
             Lookup::Value(v) => Ok(v),
             Lookup::Null => Err(format!("terraform output `{}` is null", b.name)),
@@ -243,7 +238,7 @@ mod tests {
 
     #[test]
     fn top_level_outputs_are_read_too() {
-        let json = serde_json::json!({"name_servers": {"value": ["a", "b"]}});
+        let json = Outputs::parse(r#"{"name_servers": {"value": ["a", "b"]}}"#).unwrap();
         assert_eq!(lookup(&json, "name_servers", None), Lookup::Value("[\"a\",\"b\"]".into()));
     }
 }

@@ -13,6 +13,7 @@ use hcl_edit::expr::{Expression, Object, ObjectKey};
 use serde_norway::Value;
 
 use crate::finding::Finding;
+use crate::k8s;
 use crate::releases::Release;
 use crate::terraform::{self, TfFile};
 
@@ -144,7 +145,7 @@ pub fn node_groups(root: &Path, env: &str) -> Result<Vec<NodeGroup>, Finding> {
 
 /// The pods the overlay asks for: (pods, DaemonSet pods per node).
 pub fn overlay_pods(objects: &[Value]) -> (u32, u32) {
-    let text = |v: &Value, path: &[&str]| path.iter().try_fold(v, |v, k| v.get(*k)).cloned();
+    let text = |v: &Value, path: &[&str]| k8s::get(v, path).cloned();
     let mut pods = 0;
     let mut per_node = 0;
     for o in objects {

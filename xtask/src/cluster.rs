@@ -416,7 +416,7 @@ fn workloads_check_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
                 ));
             }
             let has = |kind: &str, name: &str| {
-                objects.iter().any(|o| o["kind"].as_str() == Some(kind) && o["metadata"]["name"].as_str() == Some(name))
+                objects.iter().any(|o| k8s::text(o, &["kind"]) == kind && k8s::text(o, &["metadata", "name"]) == name)
             };
             let not_run: Vec<&str> = [("Job", "database-setup", "the database setup Job"), ("Deployment", "pgbouncer", "PgBouncer")]
                 .into_iter()

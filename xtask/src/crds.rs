@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_norway::Value;
 
 use crate::finding::Finding;
+use crate::k8s;
 
 /// The Prometheus Operator's API group (ServiceMonitor, PodMonitor, PrometheusRule, ...).
 pub const MONITORING: &str = "monitoring.coreos.com";
@@ -54,7 +55,7 @@ pub fn is_builtin(group: &str) -> bool {
 pub fn check_overlay(provided: &BTreeSet<String>, env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for o in objects {
-        let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let api = k8s::text(o, &["apiVersion"]);
         let group = api.rsplit_once('/').map_or("", |(g, _)| g);
         if is_builtin(group) || provided.contains(group) {
             continue;
@@ -64,7 +65,7 @@ pub fn check_overlay(provided: &BTreeSet<String>, env: &str, objects: &[Value], 
             None,
             format!(
                 "{}: {api} needs CRDs that no release `{env}` gets provides (`provides` in helm-values/releases.toml)",
-                crate::k8s::object_name(o)
+                k8s::object_name(o)
             ),
         ));
     }

@@ -12,6 +12,7 @@ use std::path::Path;
 use serde_norway::Value;
 
 use crate::finding::Finding;
+use crate::k8s;
 use crate::terraform::{self, TfFile};
 
 pub const SECURITY_GROUPS: &str = "alb.ingress.kubernetes.io/security-groups";
@@ -106,7 +107,7 @@ pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
 /// The overlay's edge objects against terraform.
 pub fn check(root: &Path, project: &str, env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let get = |v: &Value, path: &[&str]| path.iter().try_fold(v.clone(), |v, k| v.get(*k).cloned());
+    let get = |v: &Value, path: &[&str]| k8s::get(v, path).cloned();
     let network = "terraform/modules/network/main.tf";
     match alb_security_group(root, project, env) {
         Err(f) => findings.push(f),

@@ -102,12 +102,17 @@ pub fn parse(yaml: &str) -> Result<Vec<Value>> {
 
 use serde::Deserialize as _;
 
-fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+// Kubernetes objects are read as YAML values (`serde_norway::Value`), not serde types: an overlay holds
+// any kind, custom resources included, and each check reads the few fields it is about, by path.
+
+/// The value at `path` (`["spec", "template", "metadata"]`) of an object, if every step is there.
+pub fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
-fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    s(v, path).and_then(Value::as_str).unwrap_or("")
+/// The text at `path` ("" when it is absent or not a string).
+pub fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    get(v, path).and_then(Value::as_str).unwrap_or("")
 }
 
 /// `Deployment authorworks/gateway`
@@ -142,13 +147,13 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
         findings.push(Finding::new(where_, None, format!("{}: {field} {what}", object_name(o))));
     };
     for o in objects.iter().filter(|o| text(o, &["kind"]) == "Deployment") {
-        let pod = s(o, &["spec", "template", "spec"]).cloned().unwrap_or(Value::Null);
-        let pod_non_root = s(&pod, &["securityContext", "runAsNonRoot"]).and_then(Value::as_bool) == Some(true);
+        let pod = get(o, &["spec", "template", "spec"]).cloned().unwrap_or(Value::Null);
+        let pod_non_root = get(&pod, &["securityContext", "runAsNonRoot"]).and_then(Value::as_bool) == Some(true);
         for (i, c) in pod.get("containers").and_then(Value::as_sequence).into_iter().flatten().enumerate() {
             let at = format!("spec.template.spec.containers[{i}]");
             for kind in ["requests", "limits"] {
                 for res in ["cpu", "memory"] {
-                    if s(c, &["resources", kind, res]).is_none() {
+                    if get(c, &["resources", kind, res]).is_none() {
                         report(o, format!("{at}.resources.{kind}.{res}"), "is missing");
                     }
                 }
@@ -168,7 +173,7 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
             if sc.get("allowPrivilegeEscalation").and_then(Value::as_bool) != Some(false) {
                 report(o, format!("{at}.securityContext.allowPrivilegeEscalation"), "must be false");
             }
-            let drops_all = s(&sc, &["capabilities", "drop"])
+            let drops_all = get(&sc, &["capabilities", "drop"])
                 .and_then(Value::as_sequence)
                 .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("ALL")));
             if !drops_all {
@@ -184,7 +189,7 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
                 );
             }
         }
-        let replicas = s(o, &["spec", "replicas"]).and_then(Value::as_u64).unwrap_or(1);
+        let replicas = get(o, &["spec", "replicas"]).and_then(Value::as_u64).unwrap_or(1);
         if replicas > 1 && !has_pdb(objects, o) {
             report(o, "spec.replicas".into(), &format!("is {replicas} but no PodDisruptionBudget selects its pods"));
         }
@@ -195,10 +200,10 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
         let kind = text(o, &["kind"]);
         let (pod, at) = match kind {
             "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet" => {
-                (s(o, &["spec", "template", "spec"]), "spec.template.spec")
+                (get(o, &["spec", "template", "spec"]), "spec.template.spec")
             }
             "CronJob" => {
-                (s(o, &["spec", "jobTemplate", "spec", "template", "spec"]), "spec.jobTemplate.spec.template.spec")
+                (get(o, &["spec", "jobTemplate", "spec", "template", "spec"]), "spec.jobTemplate.spec.template.spec")
             }
             "Pod" => (o.get("spec"), "spec"),
             _ => continue,
@@ -211,7 +216,7 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
             for (i, c) in pod.get(list).and_then(Value::as_sequence).into_iter().flatten().enumerate() {
                 for res_kind in ["requests", "limits"] {
                     for res in ["cpu", "memory"] {
-                        if s(c, &["resources", res_kind, res]).is_none() {
+                        if get(c, &["resources", res_kind, res]).is_none() {
                             report(o, format!("{at}.{list}[{i}].resources.{res_kind}.{res}"), "is missing");
                         }
                     }
@@ -224,9 +229,9 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
         let denies = objects.iter().any(|p| {
             text(p, &["kind"]) == "NetworkPolicy"
                 && text(p, &["metadata", "namespace"]) == name
-                && s(p, &["spec", "podSelector"]).is_some_and(|sel| sel.as_mapping().is_none_or(|m| m.is_empty()))
-                && ["ingress", "egress"].iter().all(|k| s(p, &["spec", k]).is_none())
-                && s(p, &["spec", "policyTypes"]).and_then(Value::as_sequence).is_some_and(|t| t.len() == 2)
+                && get(p, &["spec", "podSelector"]).is_some_and(|sel| sel.as_mapping().is_none_or(|m| m.is_empty()))
+                && ["ingress", "egress"].iter().all(|k| get(p, &["spec", k]).is_none())
+                && get(p, &["spec", "policyTypes"]).and_then(Value::as_sequence).is_some_and(|t| t.len() == 2)
         });
         if !denies {
             findings.push(Finding::new(where_, None, format!("Namespace {name}: has no default-deny NetworkPolicy (podSelector {{}}, policyTypes Ingress and Egress, no rules)")));
@@ -237,11 +242,11 @@ pub fn policies(objects: &[Value], overlay: &str, where_: &Path) -> Vec<Finding>
 
 fn has_pdb(objects: &[Value], deployment: &Value) -> bool {
     let ns = text(deployment, &["metadata", "namespace"]);
-    let labels = s(deployment, &["spec", "template", "metadata", "labels"]).and_then(Value::as_mapping);
+    let labels = get(deployment, &["spec", "template", "metadata", "labels"]).and_then(Value::as_mapping);
     objects
         .iter()
         .filter(|p| text(p, &["kind"]) == "PodDisruptionBudget" && text(p, &["metadata", "namespace"]) == ns)
-        .any(|p| match (s(p, &["spec", "selector", "matchLabels"]).and_then(Value::as_mapping), labels) {
+        .any(|p| match (get(p, &["spec", "selector", "matchLabels"]).and_then(Value::as_mapping), labels) {
             (Some(sel), Some(labels)) => !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)),
             _ => false,
         })

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use clap::Parser as _;
 
-use crate::engine::{Cmd, Hooks};
+use crate::engine::{quote, Cmd, Hooks};
 use crate::error::RunAgain;
 
 /// The hooks `main` installs into the engine.
@@ -98,11 +98,7 @@ pub fn parses(words: &[String]) -> bool {
 }
 
 fn quoted(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| shlex::try_quote(w).map(|q| q.into_owned()).unwrap_or_else(|_| w.clone()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
 }
 
 /// `Resume with: cargo xtask … --resume` where the command takes `--resume` and the step can be

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::context::Context;
-use crate::engine::{Cmd, StepCtx};
+use crate::engine::{quote, Cmd, StepCtx};
 use crate::recovery;
 use crate::target::Target;
 use crate::tfplan::{ModuleValues, State, DATA_RESOURCES};
@@ -192,13 +192,12 @@ fn collect_tainted(module: &ModuleValues) -> Vec<(String, String)> {
 /// A command as one line a person can paste anywhere: absolute paths, `-chdir` for the directory.
 pub fn shell_line(cmd: &Cmd) -> String {
     let (exe, args, cwd, env) = cmd.parts();
-    let q = |w: &str| shlex::try_quote(w).map(|q| q.into_owned()).unwrap_or_else(|_| w.to_string());
-    let mut words: Vec<String> = env.map(|(k, v)| format!("{k}={}", q(v))).collect();
-    words.push(q(&exe_name(&exe, &cmd.program)));
+    let mut words: Vec<String> = env.map(|(k, v)| format!("{k}={}", quote(v))).collect();
+    words.push(quote(&exe_name(&exe, &cmd.program)));
     if let (Some(dir), "terraform") = (cwd, cmd.program.as_str()) {
-        words.push(format!("-chdir={}", q(&dir.to_string_lossy())));
+        words.push(format!("-chdir={}", quote(&dir.to_string_lossy())));
     }
-    words.extend(args.iter().map(|a| q(a)));
+    words.extend(args.iter().map(|a| quote(a)));
     crate::redact::apply(&words.join(" ")).into_owned()
 }
 

@@ -2,7 +2,8 @@
 //! or an emulated plan), its files (plan, plan JSON, outputs, kubeconfig, backend settings), its
 //! endpoint — shown in `--dry-run` and live when a step runs — and its recorded outputs.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
@@ -51,12 +52,41 @@ pub struct Target {
     source: PathBuf,
 }
 
+/// `terraform output -json` of an environment root, as the `outputs` step records it: each output by
+/// name. Each root exports the stack's outputs as one object output, `stack`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Outputs(BTreeMap<String, RecordedOutput>);
+
 /// One entry of `terraform output -json`. The value is free-form on purpose: it is whatever the root
 /// declares (a string, a list, or the `stack` object holding the stack's outputs), so it stays a `Value`.
-#[derive(serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 struct RecordedOutput {
     #[serde(default)]
     value: serde_json::Value,
+}
+
+impl Outputs {
+    pub fn parse(text: &str) -> serde_json::Result<Outputs> {
+        serde_json::from_str(text)
+    }
+
+    /// The outputs the `outputs` step recorded at `path` (`terraform output -json`).
+    pub fn read(path: &Path) -> Result<Outputs> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
+        Outputs::parse(&text).with_context(|| format!("{} is not JSON", path.display()))
+    }
+
+    /// A root output's value (`Null` when it is declared and null).
+    pub fn root(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name).map(|o| &o.value)
+    }
+
+    /// An entry of the `stack` output.
+    pub fn in_stack(&self, name: &str) -> Option<&serde_json::Value> {
+        self.root("stack").and_then(serde_json::Value::as_object).and_then(|stack| stack.get(name))
+    }
 }
 
 impl Target {
@@ -145,16 +175,17 @@ impl Target {
         self.work.join("outputs").join(format!("{}.json", self.label()))
     }
 
+    /// The terraform outputs recorded by the `outputs` step.
+    pub fn outputs(&self) -> Result<Outputs> {
+        Outputs::read(&self.outputs_file())
+    }
+
     /// A terraform output recorded by the `outputs` step, as text.
     pub fn output(&self, name: &str) -> Result<String> {
         let path = self.outputs_file();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (the `outputs` step writes it)", path.display()))?;
-        let outputs: std::collections::BTreeMap<String, RecordedOutput> =
-            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-        // Each environment root exports the stack's outputs as one object, `stack`.
-        let top = outputs.get(name).map(|o| &o.value);
-        let nested = outputs.get("stack").and_then(|o| o.value.as_object()).and_then(|stack| stack.get(name));
+        let outputs = self.outputs()?;
+        let top = outputs.root(name);
+        let nested = outputs.in_stack(name);
         let declared = top.is_some() || nested.is_some();
         let value = match top {
             Some(v) if !v.is_null() => v,

@@ -17,17 +17,10 @@ use std::collections::BTreeMap;
 use super::netpol::{contains, outside_namespace, paths, pods, selects, Path, Pod, Policies, Source, PROXY_INBOUND};
 use super::{Inputs, Object};
 use crate::finding::Finding;
+use crate::k8s::{get, text};
 use serde_norway::Value;
 
 const DEFAULT_POLICY: &str = "config.linkerd.io/default-inbound-policy";
-
-fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    path.iter().try_fold(v, |v, k| v.get(*k))
-}
-
-fn text<'v>(v: &'v Value, path: &[&str]) -> &'v str {
-    get(v, path).and_then(Value::as_str).unwrap_or("")
-}
 
 /// A Linkerd Server with the pods it selects.
 struct Server<'a> {

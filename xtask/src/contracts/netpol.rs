@@ -16,6 +16,7 @@ use std::net::Ipv4Addr;
 use serde_norway::{Mapping, Value};
 
 use super::Object;
+use crate::k8s::{get, text};
 
 const INJECT: &str = "linkerd.io/inject";
 /// The Linkerd proxy's inbound port: meshed traffic arrives there.
@@ -45,14 +46,6 @@ impl Pod<'_> {
             _ => self.ports.iter().find(|(n, _)| n.as_deref() == Some(name)).map(|(_, p)| *p),
         }
     }
-}
-
-fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    path.iter().try_fold(v, |v, k| v.get(*k))
-}
-
-fn text<'v>(v: &'v Value, path: &[&str]) -> &'v str {
-    get(v, path).and_then(Value::as_str).unwrap_or("")
 }
 
 /// Every pod template of the overlay.

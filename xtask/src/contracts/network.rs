@@ -7,8 +7,10 @@
 
 use serde_norway::Value;
 
+use super::netpol::selects;
 use super::{Inputs, Object, Overlay, Plan, Resource};
 use crate::finding::Finding;
+use crate::k8s::get;
 
 const POSTGRES: u16 = 5432;
 const REDIS: u16 = 6379;
@@ -26,23 +28,10 @@ fn groups<'a>(plan: &'a Plan, r: &Resource, attr: &str) -> Vec<&'a Resource> {
 
 /// Whether `group` has an ingress rule for `port` whose source is `from`.
 fn admits(plan: &Plan, group: &Resource, from: &Resource, port: u16) -> bool {
-    let covers = |r: &Resource, from_key: &str, to_key: &str, proto: &str| {
-        let p = r.text(proto).unwrap_or("tcp");
-        let lo = r.known(from_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        let hi = r.known(to_key).and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        p == "-1" || (matches!(p, "tcp" | "6") && lo <= i64::from(port) && i64::from(port) <= hi)
+    let is = |list: &[&Resource], g: &Resource| {
+        list.iter().any(|x| x.kind == "aws_security_group" && x.address == g.address)
     };
-    let is = |list: Vec<&Resource>, g: &Resource| list.iter().any(|x| x.address == g.address);
-    plan.of_type("aws_vpc_security_group_ingress_rule").any(|rule| {
-        covers(rule, "from_port", "to_port", "ip_protocol")
-            && is(groups(plan, rule, "security_group_id"), group)
-            && is(groups(plan, rule, "referenced_security_group_id"), from)
-    }) || plan.of_type("aws_security_group_rule").any(|rule| {
-        rule.text("type") == Some("ingress")
-            && covers(rule, "from_port", "to_port", "protocol")
-            && is(groups(plan, rule, "security_group_id"), group)
-            && is(groups(plan, rule, "source_security_group_id"), from)
-    })
+    plan.tcp_ingress(port).iter().any(|(of, admitted)| is(of, group) && is(admitted, from))
 }
 
 fn security_groups(plan: &Plan) -> Vec<Finding> {
@@ -88,34 +77,11 @@ fn security_groups(plan: &Plan) -> Vec<Finding> {
 fn labels(o: &Object) -> Option<&serde_norway::Mapping> {
     o.pod_spec()?;
     let template = match o.kind.as_str() {
-        "CronJob" => o.value.get("spec")?.get("jobTemplate")?.get("spec")?.get("template")?,
+        "CronJob" => get(&o.value, &["spec", "jobTemplate", "spec", "template"])?,
         "Pod" => &o.value,
-        _ => o.value.get("spec")?.get("template")?,
+        _ => get(&o.value, &["spec", "template"])?,
     };
-    template.get("metadata")?.get("labels")?.as_mapping()
-}
-
-/// Whether a label selector (`matchLabels`, `matchExpressions`) selects pods with `labels`.
-pub(super) fn selects(selector: Option<&Value>, labels: &serde_norway::Mapping) -> bool {
-    let Some(sel) = selector else { return true };
-    let get = |k: &Value| labels.get(k).and_then(Value::as_str);
-    let by_labels =
-        sel.get("matchLabels").and_then(Value::as_mapping).is_none_or(|m| m.iter().all(|(k, v)| get(k) == v.as_str()));
-    let by_expressions = sel.get("matchExpressions").and_then(Value::as_sequence).is_none_or(|list| {
-        list.iter().all(|e| {
-            let key = e.get("key").cloned().unwrap_or(Value::Null);
-            let values: Vec<&str> =
-                e.get("values").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).collect();
-            match e.get("operator").and_then(Value::as_str) {
-                Some("In") => get(&key).is_some_and(|v| values.contains(&v)),
-                Some("NotIn") => get(&key).is_none_or(|v| !values.contains(&v)),
-                Some("Exists") => get(&key).is_some(),
-                Some("DoesNotExist") => get(&key).is_none(),
-                _ => false,
-            }
-        })
-    });
-    by_labels && by_expressions
+    get(template, &["metadata", "labels"])?.as_mapping()
 }
 
 /// Whether the NetworkPolicies let a workload's pods out on TCP `port` (to anywhere).
@@ -125,20 +91,20 @@ fn egress_allowed(overlay: &Overlay, workload: &Object, port: u16) -> bool {
         .of_kind("NetworkPolicy")
         .filter(|p| p.namespace == workload.namespace)
         .filter(|p| {
-            let types = p.value.get("spec").and_then(|s| s.get("policyTypes")).and_then(Value::as_sequence);
+            let types = get(&p.value, &["spec", "policyTypes"]).and_then(Value::as_sequence);
             let egress = types.map_or_else(
-                || p.value.get("spec").and_then(|s| s.get("egress")).is_some(),
+                || get(&p.value, &["spec", "egress"]).is_some(),
                 |t| t.iter().any(|x| x.as_str() == Some("Egress")),
             );
-            egress && selects(p.value.get("spec").and_then(|s| s.get("podSelector")), labels)
+            egress && selects(get(&p.value, &["spec", "podSelector"]), labels)
         })
         .collect();
     if applying.is_empty() {
         return true;
     }
     applying.iter().any(|p| {
-        p.value.get("spec").and_then(|s| s.get("egress")).and_then(Value::as_sequence).into_iter().flatten().any(
-            |rule| match rule.get("ports").and_then(Value::as_sequence) {
+        get(&p.value, &["spec", "egress"]).and_then(Value::as_sequence).into_iter().flatten().any(|rule| {
+            match rule.get("ports").and_then(Value::as_sequence) {
                 None => true,
                 Some(ports) if ports.is_empty() => true,
                 Some(ports) => ports.iter().any(|x| {
@@ -148,8 +114,8 @@ fn egress_allowed(overlay: &Overlay, workload: &Object, port: u16) -> bool {
                     proto == "TCP"
                         && lo.is_none_or(|lo| lo <= u64::from(port) && hi.is_some_and(|hi| u64::from(port) <= hi))
                 }),
-            },
-        )
+            }
+        })
     })
 }
 

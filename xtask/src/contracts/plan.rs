@@ -173,6 +173,32 @@ impl Plan {
         self.expand_origins(&r.module, self.references(r, attr))
     }
 
+    /// Every security group ingress rule of the plan that admits TCP `port` (all protocols, or TCP
+    /// with the port in its range), as (the groups it belongs to, the groups it admits):
+    /// `aws_vpc_security_group_ingress_rule`s and `aws_security_group_rule`s of type `ingress`.
+    pub fn tcp_ingress(&self, port: u16) -> Vec<(Vec<&Resource>, Vec<&Resource>)> {
+        let covers = |r: &Resource, proto: &str| {
+            let p = r.text(proto).unwrap_or("tcp");
+            let lo = r.known("from_port").and_then(Value::as_i64).unwrap_or(-1);
+            let hi = r.known("to_port").and_then(Value::as_i64).unwrap_or(-1);
+            p == "-1" || (matches!(p, "tcp" | "6") && lo <= i64::from(port) && i64::from(port) <= hi)
+        };
+        let rules = [
+            ("aws_vpc_security_group_ingress_rule", "ip_protocol", "referenced_security_group_id"),
+            ("aws_security_group_rule", "protocol", "source_security_group_id"),
+        ];
+        let mut out = Vec::new();
+        for (kind, proto, source) in rules {
+            for rule in self.of_type(kind) {
+                let ingress = kind != "aws_security_group_rule" || rule.text("type") == Some("ingress");
+                if ingress && covers(rule, proto) {
+                    out.push((self.attribute_sources(rule, "security_group_id"), self.attribute_sources(rule, source)));
+                }
+            }
+        }
+        out
+    }
+
     /// The resources an attribute of `r` comes from, wherever they are: its own module's (an
     /// unindexed reference to a `for_each` resource is the instance of `r`'s key), and through module
     /// variables and outputs.

@@ -3,6 +3,9 @@
 //! secrets and buckets named in the documents' configuration, or in the module source of a `locals`
 //! entry the plan JSON can't show ([`Plan::local_text`]).
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Plan, Resource};
@@ -217,77 +220,149 @@ impl Plan {
     }
 }
 
-fn texts(v: &Value) -> Vec<Option<String>> {
-    match v {
-        Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
-        Value::String(s) => vec![Some(s.clone())],
-        _ => Vec::new(),
+/// A string or a list, as IAM writes `Action`, `Resource`, a principal's identifiers and a
+/// condition's values; an element that is not a string (null: known only after apply) is `None`.
+#[derive(Debug, Default)]
+struct Texts(Vec<Option<String>>);
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Texts, D::Error> {
+        Ok(Texts(match Value::deserialize(d)? {
+            Value::Array(a) => a.into_iter().map(|x| x.as_str().map(str::to_string)).collect(),
+            Value::String(s) => vec![Some(s)],
+            _ => Vec::new(),
+        }))
     }
+}
+
+impl Texts {
+    fn known(self) -> Vec<String> {
+        self.0.into_iter().flatten().collect()
+    }
+}
+
+/// A deferred `aws_iam_policy_document`'s known arguments (the provider's schema: blocks are lists).
+#[derive(Deserialize, Default)]
+struct DocumentArgs {
+    #[serde(default)]
+    statement: Option<Vec<DocumentStatement>>,
+}
+
+#[derive(Deserialize)]
+struct DocumentStatement {
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    effect: Option<String>,
+    #[serde(default)]
+    actions: Texts,
+    #[serde(default)]
+    resources: Texts,
+    #[serde(default)]
+    principals: Option<Vec<DocumentPrincipal>>,
+    #[serde(default)]
+    condition: Option<Vec<DocumentCondition>>,
+}
+
+#[derive(Deserialize)]
+struct DocumentPrincipal {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    identifiers: Texts,
+}
+
+#[derive(Deserialize)]
+struct DocumentCondition {
+    #[serde(default)]
+    test: Option<String>,
+    #[serde(default)]
+    variable: Option<String>,
+    #[serde(default)]
+    values: Texts,
 }
 
 /// A deferred `aws_iam_policy_document`'s statements from its known arguments.
 fn document_statements(r: &Resource) -> Vec<Statement> {
-    let mut out = Vec::new();
-    for s in r.after["statement"].as_array().into_iter().flatten() {
-        let principals = s["principals"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| (p["type"].as_str().unwrap_or_default().to_string(), texts(&p["identifiers"])))
-            .collect();
-        let conditions = s["condition"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["test"].as_str().unwrap_or_default().to_string(),
-                    c["variable"].as_str().map(str::to_string),
-                    texts(&c["values"]),
-                )
-            })
-            .collect();
-        out.push(Statement {
-            sid: s["sid"].as_str().map(str::to_string),
-            allow: s["effect"].as_str().is_none_or(|e| e == "Allow"),
-            actions: texts(&s["actions"]).into_iter().flatten().collect(),
-            resources: texts(&s["resources"]),
-            principals,
-            conditions,
-        });
-    }
-    out
+    let args = DocumentArgs::deserialize(&r.after).unwrap_or_default();
+    let statement = |s: DocumentStatement| Statement {
+        sid: s.sid,
+        allow: s.effect.is_none_or(|e| e == "Allow"),
+        actions: s.actions.known(),
+        resources: s.resources.0,
+        principals: s.principals.into_iter().flatten().map(|p| (p.kind.unwrap_or_default(), p.identifiers.0)).collect(),
+        conditions: (s.condition.into_iter().flatten())
+            .map(|c| (c.test.unwrap_or_default(), c.variable, c.values.0))
+            .collect(),
+    };
+    args.statement.into_iter().flatten().map(statement).collect()
+}
+
+/// IAM policy JSON: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html>,
+/// as far as the contracts read it (`NotAction` and `NotPrincipal` are not).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyJson {
+    #[serde(default)]
+    statement: Option<OneOrMany<JsonStatement>>,
+}
+
+/// IAM allows one statement in place of the list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonStatement {
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    effect: Option<String>,
+    #[serde(default)]
+    action: Texts,
+    #[serde(default)]
+    resource: Texts,
+    #[serde(default)]
+    principal: Option<Principal>,
+    /// test → variable → values.
+    #[serde(default)]
+    condition: Option<BTreeMap<String, BTreeMap<String, Texts>>>,
+}
+
+/// `{"AWS": [...], "Service": ...}`, or `"*"` (anyone: read as the `AWS` type).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Principal {
+    Typed(BTreeMap<String, Texts>),
+    Anyone(String),
 }
 
 /// IAM policy JSON (`{"Statement": [...]}`) as statements.
 pub fn json_statements(text: &str) -> Vec<Statement> {
-    let Ok(json) = serde_json::from_str::<Value>(text) else { return Vec::new() };
-    let list = match &json["Statement"] {
-        Value::Array(a) => a.clone(),
-        Value::Null => Vec::new(),
-        one => vec![one.clone()],
+    let Ok(policy) = serde_json::from_str::<PolicyJson>(text) else { return Vec::new() };
+    let list = match policy.statement {
+        None => Vec::new(),
+        Some(OneOrMany::Many(list)) => list,
+        Some(OneOrMany::One(one)) => vec![one],
     };
-    list.iter()
-        .map(|s| {
-            let principals = match &s["Principal"] {
-                Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), texts(v))).collect(),
-                Value::String(star) => vec![("AWS".to_string(), vec![Some(star.clone())])],
-                _ => Vec::new(),
-            };
-            let mut conditions = Vec::new();
-            for (test, vars) in s["Condition"].as_object().into_iter().flatten() {
-                for (var, values) in vars.as_object().into_iter().flatten() {
-                    conditions.push((test.clone(), Some(var.clone()), texts(values)));
-                }
-            }
-            Statement {
-                sid: s["Sid"].as_str().map(str::to_string),
-                allow: s["Effect"] == "Allow",
-                actions: texts(&s["Action"]).into_iter().flatten().collect(),
-                resources: texts(&s["Resource"]),
-                principals,
-                conditions,
-            }
+    list.into_iter()
+        .map(|s| Statement {
+            sid: s.sid,
+            allow: s.effect.as_deref() == Some("Allow"),
+            actions: s.action.known(),
+            resources: s.resource.0,
+            principals: match s.principal {
+                Some(Principal::Typed(map)) => map.into_iter().map(|(k, v)| (k, v.0)).collect(),
+                Some(Principal::Anyone(star)) => vec![("AWS".to_string(), vec![Some(star)])],
+                None => Vec::new(),
+            },
+            conditions: (s.condition.into_iter().flatten())
+                .flat_map(|(test, vars)| vars.into_iter().map(move |(var, values)| (test.clone(), Some(var), values.0)))
+                .collect(),
         })
         .collect()
 }
@@ -314,5 +389,49 @@ mod tests {
         assert!(s[0].allows("kms:Decrypt"));
         assert_eq!(s[0].principals, vec![("AWS".to_string(), vec![Some("arn:aws:iam::1:root".to_string())])]);
         assert_eq!(s[0].conditions[0].1.as_deref(), Some("a:sub"));
+        let two = json_statements(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Deny","Action":["s3:*"],"Principal":"*","Resource":["x",null]},
+                {"Effect":"Allow","Action":"kms:Decrypt","Condition":{"StringLike":{"k:v":"p*"},"Bool":{"aws:SecureTransport":"false"}}}]}"#,
+        );
+        assert_eq!(two.len(), 2);
+        assert!(!two[0].allow && two[0].sid.as_deref() == Some("a"));
+        assert_eq!(two[0].principals, vec![("AWS".to_string(), vec![Some("*".to_string())])]);
+        assert_eq!(two[0].resources, [Some("x".to_string()), None]);
+        let tests: Vec<_> = two[1].conditions.iter().map(|c| (c.0.as_str(), c.1.as_deref().unwrap())).collect();
+        assert_eq!(tests, [("Bool", "aws:SecureTransport"), ("StringLike", "k:v")]);
+        assert!(json_statements("not json").is_empty() && json_statements("{}").is_empty());
+    }
+
+    #[test]
+    fn a_policy_documents_known_arguments_are_its_statements() {
+        let r = Resource {
+            address: "data.aws_iam_policy_document.d".into(),
+            module: String::new(),
+            data: true,
+            kind: "aws_iam_policy_document".into(),
+            name: "d".into(),
+            index: None,
+            after: serde_json::json!({"statement": [
+                {"sid": "trust", "effect": null, "actions": ["sts:AssumeRoleWithWebIdentity"], "resources": null,
+                 "principals": [{"type": "Federated", "identifiers": [null]}],
+                 "condition": [{"test": "StringEquals", "variable": "x:sub", "values": ["system:serviceaccount:a:b"]}]},
+                {"effect": "Deny", "actions": "s3:*", "resources": ["arn:aws:s3:::b/*"]}]}),
+            unknown: Value::Null,
+        };
+        let s = document_statements(&r);
+        assert_eq!(s.len(), 2);
+        assert!(s[0].allows("sts:AssumeRoleWithWebIdentity"), "no effect is Allow");
+        assert_eq!(s[0].principals, vec![("Federated".to_string(), vec![None])]);
+        assert_eq!(
+            s[0].conditions,
+            vec![(
+                "StringEquals".to_string(),
+                Some("x:sub".to_string()),
+                vec![Some("system:serviceaccount:a:b".to_string())]
+            )]
+        );
+        assert!(!s[1].allow && s[1].actions == ["s3:*"] && s[1].resources == [Some("arn:aws:s3:::b/*".to_string())]);
+        let none = Resource { after: serde_json::json!({"statement": null}), ..r };
+        assert!(document_statements(&none).is_empty());
     }
 }

@@ -20,7 +20,7 @@ pub const CLUSTER_COMMANDS: &[&str] = &["deploy", "destroy", "mesh", "upgrade"];
 pub const RUNNER_OUTPUT: &str = "ci_runner_project";
 const LABEL_PREFIX: &str = "codebuild-";
 const LABEL_SUFFIX: &str = "-${{ github.run_id }}-${{ github.run_attempt }}";
-const API_PORT: i64 = 443;
+const API_PORT: u16 = 443;
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     if !inputs.env.real {
@@ -158,24 +158,9 @@ fn runner_problem(plan: &Plan, name: &str) -> Option<String> {
 /// Whether an ingress rule of one of `targets` (a security group, or the cluster, whose own group EKS
 /// makes) admits `from` on the API's port.
 fn admits_api(plan: &Plan, targets: &[&Resource], from: &Resource) -> bool {
-    let covers = |r: &Resource, proto: &str| {
-        let p = r.text(proto).unwrap_or("tcp");
-        let lo = r.known("from_port").and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        let hi = r.known("to_port").and_then(serde_json::Value::as_i64).unwrap_or(-1);
-        p == "-1" || (matches!(p, "tcp" | "6") && lo <= API_PORT && API_PORT <= hi)
-    };
     let names =
-        |list: Vec<&Resource>, wanted: &[&Resource]| list.iter().any(|x| wanted.iter().any(|w| w.address == x.address));
-    plan.of_type("aws_vpc_security_group_ingress_rule").any(|rule| {
-        covers(rule, "ip_protocol")
-            && names(plan.attribute_sources(rule, "security_group_id"), targets)
-            && names(plan.attribute_sources(rule, "referenced_security_group_id"), &[from])
-    }) || plan.of_type("aws_security_group_rule").any(|rule| {
-        rule.text("type") == Some("ingress")
-            && covers(rule, "protocol")
-            && names(plan.attribute_sources(rule, "security_group_id"), targets)
-            && names(plan.attribute_sources(rule, "source_security_group_id"), &[from])
-    })
+        |list: &[&Resource], wanted: &[&Resource]| list.iter().any(|x| wanted.iter().any(|w| w.address == x.address));
+    plan.tcp_ingress(API_PORT).iter().any(|(of, admitted)| names(of, targets) && names(admitted, &[from]))
 }
 
 #[cfg(test)]

@@ -1,13 +1,9 @@
 //! `--actual`: last month's spend from Cost Explorer, as the report prints it.
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
-
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
-use serde_json::Value;
 use std::fmt::Write as _;
+
+use anyhow::{Context as _, Result};
+use serde::Deserialize;
 
 use super::report::money;
 use crate::engine::Cmd;
@@ -20,21 +16,58 @@ pub fn last_month() -> (String, String) {
     let prev_month = today.month().previous();
     let prev_year = if prev_month == time::Month::December { today.year() - 1 } else { today.year() };
     let prev = time::Date::from_calendar_date(prev_year, prev_month, 1).expect("a date");
-    let f = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-    (f(prev), f(this))
+    (crate::clock::date(prev), crate::clock::date(this))
 }
 
+/// Cost Explorer's `get-cost-and-usage` answer, as far as the report reads it.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CostAndUsage {
+    #[serde(default)]
+    results_by_time: Vec<Period>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Period {
+    #[serde(default)]
+    groups: Vec<Group>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Group {
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    metrics: Metrics,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Metrics {
+    #[serde(default)]
+    unblended_cost: Metric,
+}
+
+/// An amount as Cost Explorer writes it: a decimal in a string, and its unit.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Metric {
+    #[serde(default)]
+    amount: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+}
+
+/// Each group's keys, unblended cost and unit, the largest first.
 pub(super) fn groups(answer: &str) -> Result<Vec<(Vec<String>, f64, String)>> {
-    let v: Value = serde_json::from_str(answer).context("Cost Explorer's answer is not JSON")?;
+    let answer: CostAndUsage = serde_json::from_str(answer).context("Cost Explorer's answer is not JSON")?;
     let mut out = Vec::new();
-    for period in v["ResultsByTime"].as_array().into_iter().flatten() {
-        for g in period["Groups"].as_array().into_iter().flatten() {
-            let keys =
-                g["Keys"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
-            let m = &g["Metrics"]["UnblendedCost"];
-            let amount: f64 = m["Amount"].as_str().and_then(|a| a.parse().ok()).unwrap_or(0.0);
-            out.push((keys, amount, m["Unit"].as_str().unwrap_or("USD").to_string()));
-        }
+    for g in answer.results_by_time.into_iter().flat_map(|p| p.groups) {
+        let m = g.metrics.unblended_cost;
+        let amount: f64 = m.amount.and_then(|a| a.parse().ok()).unwrap_or(0.0);
+        out.push((g.keys, amount, m.unit.unwrap_or_else(|| "USD".to_string())));
     }
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
     Ok(out)
@@ -109,6 +142,26 @@ pub fn cost_explorer_cmds(base: &Cmd, target: &Target, start: &str, end: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cost_explorer_groups_are_read_largest_first() {
+        let answer = r#"{"GroupDefinitions":[{"Type":"DIMENSION","Key":"SERVICE"}],"ResultsByTime":[
+            {"TimePeriod":{"Start":"2026-11-01","End":"2026-12-01"},"Total":{},"Groups":[
+              {"Keys":["Amazon Simple Storage Service"],"Metrics":{"UnblendedCost":{"Amount":"1.5","Unit":"USD"}}},
+              {"Keys":["Amazon Elastic Kubernetes Service"],"Metrics":{"UnblendedCost":{"Amount":"73.0"}}},
+              {"Keys":["Tax"],"Metrics":{}}],"Estimated":false}],"DimensionValueAttributes":[]}"#;
+        let got = groups(answer).unwrap();
+        assert_eq!(
+            got,
+            [
+                (vec!["Amazon Elastic Kubernetes Service".to_string()], 73.0, "USD".to_string()),
+                (vec!["Amazon Simple Storage Service".to_string()], 1.5, "USD".to_string()),
+                (vec!["Tax".to_string()], 0.0, "USD".to_string()),
+            ]
+        );
+        assert!(groups("{}").unwrap().is_empty());
+        assert!(groups("not json").is_err());
+    }
 
     #[test]
     fn last_month_is_a_whole_month() {

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::estimate::Estimate;
-use super::report::money;
+use super::report::{money, text_table};
 use super::{Priced, Report};
 
 /// The two plans compared: `base` (what the environment costs now, e.g. the base branch's plan) and
@@ -118,24 +118,7 @@ impl Diff<'_> {
         for r in &rows {
             cells.push([r.address.clone(), money(r.before), money(r.after), signed(r.delta())]);
         }
-        let w: Vec<usize> = (0..4).map(|i| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0)).collect();
-        for (i, c) in cells.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2],
-                w3 = w[3]
-            );
-            if i == 0 {
-                let _ = writeln!(out, "{}", "-".repeat(w.iter().sum::<usize>() + 6));
-            }
-        }
+        out.push_str(&text_table(&cells, [false, true, true, true]));
         if rows.is_empty() {
             out.push_str("(no resource changes its monthly cost)\n");
         }

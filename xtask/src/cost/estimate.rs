@@ -1,15 +1,9 @@
 //! What an estimate is made of: priced lines, unpriced resources, and the pass state a resource's rule
 //! reads (`Res`) and writes (`Pass`).
 
-#![allow(unused_imports)]
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
-
-use super::{PRICES, USAGE};
 
 use super::inputs::*;
 
@@ -106,6 +100,11 @@ pub(super) struct PendingReplica {
 }
 
 pub(super) type Rule = fn(&Res, &mut Pass);
+
+/// A type priced by one usage figure alone (0 when cost/usage.toml gives none): the type, the line,
+/// the usage key, how much of the figure makes one unit, the unit and its price. A type with two rows
+/// gets two lines.
+pub(super) type Metered = (&'static str, &'static str, &'static str, f64, &'static str, fn(&RegionPrices) -> f64);
 
 impl Pass {
     pub(super) fn add(&mut self, r: &Res, what: impl Into<String>, quantity: f64, unit: &'static str, unit_price: f64) {

@@ -1,17 +1,15 @@
 //! The rules of the account's governance and recovery services: AWS Config (configuration items
 //! recorded, rule evaluations), Security Hub (security checks), RDS automated backups replicated to
 //! another region (the transfer and the backup storage there), and those of their resources that cost
-//! nothing by themselves. Registered by [`super::rules`].
+//! nothing by themselves. Read by [`super::rules`].
 
-use std::collections::HashMap;
-
-use super::estimate::{Pass, Res, Rule};
+use super::estimate::Metered;
 
 /// Free by themselves: the delivery channel and the recorder's status (the recorder's line carries
 /// Config), the standard's subscription (Security Hub bills its checks), the account analyzer (external
 /// access analysis has no charge), EBS encryption by default and its key, the account's S3 public
 /// access block.
-const FREE: &[&str] = &[
+pub(super) const FREE: &[&str] = &[
     "aws_config_delivery_channel",
     "aws_config_configuration_recorder_status",
     "aws_securityhub_standards_subscription",
@@ -21,36 +19,85 @@ const FREE: &[&str] = &[
     "aws_s3_account_public_access_block",
 ];
 
-pub(super) fn register(m: &mut HashMap<&'static str, Rule>) {
-    for t in FREE {
-        m.insert(t, |_, _| {});
+/// Priced by one usage figure each. RDS automated backups replicated to another region are billed in
+/// the destination region: the transfer out of the source region and the replicated backups' storage
+/// (RDS pricing, "Cross-Region automated backups").
+pub(super) const METERED: &[Metered] = &[
+    (
+        "aws_config_configuration_recorder",
+        "configuration items recorded (continuous)",
+        "monthly_configuration_items",
+        1.0,
+        "items",
+        |p| p.config_item,
+    ),
+    ("aws_config_config_rule", "rule evaluations", "monthly_evaluations", 1.0, "evaluations", |p| {
+        p.config_rule_evaluation
+    }),
+    ("aws_securityhub_account", "security checks", "monthly_security_checks", 1.0, "checks", |p| p.securityhub_check),
+    (
+        "aws_db_instance_automated_backups_replication",
+        "cross-region transfer of snapshots and logs",
+        "monthly_transferred_gb",
+        1.0,
+        "GB",
+        |p| p.inter_region_transfer_gb,
+    ),
+    (
+        "aws_db_instance_automated_backups_replication",
+        "replicated backup storage",
+        "backup_storage_gb",
+        1.0,
+        "GB-months",
+        |p| p.rds_backup_gb_month,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use crate::cost::estimate::{Pass, Res};
+    use crate::cost::inputs::{Prices, UsageOf};
+    use crate::cost::rules::rules;
+
+    #[test]
+    fn metered_types_get_a_line_per_row_from_their_usage_figure() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let prices = Prices::load(&root.join(crate::cost::PRICES)).unwrap();
+        let usage: BTreeMap<String, f64> =
+            [("monthly_transferred_gb", 10.0), ("backup_storage_gb", 100.0), ("monthly_requests", 2e6)]
+                .map(|(k, v)| (k.to_string(), v))
+                .into();
+        let lines = |rtype: &str| {
+            let mut pass = Pass::default();
+            let res = Res {
+                address: "x.y",
+                rtype,
+                module: "",
+                index: None,
+                after: &serde_json::json!({}),
+                usage: UsageOf { own: [Some(&usage), None], by_type: None },
+                p: prices.region("us-east-1").unwrap(),
+                region: "us-east-1",
+            };
+            rules()[rtype](&res, &mut pass);
+            pass.lines.iter().map(|l| (l.what.clone(), l.quantity, l.unit, l.unit_price)).collect::<Vec<_>>()
+        };
+        let p = prices.region("us-east-1").unwrap();
+        assert_eq!(
+            lines("aws_db_instance_automated_backups_replication"),
+            [
+                ("cross-region transfer of snapshots and logs".to_string(), 10.0, "GB", p.inter_region_transfer_gb),
+                ("replicated backup storage".to_string(), 100.0, "GB-months", p.rds_backup_gb_month),
+            ]
+        );
+        assert_eq!(
+            lines("aws_sns_topic"),
+            [("API requests".to_string(), 2.0, "million requests", p.sns_requests_million)]
+        );
+        assert_eq!(lines("aws_securityhub_account")[0].1, 0.0, "no usage figure: 0");
+        assert!(lines("aws_config_delivery_channel").is_empty(), "free");
     }
-    m.insert("aws_config_configuration_recorder", config_recorder);
-    m.insert("aws_config_config_rule", config_rule);
-    m.insert("aws_securityhub_account", security_hub);
-    m.insert("aws_db_instance_automated_backups_replication", backups_replication);
-}
-
-fn config_recorder(r: &Res, s: &mut Pass) {
-    let items = r.usage.or_zero("monthly_configuration_items");
-    s.add(r, "configuration items recorded (continuous)", items, "items", r.p.config_item);
-}
-
-fn config_rule(r: &Res, s: &mut Pass) {
-    let evaluations = r.usage.or_zero("monthly_evaluations");
-    s.add(r, "rule evaluations", evaluations, "evaluations", r.p.config_rule_evaluation);
-}
-
-fn security_hub(r: &Res, s: &mut Pass) {
-    let checks = r.usage.or_zero("monthly_security_checks");
-    s.add(r, "security checks", checks, "checks", r.p.securityhub_check);
-}
-
-/// Billed in the destination region: the transfer out of the source region and the replicated
-/// backups' storage (RDS pricing, "Cross-Region automated backups").
-fn backups_replication(r: &Res, s: &mut Pass) {
-    let transferred = r.usage.or_zero("monthly_transferred_gb");
-    s.add(r, "cross-region transfer of snapshots and logs", transferred, "GB", r.p.inter_region_transfer_gb);
-    let stored = r.usage.or_zero("backup_storage_gb");
-    s.add(r, "replicated backup storage", stored, "GB-months", r.p.rds_backup_gb_month);
 }

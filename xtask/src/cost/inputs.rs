@@ -1,15 +1,13 @@
 //! What pricing reads: the plan JSON (`terraform show -json`), the price table (cost/prices.toml) and
 //! the usage file (cost/usage.toml), each parsed and checked.
 
-#![allow(unused_imports)]
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::Result;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{PRICES, USAGE};
+use super::PRICES;
 
 use crate::error::{line_of, usage};
 use crate::tfplan::{ConfigModule, Configuration};

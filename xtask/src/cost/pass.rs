@@ -1,13 +1,7 @@
 //! The pricing pass: one walk over the plan's resource changes, each priced by its type's rule, and
 //! what is settled after it (node disks, database replicas, notes).
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
-
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
-use serde_json::Value;
+use anyhow::Result;
 
 use super::{PRICES, USAGE};
 

@@ -1,11 +1,7 @@
 //! The budget terraform sets and the report: table, markdown and JSON of a priced plan.
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{PRICES, USAGE};
@@ -13,8 +9,6 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::estimate::*;
-use super::inputs::*;
 use super::{main_tf, Priced};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +35,23 @@ pub struct Report<'a> {
     pub plan: &'a Path,
     pub note: &'a str,
     pub priced: &'a Priced,
+}
+
+/// A text table: columns two spaces apart, each as wide as its widest cell (left-aligned, or right
+/// where `right` says), and a rule under the first row, the header.
+pub(super) fn text_table<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
+    let w: Vec<usize> = (0..N).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = (row.iter().zip(&w).zip(right))
+            .map(|((cell, &w), right)| if right { format!("{cell:>w$}") } else { format!("{cell:<w$}") })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  "));
+        if i == 0 {
+            let _ = writeln!(out, "{}", "-".repeat(w.iter().sum::<usize>() + 2 * (N - 1)));
+        }
+    }
+    out
 }
 
 pub fn money(v: f64) -> String {
@@ -124,28 +135,8 @@ impl Report<'_> {
                 money(l.monthly()),
             ]);
         }
-        let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-        let w: Vec<usize> = (0..5).map(width).collect();
         let mut out = format!("Cost estimate for `{}` (monthly, USD)\n{}\n\n", self.env, self.note);
-        for (i, r) in rows.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2],
-                w3 = w[3],
-                w4 = w[4]
-            );
-            if i == 0 {
-                let _ = writeln!(out, "{}", "-".repeat(w.iter().sum::<usize>() + 8));
-            }
-        }
+        out.push_str(&text_table(&rows, [false, false, true, true, true]));
         out.push('\n');
         for u in &e.unpriced {
             let _ = writeln!(out, "unpriced: {} — {} ({})", u.rtype, u.reason, u.address);
@@ -234,6 +225,19 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_table_aligns_its_columns_under_a_ruled_header() {
+        let rows = [["resource", "monthly"], ["aws_vpc.main", "0.00"], ["aws_nat_gateway.é", "32.85"]]
+            .map(|r| r.map(String::from));
+        let expected = "\
+resource           monthly
+--------------------------
+aws_vpc.main          0.00
+aws_nat_gateway.é    32.85
+";
+        assert_eq!(text_table(&rows, [false, true]), expected);
+    }
 
     #[test]
     fn money_is_grouped_and_rounded() {

@@ -1,19 +1,14 @@
 //! The rules, one per resource type: what a resource of that type costs a month, from its planned
 //! attributes, its usage and the region's prices.
 
-#![allow(unused_imports)]
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use anyhow::{anyhow, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{PRICES, USAGE};
+use super::PRICES;
 
 use super::estimate::*;
-use super::inputs::*;
 
 /// Resource types that cost nothing by themselves (their cost, if any, is on the line named).
 pub(super) const FREE: &[&str] = &[
@@ -94,12 +89,37 @@ pub(super) const FREE: &[&str] = &[
     "terraform_data",
 ];
 
+/// Priced by one usage figure each.
+const METERED: &[Metered] = &[
+    ("aws_cloudwatch_log_delivery", "vended logs delivered to S3", "monthly_gb", 1.0, "GB", |p| p.logs_vended_s3_gb),
+    (
+        "aws_s3_bucket_replication_configuration",
+        "cross-region replication transfer",
+        "monthly_replicated_gb",
+        1.0,
+        "GB",
+        |p| p.s3_replication_gb,
+    ),
+    ("aws_sns_topic", "API requests", "monthly_requests", 1e6, "million requests", |p| p.sns_requests_million),
+];
+
+/// The rule of every [`Metered`] type: a line per row of its type.
+fn metered(r: &Res, s: &mut Pass) {
+    for (_, what, key, per, unit, price) in METERED.iter().chain(super::governance::METERED).filter(|m| m.0 == r.rtype)
+    {
+        s.add(r, *what, r.usage.or_zero(key) / per, unit, price(r.p));
+    }
+}
+
 pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
     static RULES: OnceLock<HashMap<&'static str, Rule>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut m: HashMap<&'static str, Rule> = HashMap::new();
-        for t in FREE {
+        for t in FREE.iter().chain(super::governance::FREE) {
             m.insert(t, |_, _| {});
+        }
+        for row in METERED.iter().chain(super::governance::METERED) {
+            m.insert(row.0, metered);
         }
         m.insert("aws_launch_template", launch_template);
         m.insert("aws_eks_cluster", eks_cluster);
@@ -124,9 +144,6 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
             let n = r.usage.get("metrics").unwrap_or(1.0);
             s.add(r, "custom metrics published", n, "metric-month", r.p.custom_metric_month)
         });
-        m.insert("aws_cloudwatch_log_delivery", |r, s| {
-            s.add(r, "vended logs delivered to S3", r.usage.or_zero("monthly_gb"), "GB", r.p.logs_vended_s3_gb)
-        });
         m.insert("aws_flow_log", flow_log);
         m.insert("aws_codebuild_project", codebuild_project);
         m.insert("aws_vpc_endpoint", vpc_endpoint);
@@ -134,19 +151,10 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
         m.insert("aws_guardduty_detector", guardduty);
         m.insert("aws_guardduty_detector_feature", guardduty_feature);
         m.insert("aws_s3_bucket", s3_bucket);
-        m.insert("aws_s3_bucket_replication_configuration", |r, s| {
-            let gb = r.usage.or_zero("monthly_replicated_gb");
-            s.add(r, "cross-region replication transfer", gb, "GB", r.p.s3_replication_gb)
-        });
         m.insert("aws_cloudfront_distribution", cloudfront);
         m.insert("aws_dynamodb_table", dynamodb);
         m.insert("aws_wafv2_web_acl", waf);
-        super::governance::register(&mut m);
         super::data::register(&mut m);
-        m.insert("aws_sns_topic", |r, s| {
-            let n = r.usage.or_zero("monthly_requests");
-            s.add(r, "API requests", n / 1e6, "million requests", r.p.sns_requests_million)
-        });
         m
     })
 }
@@ -166,7 +174,7 @@ pub(super) fn eks_cluster(r: &Res, s: &mut Pass) {
     let today = s.today.unwrap_or_else(crate::lifecycle::today);
     let standard_hours = ((end - today).whole_hours() as f64).clamp(0.0, s.hours);
     let extended_hours = s.hours - standard_hours;
-    let end_text = crate::lifecycle::date_text(end);
+    let end_text = crate::clock::date(end);
     let (past, when) = if standard_hours == 0.0 {
         (true, format!("left EKS standard support on {end_text}"))
     } else {

@@ -114,7 +114,10 @@ impl Cmd {
     }
 }
 
-fn quote(word: &str) -> String {
+/// A word as a POSIX shell reads it back: as it is when nothing in it is special to the shell (`a=b`
+/// and `-out=x:y` included: they are arguments, never the first word), else quoted. The one quoting of
+/// every command line the xtask shows.
+pub fn quote(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c));
     if plain {
         return word.to_string();
@@ -139,5 +142,18 @@ mod tests {
             .args(["plan", "-out=/repo/target/x.tfplan", "-var", "name=a b"])
             .env("TF_IN_AUTOMATION", "1");
         assert_eq!(cmd.display(root), "TF_IN_AUTOMATION=1 terraform plan -out=target/x.tfplan -var 'name=a b'");
+    }
+
+    #[test]
+    fn words_are_quoted_only_when_the_shell_needs_it() {
+        let cases = [
+            ("a=b", "a=b"),
+            ("-target=module.a[\"k\"]", "'-target=module.a[\"k\"]'"),
+            ("it's", "\"it's\""),
+            ("", "''"),
+        ];
+        for (word, shown) in cases {
+            assert_eq!(quote(word), shown, "{word}");
+        }
     }
 }

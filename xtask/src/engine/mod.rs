@@ -21,7 +21,7 @@ mod signals;
 mod step;
 mod ui;
 
-pub use cmd::Cmd;
+pub use cmd::{quote, Cmd};
 pub use hooks::{install, say, Hooks};
 pub use pipeline::{Pipeline, RunArgs, Workspace};
 pub use step::{Step, StepCtx};

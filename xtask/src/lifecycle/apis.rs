@@ -16,6 +16,7 @@ use super::{toml_error, Minor, RawSource};
 use crate::error::line_of;
 use crate::error::usage;
 use crate::finding::Finding;
+use crate::k8s::{object_name, text};
 
 /// The table, relative to the repository root.
 pub const REMOVED: &str = "k8s/removed-apis.toml";
@@ -178,13 +179,10 @@ pub fn overlay_findings(
 pub fn check_objects(removals: &Removals, objects: &[Value], version: Minor) -> (Vec<String>, Vec<String>) {
     let (mut refused, mut next) = (Vec::new(), Vec::new());
     for o in objects {
-        let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
+        let (api, kind) = (text(o, &["apiVersion"]), text(o, &["kind"]));
         match verdict(removals, api, kind, version, &[]) {
-            Some(Verdict::Removed(m) | Verdict::Unknown(m)) => {
-                refused.push(format!("{}: {m}", crate::k8s::object_name(o)))
-            }
-            Some(Verdict::NextMinor(m)) => next.push(format!("{}: {m}", crate::k8s::object_name(o))),
+            Some(Verdict::Removed(m) | Verdict::Unknown(m)) => refused.push(format!("{}: {m}", object_name(o))),
+            Some(Verdict::NextMinor(m)) => next.push(format!("{}: {m}", object_name(o))),
             None => {}
         }
     }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use time::Date;
 use toml::Spanned;
 
+use crate::clock;
 use crate::error::{line_of, usage};
 use crate::finding::Finding;
 use crate::releases::Release;
@@ -85,10 +86,6 @@ pub fn parse_date(text: &str) -> Option<Date> {
 /// Today, in UTC (the calendar's time zone).
 pub fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
-}
-
-pub fn date_text(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 #[derive(Deserialize)]
@@ -224,17 +221,17 @@ pub fn support_status(
     let next = minor.next();
     let days = (v.standard_ends - today).whole_days();
     let upgrade = format!("`cargo xtask upgrade {env} --to {next}`");
-    let ends = date_text(v.standard_ends);
+    let ends = clock::date(v.standard_ends);
     if today >= v.extended_ends {
         return Err(format!(
             "`{env}` runs Kubernetes {minor}, whose EKS extended support ended on {}: AWS upgrades the control plane by itself at any time, add-ons and nodes left behind; run {upgrade} now",
-            date_text(v.extended_ends)
+            clock::date(v.extended_ends)
         ));
     }
     if days <= 0 {
         return Err(format!(
             "`{env}` runs Kubernetes {minor}, whose EKS standard support ended on {ends}: with upgrade policy STANDARD (the stack's) AWS upgrades the control plane by itself, leaving add-ons and nodes behind; with EXTENDED it costs the extended-support rate until {}. Run {upgrade}",
-            date_text(v.extended_ends)
+            clock::date(v.extended_ends)
         ));
     }
     if days <= WARN_DAYS {
@@ -314,9 +311,9 @@ pub fn calendar_table(calendar: &Calendar) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             v.minor,
-            date_text(v.released),
-            date_text(v.standard_ends),
-            date_text(v.extended_ends),
+            clock::date(v.released),
+            clock::date(v.standard_ends),
+            clock::date(v.extended_ends),
             v.note.as_deref().unwrap_or("")
         ));
     }

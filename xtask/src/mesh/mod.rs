@@ -156,16 +156,7 @@ pub fn rotate_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
     let shown = vec![revision.clone(), trigger("<now>"), wait("<revision + 1>"), ready.clone()];
     Step::new("rotate-issuer", "Have cert-manager issue a new identity issuer now, and wait for it", shown, move |c| {
         let current: u64 = c.output(&revision)?.trim().parse().unwrap_or(0);
-        let now = time::OffsetDateTime::now_utc();
-        let at = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let at = crate::clock::utc_rfc3339();
         c.run(&trigger(&at))?;
         c.run(&wait(&(current + 1).to_string()))?;
         c.run(&ready)?;

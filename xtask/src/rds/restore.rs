@@ -20,7 +20,7 @@ use anyhow::{bail, Context as _, Result};
 use super::record::{current, epoch_now, read_record, record_file, write_record, Record, Source, MODULE};
 use super::{automated_backups_cmd, describe_cmd, epoch, instance, list_cmd, parse_automated_backups, rds, snapshots};
 use super::{Region, Snapshot};
-use crate::clock::utc_stamp;
+use crate::clock::{rfc3339, utc_stamp};
 use crate::engine::{human, Cmd, Pipeline, Step};
 use crate::target::Target;
 use crate::{cluster, context::Context, steps};
@@ -39,15 +39,7 @@ pub enum Request {
 pub fn utc_time(text: &str) -> Option<(String, i64)> {
     let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     let u = t.to_offset(time::UtcOffset::UTC);
-    let shown = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        u.year(),
-        u8::from(u.month()),
-        u.day(),
-        u.hour(),
-        u.minute(),
-        u.second()
-    );
+    let shown = rfc3339(u);
     Some((shown, u.unix_timestamp()))
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::record::{current, epoch_now, write_record, Source, MODULE};
 use crate::engine::{human, Cmd, Step};
 use crate::target::Target;
-use crate::tfplan::DATA_RESOURCES;
+use crate::tfplan::{Action, Plan, PlanSummary, DATA_RESOURCES};
 use crate::{context::Context, statelock};
 
 fn plan_file(target: &Target) -> std::path::PathBuf {
@@ -18,30 +18,7 @@ pub fn plan_json(target: &Target) -> std::path::PathBuf {
     target.file("restore.plan.json")
 }
 
-/// A resource change as `terraform show -json` of a plan lists it.
-#[derive(Deserialize)]
-struct PlanJson {
-    #[serde(default)]
-    resource_changes: Vec<ResourceChange>,
-}
-
-#[derive(Deserialize)]
-struct ResourceChange {
-    address: String,
-    #[serde(rename = "type")]
-    kind: String,
-    change: Change,
-    #[serde(default)]
-    action_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    actions: Vec<String>,
-    #[serde(default)]
-    after: Option<serde_json::Value>,
-}
-
+/// The primary's planned attributes that name its source (the rest of `after` is not read).
 #[derive(Deserialize, Default)]
 struct DbAfter {
     #[serde(default)]
@@ -60,15 +37,16 @@ struct PointInTime {
 
 /// What is wrong with the restore's plan: it must create the primary from `source`, and delete or
 /// replace no data resource (but the restore's own primary, tainted by a failed apply).
-pub fn plan_problems(json: &str, source: &Source) -> Result<Vec<String>> {
-    let plan: PlanJson = serde_json::from_str(json).context("the plan is not terraform's JSON")?;
+pub fn plan_problems(plan: &Plan, source: &Source) -> Result<Vec<String>> {
     let primary = format!("{MODULE}.aws_db_instance.primary");
     let mut problems = Vec::new();
-    match plan.resource_changes.iter().find(|r| r.address == primary && r.change.actions.iter().any(|a| a == "create"))
-    {
+    match plan.changes().iter().find(|r| r.address == primary && r.change.has(Action::Create)) {
         None => problems.push(format!("it does not create {primary}")),
         Some(rc) => {
-            let after: DbAfter = rc.change.after.clone().map(serde_json::from_value).transpose()?.unwrap_or_default();
+            let after: DbAfter = match &rc.change.after {
+                serde_json::Value::Null => DbAfter::default(),
+                after => serde_json::from_value(after.clone())?,
+            };
             let pit = after.restore_to_point_in_time.first();
             let from = (
                 after.snapshot_identifier,
@@ -86,8 +64,8 @@ pub fn plan_problems(json: &str, source: &Source) -> Result<Vec<String>> {
             }
         }
     }
-    for rc in &plan.resource_changes {
-        let deletes = rc.change.actions.iter().any(|a| a == "delete");
+    for rc in plan.changes() {
+        let deletes = rc.change.has(Action::Delete);
         let own = rc.address == primary && rc.action_reason.as_deref() == Some("replace_because_tainted");
         if deletes && DATA_RESOURCES.contains(&rc.kind.as_str()) && !own {
             problems.push(format!("it deletes or replaces {}", rc.address));
@@ -125,11 +103,12 @@ pub fn plan_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
             let json = c.output(&show)?;
             std::fs::write(plan_json(target), &json)
                 .with_context(|| format!("writing {}", plan_json(target).display()))?;
-            let problems = plan_problems(&json, &record.source)?;
+            let parsed = Plan::parse(&json)?;
+            let problems = plan_problems(&parsed, &record.source)?;
             if !problems.is_empty() {
                 bail!("refusing the restore's plan: {}. Nothing was applied", problems.join("; "));
             }
-            let summary = crate::tfplan::PlanSummary::of(&crate::tfplan::Plan::parse(&json)?);
+            let summary = PlanSummary::of(&parsed);
             c.note(format!("{}: the primary from {}", summary.line(), record.source.describe()));
             Ok(())
         },
@@ -174,6 +153,7 @@ mod tests {
 
     #[test]
     fn the_plan_must_create_the_primary_from_the_source_and_delete_no_data() {
+        let plan_problems = |json: &str, source: &Source| plan_problems(&Plan::parse(json)?, source);
         let source = Source { snapshot_identifier: Some("s1".into()), ..Source::default() };
         let create = |snapshot: &str| {
             format!(

@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result};
 
 pub use config::{ConfigModule, ConfigResource, Configuration, Expr};
 pub use diff::AttrChange;
-pub use model::{Effect, ModuleValues, Plan, ResourceChange, State};
+pub use model::{Action, Effect, ModuleValues, Plan, ResourceChange, State};
 pub use schema::Schemas;
 pub use summary::{PlanSummary, DATA_RESOURCES};
 

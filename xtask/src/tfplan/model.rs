@@ -146,7 +146,7 @@ pub enum Effect {
 
 impl Change {
     pub fn effect(&self) -> Effect {
-        let has = |a: Action| self.actions.contains(&a);
+        let has = |a: Action| self.has(a);
         match (has(Action::Create), has(Action::Delete)) {
             (true, true) => Effect::Replace,
             (false, true) => Effect::Delete,
@@ -170,6 +170,11 @@ impl Change {
             Action::Other => "other",
         };
         self.actions.iter().map(name).collect::<Vec<_>>().join("+")
+    }
+
+    /// The actions include `action` (`create` is in a replacement's too).
+    pub fn has(&self, action: Action) -> bool {
+        self.actions.contains(&action)
     }
 
     /// Only deletions (nothing of the resource is left after apply).
