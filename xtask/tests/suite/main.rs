@@ -17,6 +17,7 @@ mod engine;
 mod faults;
 mod github;
 mod hygiene;
+mod images;
 mod recovery;
 mod renovate;
 mod tunnel;
