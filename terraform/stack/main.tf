@@ -117,6 +117,43 @@ module "network" {
   cluster_name            = local.cluster_name
   flow_log_retention_days = var.log_retention_days
   logs_kms_key_arn        = module.security.kms_key_arns["logs"]
+  interface_endpoints     = var.interface_endpoints
+}
+
+# Images: a repository per service (the workloads table), the pull-through cache for the registries the
+# platform's charts pull from, and each service's push role. The upstreams (helm-values/ and the charts'
+# default images at their pinned versions): quay.io (Prometheus, Alertmanager, the operator, node
+# exporter, cert-manager, Argo CD), registry.k8s.io (metrics-server, cluster-autoscaler, external-dns,
+# kube-state-metrics), public.ecr.aws (the load balancer controller, Argo CD's Redis), ghcr.io (Linkerd:
+# cr.l5d.io serves ghcr.io/linkerd; external-secrets; Dex) and Docker Hub (Grafana, Loki, Alloy, Tempo,
+# the OpenTelemetry collector). GitHub and Docker Hub take a login (the secrets a person fills).
+locals {
+  pull_through_cache = {
+    quay       = { upstream_registry_url = "quay.io" }
+    k8s        = { upstream_registry_url = "registry.k8s.io" }
+    ecr-public = { upstream_registry_url = "public.ecr.aws" }
+    github     = { upstream_registry_url = "ghcr.io", authenticated = true }
+    docker-hub = { upstream_registry_url = "registry-1.docker.io", authenticated = true }
+  }
+  # Each service is built by its own repository of the organisation that owns this one, unless
+  # service_github_repositories says otherwise.
+  github_owner = split("/", var.github_repository)[0]
+}
+
+module "ecr" {
+  source = "../modules/ecr"
+
+  project                     = var.project
+  environment                 = var.environment
+  services                    = toset(keys(local.workloads))
+  kms_key_arn                 = module.security.kms_key_arns["ecr"]
+  keep_releases               = var.ecr_keep_releases
+  scan_type                   = var.ecr_scan_type
+  pull_through_cache          = contains(local.omit, "ecr_pull_through_cache") ? {} : local.pull_through_cache
+  secret_recovery_window_days = var.protected ? 30 : 0
+  github_oidc_provider_arn    = module.security.github_oidc_provider_arn
+  service_repositories        = merge({ for s in keys(local.workloads) : s => "${local.github_owner}/${s}" }, var.service_github_repositories)
+  node_role_name              = module.eks.node_role_name
 }
 
 module "eks" {

@@ -234,3 +234,28 @@ output "loki_bucket" {
   description = "The bucket Loki keeps its chunks and index in (helm-values/loki: loki.storage.bucketNames.chunks)."
   value       = module.storage.bucket_names["loki"]
 }
+
+output "registry_host" {
+  description = "The environment's ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com (the overlays' images name it)."
+  value       = module.ecr.registry_host
+}
+
+output "repository_urls" {
+  description = "Service => its ECR repository URL."
+  value       = module.ecr.repository_urls
+}
+
+output "ecr_push_role_arns" {
+  description = "Service => the role its own CI assumes to push its image (set as that repository's AWS_ECR_PUSH_ROLE_ARN)."
+  value       = module.ecr.push_role_arns
+}
+
+output "pull_through_cache_prefixes" {
+  description = "Cache prefix => upstream registry: <registry_host>/<prefix>/<path> pulls <upstream>/<path> through ECR."
+  value       = module.ecr.pull_through_cache_prefixes
+}
+
+output "ecr_upstream_secret_names" {
+  description = "Cache prefix => the Secrets Manager secret a person fills once per account with the upstream login (username, accessToken)."
+  value       = module.ecr.upstream_secret_names
+}

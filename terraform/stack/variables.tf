@@ -309,7 +309,7 @@ variable "monthly_budget_usd" {
 }
 
 variable "gitops" {
-  description = "Argo CD runs in this environment's cluster and syncs the application (staging, production and dr; k8s/gitops): its repository credential secret <project>/<env>/app/argocd-repository is made for it."
+  description = "Argo CD runs in this environment's cluster and syncs the application (dev, staging, production and dr; not local; k8s/gitops): its repository credential secret <project>/<env>/app/argocd-repository is made for it."
   type        = bool
   default     = false
 }
@@ -332,8 +332,8 @@ variable "emulator_omissions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries", "security_hub", "access_analyzer", "ebs_default_kms_key", "account_public_access_block", "ci_runner_connection"], k)])
-    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, security_hub, access_analyzer, ebs_default_kms_key, account_public_access_block, ci_runner_connection."
+    condition     = alltrue([for k in keys(var.emulator_omissions) : contains(["eks_addons", "eks_upgrade_policy", "budget", "anomaly_detection", "cache", "cdn", "guardduty_features", "tls_only_bucket_policies", "performance_insights", "db_parameter_group", "eks_access_entries", "security_hub", "access_analyzer", "ebs_default_kms_key", "account_public_access_block", "ci_runner_connection", "ecr_pull_through_cache"], k)])
+    error_message = "emulator_omissions keys are: eks_addons, eks_upgrade_policy, eks_access_entries, budget, anomaly_detection, cache, cdn, guardduty_features, tls_only_bucket_policies, performance_insights, db_parameter_group, security_hub, access_analyzer, ebs_default_kms_key, account_public_access_block, ci_runner_connection, ecr_pull_through_cache."
   }
 }
 
@@ -346,4 +346,28 @@ variable "github_workflows" {
     plan_main         = list(string)
   })
   default = null
+}
+
+variable "interface_endpoints" {
+  description = "AWS services the private subnets reach through interface VPC endpoints instead of the NAT gateways (ecr.api, ecr.dkr, sts, …). Each costs $0.01 per zone-hour: it pays only where its own traffic is above ~209 GB a month per zone (docs/COST_OPTIMIZATION.md). The S3 gateway endpoint is always there."
+  type        = set(string)
+  default     = []
+}
+
+variable "ecr_keep_releases" {
+  description = "Tagged images (releases) each service's repository keeps, newest first: how far back a rollback can go."
+  type        = number
+  default     = 30
+}
+
+variable "ecr_scan_type" {
+  description = "ECR registry scanning: BASIC (scan on push, free) or ENHANCED (Amazon Inspector, continuous, billed per image)."
+  type        = string
+  default     = "BASIC"
+}
+
+variable "service_github_repositories" {
+  description = "Service => the GitHub repository (owner/name) whose CI pushes its image, where it is not <owner of github_repository>/<service>."
+  type        = map(string)
+  default     = {}
 }

@@ -74,6 +74,7 @@ module "stack" {
     security_hub                = "the emulator's Security Hub lacks UpdateSecurityHubConfiguration, which enabling the account calls: the apply would never finish"
     access_analyzer             = "the emulator has no IAM Access Analyzer API"
     ebs_default_kms_key         = "the emulator lacks GetEbsDefaultKmsKeyId: the default EBS key is AWS's (EBS encryption by default stays on)"
+    ecr_pull_through_cache      = "the emulator's ECR has no pull-through cache API (CreatePullThroughCacheRule): no cache rules, no upstream login secrets, no import permission for the nodes"
     account_public_access_block = "S3 Control addresses the account as a host name prefix (<account>.<endpoint>), which no emulator on 127.0.0.1 answers"
   }
 }

@@ -218,8 +218,12 @@ resource "aws_iam_role" "node" {
   tags               = merge(var.tags, { Name = "${local.cluster_name}-node" })
 }
 
+# Images: AmazonEC2ContainerRegistryPullOnly (ecr:GetAuthorizationToken, BatchGetImage,
+# GetDownloadUrlForLayer: pull and nothing else; AWS managed policy reference), not ReadOnly, which also
+# lists and describes every repository and reads their policies. What a pull through the cache needs
+# besides is the ecr module's, on the cache prefixes only.
 resource "aws_iam_role_policy_attachment" "node" {
-  for_each = toset(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"])
+  for_each = toset(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"])
 
   role       = aws_iam_role.node.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/${each.key}"

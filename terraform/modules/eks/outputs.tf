@@ -47,3 +47,8 @@ output "node_autoscaling_group_names" {
   description = "The Auto Scaling groups EKS made for the node groups (their EC2 metrics are published by AutoScalingGroupName)."
   value       = flatten([for g in aws_eks_node_group.this : [for r in g.resources : [for a in r.autoscaling_groups : a.name]]])
 }
+
+output "node_role_name" {
+  description = "Name of the nodes' IAM role (the ecr module adds the pull-through cache's import permission to it)."
+  value       = aws_iam_role.node.name
+}

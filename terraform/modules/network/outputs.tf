@@ -48,3 +48,13 @@ output "security_group_ids" {
     cache    = aws_security_group.cache.id
   }
 }
+
+output "s3_endpoint_id" {
+  description = "ID of the S3 gateway endpoint on the private route tables."
+  value       = aws_vpc_endpoint.s3.id
+}
+
+output "interface_endpoint_ids" {
+  description = "AWS service (ecr.api, ecr.dkr, sts, …) => ID of its interface endpoint."
+  value       = { for k, e in aws_vpc_endpoint.interface : k => e.id }
+}

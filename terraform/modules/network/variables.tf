@@ -101,3 +101,14 @@ variable "logs_kms_key_arn" {
   description = "KMS key that encrypts the flow log group."
   type        = string
 }
+
+variable "interface_endpoints" {
+  description = "AWS services reached through interface VPC endpoints in the private subnets (e.g. ecr.api, ecr.dkr, sts), where they pay for themselves against the NAT gateways' per-GB processing (docs/COST_OPTIMIZATION.md has the break-even). The S3 gateway endpoint is always made (free)."
+  type        = set(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.interface_endpoints : contains(["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "kms", "ec2", "elasticloadbalancing", "autoscaling"], s)])
+    error_message = "interface_endpoints lists services the nodes call: ecr.api, ecr.dkr, sts, logs, secretsmanager, kms, ec2, elasticloadbalancing, autoscaling."
+  }
+}

@@ -1,5 +1,5 @@
 output "kms_key_arns" {
-  description = "KMS key ARN per purpose (eks, rds, s3, logs, cache, secrets, sns)."
+  description = "KMS key ARN per purpose (eks, rds, s3, logs, cache, secrets, sns, ecr)."
   value       = { for k, v in aws_kms_key.this : k => v.arn }
 }
 
@@ -51,4 +51,9 @@ output "github_subjects" {
 output "sns_key_publishers" {
   description = "The AWS services the sns key's policy lets publish to topics it encrypts (kms:GenerateDataKey*, kms:Decrypt): what the topics' publishers are checked against."
   value       = var.sns_key_publishers
+}
+
+output "github_oidc_provider_arn" {
+  description = "ARN of the account's GitHub Actions OIDC provider (made here, or named by its fixed ARN where another environment of the account made it)."
+  value       = local.github_provider_arn
 }

@@ -25,9 +25,9 @@ variable "tags" {
 }
 
 variable "key_purposes" {
-  description = "One customer-managed KMS key is made per purpose; `logs` may be used by CloudWatch Logs."
+  description = "One customer-managed KMS key is made per purpose; `logs` may be used by CloudWatch Logs; `ecr` encrypts the container images."
   type        = set(string)
-  default     = ["eks", "rds", "s3", "logs", "cache", "secrets", "sns"]
+  default     = ["eks", "rds", "s3", "logs", "cache", "secrets", "sns", "ecr"]
 
   validation {
     condition     = alltrue([for p in var.key_purposes : can(regex("^[a-z][a-z0-9-]{1,20}$", p))])

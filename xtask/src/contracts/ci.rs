@@ -156,6 +156,13 @@ struct Trusted<'s> {
     git_ref: &'s str,
 }
 
+/// A subject of another, exactly named repository: that repository's CI (a service's image push role),
+/// whose workflows are not here to check it against. A wildcard in the repository is not one.
+fn other_repository(pattern: &str, repo: &str) -> bool {
+    let named = pattern.strip_prefix("repo:").and_then(|p| p.split(':').next()).unwrap_or(repo);
+    named != repo && !named.contains(['*', '?'])
+}
+
 fn parse_subject<'s>(subject: &'s str, repo: &str) -> Option<Trusted<'s>> {
     let (left, right) = subject.split_once(":job_workflow_ref:")?;
     let context = left.strip_prefix(&format!("repo:{repo}:"))?;
@@ -377,6 +384,9 @@ fn trust_findings(
             "this role"
         };
         for pattern in patterns {
+            if other_repository(pattern, repo) {
+                continue;
+            }
             let Some(t) = parse_subject(pattern, repo) else {
                 findings.push(plan.finding(role, format!("{what} trusts `{pattern}`, which names no workflow file and ref: every workflow of every branch that gets that context gets the role. Trust `repo:{repo}:<context>:job_workflow_ref:{repo}/.github/workflows/<file>@<ref>` (the OIDC subject customised to repo, context and job_workflow_ref: docs/SECURITY.md)")));
                 continue;

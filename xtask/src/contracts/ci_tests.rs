@@ -192,3 +192,27 @@ fn each_way_a_token_goes_unclaimed_is_named() {
         ],
     );
 }
+
+#[test]
+fn another_repository_s_role_is_its_own_ci_s_but_a_wildcard_repository_is_a_finding() {
+    let plan = plan_trusting(&[
+        ("deploy", &[sub("environment:dev", "ci.yml", "refs/heads/main")]),
+        ("operations", &[sub("environment:operations-dev", "operations.yml", "refs/heads/main")]),
+        (
+            "plan",
+            &[
+                sub("pull_request", "ci.yml", "refs/pull/*/merge"),
+                sub("ref:refs/heads/main", "ci.yml", "refs/heads/main"),
+            ],
+        ),
+        ("push", &["repo:o/gateway:ref:refs/heads/main".to_string()]),
+        ("any", &["repo:o/*:ref:refs/heads/main".to_string()]),
+    ]);
+    let got = messages_with(CI, OPS, &plan);
+    assert!(!got.iter().any(|m| m.contains("o/gateway")), "{got:#?}");
+    assert!(
+        got.iter().any(|m| m.contains("trusts `repo:o/*:ref:refs/heads/main`, which names no workflow file")),
+        "{got:#?}"
+    );
+    assert_eq!(got.len(), 1, "{got:#?}");
+}

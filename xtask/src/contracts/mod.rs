@@ -15,6 +15,7 @@ mod dns;
 mod edge;
 mod identity;
 pub mod identity_map;
+mod images;
 mod keys;
 mod mesh;
 mod mesh_identity;
@@ -60,6 +61,7 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("order", order::check),
     ("identity map", identity_map::check),
     ("delivery", delivery::check),
+    ("images", images::check),
 ];
 
 /// The environment the contracts run for.
@@ -70,6 +72,8 @@ pub struct Env {
     pub overlay: String,
     pub project: String,
     pub region: String,
+    /// The AWS account xtask.toml names for the environment.
+    pub account: String,
     /// A real AWS environment (not `local` on the emulator).
     pub real: bool,
 }
@@ -331,6 +335,7 @@ impl Inputs {
                 overlay: e.overlay.clone(),
                 project: config.project.clone(),
                 region: e.region.clone(),
+                account: e.account_id.clone(),
                 real: !e.emulator,
             },
             plan,

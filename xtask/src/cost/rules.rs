@@ -86,6 +86,10 @@ pub(super) const FREE: &[&str] = &[
     "aws_wafv2_web_acl_association",
     "aws_wafv2_web_acl_logging_configuration",
     "aws_kms_key_policy",
+    // ECR bills storage (the repository's line) and transfer out of the region; lifecycle policies, pull-
+    // through cache rules and the cache's upstream pulls have no charge of their own.
+    "aws_ecr_lifecycle_policy",
+    "aws_ecr_pull_through_cache_rule",
     "terraform_data",
 ];
 
@@ -147,6 +151,17 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
         m.insert("aws_flow_log", flow_log);
         m.insert("aws_codebuild_project", codebuild_project);
         m.insert("aws_vpc_endpoint", vpc_endpoint);
+        m.insert("aws_ecr_repository", |r, s| {
+            let key = "storage_gb";
+            s.add(
+                r,
+                format!("image storage{}", usage_note(r, key)),
+                r.usage.or_zero(key),
+                "GB-months",
+                r.p.ecr_storage_gb_month,
+            )
+        });
+        m.insert("aws_ecr_registry_scanning_configuration", ecr_scanning);
         m.insert("aws_cloudtrail", cloudtrail);
         m.insert("aws_guardduty_detector", guardduty);
         m.insert("aws_guardduty_detector_feature", guardduty_feature);
@@ -401,6 +416,17 @@ pub(super) fn vpc_endpoint(r: &Res, s: &mut Pass) {
     s.hours(r, format!("interface endpoint in {zones} zone(s)"), zones, r.p.vpc_endpoint_az_hour);
     let key = "monthly_data_processed_gb";
     s.add(r, format!("data processed{}", usage_note(r, key)), r.usage.or_zero(key), "GB", r.p.vpc_endpoint_gb);
+}
+
+/// Basic scanning is free; enhanced scanning bills per image through Amazon Inspector, which the prices
+/// don't hold: unpriced, so the budget gate holds until it is.
+pub(super) fn ecr_scanning(r: &Res, s: &mut Pass) {
+    if text(r.after, "scan_type").unwrap_or("BASIC") == "ENHANCED" {
+        s.unpriced(
+            r,
+            "enhanced scanning bills per image scanned through Amazon Inspector, which cost/prices.toml doesn't price",
+        );
+    }
 }
 
 pub(super) fn cloudtrail(r: &Res, s: &mut Pass) {

@@ -18,6 +18,7 @@ mod faults;
 mod github;
 mod gitops;
 mod hygiene;
+mod images;
 mod recovery;
 mod renovate;
 mod tunnel;

@@ -9,6 +9,9 @@ mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{}" }
   }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
 }
 
 override_resource {
@@ -110,4 +113,44 @@ run "too_few_zones_is_refused" {
   }
 
   expect_failures = [aws_vpc.this]
+}
+
+run "s3_goes_through_the_gateway_endpoint_and_interface_endpoints_admit_the_nodes" {
+  command = plan
+
+  variables {
+    interface_endpoints = ["ecr.api", "sts"]
+  }
+
+  assert {
+    condition     = aws_vpc_endpoint.s3.vpc_endpoint_type == "Gateway" && aws_vpc_endpoint.s3.service_name == "com.amazonaws.us-east-1.s3"
+    error_message = "S3 is reached through a gateway endpoint on every private route table"
+  }
+  assert {
+    condition     = aws_vpc_endpoint.interface["sts"].service_name == "com.amazonaws.us-east-1.sts" && aws_vpc_endpoint.interface["ecr.api"].private_dns_enabled
+    error_message = "each interface endpoint is in every private subnet, with private DNS"
+  }
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.endpoints[0].referenced_security_group_id == aws_security_group.nodes.id && aws_vpc_security_group_ingress_rule.endpoints[0].from_port == 443 && aws_vpc_security_group_ingress_rule.endpoints[0].to_port == 443
+    error_message = "the endpoints admit HTTPS from the nodes' group"
+  }
+}
+
+run "no_interface_endpoint_unless_asked" {
+  command = plan
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 0 && length(aws_security_group.endpoints) == 0
+    error_message = "interface endpoints cost per zone-hour: none unless listed"
+  }
+}
+
+run "an_unknown_interface_endpoint_is_refused" {
+  command = plan
+
+  variables {
+    interface_endpoints = ["ecr"]
+  }
+
+  expect_failures = [var.interface_endpoints]
 }
