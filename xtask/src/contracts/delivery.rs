@@ -212,30 +212,24 @@ fn applications(inputs: &Inputs, root: &Overlay) -> Vec<Finding> {
             continue;
         };
         let spec = project.value.get("spec");
+        // What the Application asks of its project, and what the project answers (both ends named).
+        let mut refused =
+            |asks: String, answer: String| {
+                findings.push(object.finding(
+                    &root.dir,
+                    format!("{asks}, which AppProject `{}` ({}) {answer}", project.name, at(project)),
+                ));
+            };
         let repos = spec.and_then(|s| s.get("sourceRepos")).and_then(Value::as_sequence);
         if !repos.into_iter().flatten().filter_map(Value::as_str).any(|r| r == app.spec.source.repo_url || r == "*") {
-            findings.push(object.finding(
-                &root.dir,
-                format!(
-                    "reads {}, which AppProject `{}` ({}) does not list in sourceRepos",
-                    app.spec.source.repo_url,
-                    project.name,
-                    at(project)
-                ),
-            ));
+            refused(format!("reads {}", app.spec.source.repo_url), "does not list in sourceRepos".into());
         }
         let allowed = strings(spec.and_then(|s| s.get("destinations")), "namespace");
         if !allowed.contains(&app.spec.destination.namespace.as_str()) {
-            findings.push(object.finding(
-                &root.dir,
-                format!(
-                    "deploys into namespace `{}`, which AppProject `{}` ({}) does not allow (destinations: {})",
-                    app.spec.destination.namespace,
-                    project.name,
-                    at(project),
-                    allowed.join(", ")
-                ),
-            ));
+            refused(
+                format!("deploys into namespace `{}`", app.spec.destination.namespace),
+                format!("does not allow (destinations: {})", allowed.join(", ")),
+            );
         }
         if let Some(plugin) = object.text(&["spec", "source", "plugin", "name"]) {
             if !plugins.contains(plugin) {

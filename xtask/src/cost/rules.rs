@@ -151,16 +151,7 @@ pub(super) fn rules() -> &'static HashMap<&'static str, Rule> {
         m.insert("aws_flow_log", flow_log);
         m.insert("aws_codebuild_project", codebuild_project);
         m.insert("aws_vpc_endpoint", vpc_endpoint);
-        m.insert("aws_ecr_repository", |r, s| {
-            let key = "storage_gb";
-            s.add(
-                r,
-                format!("image storage{}", usage_note(r, key)),
-                r.usage.or_zero(key),
-                "GB-months",
-                r.p.ecr_storage_gb_month,
-            )
-        });
+        m.insert("aws_ecr_repository", |r, s| stored(r, s, "image storage", r.p.ecr_storage_gb_month));
         m.insert("aws_ecr_registry_scanning_configuration", ecr_scanning);
         m.insert("aws_cloudtrail", cloudtrail);
         m.insert("aws_guardduty_detector", guardduty);
@@ -481,15 +472,14 @@ pub(super) fn guardduty_feature(r: &Res, s: &mut Pass) {
     s.add(r, format!("{what}{}", usage_note(r, key)), r.usage.or_zero(key) / 1e6, "million events", price);
 }
 
-pub(super) fn s3_bucket(r: &Res, s: &mut Pass) {
+/// The GB-months a resource stores (its usage's `storage_gb`), at `price` a GB-month.
+fn stored(r: &Res, s: &mut Pass, what: &str, price: f64) {
     let key = "storage_gb";
-    s.add(
-        r,
-        format!("Standard storage{}", usage_note(r, key)),
-        r.usage.or_zero(key),
-        "GB-months",
-        r.p.s3_standard_gb_month,
-    );
+    s.add(r, format!("{what}{}", usage_note(r, key)), r.usage.or_zero(key), "GB-months", price);
+}
+
+pub(super) fn s3_bucket(r: &Res, s: &mut Pass) {
+    stored(r, s, "Standard storage", r.p.s3_standard_gb_month);
     let put = r.usage.or_zero("monthly_put_requests");
     if put > 0.0 {
         s.add(r, "PUT/COPY/POST/LIST requests", put / 1e3, "1k requests", r.p.s3_put_1k);
