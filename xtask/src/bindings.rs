@@ -169,6 +169,44 @@ pub fn resolved(yaml: &str, outputs: &Path, env: &str) -> Result<BTreeMap<String
     Ok(values)
 }
 
+/// Whether a reference is one `deploy` binds in a Helm values file: an output name (lower case,
+/// digits, `_`) and an optional key. A values file may also carry text that only looks like one —
+/// Argo CD's terraform-bindings plugin script writes `${terraform:%s}` — which is left as it is.
+pub fn is_output_reference(b: &Binding) -> bool {
+    let name = !b.name.is_empty() && b.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let key = b
+        .key
+        .as_deref()
+        .is_none_or(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)));
+    name && key
+}
+
+/// A Helm values file's text with each output reference ([`is_output_reference`]) replaced from the
+/// outputs `deploy` recorded at `outputs` (environment `env`); an output missing or null is the error,
+/// naming the file.
+pub fn bind_values(text: &str, file: &Path, outputs: &Path, env: &str) -> Result<String> {
+    let refs: Vec<Binding> = references(text).into_iter().filter(is_output_reference).collect();
+    if refs.is_empty() {
+        return Ok(text.to_string());
+    }
+    let recorded = Outputs::read(outputs)?;
+    let mut bound = text.to_string();
+    for b in refs {
+        let value = match lookup(&recorded, &b.name, b.key.as_deref()) {
+            Lookup::Value(v) => v,
+            Lookup::Null => bail!(
+                "{}: {} can't be bound: terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
+                file.display(),
+                b.text,
+                b.name
+            ),
+            Lookup::Missing(why) => bail!("{}: {} can't be bound: {why} (see {})", file.display(), b.text, outputs.display()),
+        };
+        bound = bound.replace(&b.text, &value);
+    }
+    Ok(bound)
+}
+
 /// What `local` puts where an output is null because the emulator leaves its resource out.
 pub fn stand_in(b: &Binding) -> String {
     format!("xtask-stand-in.{}.emulator-omits.invalid", b.target().replace(['.', '_'], "-"))
@@ -234,6 +272,30 @@ mod tests {
         );
         let err = bind("kind: X\nmetadata: {name: y}\nv: ${terraform:nope}\n", &mut resolve_from(&json)).unwrap_err();
         assert!(err.to_string().ends_with("terraform has no output `nope`"), "{err}");
+    }
+
+    #[test]
+    fn a_values_file_binds_output_references_and_leaves_look_alikes() {
+        let dir = std::env::temp_dir().join(format!("xtask-bind-values-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let outputs = dir.join("outputs.json");
+        std::fs::write(
+            &outputs,
+            r#"{"stack": {"value": {"registry_host": "1.dkr.ecr.us-east-1.amazonaws.com", "cache_endpoint": null}}}"#,
+        )
+        .unwrap();
+        let file = Path::new("helm-values/x/values.yaml");
+        let text = "image:\n  registry: \"${terraform:registry_host}/quay\"\nscript: printf 's|${terraform:%s}|%s|g' # ${terraform:NAME[.KEY]}\n";
+        let bound = bind_values(text, file, &outputs, "dev").unwrap();
+        assert_eq!(
+            bound,
+            "image:\n  registry: \"1.dkr.ecr.us-east-1.amazonaws.com/quay\"\nscript: printf 's|${terraform:%s}|%s|g' # ${terraform:NAME[.KEY]}\n"
+        );
+        let err = bind_values("a: ${terraform:cache_endpoint}\n", file, &outputs, "dev").unwrap_err().to_string();
+        assert!(err.starts_with("helm-values/x/values.yaml: ${terraform:cache_endpoint} can't be bound: terraform output `cache_endpoint` is null in `dev`"), "{err}");
+        let err = bind_values("a: ${terraform:nope}\n", file, &outputs, "dev").unwrap_err().to_string();
+        assert!(err.contains("terraform has no output `nope`"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -17,7 +17,19 @@ fn kubeconfig_arg(target: &Target) -> String {
 fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
     let helm = Tools::new(ctx).cmd(tools::HELM);
     // A chart's crds/ are applied server-side by the step (release_commands): helm leaves them alone.
-    release.install(helm, &ctx.root, &target.env.overlay, &target.kubeconfig(), resolve).arg("--skip-crds")
+    let values = release.install_values(&ctx.root, &target.env.overlay, &bound_values_dir(ctx, target, release));
+    release.install(helm, &values, &target.kubeconfig(), resolve).arg("--skip-crds")
+}
+
+/// Where a release's values files that name terraform outputs are written bound, before helm reads them.
+fn bound_values_dir(ctx: &Context, target: &Target, release: &Release) -> std::path::PathBuf {
+    release.bound_dir(&ctx.work, &target.env.name)
+}
+
+/// Writes the bound copies of a release's values files (each `${terraform:NAME}` from the recorded outputs).
+fn bind_release_values(ctx: &Context, target: &Target, release: &Release) -> Result<()> {
+    let dir = bound_values_dir(ctx, target, release);
+    release.bind_values(&ctx.root, &target.env.overlay, &dir, &target.outputs_file(), &target.env.name)
 }
 
 /// `kubectl apply` of the CRDs a release's chart keeps in `crds/` (written first to `crds_file`).
@@ -61,6 +73,7 @@ pub fn install_release(
     for name in release.set_from_terraform.values() {
         target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
     }
+    bind_release_values(ctx, target, release)?;
     if release.crds_folder {
         let crds = c.output(&release.show_crds(Tools::new(ctx).cmd(tools::HELM)))?;
         if k8s::parse(&crds)?.is_empty() {

@@ -209,7 +209,9 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
     let kubeconfig = target.kubeconfig();
     for release in releases::ordered(&ctx.root, &target.env.overlay)?.into_iter().filter(|r| r.is_mesh()) {
         let helm = Tools::new(ctx).cmd(tools::HELM);
-        let install = release.install(helm, &ctx.root, &target.env.overlay, &kubeconfig, &output_placeholder);
+        let bound_dir = release.bound_dir(&ctx.work, &target.env.name);
+        let values = release.install_values(&ctx.root, &target.env.overlay, &bound_dir);
+        let install = release.install(helm, &values, &kubeconfig, &output_placeholder);
         let name = format!("helm-{}", release.name);
         if release.name == "linkerd-control-plane" {
             let shown = install.clone().args(["-f", "-"]).stdin_placeholder();
@@ -218,6 +220,13 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 format!("helm {} {} (with the trust anchor on stdin)", release.chart, release.version),
                 vec![shown],
                 move |c| {
+                    release.bind_values(
+                        &ctx.root,
+                        &target.env.overlay,
+                        &bound_dir,
+                        &target.outputs_file(),
+                        &target.env.name,
+                    )?;
                     let endpoint = target.endpoint(ctx)?;
                     let identity = fetch(c, ctx, target, endpoint.as_deref())?;
                     c.run(&install.clone().args(["-f", "-"]).stdin_secret(identity_values(&identity)))
@@ -228,7 +237,16 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 name,
                 format!("helm {} {}", release.chart, release.version),
                 vec![install.clone()],
-                move |c| c.run(&install),
+                move |c| {
+                    release.bind_values(
+                        &ctx.root,
+                        &target.env.overlay,
+                        &bound_dir,
+                        &target.outputs_file(),
+                        &target.env.name,
+                    )?;
+                    c.run(&install)
+                },
             ));
         }
     }

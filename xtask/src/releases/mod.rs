@@ -151,6 +151,44 @@ impl Release {
         [dir.join("values.yaml"), dir.join(format!("values-{env}.yaml"))]
     }
 
+    /// Where the bound copies of this release's values files are written for environment `env_name`
+    /// (under the xtask's work directory `work`).
+    pub fn bound_dir(&self, work: &Path, env_name: &str) -> PathBuf {
+        work.join("helm-values").join(env_name).join(&self.name)
+    }
+
+    /// The values files helm gets (values of `env`), in order: each that names a terraform output
+    /// (`${terraform:NAME}`, see [`crate::bindings::bind_values`]) as its bound copy in `bound_dir`,
+    /// which [`Release::bind_values`] writes once the outputs are recorded; the others as they are.
+    pub fn install_values(&self, root: &Path, env: &str, bound_dir: &Path) -> Vec<PathBuf> {
+        self.values_files(root, env)
+            .into_iter()
+            .map(|file| match std::fs::read_to_string(&file) {
+                Ok(text) if binds(&text) => bound_dir.join(file.file_name().unwrap_or_default()),
+                _ => file,
+            })
+            .collect()
+    }
+
+    /// Writes the bound copy of each values file that names a terraform output, from the outputs
+    /// recorded at `outputs` (environment `env_name`, values of `env`).
+    pub fn bind_values(&self, root: &Path, env: &str, bound_dir: &Path, outputs: &Path, env_name: &str) -> Result<()> {
+        use anyhow::Context as _;
+        let what = || format!("release {} takes terraform outputs in its values", self.name);
+        for file in self.values_files(root, env) {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            if !binds(&text) {
+                continue;
+            }
+            let shown = file.strip_prefix(root).unwrap_or(&file);
+            let bound = crate::bindings::bind_values(&text, shown, outputs, env_name).with_context(what)?;
+            std::fs::create_dir_all(bound_dir)?;
+            let to = bound_dir.join(file.file_name().unwrap_or_default());
+            std::fs::write(&to, bound).map_err(|e| anyhow::anyhow!("writing {}: {e}", to.display()))?;
+        }
+        Ok(())
+    }
+
     pub fn is_mesh(&self) -> bool {
         MESH_RELEASES.contains(&self.name.as_str())
     }
@@ -175,20 +213,13 @@ impl Release {
 
     /// `helm upgrade --install` of this release (its namespace exists, labelled: see `Namespace`): rolled back on failure (helm 4's `--atomic`), waited on, with its values and the terraform
     /// outputs it takes (`outputs`: output name → value, or a placeholder for `--dry-run`).
-    pub fn install(
-        &self,
-        helm: Cmd,
-        root: &Path,
-        env: &str,
-        kubeconfig: &Path,
-        outputs: &dyn Fn(&str) -> String,
-    ) -> Cmd {
+    pub fn install(&self, helm: Cmd, values: &[PathBuf], kubeconfig: &Path, outputs: &dyn Fn(&str) -> String) -> Cmd {
         let mut cmd = helm
             .args(["upgrade", "--install", &self.name, &self.chart])
             .args(["--repo", &self.repository, "--version", &self.version, "--namespace", &self.namespace])
             .args(["--rollback-on-failure", "--wait", "--timeout", "10m"])
             .arg(format!("--kubeconfig={}", kubeconfig.display()));
-        for file in self.values_files(root, env) {
+        for file in values {
             cmd = cmd.arg("-f").arg(file.to_string_lossy());
         }
         for (path, output) in &self.set_from_terraform {
@@ -196,6 +227,11 @@ impl Release {
         }
         cmd
     }
+}
+
+/// Whether a values file's text names a terraform output `deploy` binds.
+fn binds(text: &str) -> bool {
+    crate::bindings::references(text).iter().any(crate::bindings::is_output_reference)
 }
 
 fn merge(into: &mut serde_norway::Value, over: serde_norway::Value) {

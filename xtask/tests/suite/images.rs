@@ -147,3 +147,70 @@ fn images_a_moving_tag_in_a_repository_with_immutable_tags() {
         ],
     );
 }
+
+// The Helm releases pull through the same cache: `${terraform:registry_host}/<prefix>/…` in their values.
+
+const CERT_MANAGER: &str = "helm-values/cert-manager/values.yaml";
+const CERT_MANAGER_REGISTRY: &str = "imageRegistry: \"${terraform:registry_host}/quay\"";
+
+/// The cluster fixture (recording helm) with cert-manager's and the mesh's values naming the registry
+/// host, and terraform's outputs with `registry_host` or without it.
+fn cluster_with_registry_values(with_output: bool) -> Sandbox {
+    let sb = crate::cluster::repo();
+    std::fs::write(sb.path("repo").join(CERT_MANAGER), format!("{CERT_MANAGER_REGISTRY}\n")).unwrap();
+    std::fs::write(
+        sb.path("repo/helm-values/linkerd-control-plane/values.yaml"),
+        "proxy:\n  image:\n    name: \"${terraform:registry_host}/github/linkerd/proxy\"\n",
+    )
+    .unwrap();
+    let host =
+        if with_output { r#","registry_host":{"value":"111122223333.dkr.ecr.us-east-1.amazonaws.com"}"# } else { "" };
+    sb.standin(
+        "terraform",
+        &format!(
+            r#"case "$1" in
+  plan) for a in "$@"; do case "$a" in -out=*) touch "${{a#-out=}}" ;; esac; done ;;
+  show) echo '{{"applyable":true,"resource_changes":[]}}' ;;
+  output) echo '{{"cluster_name":{{"value":"authorworks-dev-eks"}},"cert_manager_role_arn":{{"value":"arn:aws:iam::111122223333:role/cm"}}{host}}}' ;;
+esac"#
+        ),
+    )
+}
+
+#[test]
+fn deploy_gives_helm_the_release_values_bound_to_the_registry_host() {
+    let sb = cluster_with_registry_values(true);
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(0);
+    let helm = crate::cluster::tools_called(&sb, "helm");
+    for (release, bound) in [
+        ("cert-manager", "imageRegistry: \"111122223333.dkr.ecr.us-east-1.amazonaws.com/quay\""),
+        ("linkerd-control-plane", "name: \"111122223333.dkr.ecr.us-east-1.amazonaws.com/github/linkerd/proxy\""),
+    ] {
+        let file = sb.work().join("helm-values/dev").join(release).join("values.yaml");
+        let call = helm.iter().find(|c| c.contains(&format!("install {release} "))).unwrap();
+        // The bound copy replaces values.yaml; values-dev.yaml, which names no output, is the repository's.
+        assert!(call.contains(&format!("-f {}", file.display())), "{call}");
+        assert!(call.contains(&format!("helm-values/{release}/values-dev.yaml")), "{call}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(bound) && !text.contains("${terraform:"), "{text}");
+    }
+    // A release whose values name no output gets the repository's files.
+    let dns = helm.iter().find(|c| c.contains("install external-dns ")).unwrap();
+    assert!(dns.contains("helm-values/external-dns/values.yaml -f"), "{dns}");
+}
+
+#[test]
+fn deploy_refuses_release_values_naming_an_output_terraform_lacks() {
+    let sb = cluster_with_registry_values(false);
+    let out = sb.run(&["deploy", "dev"]);
+    out.assert_code(1);
+    assert!(
+        out.all().contains(
+            "helm-values/cert-manager/values.yaml: ${terraform:registry_host} can't be bound: terraform has no output `registry_host`"
+        ),
+        "{}",
+        out.all()
+    );
+    assert!(!crate::cluster::tools_called(&sb, "helm").iter().any(|c| c.contains("install cert-manager")));
+}
