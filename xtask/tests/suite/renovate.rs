@@ -144,6 +144,11 @@ fn pinned_tags(value: &serde_norway::Value, path: &str, out: &mut Vec<(String, S
                     // `image: <repository>:<tag>` (a container written out, as an init container is);
                     // a templated one (`{{ … }}`) takes its tag from a pinned key.
                     Some(image) if key == "image" && !image.contains("{{") => {
+                        // After the registry host binding (`${terraform:registry_host}`), whose `:` is no tag's.
+                        let image = match image.strip_prefix("${") {
+                            Some(rest) => rest.split_once('}').map_or("", |(_, after)| after),
+                            None => image,
+                        };
                         if let Some((_, tag)) = image.rsplit_once(':').filter(|(repo, _)| !repo.is_empty()) {
                             out.push((here, tag.to_string()));
                         }
@@ -202,6 +207,14 @@ fn renovate_sees_every_image_tag_pinned_in_values() {
     assert_eq!(
         unseen_tags(&config, "helm-values/thing/values.yaml", written_out),
         ["helm-values/thing/values.yaml: initContainers.image = v0.1.0"]
+    );
+    // An image written out through the pull-through cache is seen (its depName is the upstream image).
+    let cached = "initContainers:\n  - name: plugin\n    # renovate: datasource=docker depName=ghcr.io/x/plugin\n    image: \"${terraform:registry_host}/github/x/plugin:v0.1.0\"\n";
+    assert_eq!(unseen_tags(&config, "helm-values/thing/values.yaml", cached), Vec::<String>::new());
+    let deps = extract(&config, "helm-values/thing/values.yaml", cached);
+    assert_eq!(
+        deps.iter().map(|d| (d.name.as_str(), d.value.as_str())).collect::<Vec<_>>(),
+        [("ghcr.io/x/plugin", "v0.1.0")]
     );
 }
 
