@@ -4,6 +4,15 @@
 //! the plan creates (`aws_ecr_pull_through_cache_rule`). An image anywhere else crosses the NAT to a
 //! registry nobody scans or keeps, and a repository the plan doesn't make has nothing to pull.
 //!
+//!
+//! The Helm releases the same: every image-valued key of a release's merged values (`registry`,
+//! `imageRegistry`, `repository`, `image`, an image's `name`) is under
+//! `${terraform:registry_host}/<prefix>/` for a prefix of a pull-through cache rule of the plan, the
+//! registry host bound from terraform's output at install. Charts are not rendered here (validate
+//! reaches no chart repository): an image a chart takes from its own defaults, with no key in our
+//! values, is not seen — helm-values/README.md, "Images", lists each release's keys, checked against
+//! the charts' renders.
+//!
 //! Only environments that render their own overlay are checked: `local` renders dev's for the
 //! emulator's account, and `dr` renders production's, whose images are in production's region.
 
@@ -66,6 +75,13 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     if env.overlay != env.name {
         return Vec::new();
     }
+    let mut findings = overlay_images(inputs);
+    findings.extend(release_images(inputs));
+    findings
+}
+
+fn overlay_images(inputs: &Inputs) -> Vec<Finding> {
+    let env = &inputs.env;
     let plan = &inputs.plan;
     let host = format!("{}.dkr.ecr.{}.amazonaws.com", env.account, env.region);
     let repositories: Vec<(&str, &str)> =
@@ -135,9 +151,191 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     findings
 }
 
+/// How the releases' values name the registry: terraform's `registry_host`, bound at install.
+pub const REGISTRY_BINDING: &str = "${terraform:registry_host}";
+
+/// What an image-valued key of a values file holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Part {
+    /// A registry (`registry`, `imageRegistry`): the chart puts the repository after it.
+    Registry,
+    /// A repository or a whole reference (`repository`, `image`, an image `name`); `alone` when
+    /// no `registry` beside it says where a relative one comes from (Docker Hub, or the chart's).
+    Reference { alone: bool },
+}
+
+/// Every image-valued key a release's merged values write: (dotted path, value, what it holds).
+/// A mapping is an image's when its key names one (`image`, `thanosImage`, `initChownData.image`) or
+/// it holds a `repository` with a `tag` or `pullPolicy` (tempo's `tempo:`); templated values (`{{ }}`)
+/// take their image from a key that is checked itself.
+fn value_images(value: &Value, path: &str, in_image: bool, out: &mut Vec<(String, String, Part)>) {
+    match value {
+        Value::Mapping(map) => {
+            let has = |k: &str| map.contains_key(k);
+            let here_image = in_image || (has("repository") && (has("tag") || has("pullPolicy")));
+            for (k, v) in map {
+                let Some(key) = k.as_str() else { continue };
+                let at = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+                match v {
+                    Value::String(text) if text.contains("{{") => {}
+                    Value::String(text) => {
+                        let part = if key == "imageRegistry" || (here_image && key == "registry") {
+                            Some(Part::Registry)
+                        } else if key == "image" || key.ends_with("Image") {
+                            Some(Part::Reference { alone: true })
+                        } else if here_image && (key == "repository" || (key == "name" && text.contains('/'))) {
+                            Some(Part::Reference { alone: !has("registry") })
+                        } else {
+                            None
+                        };
+                        if let Some(part) = part {
+                            out.push((at, text.clone(), part));
+                        }
+                    }
+                    _ => value_images(v, &at, here_image || key.to_ascii_lowercase().contains("image"), out),
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, v) in items.iter().enumerate() {
+                value_images(v, &format!("{path}[{i}]"), in_image, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Why an image-valued key is not under `${terraform:registry_host}/<prefix>/` for one of
+/// `prefixes`, or `None` when it is.
+fn off_cache(value: &str, part: &Part, prefixes: &[&str]) -> Option<String> {
+    let under = |p: &&str| {
+        let root = format!("{REGISTRY_BINDING}/{p}");
+        match part {
+            Part::Registry => value == root || value.starts_with(&format!("{root}/")),
+            Part::Reference { .. } => value.starts_with(&format!("{root}/")),
+        }
+    };
+    if prefixes.iter().any(under) {
+        return None;
+    }
+    let first = value.split('/').next().unwrap_or_default();
+    Some(if first == REGISTRY_BINDING {
+        let prefix = value.split('/').nth(1).unwrap_or_default();
+        format!("the cache has no prefix `{prefix}`")
+    } else if matches!(part, Part::Registry)
+        || (value.contains('/') && (first.contains(['.', ':']) || first == "localhost"))
+    {
+        format!("pulled from {first} directly, across the NAT and unscanned")
+    } else if matches!(part, Part::Reference { alone: true }) {
+        let upstream = if value.contains('/') { "Docker Hub" } else { "Docker Hub's official images" };
+        format!("pulled from {upstream} directly (a reference without a registry), across the NAT and unscanned")
+    } else {
+        return None;
+    })
+}
+
+/// Every image a release's values write is pulled through the plan's pull-through cache.
+fn release_images(inputs: &Inputs) -> Vec<Finding> {
+    let plan = &inputs.plan;
+    let rules: Vec<(&str, &str, &str)> = plan
+        .of_type("aws_ecr_pull_through_cache_rule")
+        .filter_map(|r| {
+            Some((r.text("ecr_repository_prefix")?, r.text("upstream_registry_url").unwrap_or("?"), r.address.as_str()))
+        })
+        .collect();
+    let prefixes: Vec<&str> = rules.iter().map(|(p, _, _)| *p).collect();
+    let made = if rules.is_empty() {
+        "none".to_string()
+    } else {
+        rules.iter().map(|(p, u, a)| format!("{p} ← {u} ({a})")).collect::<Vec<_>>().join(", ")
+    };
+    // The prefix whose upstream a value names, for the advice.
+    let prefix_of = |value: &str| {
+        let host = value.split('/').next().unwrap_or_default();
+        let host = if host == "docker.io" { "registry-1.docker.io" } else { host };
+        rules.iter().find(|(_, u, _)| *u == host).map(|(p, _, _)| {
+            format!(" — write `{REGISTRY_BINDING}/{p}` for `{}`", value.split('/').next().unwrap_or_default())
+        })
+    };
+    let mut findings = Vec::new();
+    for release in &inputs.releases {
+        let mut found = Vec::new();
+        value_images(&release.values, "", false, &mut found);
+        for (path, value, part) in found {
+            if let Some(why) = off_cache(&value, &part, &prefixes) {
+                findings.push(release.finding_at(
+                    &value,
+                    format!(
+                        "`{path}: {value}` is {why}: every image of a release comes through {}'s pull-through cache, `{REGISTRY_BINDING}/<prefix>/<upstream path>` for a prefix of the plan ({}): {made}{}",
+                        inputs.env.name,
+                        plan.path.display(),
+                        prefix_of(&value).unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn offending(values: &str) -> Vec<String> {
+        let value: Value = serde_norway::from_str(values).unwrap();
+        let mut found = Vec::new();
+        value_images(&value, "", false, &mut found);
+        found
+            .into_iter()
+            .filter_map(|(path, v, part)| {
+                off_cache(&v, &part, &["quay", "k8s", "docker-hub"]).map(|why| format!("{path}: {why}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn release_images_through_the_cache_pass() {
+        let values = r#"
+image: {repository: "${terraform:registry_host}/k8s/metrics-server/metrics-server", tag: v1}
+imageRegistry: "${terraform:registry_host}/quay"
+registry: txt
+grafana:
+  image: {registry: "${terraform:registry_host}/docker-hub", repository: grafana/grafana}
+tempo: {registry: "${terraform:registry_host}/docker-hub", repository: grafana/tempo, tag: ""}
+proxy: {image: {name: "${terraform:registry_host}/quay/linkerd/proxy"}}
+controllerImage: "${terraform:registry_host}/quay/linkerd/controller"
+initContainers:
+  - {name: plugin, image: "${terraform:registry_host}/quay/x/plugin:v1"}
+extraContainers:
+  - {name: sidecar, image: "{{ .Values.global.image.repository }}:v1"}
+"#;
+        assert_eq!(offending(values), Vec::<String>::new());
+    }
+
+    #[test]
+    fn release_images_past_the_cache_are_named_with_their_path() {
+        let values = r#"
+image: {repository: registry.k8s.io/metrics-server/metrics-server}
+alertmanager: {alertmanagerSpec: {image: {registry: quay.io, repository: prometheus/alertmanager}}}
+otel: {image: {repository: otel/opentelemetry-collector-k8s, tag: v1}}
+busybox: {initChownData: {image: {registry: "${terraform:registry_host}/dockerhub", repository: library/busybox}}}
+initContainers:
+  - {name: plugin, image: "ghcr.io/x/plugin:v1"}
+  - {name: redis, image: "redis:7"}
+"#;
+        assert_eq!(
+            offending(values),
+            [
+                "image.repository: pulled from registry.k8s.io directly, across the NAT and unscanned",
+                "alertmanager.alertmanagerSpec.image.registry: pulled from quay.io directly, across the NAT and unscanned",
+                "otel.image.repository: pulled from Docker Hub directly (a reference without a registry), across the NAT and unscanned",
+                "busybox.initChownData.image.registry: the cache has no prefix `dockerhub`",
+                "initContainers[0].image: pulled from ghcr.io directly, across the NAT and unscanned",
+                "initContainers[1].image: pulled from Docker Hub's official images directly (a reference without a registry), across the NAT and unscanned",
+            ]
+        );
+    }
 
     #[test]
     fn an_image_reference_is_split_into_registry_and_repository() {

@@ -2,7 +2,9 @@
 //! service of k8s/base/services (immutable tags, scanning, a lifecycle policy), a pull-through cache
 //! rule and an S3 gateway endpoint; and the images contract (`contracts <env>` of `validate`) names
 //! both ends when an overlay's image is in no repository the plan creates, or names a moving tag
-//! (`main`) in a repository whose tags are immutable.
+//! (`main`) in a repository whose tags are immutable. The Helm releases: a values file that points
+//! an image back at its upstream registry is named with the plan's cache prefixes, and `deploy` hands
+//! helm the values bound to terraform's `registry_host` (or stops, naming the file, without it).
 
 use serde_json::Value;
 
@@ -152,6 +154,33 @@ fn images_a_moving_tag_in_a_repository_with_immutable_tags() {
 
 const CERT_MANAGER: &str = "helm-values/cert-manager/values.yaml";
 const CERT_MANAGER_REGISTRY: &str = "imageRegistry: \"${terraform:registry_host}/quay\"";
+
+#[test]
+fn images_a_release_image_pulled_past_the_cache() {
+    let sb = one_change(CERT_MANAGER, CERT_MANAGER_REGISTRY, "imageRegistry: quay.io");
+    finds(
+        &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
+        &[
+            "helm-values/cert-manager/values.yaml:",
+            "release cert-manager: `imageRegistry: quay.io` is pulled from quay.io directly",
+            "dev's pull-through cache, `${terraform:registry_host}/<prefix>/<upstream path>`",
+            "quay ← quay.io (module.stack.module.ecr.aws_ecr_pull_through_cache_rule.this[\"quay\"])",
+            "write `${terraform:registry_host}/quay` for `quay.io`",
+        ],
+    );
+}
+
+#[test]
+fn images_a_release_binding_the_plan_has_no_output_for() {
+    let sb = one_change(CERT_MANAGER, CERT_MANAGER_REGISTRY, "imageRegistry: \"${terraform:registry_hosts}/quay\"");
+    finds(
+        &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
+        &[
+            "helm-values/cert-manager/values.yaml:",
+            "release cert-manager: ${terraform:registry_hosts} can't be bound: the stack has no output `registry_hosts`",
+        ],
+    );
+}
 
 /// The cluster fixture (recording helm) with cert-manager's and the mesh's values naming the registry
 /// host, and terraform's outputs with `registry_host` or without it.
