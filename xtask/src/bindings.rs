@@ -183,17 +183,31 @@ pub fn is_output_reference(b: &Binding) -> bool {
 
 /// A Helm values file's text with each output reference ([`is_output_reference`]) replaced from the
 /// outputs `deploy` recorded at `outputs` (environment `env`); an output missing or null is the error,
-/// naming the file.
-pub fn bind_values(text: &str, file: &Path, outputs: &Path, env: &str) -> Result<String> {
+/// naming the file — with `stand_ins` (the emulator) a null one gets a marked stand-in, and the outputs
+/// that did are returned.
+pub fn bind_values(
+    text: &str,
+    file: &Path,
+    outputs: &Path,
+    env: &str,
+    stand_ins: bool,
+) -> Result<(String, Vec<String>)> {
     let refs: Vec<Binding> = references(text).into_iter().filter(is_output_reference).collect();
     if refs.is_empty() {
-        return Ok(text.to_string());
+        return Ok((text.to_string(), Vec::new()));
     }
     let recorded = Outputs::read(outputs)?;
     let mut bound = text.to_string();
+    let mut stood_in = Vec::new();
     for b in refs {
         let value = match lookup(&recorded, &b.name, b.key.as_deref()) {
             Lookup::Value(v) => v,
+            Lookup::Null if stand_ins => {
+                if !stood_in.contains(&b.target()) {
+                    stood_in.push(b.target());
+                }
+                stand_in(&b)
+            }
             Lookup::Null => bail!(
                 "{}: {} can't be bound: terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
                 file.display(),
@@ -204,7 +218,7 @@ pub fn bind_values(text: &str, file: &Path, outputs: &Path, env: &str) -> Result
         };
         bound = bound.replace(&b.text, &value);
     }
-    Ok(bound)
+    Ok((bound, stood_in))
 }
 
 /// What `local` puts where an output is null because the emulator leaves its resource out.
@@ -286,15 +300,21 @@ mod tests {
         .unwrap();
         let file = Path::new("helm-values/x/values.yaml");
         let text = "image:\n  registry: \"${terraform:registry_host}/quay\"\nscript: printf 's|${terraform:%s}|%s|g' # ${terraform:NAME[.KEY]}\n";
-        let bound = bind_values(text, file, &outputs, "dev").unwrap();
+        let (bound, stood_in) = bind_values(text, file, &outputs, "dev", false).unwrap();
+        assert!(stood_in.is_empty());
         assert_eq!(
             bound,
             "image:\n  registry: \"1.dkr.ecr.us-east-1.amazonaws.com/quay\"\nscript: printf 's|${terraform:%s}|%s|g' # ${terraform:NAME[.KEY]}\n"
         );
-        let err = bind_values("a: ${terraform:cache_endpoint}\n", file, &outputs, "dev").unwrap_err().to_string();
+        let err =
+            bind_values("a: ${terraform:cache_endpoint}\n", file, &outputs, "dev", false).unwrap_err().to_string();
         assert!(err.starts_with("helm-values/x/values.yaml: ${terraform:cache_endpoint} can't be bound: terraform output `cache_endpoint` is null in `dev`"), "{err}");
-        let err = bind_values("a: ${terraform:nope}\n", file, &outputs, "dev").unwrap_err().to_string();
+        let err = bind_values("a: ${terraform:nope}\n", file, &outputs, "dev", true).unwrap_err().to_string();
         assert!(err.contains("terraform has no output `nope`"), "{err}");
+        // On the emulator a null output gets the marked stand-in, and is named.
+        let (bound, stood_in) = bind_values("a: ${terraform:cache_endpoint}\n", file, &outputs, "local", true).unwrap();
+        assert_eq!(bound, "a: xtask-stand-in.cache-endpoint.emulator-omits.invalid\n");
+        assert_eq!(stood_in, ["cache_endpoint"]);
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -29,7 +29,8 @@ fn bound_values_dir(ctx: &Context, target: &Target, release: &Release) -> std::p
 /// Writes the bound copies of a release's values files (each `${terraform:NAME}` from the recorded outputs).
 fn bind_release_values(ctx: &Context, target: &Target, release: &Release) -> Result<()> {
     let dir = bound_values_dir(ctx, target, release);
-    release.bind_values(&ctx.root, &target.env.overlay, &dir, &target.outputs_file(), &target.env.name)
+    release.bind_values(&ctx.root, &target.env.overlay, &dir, &target.outputs_file(), &target.env.name, false)?;
+    Ok(())
 }
 
 /// `kubectl apply` of the CRDs a release's chart keeps in `crds/` (written first to `crds_file`).
@@ -388,7 +389,29 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
             if let Some(first) = findings.first() {
                 anyhow::bail!("{} problem(s) in the release list, first: {first}", findings.len());
             }
-            c.note(format!("{count} releases checked, not installed"));
+            // Their values bound as deploy binds them (the registry host…), null outputs stood in for.
+            let mut stood_in: Vec<String> = Vec::new();
+            for release in releases::ordered(&ctx.root, &target.env.overlay)? {
+                let dir = bound_values_dir(ctx, target, &release);
+                let stood = release.bind_values(
+                    &ctx.root,
+                    &target.env.overlay,
+                    &dir,
+                    &target.outputs_file(),
+                    &target.env.name,
+                    true,
+                )?;
+                for s in stood {
+                    if !stood_in.contains(&s) {
+                        stood_in.push(s);
+                    }
+                }
+            }
+            let stand_ins = match stood_in.is_empty() {
+                true => String::new(),
+                false => format!("; null on the emulator, so bound to a marked stand-in: {}", stood_in.join(", ")),
+            };
+            c.note(format!("{count} releases checked and their values bound, not installed{stand_ins}"));
             Ok(())
         },
     )

@@ -226,6 +226,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                         &bound_dir,
                         &target.outputs_file(),
                         &target.env.name,
+                        false,
                     )?;
                     let endpoint = target.endpoint(ctx)?;
                     let identity = fetch(c, ctx, target, endpoint.as_deref())?;
@@ -244,6 +245,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                         &bound_dir,
                         &target.outputs_file(),
                         &target.env.name,
+                        false,
                     )?;
                     c.run(&install)
                 },

@@ -171,22 +171,38 @@ impl Release {
     }
 
     /// Writes the bound copy of each values file that names a terraform output, from the outputs
-    /// recorded at `outputs` (environment `env_name`, values of `env`).
-    pub fn bind_values(&self, root: &Path, env: &str, bound_dir: &Path, outputs: &Path, env_name: &str) -> Result<()> {
+    /// recorded at `outputs` (environment `env_name`, values of `env`); with `stand_ins` (the emulator)
+    /// a null output is bound to a marked stand-in, and the outputs that were are returned.
+    pub fn bind_values(
+        &self,
+        root: &Path,
+        env: &str,
+        bound_dir: &Path,
+        outputs: &Path,
+        env_name: &str,
+        stand_ins: bool,
+    ) -> Result<Vec<String>> {
         use anyhow::Context as _;
         let what = || format!("release {} takes terraform outputs in its values", self.name);
+        let mut stood_in: Vec<String> = Vec::new();
         for file in self.values_files(root, env) {
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
             if !binds(&text) {
                 continue;
             }
             let shown = file.strip_prefix(root).unwrap_or(&file);
-            let bound = crate::bindings::bind_values(&text, shown, outputs, env_name).with_context(what)?;
+            let (bound, stood) =
+                crate::bindings::bind_values(&text, shown, outputs, env_name, stand_ins).with_context(what)?;
+            for s in stood {
+                if !stood_in.contains(&s) {
+                    stood_in.push(s);
+                }
+            }
             std::fs::create_dir_all(bound_dir)?;
             let to = bound_dir.join(file.file_name().unwrap_or_default());
             std::fs::write(&to, bound).map_err(|e| anyhow::anyhow!("writing {}: {e}", to.display()))?;
         }
-        Ok(())
+        Ok(stood_in)
     }
 
     pub fn is_mesh(&self) -> bool {
