@@ -26,13 +26,6 @@ fn bound_values_dir(ctx: &Context, target: &Target, release: &Release) -> std::p
     release.bound_dir(&ctx.work, &target.env.name)
 }
 
-/// Writes the bound copies of a release's values files (each `${terraform:NAME}` from the recorded outputs).
-fn bind_release_values(ctx: &Context, target: &Target, release: &Release) -> Result<()> {
-    let dir = bound_values_dir(ctx, target, release);
-    release.bind_values(&ctx.root, &target.env.overlay, &dir, &target.outputs_file(), &target.env.name, false)?;
-    Ok(())
-}
-
 /// `kubectl apply` of the CRDs a release's chart keeps in `crds/` (written first to `crds_file`).
 fn crds_apply(ctx: &Context, target: &Target, release: &Release) -> Cmd {
     Tools::new(ctx)
@@ -74,7 +67,7 @@ pub fn install_release(
     for name in release.set_from_terraform.values() {
         target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
     }
-    bind_release_values(ctx, target, release)?;
+    target.bind_release_values(release, false)?;
     if release.crds_folder {
         let crds = c.output(&release.show_crds(Tools::new(ctx).cmd(tools::HELM)))?;
         if k8s::parse(&crds)?.is_empty() {
@@ -392,15 +385,7 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
             // Their values bound as deploy binds them (the registry host…), null outputs stood in for.
             let mut stood_in: Vec<String> = Vec::new();
             for release in releases::ordered(&ctx.root, &target.env.overlay)? {
-                let dir = bound_values_dir(ctx, target, &release);
-                let stood = release.bind_values(
-                    &ctx.root,
-                    &target.env.overlay,
-                    &dir,
-                    &target.outputs_file(),
-                    &target.env.name,
-                    true,
-                )?;
+                let stood = target.bind_release_values(&release, true)?;
                 for s in stood {
                     if !stood_in.contains(&s) {
                         stood_in.push(s);

@@ -220,14 +220,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 format!("helm {} {} (with the trust anchor on stdin)", release.chart, release.version),
                 vec![shown],
                 move |c| {
-                    release.bind_values(
-                        &ctx.root,
-                        &target.env.overlay,
-                        &bound_dir,
-                        &target.outputs_file(),
-                        &target.env.name,
-                        false,
-                    )?;
+                    target.bind_release_values(&release, false)?;
                     let endpoint = target.endpoint(ctx)?;
                     let identity = fetch(c, ctx, target, endpoint.as_deref())?;
                     c.run(&install.clone().args(["-f", "-"]).stdin_secret(identity_values(&identity)))
@@ -239,14 +232,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 format!("helm {} {}", release.chart, release.version),
                 vec![install.clone()],
                 move |c| {
-                    release.bind_values(
-                        &ctx.root,
-                        &target.env.overlay,
-                        &bound_dir,
-                        &target.outputs_file(),
-                        &target.env.name,
-                        false,
-                    )?;
+                    target.bind_release_values(&release, false)?;
                     c.run(&install)
                 },
             ));
