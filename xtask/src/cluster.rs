@@ -67,7 +67,7 @@ pub fn install_release(
     for name in release.set_from_terraform.values() {
         target.output(name).with_context(|| format!("release {} takes terraform outputs", release.name))?;
     }
-    target.bind_release_values(release, false)?;
+    release.bind_values(ctx, target, false)?;
     if release.crds_folder {
         let crds = c.output(&release.show_crds(Tools::new(ctx).cmd(tools::HELM)))?;
         if k8s::parse(&crds)?.is_empty() {
@@ -385,7 +385,7 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
             // Their values bound as deploy binds them (the registry host…), null outputs stood in for.
             let mut stood_in: Vec<String> = Vec::new();
             for release in releases::ordered(&ctx.root, &target.env.overlay)? {
-                let stood = target.bind_release_values(&release, true)?;
+                let stood = release.bind_values(ctx, target, true)?;
                 for s in stood {
                     if !stood_in.contains(&s) {
                         stood_in.push(s);

@@ -232,14 +232,6 @@ impl Target {
         Ok(serde_json::from_str::<Outputs>(&json).map(|o| o.0.len()).unwrap_or(0))
     }
 
-    /// Writes the bound copies of `release`'s values files for this environment (each
-    /// `${terraform:NAME}` from the recorded outputs; with `stand_ins`, the emulator, a null output
-    /// stood in for) and returns the outputs that were stood in for.
-    pub fn bind_release_values(&self, release: &crate::releases::Release, stand_ins: bool) -> Result<Vec<String>> {
-        let dir = release.bound_dir(&self.work, &self.env.name);
-        release.bind_values(&self.root, &self.env.overlay, &dir, &self.outputs_file(), &self.env.name, stand_ins)
-    }
-
     /// The project-local kubeconfig for this environment's cluster.
     pub fn kubeconfig(&self) -> PathBuf {
         self.work.join("kube").join(format!("{}.config", self.label()))

@@ -220,7 +220,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 format!("helm {} {} (with the trust anchor on stdin)", release.chart, release.version),
                 vec![shown],
                 move |c| {
-                    target.bind_release_values(&release, false)?;
+                    release.bind_values(ctx, target, false)?;
                     let endpoint = target.endpoint(ctx)?;
                     let identity = fetch(c, ctx, target, endpoint.as_deref())?;
                     c.run(&install.clone().args(["-f", "-"]).stdin_secret(identity_values(&identity)))
@@ -232,7 +232,7 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
                 format!("helm {} {}", release.chart, release.version),
                 vec![install.clone()],
                 move |c| {
-                    target.bind_release_values(&release, false)?;
+                    release.bind_values(ctx, target, false)?;
                     c.run(&install)
                 },
             ));

@@ -8,9 +8,11 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::context::Context;
 use crate::engine::Cmd;
 use crate::error::{line_of, usage};
 use crate::finding::Finding;
+use crate::target::Target;
 
 mod namespaces;
 use namespaces::check_namespaces;
@@ -170,19 +172,15 @@ impl Release {
             .collect()
     }
 
-    /// Writes the bound copy of each values file that names a terraform output, from the outputs
-    /// recorded at `outputs` (environment `env_name`, values of `env`); with `stand_ins` (the emulator)
-    /// a null output is bound to a marked stand-in, and the outputs that were are returned.
-    pub fn bind_values(
-        &self,
-        root: &Path,
-        env: &str,
-        bound_dir: &Path,
-        outputs: &Path,
-        env_name: &str,
-        stand_ins: bool,
-    ) -> Result<Vec<String>> {
+    /// Writes the bound copy of each of this release's values files that names a terraform output
+    /// for `target`, into [`Release::bound_dir`], from the outputs its `outputs` step recorded; with
+    /// `stand_ins` (the emulator) a null output is bound to a marked stand-in, and the outputs that
+    /// were are returned. The one place a release's values are bound (deploy, mesh install, local).
+    pub fn bind_values(&self, ctx: &Context, target: &Target, stand_ins: bool) -> Result<Vec<String>> {
         use anyhow::Context as _;
+        let (root, env, env_name) = (&ctx.root, &target.env.overlay, &target.env.name);
+        let bound_dir = &self.bound_dir(&ctx.work, env_name);
+        let outputs = &target.outputs_file();
         let what = || format!("release {} takes terraform outputs in its values", self.name);
         let mut stood_in: Vec<String> = Vec::new();
         for file in self.values_files(root, env) {

@@ -114,6 +114,8 @@ fn small_local() -> Sandbox {
     // so the copy's bindings are replaced by literal stand-ins (the binding itself is tested in
     // tests/suite/cluster.rs and end to end in tests/suite/e2e.rs).
     unbind(&root.join("k8s"));
+    // So do the releases' values: they name the registry host the pull-through cache serves.
+    unbind(&root.join("helm-values"));
     // The dev overlay's Kubernetes version is read from dev's root.
     let dev = root.join("terraform/environments/dev");
     std::fs::create_dir_all(&dev).unwrap();
