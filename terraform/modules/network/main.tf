@@ -336,38 +336,52 @@ resource "aws_vpc_security_group_egress_rule" "nodes" {
   ip_protocol       = "-1"
 }
 
-resource "aws_security_group" "database" {
-  #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
-  name        = "${local.name}-database"
-  description = "PostgreSQL from the nodes"
-  vpc_id      = aws_vpc.this.id
-  tags        = merge(var.tags, { Name = "${local.name}-database" })
+# The data tier: one group per store, each admitting the nodes' group on its port and nothing else.
+locals {
+  data_tier = {
+    database = { engine = "PostgreSQL", port = 5432 }
+    cache    = { engine = "Redis", port = 6379 }
+  }
 }
 
-resource "aws_vpc_security_group_ingress_rule" "database" {
+resource "aws_security_group" "data" {
+  #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
+  for_each    = local.data_tier
+  name        = "${local.name}-${each.key}"
+  description = "${each.value.engine} from the nodes"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${local.name}-${each.key}" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "data" {
   #checkov:skip=CKV_AWS_23:The emulator the local environment is tested on drops the description of rules that reference a security group, so one would show as drift on every plan; the security group description names the rule.
-  security_group_id            = aws_security_group.database.id
+  for_each                     = local.data_tier
+  security_group_id            = aws_security_group.data[each.key].id
   referenced_security_group_id = aws_security_group.nodes.id
   ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
+  from_port                    = each.value.port
+  to_port                      = each.value.port
 }
 
-resource "aws_security_group" "cache" {
-  #checkov:skip=CKV2_AWS_5:Attached outside this module: the cluster group by the eks module, the database and cache groups by their modules, the load-balancer group by the ingress controller's load balancer.
-  name        = "${local.name}-cache"
-  description = "Redis from the nodes"
-  vpc_id      = aws_vpc.this.id
-  tags        = merge(var.tags, { Name = "${local.name}-cache" })
+# The stores' groups were one resource each before: applied stacks keep them.
+moved {
+  from = aws_security_group.database
+  to   = aws_security_group.data["database"]
 }
 
-resource "aws_vpc_security_group_ingress_rule" "cache" {
-  #checkov:skip=CKV_AWS_23:The emulator the local environment is tested on drops the description of rules that reference a security group, so one would show as drift on every plan; the security group description names the rule.
-  security_group_id            = aws_security_group.cache.id
-  referenced_security_group_id = aws_security_group.nodes.id
-  ip_protocol                  = "tcp"
-  from_port                    = 6379
-  to_port                      = 6379
+moved {
+  from = aws_security_group.cache
+  to   = aws_security_group.data["cache"]
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.database
+  to   = aws_vpc_security_group_ingress_rule.data["database"]
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.cache
+  to   = aws_vpc_security_group_ingress_rule.data["cache"]
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -44,8 +44,8 @@ output "security_group_ids" {
     alb      = aws_security_group.alb.id
     cluster  = aws_security_group.cluster.id
     nodes    = aws_security_group.nodes.id
-    database = aws_security_group.database.id
-    cache    = aws_security_group.cache.id
+    database = aws_security_group.data["database"].id
+    cache    = aws_security_group.data["cache"].id
   }
 }
 

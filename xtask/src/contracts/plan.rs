@@ -396,8 +396,10 @@ impl Plan {
             let named: Vec<&String> = refs
                 .iter()
                 .filter(|r| {
+                    // Named like the entry (`aws_security_group.nodes`) or its instance of that key
+                    // (`aws_security_group.data["database"]`).
                     entry.as_ref().is_some_and(|e| {
-                        r.split('.').nth(1).is_some_and(|n| n.starts_with(e.as_str()) && n.len() == e.len())
+                        r.split('.').nth(1).is_some_and(|n| n == e || n.ends_with(&format!("[\"{e}\"]")))
                     })
                 })
                 .collect();

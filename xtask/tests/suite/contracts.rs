@@ -201,8 +201,8 @@ fn dns_an_ingress_host_outside_the_environments_zone() {
 fn network_the_database_group_admits_the_nodes_on_another_port() {
     let sb = one_change(
         "terraform/modules/network/main.tf",
-        "  from_port                    = 5432\n  to_port                      = 5432\n",
-        "  from_port                    = 5433\n  to_port                      = 5433\n",
+        "database = { engine = \"PostgreSQL\", port = 5432 }",
+        "database = { engine = \"PostgreSQL\", port = 5433 }",
     );
     let out = sb.run(&["validate", "--only", "contracts dev"]);
     assert!(out.stdout().contains("dev: made ("), "{}", out.stdout());
@@ -210,7 +210,7 @@ fn network_the_database_group_admits_the_nodes_on_another_port() {
         &out,
         &[
             "terraform/modules/network/main.tf:",
-            "module.stack.module.network.aws_security_group.database: the PostgreSQL group of module.stack.module.database.aws_db_instance.primary admits none of the groups the nodes carry",
+            "module.stack.module.network.aws_security_group.data[\"database\"]: the PostgreSQL group of module.stack.module.database.aws_db_instance.primary admits none of the groups the nodes carry",
             "on TCP 5432",
         ],
     );

@@ -38,7 +38,7 @@ run "subnets_inside_the_vpc_plan" {
 
   # The data tier admits the group the nodes carry, and only that one.
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.database.referenced_security_group_id == aws_security_group.nodes.id && aws_vpc_security_group_ingress_rule.cache.referenced_security_group_id == aws_security_group.nodes.id
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.data : r.referenced_security_group_id == aws_security_group.nodes.id]) && length(aws_vpc_security_group_ingress_rule.data) == 2
     error_message = "the database and cache groups must admit the nodes' group"
   }
 }
