@@ -222,3 +222,72 @@ fn delivery_a_repository_credential_not_from_an_external_secret() {
         &["Application argocd/authorworks: reads https://github.com/authorworks/authorworks-infra.git, but no ExternalSecret in the Argo CD root makes its repository credential"],
     );
 }
+
+/// Every object `kubectl kustomize` renders from a directory of the repository (the pinned kubectl).
+fn rendered(dir: &str) -> Vec<serde_norway::Value> {
+    use serde::Deserialize;
+    let out = std::process::Command::new(repo_root().join(".tools/bin/kubectl"))
+        .args(["kustomize", &repo_root().join(dir).display().to_string()])
+        .output()
+        .expect("the pinned kubectl (cargo xtask tools install)");
+    assert!(out.status.success(), "{dir}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| serde_norway::Value::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn at<'a>(v: &'a serde_norway::Value, path: &[&str]) -> Option<&'a serde_norway::Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k))
+}
+
+/// The repository's own overlays, rendered: each environment's Argo CD root holds an AppProject and
+/// the root Applications; every service of k8s/base/services rolls out as a canary through the
+/// mesh's HTTPRoute with analysis in production, blue-green with a pre-promotion analysis in staging,
+/// and as the plain Deployment's rolling update in dev.
+#[test]
+fn the_repositorys_overlays_roll_out_each_service_as_its_environment_should() {
+    let services: Vec<String> = std::fs::read_dir(repo_root().join("k8s/base/services"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(services.len() >= 8, "{services:?}");
+    for env in ["dev", "staging", "production"] {
+        let root = rendered(&format!("k8s/overlays/{env}/argocd"));
+        let kinds: Vec<&str> = root.iter().filter_map(|o| o.get("kind").and_then(|k| k.as_str())).collect();
+        assert!(kinds.contains(&"AppProject") && kinds.contains(&"Application"), "{env}'s Argo CD root: {kinds:?}");
+        let overlay = rendered(&format!("k8s/overlays/{env}"));
+        for service in &services {
+            let rollout = overlay.iter().find(|o| {
+                o.get("kind").and_then(|k| k.as_str()) == Some("Rollout")
+                    && at(o, &["metadata", "name"]).and_then(|n| n.as_str()) == Some(service)
+            });
+            let strategy = rollout.and_then(|r| at(r, &["spec", "strategy"]));
+            match env {
+                "dev" => assert!(rollout.is_none(), "dev: {service} rolls out as a plain Deployment"),
+                "staging" => {
+                    let analysis = strategy.and_then(|s| at(s, &["blueGreen", "prePromotionAnalysis", "templates"]));
+                    assert!(
+                        analysis.is_some(),
+                        "staging: {service} is blue-green with a pre-promotion analysis: {strategy:?}"
+                    );
+                }
+                _ => {
+                    let canary = strategy.and_then(|s| s.get("canary"));
+                    let templates = canary.and_then(|c| at(c, &["analysis", "templates"]));
+                    let route = canary
+                        .and_then(|c| at(c, &["trafficRouting", "plugins", "argoproj-labs/gatewayAPI", "httpRoute"]));
+                    let steps =
+                        canary.and_then(|c| c.get("steps")).and_then(|s| s.as_sequence()).cloned().unwrap_or_default();
+                    let paused = steps.iter().any(|s| s.get("pause").is_some());
+                    let weighted = steps.iter().any(|s| s.get("setWeight").is_some());
+                    assert!(
+                        templates.is_some() && route.is_some() && paused && weighted,
+                        "production: {service} is a canary through the mesh's HTTPRoute with weighted, paused steps and analysis: {strategy:?}"
+                    );
+                }
+            }
+        }
+    }
+}
