@@ -2,7 +2,8 @@
 //! template's Prometheus query reads only metrics this stack's mesh produces (Linkerd's proxies,
 //! scraped through the control plane's PodMonitor), its Services and HTTPRoute exist; and where Argo
 //! CD runs, each Application points at a path of this repository and a destination its AppProject
-//! allows, and its repository's credential comes from an ExternalSecret.
+//! allows, and its repository's credential comes from an ExternalSecret; the Argo CD server is not
+//! published to the internet without single sign-on.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +25,7 @@ pub const MESH_METRICS: &[&str] = &[
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let mut findings = rollouts(inputs);
+    findings.extend(server_exposure(inputs));
     if let Some(root) = &inputs.gitops {
         findings.extend(applications(inputs, root));
     }
@@ -252,6 +254,50 @@ fn applications(inputs: &Inputs, root: &Overlay) -> Vec<Finding> {
                 gitops::APP
             ),
         ));
+    }
+    findings
+}
+
+/// The Argo CD server reaches the internet only behind single sign-on (argo-helm's argo-cd chart,
+/// `server.*` at the pinned 10.1.1): an Ingress or gRPC Ingress must be internal or authenticate at
+/// the ALB (`alb.ingress.kubernetes.io/scheme: internal`, or `auth-type: oidc|cognito`; AWS Load
+/// Balancer Controller, "Ingress annotations"); a Gateway API route is published by a Gateway this
+/// stack doesn't run, so it is refused; a LoadBalancer Service must be internal. Argo CD's admin
+/// login is a shared password, not single sign-on.
+fn server_exposure(inputs: &Inputs) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for release in inputs.releases.iter().filter(|r| r.release.chart == "argo-cd") {
+        let annotation = |path: &str, key: &str| {
+            release.value(&format!("{path}.annotations")).and_then(|a| a.get(key)).and_then(Value::as_str)
+        };
+        let enabled = |path: &str| release.value(&format!("{path}.enabled")).and_then(Value::as_bool) == Some(true);
+        let mut refuse = |path: &str, why: &str| {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            findings.push(release.finding_at(
+                &format!("{key}:"),
+                format!("`{path}` publishes the Argo CD server {why}: keep it private (cargo xtask tunnel) or put the ALB's OIDC in front"),
+            ));
+        };
+        for path in ["server.ingress", "server.ingressGrpc"] {
+            let internal = annotation(path, "alb.ingress.kubernetes.io/scheme") == Some("internal");
+            let sso = matches!(annotation(path, "alb.ingress.kubernetes.io/auth-type"), Some("oidc" | "cognito"));
+            if enabled(path) && !internal && !sso {
+                refuse(path, "with neither `alb.ingress.kubernetes.io/scheme: internal` nor `alb.ingress.kubernetes.io/auth-type: oidc`");
+            }
+        }
+        for path in ["server.httproute", "server.grpcroute"] {
+            if enabled(path) {
+                refuse(path, "through a Gateway, which this stack doesn't run and which has no single sign-on");
+            }
+        }
+        if release.value("server.service.type").and_then(Value::as_str) == Some("LoadBalancer")
+            && annotation("server.service", "service.beta.kubernetes.io/aws-load-balancer-scheme") != Some("internal")
+        {
+            refuse(
+                "server.service",
+                "as a LoadBalancer without `service.beta.kubernetes.io/aws-load-balancer-scheme: internal`",
+            );
+        }
     }
     findings
 }

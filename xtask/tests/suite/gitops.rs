@@ -223,6 +223,28 @@ fn delivery_a_repository_credential_not_from_an_external_secret() {
     );
 }
 
+#[test]
+fn delivery_the_argo_cd_server_published_without_single_sign_on() {
+    let line = std::fs::read_to_string(repo_root().join("helm-values/argo-cd/values.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l == "  ingress:")
+        .expect("server.ingress in argo-cd's values")
+        + 1;
+    let sb = one_change(
+        "helm-values/argo-cd/values.yaml",
+        "  ingress:\n    enabled: false",
+        "  ingress:\n    enabled: true",
+    );
+    finds(
+        &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
+        &[
+            &format!("helm-values/argo-cd/values.yaml:{line}:"),
+            "release argo-cd: `server.ingress` publishes the Argo CD server with neither `alb.ingress.kubernetes.io/scheme: internal` nor `alb.ingress.kubernetes.io/auth-type: oidc`",
+        ],
+    );
+}
+
 /// Every object `kubectl kustomize` renders from a directory of the repository (the pinned kubectl).
 fn rendered(dir: &str) -> Vec<serde_norway::Value> {
     use serde::Deserialize;
