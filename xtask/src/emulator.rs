@@ -127,8 +127,8 @@ pub fn ensure(ctx: &Context, tools: &Tools, port: Option<u16>, c: &mut StepCtx) 
     std::fs::write(state_path(ctx), serde_json::to_string(&running)?).context("writing the emulator state")?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !answers(port) {
-        if !is_alive(running.pid) || Instant::now() > deadline {
-            signal(running.pid, libc::SIGKILL);
+        if !crate::engine::alive(running.pid) || Instant::now() > deadline {
+            crate::engine::signal_group(running.pid, libc::SIGKILL);
             let _ = std::fs::remove_file(state_path(ctx));
             let log = std::fs::read_to_string(log_path(ctx)).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
@@ -159,35 +159,21 @@ pub fn stop(ctx: &Context) -> Result<Option<Running>> {
         return Ok(None);
     }
     crate::watchdog::unwatch(); // faults: stopped on purpose
-    signal(state.pid, libc::SIGTERM);
+    crate::engine::signal_group(state.pid, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while is_alive(state.pid) && Instant::now() < deadline {
+    while crate::engine::alive(state.pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    if is_alive(state.pid) {
-        signal(state.pid, libc::SIGKILL);
+    if crate::engine::alive(state.pid) {
+        crate::engine::signal_group(state.pid, libc::SIGKILL);
     }
     std::fs::remove_file(&path).ok();
     Ok(Some(state))
 }
 
-fn signal(pid: u32, sig: libc::c_int) {
-    // SAFETY: kill(2) on the process group the emulator leads (it was started with its own group).
-    unsafe {
-        libc::kill(-(pid as libc::pid_t), sig);
-    }
-}
-
-/// Alive and not a zombie.
-fn is_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
-        .unwrap_or(false)
-}
-
 /// The pid is alive and is a moto server (a recycled pid is never signalled).
 fn is_emulator_process(pid: u32) -> bool {
-    is_alive(pid)
+    crate::engine::alive(pid)
         && std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|c| String::from_utf8_lossy(&c).contains(tools::EMULATOR.bin))
             .unwrap_or(false)

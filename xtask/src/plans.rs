@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::engine::Cmd;
 use crate::target::Target;
-use crate::terraform::{tf_dir, tree_files};
+use crate::terraform::{tf_dir, tree_files, TfFile};
 use crate::{context::Context, emulator, shell};
 
 /// Where the key of an emulated plan is kept.
@@ -43,17 +43,14 @@ pub fn key(ctx: &Context, target: &Target) -> Result<String> {
     Ok(crate::digest::hex(ctx_hash.finish().as_ref()))
 }
 
-/// The names of the `variable` blocks of a root module.
+/// The names of the `variable` blocks of a root module (a file that doesn't parse declares none here:
+/// terraform's own validate names it).
 fn declared_variables(dir: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        for line in text.lines() {
-            if let Some(rest) = line.trim_start().strip_prefix("variable \"") {
-                names.extend(rest.split('"').next().map(str::to_string));
-            }
-        }
-    }
+    let mut names: Vec<String> = crate::terraform::tf_files(dir)
+        .iter()
+        .filter_map(|f| TfFile::read(f).ok())
+        .flat_map(|f| f.blocks("variable").map(|(name, _, _)| name).collect::<Vec<_>>())
+        .collect();
     names.sort();
     names.dedup();
     names

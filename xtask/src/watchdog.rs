@@ -30,7 +30,7 @@ pub fn unwatch() {
 pub fn tripped() -> Option<RunAgain> {
     let mut watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
     let w = (*watched)?;
-    if alive(w.pid) {
+    if crate::engine::alive(w.pid) {
         return None;
     }
     *watched = None;
@@ -40,11 +40,4 @@ pub fn tripped() -> Option<RunAgain> {
          emulator and deploys from nothing",
         w.pid, w.port
     )))
-}
-
-/// Alive and not a zombie (the emulator this process started stays its child until reaped).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
-        .unwrap_or(false)
 }

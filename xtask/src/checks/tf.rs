@@ -162,20 +162,16 @@ pub(super) fn module_tests(ctx: &Context, dir: &Path, name: &str) -> Result<Vec<
 /// What `init` depends on: the lock file and every module source and provider requirement in the tree.
 fn init_stamp(root: &Path, dir: &Path) -> String {
     let mut parts = vec![std::fs::read_to_string(dir.join(".terraform.lock.hcl")).unwrap_or_default()];
-    let mut stack = vec![terraform::tf_dir(root)];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "tf") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                parts.extend(
-                    text.lines()
-                        .filter(|l| l.trim_start().starts_with("source") || l.contains("version"))
-                        .map(|l| format!("{}:{l}", path.display())),
-                );
-            }
+    // The tree's files as the scratch copies and the plans' key select them; of each `.tf` file the
+    // lines that can change what init fetches (module sources, provider and module versions).
+    for path in terraform::tree_files(&terraform::tf_dir(root)).unwrap_or_default() {
+        if path.extension().is_some_and(|x| x == "tf") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            parts.extend(
+                text.lines()
+                    .filter(|l| l.trim_start().starts_with("source") || l.contains("version"))
+                    .map(|l| format!("{}:{l}", path.display())),
+            );
         }
     }
     parts.sort();

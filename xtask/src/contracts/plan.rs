@@ -433,12 +433,14 @@ impl Plan {
     /// Where a resource is written: the file and line of its `resource`/`data` block.
     pub fn location(&self, r: &Resource) -> (PathBuf, Option<usize>) {
         let dir = self.module_dir(&r.module);
-        let head = format!("{} \"{}\" \"{}\"", if r.data { "data" } else { "resource" }, r.kind, r.name);
-        let found = self.memo(format!("location {} {head}", dir.display()), || {
+        let ident = if r.data { "data" } else { "resource" };
+        let found = self.memo(format!("location {} {ident} {} {}", dir.display(), r.kind, r.name), || {
             for file in crate::terraform::tf_files(&dir) {
-                let text = std::fs::read_to_string(&file).unwrap_or_default();
-                if let Some(i) = text.lines().position(|l| l.trim_start().starts_with(&head)) {
-                    return Some(format!("{}\n{}", i + 1, file.display()));
+                let Ok(tf) = crate::terraform::TfFile::read(&file) else { continue };
+                let named = |b: &hcl_edit::structure::Block| b.labels.get(1).is_some_and(|l| l.as_str() == r.name);
+                let line = tf.blocks(ident).find(|(kind, b, _)| kind == &r.kind && named(b)).map(|(_, _, line)| line);
+                if let Some(line) = line {
+                    return Some(format!("{line}\n{}", file.display()));
                 }
             }
             None

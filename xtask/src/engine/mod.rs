@@ -24,5 +24,6 @@ mod ui;
 pub use cmd::{quote, Cmd};
 pub use hooks::{install, say, Hooks};
 pub use pipeline::{Pipeline, RunArgs, Workspace};
+pub use signals::{alive, signal_group};
 pub use step::{Step, StepCtx};
 pub use ui::{human, Mode, Ui};

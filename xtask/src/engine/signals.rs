@@ -43,9 +43,17 @@ pub fn interrupts_received() -> usize {
     INTERRUPTS.load(Ordering::SeqCst)
 }
 
-pub(super) fn signal_group(pid: u32, signal: libc::c_int) {
+/// Signals the process group `pid` leads (a tool, or the emulator, each started in its own group).
+pub fn signal_group(pid: u32, signal: libc::c_int) {
     // SAFETY: kill(2) with a negative pid signals the process group the tool leads; no memory involved.
     unsafe {
         libc::kill(-(pid as libc::pid_t), signal);
     }
+}
+
+/// Whether `pid` is alive and not a zombie (a process this one started stays its child until reaped).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
 }

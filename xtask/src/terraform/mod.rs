@@ -228,19 +228,12 @@ pub fn emulator_override(source: &Path, endpoint: &str, local_state: Option<Path
 /// Copies a directory tree: the files [`tree_files`] selects.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let path = entry.path();
-        let is_dir = path.is_dir();
-        if !selected(&name.to_string_lossy(), is_dir) {
-            continue;
+    for file in tree_files(from)? {
+        let dest = to.join(file.strip_prefix(from).unwrap_or(&file));
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        if is_dir {
-            copy_tree(&path, &to.join(&name))?;
-        } else {
-            std::fs::copy(&path, to.join(&name)).with_context(|| format!("copying {}", path.display()))?;
-        }
+        std::fs::copy(&file, &dest).with_context(|| format!("copying {}", file.display()))?;
     }
     Ok(())
 }
@@ -326,4 +319,29 @@ pub fn stack_argument(root: &Path, env: &str, name: &str) -> Result<Option<hcl_e
         .filter(|(label, ..)| label == "stack")
         .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block's line is its own first line, not that of the comments or blank lines above it (the
+    /// contracts' findings point there).
+    #[test]
+    fn a_blocks_line_is_where_its_header_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("main.tf");
+        std::fs::write(
+            &path,
+            "variable \"a\" {}\n\n# what b is\n# and why\nresource \"aws_s3_bucket\" \"b\" {\n  # inside\n  bucket = \"x\"\n}\n",
+        )
+        .unwrap();
+        let tf = TfFile::read(&path).unwrap();
+        let found: Vec<(String, usize)> = tf.blocks("resource").map(|(kind, _, line)| (kind, line)).collect();
+        assert_eq!(found, [("aws_s3_bucket".to_string(), 5)]);
+        assert_eq!(
+            tf.blocks("variable").map(|(name, _, line)| (name, line)).collect::<Vec<_>>(),
+            [("a".to_string(), 1)]
+        );
+    }
 }
