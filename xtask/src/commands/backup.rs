@@ -13,7 +13,7 @@ use crate::{context::Context, steps};
 pub fn run(ctx: &Context, args: BackupArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     let made = std::cell::RefCell::new(String::new());
-    let mut pipeline = Pipeline::new(ctx, format!("backup {}", target.env.name));
+    let mut pipeline = Pipeline::new(ctx, format!("backup {}", target.env.name), target.env.name.as_str());
     rds::backup::steps(ctx, &target, &mut pipeline, &made, args.retention_days);
     pipeline.run(&args.run)
 }
@@ -42,7 +42,7 @@ pub fn run_drill(ctx: &Context, args: DrillArgs) -> Result<()> {
             }
         },
     };
-    let mut pipeline = Pipeline::new(ctx, format!("restore-drill {}", target.env.name));
+    let mut pipeline = Pipeline::new(ctx, format!("restore-drill {}", target.env.name), target.env.name.as_str());
     steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(rds::drill::drill_step(ctx, &target, region, args.db_subnet_group.clone()));
     pipeline.run(&args.run)

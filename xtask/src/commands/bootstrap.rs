@@ -13,7 +13,7 @@ use crate::{context::Context, preflight, steps};
 pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let target = Target::new(ctx, &args.env, false)?;
     preflight::check(ctx, &target, Default::default(), &args.run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("bootstrap {}", target.env.name));
+    let mut pipeline = Pipeline::new(ctx, format!("bootstrap {}", target.env.name), target.env.name.as_str());
     steps::ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(steps::state_backend_step(ctx, &target));
     pipeline.run(&args.run)

@@ -49,7 +49,8 @@ fn actual(ctx: &Context, args: &CostReportArgs) -> Result<()> {
     let ce = |endpoint: Option<&str>| cost::cost_explorer_cmds(&target.aws(ctx, endpoint), &target, &start, &end);
     let answers: RefCell<Vec<String>> = RefCell::new(Vec::new());
     {
-        let mut pipeline = Pipeline::new(ctx, format!("cost-report {} --actual", target.env.name));
+        let mut pipeline =
+            Pipeline::new(ctx, format!("cost-report {} --actual", target.env.name), target.env.name.as_str());
         steps::ready_steps(ctx, &target, &mut pipeline);
         let (a, b) = ce(target.shown_endpoint(ctx).as_deref());
         let (target, answers, ce) = (&target, &answers, &ce);

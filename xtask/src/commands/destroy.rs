@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: DestroyArgs) -> Result<()> {
         }
     }
 
-    let mut pipeline = Pipeline::new(ctx, format!("destroy {name}"));
+    let mut pipeline = Pipeline::new(ctx, format!("destroy {name}"), name.as_str());
     steps::ready_steps(ctx, &target, &mut pipeline);
     pipeline.step(steps::init_step(ctx, &target));
     if !target.uses_emulator() {

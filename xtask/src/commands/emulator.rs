@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: EmulatorArgs) -> Result<()> {
         }
         EmulatorAction::Start => {
             let port = ctx.config()?.emulator_port;
-            let mut pipeline = Pipeline::new(ctx, "emulator start");
+            let mut pipeline = Pipeline::new(ctx, "emulator start", "emulator-start");
             pipeline.step(emulator::start_step(ctx, port, |_| {}));
             pipeline.run(&RunArgs::default())?;
             println!("emulator: {}", emulator::describe(ctx));

@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: MeshArgs) -> Result<()> {
     };
     let target = Target::new(ctx, env, false)?;
     preflight::check(ctx, &target, preflight::cluster(&target), run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("mesh {action} {}", target.env.name));
+    let mut pipeline = Pipeline::new(ctx, format!("mesh {action} {}", target.env.name), target.env.name.as_str());
     if target.uses_emulator() {
         pipeline.preface(NO_CLUSTER.replace("{env}", &target.env.name));
     }

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     } else {
         format!("plan {}", target.env.name)
     };
-    let mut pipeline = Pipeline::new(ctx, invocation);
+    let mut pipeline = Pipeline::new(ctx, invocation, target.env.name.as_str());
     steps::announce_omissions(ctx, &target, &mut pipeline);
     if let Some(emails) = target.emulated_alert_emails() {
         pipeline.preface(format!(

@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: PrCommentArgs) -> Result<()> {
     };
     let body_file = ctx.work.join("pr").join(format!("{env}.comment.json"));
     let earlier: Cell<Option<u64>> = Cell::new(None);
-    let mut pipeline = Pipeline::new(ctx, format!("pr-comment {env}"));
+    let mut pipeline = Pipeline::new(ctx, format!("pr-comment {env}"), env.as_str());
     let (repo, pr, earlier, env) = (&repo, args.pr, &earlier, &env);
     pipeline.step(
         Step::new(

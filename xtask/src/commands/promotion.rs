@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: PromotionArgs) -> Result<()> {
     let repo = github::repository(args.repo.as_deref())?;
     let found: RefCell<Vec<(Deployment, Vec<DeploymentStatus>)>> = RefCell::new(Vec::new());
     {
-        let mut pipeline = Pipeline::new(ctx, format!("promotion {}", env.name));
+        let mut pipeline = Pipeline::new(ctx, format!("promotion {}", env.name), env.name.as_str());
         let (repo, sha, from, found) = (&repo, &sha, &from, &found);
         pipeline.step(
             Step::new(

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
         )));
     }
     preflight::check(ctx, &target, preflight::deploy(&target, true), &args.run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("restore {name}"));
+    let mut pipeline = Pipeline::new(ctx, format!("restore {name}"), name.as_str());
     restore::steps(ctx, &target, &mut pipeline, request, confirm)?;
     pipeline.run(&args.run)
 }

@@ -19,7 +19,11 @@ pub fn run(ctx: &Context, args: ScheduleArgs) -> Result<()> {
         )));
     }
     let down = matches!(args.action, ScheduleAction::Down(_));
-    let mut pipeline = Pipeline::new(ctx, format!("schedule {} {}", target.env.name, if down { "down" } else { "up" }));
+    let mut pipeline = Pipeline::new(
+        ctx,
+        format!("schedule {} {}", target.env.name, if down { "down" } else { "up" }),
+        target.env.name.as_str(),
+    );
     steps::with_outputs(ctx, &target, &mut pipeline);
     pipeline.step(if down { offhours::down_step(ctx, &target) } else { offhours::up_step(ctx, &target) });
     let run = match args.action {

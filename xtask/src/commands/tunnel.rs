@@ -18,7 +18,8 @@ pub fn run(ctx: &Context, args: TunnelArgs) -> Result<()> {
         )));
     }
     preflight::tunnel(ctx, args.port, &args.run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("tunnel {}", target.env.name));
+    // A tunnel holds for hours: its own lock, so it keeps none of the environment's runs out.
+    let mut pipeline = Pipeline::new(ctx, format!("tunnel {}", target.env.name), format!("{}-tunnel", target.env.name));
     pipeline.step(steps::account_step(ctx, &target, &[tools::AWS, tools::SESSION_MANAGER_PLUGIN]));
     tunnel::steps(ctx, &target, args.port, &mut pipeline);
     pipeline.run(&args.run)

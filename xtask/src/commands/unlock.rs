@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: UnlockArgs) -> Result<()> {
     let name = target.env.name.clone();
     // Our own run lock: no pipeline of this checkout starts on the environment while we look. Taking it
     // is refused (naming the holder) while one runs.
-    let _lock = runlock::acquire(&ctx.work, &format!("unlock {name}"))?;
+    let _lock = runlock::acquire(&ctx.work, &name, &format!("unlock {name}"))?;
     if let Some(pid) = terraform_running_in(&target.dir()) {
         return Err(usage(format!(
             "terraform (pid {pid}) is still running in {}: its lock is live; let it finish or stop it first. Nothing removed",

@@ -14,7 +14,8 @@ pub fn run(ctx: &Context, args: UpgradeArgs) -> Result<()> {
     let up = upgrade::prepare(ctx, &target, &args.to, args.yes, args.run.dry_run)?;
     let needs = preflight::Needs { cluster: !target.uses_emulator(), overlay: true, confirm: None };
     preflight::check(ctx, &target, needs, &args.run)?;
-    let mut pipeline = Pipeline::new(ctx, format!("upgrade {} --to {}", target.env.name, up.to));
+    let mut pipeline =
+        Pipeline::new(ctx, format!("upgrade {} --to {}", target.env.name, up.to), target.env.name.as_str());
     upgrade::steps(ctx, &target, &up, args.yes, &mut pipeline)?;
     pipeline.run(&args.run)
 }

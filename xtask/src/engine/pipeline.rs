@@ -48,6 +48,9 @@ pub trait Workspace {
 pub struct Pipeline<'a> {
     /// What the user typed after `cargo xtask`, e.g. `deploy local`.
     invocation: String,
+    /// What the run holds while it runs (engine::runlock): the caller names it — the environment, or a
+    /// resource of the checkout such as `tools-install`.
+    lock: String,
     steps: Vec<Step<'a>>,
     root: PathBuf,
     work: PathBuf,
@@ -56,9 +59,10 @@ pub struct Pipeline<'a> {
 }
 
 impl<'a> Pipeline<'a> {
-    pub fn new(ctx: &impl Workspace, invocation: impl Into<String>) -> Pipeline<'a> {
+    pub fn new(ctx: &impl Workspace, invocation: impl Into<String>, lock: impl Into<String>) -> Pipeline<'a> {
         Pipeline {
             invocation: invocation.into(),
+            lock: lock.into(),
             steps: Vec::new(),
             root: ctx.root().to_path_buf(),
             work: ctx.work().to_path_buf(),
@@ -148,7 +152,7 @@ impl<'a> Pipeline<'a> {
         }
 
         // One pipeline per environment and checkout (runlock.rs); every run's logs its own.
-        let _run_lock = runlock::acquire(&self.work, &self.invocation)?;
+        let _run_lock = runlock::acquire(&self.work, &self.lock, &self.invocation)?;
         let logs = self.work.join("logs").join(self.id());
         runlock::fresh_log_dir(&logs)?;
         fs::create_dir_all(self.journal_path().parent().unwrap()).context("creating the journal directory")?;

@@ -36,29 +36,16 @@ impl Drop for RunLock {
     }
 }
 
-/// The environment an invocation works on (`deploy local` → `local`, `mesh certs local` → `local`),
-/// or the pipeline's own name for commands without one (`emulator start`, `tools install`).
-pub fn key(invocation: &str) -> String {
-    let words: Vec<&str> = invocation.split_whitespace().collect();
-    match words.as_slice() {
-        ["mesh", _, env, ..] => (*env).to_string(),
-        // A tunnel holds for hours: it must not keep the environment's deploys out.
-        ["tunnel", env, ..] => format!("{env}-tunnel"),
-        ["emulator" | "tools", ..] => words.join("-"),
-        [_, env, ..] => (*env).to_string(),
-        _ => words.join("-"),
-    }
-}
-
 /// Where the lock for `key` lives.
 pub fn path(work: &Path, key: &str) -> PathBuf {
     work.join("locks").join(format!("{key}.lock"))
 }
 
-/// Takes the lock for the invocation's environment, or refuses (exit 2) naming the run that holds it.
-pub fn acquire(work: &Path, invocation: &str) -> Result<RunLock> {
-    let key = key(invocation);
-    let path = path(work, &key);
+/// Takes the lock `key` (what the caller works on: an environment, or a resource of the checkout such
+/// as `tools-install`) for `invocation`, or refuses (exit 2) naming the run that holds it. The engine
+/// knows no command's arguments: the caller says what it locks.
+pub fn acquire(work: &Path, key: &str, invocation: &str) -> Result<RunLock> {
+    let path = path(work, key);
     let dir = path.parent().expect("a file in a directory");
     fs::create_dir_all(dir).map_err(|e| {
         usage(format!(
@@ -77,7 +64,7 @@ pub fn acquire(work: &Path, invocation: &str) -> Result<RunLock> {
         // SAFETY: flock(2) on a file descriptor this function owns; no memory is shared.
         let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
         if !locked {
-            return Err(usage(refusal(&key, &holder_of(&path))));
+            return Err(usage(refusal(key, &holder_of(&path))));
         }
         // The previous holder may have removed the file between our open and our flock: then we hold
         // a lock on an unlinked file, which nobody else sees. Start again with the file on disk.
@@ -92,7 +79,7 @@ pub fn acquire(work: &Path, invocation: &str) -> Result<RunLock> {
         file.write_all(holder.to_line().as_bytes()).context("writing the run lock")?;
         return Ok(RunLock { file, path });
     }
-    Err(usage(refusal(&key, &holder_of(&path))))
+    Err(usage(refusal(key, &holder_of(&path))))
 }
 
 fn refusal(key: &str, holder: &Holder) -> String {
@@ -213,24 +200,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_name_the_environment() {
-        assert_eq!(key("deploy local"), "local");
-        assert_eq!(key("plan dev --emulated"), "dev");
-        assert_eq!(key("mesh rotate-issuer local"), "local");
-        assert_eq!(key("schedule dev down"), "dev");
-        assert_eq!(key("emulator start"), "emulator-start");
-    }
-
-    #[test]
     fn a_second_lock_is_refused_naming_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(dir.path(), "deploy local").unwrap();
-        let err = acquire(dir.path(), "plan local").err().unwrap();
+        let first = acquire(dir.path(), "local", "deploy local").unwrap();
+        let err = acquire(dir.path(), "local", "plan local").err().unwrap();
         let text = format!("{err:#}");
+        assert!(text.contains("another run is working on `local`"), "{text}");
         assert!(text.contains("`cargo xtask deploy local` (pid"), "{text}");
         assert!(text.contains(&std::process::id().to_string()), "{text}");
+        // Another key is another lock: the tunnel of `local` runs beside a deploy of it.
+        acquire(dir.path(), "local-tunnel", "tunnel local").unwrap();
         drop(first);
-        acquire(dir.path(), "plan local").unwrap();
+        acquire(dir.path(), "local", "plan local").unwrap();
     }
 
     #[test]

