@@ -1,7 +1,7 @@
 //! The emulated-plan cache: `plan <env> --emulated` writes `<work>/plans/<env>-emulated.plan.json` and
 //! next to it a key — a hash of every file under terraform/ (what the scratch copy is made of), the
 //! environment's settings from xtask.toml as the plan's `-var`s, and the `TF_VAR_*` of the variables
-//! the root declares. [`emulated_plan`] reuses the plan while the key matches and otherwise makes it
+//! the root declares. [`Planner::emulated_plan`] reuses the plan while the key matches and otherwise makes it
 //! with the very steps `plan <env> --emulated` runs (the emulator started on demand), quietly, into a
 //! log. `validate` gets its contracts' plans this way.
 
@@ -90,34 +90,88 @@ fn permits() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
-static RUNNING: Mutex<usize> = Mutex::new(0);
-static FREED: Condvar = Condvar::new();
-/// Whether this process started the emulator (and so stops it: [`stop_emulator_if_started`]).
-static STARTED_EMULATOR: Mutex<bool> = Mutex::new(false);
+/// Makes and reuses emulated plans for one command (validate's worker threads share it): the turns
+/// that keep at most [`permits`] plans running at once, and whether it started the emulator, which it
+/// then stops when dropped.
+pub struct Planner<'a> {
+    ctx: &'a Context,
+    running: Mutex<usize>,
+    freed: Condvar,
+    started_emulator: Mutex<bool>,
+}
 
-/// `env`'s emulated plan: reused while its key matches, otherwise made the way
-/// `cargo xtask plan <env> --emulated` makes it (its output in `<work>/logs/plans/<env>-emulated.log`).
-pub fn emulated_plan(ctx: &Context, env: &str) -> Result<Got> {
-    let started = Instant::now();
-    let target = Target::new(ctx, env, true)?;
-    let key = key(ctx, &target)?;
-    if is_current(&target, &key) {
-        let took = started.elapsed();
-        return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took, waited: Duration::ZERO });
+impl<'a> Planner<'a> {
+    pub fn new(ctx: &'a Context) -> Planner<'a> {
+        Planner { ctx, running: Mutex::new(0), freed: Condvar::new(), started_emulator: Mutex::new(false) }
     }
-    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-    while *running >= permits() {
-        running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+
+    /// `env`'s emulated plan: reused while its key matches, otherwise made the way
+    /// `cargo xtask plan <env> --emulated` makes it (its output in `<work>/logs/plans/<env>-emulated.log`).
+    pub fn emulated_plan(&self, env: &str) -> Result<Got> {
+        let ctx = self.ctx;
+        let started = Instant::now();
+        let target = Target::new(ctx, env, true)?;
+        let key = key(ctx, &target)?;
+        if is_current(&target, &key) {
+            let took = started.elapsed();
+            return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took, waited: Duration::ZERO });
+        }
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= permits() {
+            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        drop(running);
+        let waited = started.elapsed();
+        let result = self.make(&target, env, &key);
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.freed.notify_one();
+        result?;
+        let took = started.elapsed() - waited;
+        Ok(Got { env: env.into(), path: target.plan_json(), reused: false, took, waited })
     }
-    *running += 1;
-    drop(running);
-    let waited = started.elapsed();
-    let result = make(ctx, &target, env, &key);
-    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-    FREED.notify_one();
-    result?;
-    let took = started.elapsed() - waited;
-    Ok(Got { env: env.into(), path: target.plan_json(), reused: false, took, waited })
+
+    fn make(&self, target: &Target, env: &str, key: &str) -> Result<()> {
+        let ctx = self.ctx;
+        let log = ctx.work.join("logs").join("plans").join(format!("{env}-emulated.log"));
+        std::fs::create_dir_all(log.parent().unwrap()).context("creating the plan log directory")?;
+        let mut text = String::new();
+        {
+            let mut started = self.started_emulator.lock().unwrap_or_else(|e| e.into_inner());
+            if emulator::running(ctx).is_none() {
+                let out = shell::run_cmd(&xtask(ctx, &["emulator", "start"])?)?;
+                text.push_str(&out.combined());
+                if !out.success {
+                    std::fs::write(&log, &text).ok();
+                    bail!("the emulator did not start for the emulated plan of `{env}` (see {})", log.display());
+                }
+                *started = true;
+            }
+        }
+        let out = shell::run_cmd(&xtask(ctx, &["plan", env, "--emulated"])?)?;
+        text.push_str(&out.combined());
+        std::fs::write(&log, crate::redact::apply(&text).as_bytes())
+            .with_context(|| format!("writing {}", log.display()))?;
+        if !out.success {
+            let tail: Vec<&str> = text.lines().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+            bail!("`cargo xtask plan {env} --emulated` failed: {} (see {})", tail.join(" | "), log.display());
+        }
+        if !is_current(target, key) {
+            bail!(
+                "`cargo xtask plan {env} --emulated` made a plan of other files (terraform/ changed while it ran): run again"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The emulator this planner started is stopped with it.
+impl Drop for Planner<'_> {
+    fn drop(&mut self) {
+        if *self.started_emulator.get_mut().unwrap_or_else(|e| e.into_inner()) {
+            let _ = emulator::stop(self.ctx);
+        }
+    }
 }
 
 /// The xtask itself, for a command run quietly on the side.
@@ -133,45 +187,4 @@ fn xtask(ctx: &Context, args: &[&str]) -> Result<Cmd> {
         .env("XTASK_WORK_DIR", ctx.work.to_string_lossy())
         .env("NO_COLOR", "1")
         .env("GITHUB_ACTIONS", "false"))
-}
-
-fn make(ctx: &Context, target: &Target, env: &str, key: &str) -> Result<()> {
-    let log = ctx.work.join("logs").join("plans").join(format!("{env}-emulated.log"));
-    std::fs::create_dir_all(log.parent().unwrap()).context("creating the plan log directory")?;
-    let mut text = String::new();
-    {
-        let mut started = STARTED_EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
-        if emulator::running(ctx).is_none() {
-            let out = shell::run_cmd(&xtask(ctx, &["emulator", "start"])?)?;
-            text.push_str(&out.combined());
-            if !out.success {
-                std::fs::write(&log, &text).ok();
-                bail!("the emulator did not start for the emulated plan of `{env}` (see {})", log.display());
-            }
-            *started = true;
-        }
-    }
-    let out = shell::run_cmd(&xtask(ctx, &["plan", env, "--emulated"])?)?;
-    text.push_str(&out.combined());
-    std::fs::write(&log, crate::redact::apply(&text).as_bytes())
-        .with_context(|| format!("writing {}", log.display()))?;
-    if !out.success {
-        let tail: Vec<&str> = text.lines().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        bail!("`cargo xtask plan {env} --emulated` failed: {} (see {})", tail.join(" | "), log.display());
-    }
-    if !is_current(target, key) {
-        bail!(
-            "`cargo xtask plan {env} --emulated` made a plan of other files (terraform/ changed while it ran): run again"
-        );
-    }
-    Ok(())
-}
-
-/// Stops the emulator when [`emulated_plan`] started it.
-pub fn stop_emulator_if_started(ctx: &Context) {
-    let mut started = STARTED_EMULATOR.lock().unwrap_or_else(|e| e.into_inner());
-    if *started {
-        let _ = emulator::stop(ctx);
-        *started = false;
-    }
 }

@@ -102,7 +102,7 @@ fn run_one(check: &Check, key: Option<String>, cache: &Cache) -> Ran {
 /// What the terraform checks read: the whole tree (an environment calls the stack, which calls the modules).
 const TF: &str = "terraform";
 
-pub fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
+pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> Result<Vec<Check<'a>>> {
     let mut checks: Vec<Check> = vec![
         Check::findings("terraform fmt", Reads::paths(&[TF]).tools(&[TERRAFORM]), || terraform::checks::fmt_check(ctx)),
         Check::findings("terraform module conventions", Reads::paths(&[TF]), || {
@@ -173,7 +173,7 @@ pub fn checks(ctx: &Context) -> Result<Vec<Check<'_>>> {
             .tools(&[KUBECTL])
             .also(plan_key);
         checks.push(Check::new(format!("contracts {name}"), reads, move || {
-            let got = crate::plans::emulated_plan(ctx, &name)?;
+            let got = planner.emulated_plan(&name)?;
             let findings = crate::contracts::check(ctx, &name, &got.path)?;
             Ok(Outcome { findings, warnings: Vec::new(), plan: Some((name.clone(), got.line())) })
         }));

@@ -35,8 +35,8 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     if ctx.root.join(identity_map::FILE).is_file() && crate::terraform::env_dir(&ctx.root, identity_map::FROM).is_dir()
     {
-        let got = crate::plans::emulated_plan(ctx, identity_map::FROM);
-        crate::plans::stop_emulator_if_started(ctx);
+        // The planner stops the emulator it started at the end of this statement.
+        let got = crate::plans::Planner::new(ctx).emulated_plan(identity_map::FROM);
         let inputs = crate::contracts::Inputs::load(ctx, identity_map::FROM, &got?.path)?;
         if identity_map::write(&ctx.root, &inputs)? {
             println!("updated {}", identity_map::FILE);

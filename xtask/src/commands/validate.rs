@@ -8,9 +8,12 @@ use crate::checks::{checks, run_all, Cache};
 use crate::cli::ValidateArgs;
 use crate::context::Context;
 use crate::engine::{human, Ui};
+use crate::plans::Planner;
 
 pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
-    let mut checks = checks(ctx)?;
+    // Stops the emulator when done, if making a plan started it.
+    let planner = Planner::new(ctx);
+    let mut checks = checks(ctx, &planner)?;
     if args.list {
         checks.iter().for_each(|c| println!("{}", c.name));
         return Ok(());
@@ -25,7 +28,6 @@ pub fn run(ctx: &Context, args: ValidateArgs) -> Result<()> {
     println!("validate: {} checks, in parallel", checks.len());
     let results = run_all(&checks, &Cache::new(ctx, !args.no_cache));
 
-    crate::plans::stop_emulator_if_started(ctx);
     let (mut failed, mut reused) = (0, 0);
     let (mut all, mut plans, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     for ran in results {
