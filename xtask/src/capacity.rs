@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use hcl_edit::expr::{Expression, Object, ObjectKey};
 use serde_norway::Value;
 
+use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 use crate::k8s;
 use crate::releases::Release;
@@ -116,9 +117,10 @@ pub fn eks_limits(root: &Path) -> Result<(Vec<(String, EniLimits)>, bool), Findi
 }
 
 /// The environment's node groups (`node_groups` of its `module "stack"` call).
-pub fn node_groups(root: &Path, env: &str) -> Result<Vec<NodeGroup>, Finding> {
-    let path = terraform::env_dir(root, env).join("main.tf");
-    let expr = terraform::stack_argument(root, env, "node_groups")
+pub fn node_groups(env: EnvFiles<'_>) -> Result<Vec<NodeGroup>, Finding> {
+    let path = env.main_tf();
+    let expr = env
+        .stack_argument("node_groups")
         .map_err(|e| Finding::new(&path, None, format!("{e:#}")))?
         .ok_or_else(|| Finding::new(&path, None, "module \"stack\" sets no `node_groups`"))?;
     let Some(groups) = expr.as_object() else {
@@ -173,9 +175,9 @@ pub fn overlay_pods(objects: &[Value]) -> (u32, u32) {
 
 /// The fit of one environment: a finding naming the environment, the pods asked and the capacity
 /// when they don't fit at the node groups' desired size.
-pub fn check(root: &Path, env: &str, releases: &[Release], objects: &[Value]) -> Vec<Finding> {
-    let main = terraform::env_dir(root, env).join("main.tf");
-    let (groups, (limits, prefix)) = match (node_groups(root, env), eks_limits(root)) {
+pub fn check(env: EnvFiles<'_>, releases: &[Release], objects: &[Value]) -> Vec<Finding> {
+    let (root, name, main) = (env.root(), env.name(), env.main_tf());
+    let (groups, (limits, prefix)) = match (node_groups(env), eks_limits(root)) {
         (Ok(g), Ok(l)) => (g, l),
         (Err(f), _) | (_, Err(f)) => return vec![f],
     };
@@ -206,8 +208,8 @@ pub fn check(root: &Path, env: &str, releases: &[Release], objects: &[Value]) ->
     if !findings.is_empty() {
         return findings;
     }
-    let mine: Vec<&Release> = releases.iter().filter(|r| r.environments.iter().any(|e| e == env)).collect();
-    let release_pods: u32 = mine.iter().map(|r| r.pods.get(env).copied().unwrap_or(0)).sum();
+    let mine: Vec<&Release> = releases.iter().filter(|r| r.environments.iter().any(|e| e == env.overlay())).collect();
+    let release_pods: u32 = mine.iter().map(|r| r.pods.get(env.overlay()).copied().unwrap_or(0)).sum();
     let release_daemonsets: u32 = mine.iter().map(|r| r.daemonsets).sum();
     let (overlay, overlay_daemonsets) = overlay_pods(objects);
     let per_node = release_daemonsets + overlay_daemonsets + ADDON_DAEMONSETS;
@@ -217,7 +219,7 @@ pub fn check(root: &Path, env: &str, releases: &[Release], objects: &[Value]) ->
             &main,
             None,
             format!(
-                "`{env}` asks for {asked} pods ({release_pods} of releases, {overlay} of the overlay, {ADDON_PODS} of \
+                "`{name}` asks for {asked} pods ({release_pods} of releases, {overlay} of the overlay, {ADDON_PODS} of \
                  EKS add-ons, {per_node} DaemonSet pods on each of {nodes} nodes) but its untainted node groups \
                  hold {capacity} at their desired size ({}): raise desired_size or pick larger instance types",
                 if prefix { "prefix delegation on" } else { "prefix delegation off" }

@@ -17,7 +17,7 @@ fn kubeconfig_arg(target: &Target) -> String {
 fn helm_install(ctx: &Context, target: &Target, release: &Release, resolve: &dyn Fn(&str) -> String) -> Cmd {
     let helm = Tools::new(ctx).cmd(tools::HELM);
     // A chart's crds/ are applied server-side by the step (release_commands): helm leaves them alone.
-    let values = release.install_values(&ctx.root, &target.env.overlay, &bound_values_dir(ctx, target, release));
+    let values = release.install_values(target.files(), &bound_values_dir(ctx, target, release));
     release.install(helm, &values, &target.kubeconfig(), resolve).arg("--skip-crds")
 }
 
@@ -182,7 +182,7 @@ fn before_releases_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> {
 
 /// Everything `deploy` does after terraform's outputs are recorded.
 pub fn deploy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pipeline<'a>) -> Result<()> {
-    let list = releases::ordered_list(&ctx.root, &target.env.overlay)?;
+    let list = releases::ordered_list(target.files())?;
     let (releases, namespaces) = (list.releases, list.namespaces);
     if target.uses_emulator() {
         pipeline.preface(crate::target::NO_CLUSTER.replace("{env}", &target.env.name));
@@ -337,7 +337,7 @@ pub fn destroy_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
         vec![delete.clone()],
         move |c| c.run(&delete),
     ));
-    let mut releases = releases::ordered(&ctx.root, &target.env.overlay)?;
+    let mut releases = releases::ordered(target.files())?;
     releases.reverse();
     // The mesh was installed after the other releases: it goes first.
     releases.sort_by_key(|r| !r.is_mesh());
@@ -384,7 +384,7 @@ fn releases_check_step<'a>(ctx: &'a Context, target: &'a Target, count: usize) -
             }
             // Their values bound as deploy binds them (the registry host…), null outputs stood in for.
             let mut stood_in: Vec<String> = Vec::new();
-            for release in releases::ordered(&ctx.root, &target.env.overlay)? {
+            for release in releases::ordered(target.files())? {
                 let stood = release.bind_values(ctx, target, true)?;
                 for s in stood {
                     if !stood_in.contains(&s) {

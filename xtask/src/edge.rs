@@ -7,10 +7,10 @@
 //! environment's `vpc_cidr` and `az_count`.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
 
 use serde_norway::Value;
 
+use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 use crate::k8s;
 use crate::terraform::{self, TfFile};
@@ -24,8 +24,8 @@ fn source(e: &impl std::fmt::Display) -> String {
 
 /// The `Name` of the network module's `alb` security group in `env` (`{project}-{env}-alb`, as
 /// terraform/modules/network/main.tf spells it).
-pub fn alb_security_group(root: &Path, project: &str, env: &str) -> Result<String, Finding> {
-    let path = terraform::tf_dir(root).join("modules/network/main.tf");
+pub fn alb_security_group(env: EnvFiles<'_>, project: &str) -> Result<String, Finding> {
+    let path = terraform::tf_dir(env.root()).join("modules/network/main.tf");
     let file = TfFile::read(&path)?;
     let local_name = file
         .blocks("locals")
@@ -39,7 +39,7 @@ pub fn alb_security_group(root: &Path, project: &str, env: &str) -> Result<Strin
     let name = group
         .replace("${local.name}", &local_name)
         .replace("${var.project}", project)
-        .replace("${var.environment}", env);
+        .replace("${var.environment}", env.name());
     if name.contains("${") {
         return Err(Finding::new(
             &path,
@@ -64,9 +64,9 @@ pub fn cidrsubnet(prefix: &str, newbits: u32, netnum: u32) -> Option<String> {
 }
 
 /// The environment's public subnet CIDRs, as the stack computes them.
-pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
-    let stack = terraform::tf_dir(root).join("stack/main.tf");
-    let main = terraform::env_dir(root, env).join("main.tf");
+pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
+    let stack = terraform::tf_dir(env.root()).join("stack/main.tf");
+    let main = env.main_tf();
     let file = TfFile::read(&stack)?;
     let rule = file
         .blocks("locals")
@@ -89,7 +89,7 @@ pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
     let Some((newbits, first)) = parsed.filter(|_| rule.contains("range(var.az_count)")) else {
         return Err(Finding::new(&stack, None, format!("`cidrs.public = {rule}` is not the form this check reads")));
     };
-    let arg = |name: &str| terraform::stack_argument(root, env, name).ok().flatten();
+    let arg = |name: &str| env.stack_argument(name).ok().flatten();
     let vpc = arg("vpc_cidr").and_then(|e| e.as_str().map(str::to_string));
     let azs = arg("az_count").and_then(|e| e.as_number().and_then(|n| n.as_u64()));
     let (Some(vpc), Some(azs)) = (vpc, azs) else {
@@ -105,11 +105,12 @@ pub fn public_subnets(root: &Path, env: &str) -> Result<Vec<String>, Finding> {
 }
 
 /// The overlay's edge objects against terraform.
-pub fn check(root: &Path, project: &str, env: &str, objects: &[Value], where_: &Path) -> Vec<Finding> {
+pub fn check(env: EnvFiles<'_>, project: &str, objects: &[Value]) -> Vec<Finding> {
+    let (name, where_) = (env.name(), &env.overlay_dir());
     let mut findings = Vec::new();
     let get = |v: &Value, path: &[&str]| k8s::get(v, path).cloned();
     let network = "terraform/modules/network/main.tf";
-    match alb_security_group(root, project, env) {
+    match alb_security_group(env, project) {
         Err(f) => findings.push(f),
         Ok(want) => {
             for ing in objects.iter().filter(|o| o.get("kind").and_then(Value::as_str) == Some("Ingress")) {
@@ -120,14 +121,14 @@ pub fn check(root: &Path, project: &str, env: &str, objects: &[Value], where_: &
                 let have = have.as_ref().and_then(Value::as_str).unwrap_or("(none)");
                 if have != want {
                     findings.push(Finding::new(where_, None, format!(
-                        "{}: {SECURITY_GROUPS} is `{have}` but terraform's alb security group in `{env}` is named `{want}` ({network}, aws_security_group.alb)",
+                        "{}: {SECURITY_GROUPS} is `{have}` but terraform's alb security group in `{name}` is named `{want}` ({network}, aws_security_group.alb)",
                         crate::k8s::object_name(ing)
                     )));
                 }
             }
         }
     }
-    match public_subnets(root, env) {
+    match public_subnets(env) {
         Err(f) => findings.push(f),
         Ok(want) => {
             let policy = objects.iter().find(|o| {
@@ -147,7 +148,7 @@ pub fn check(root: &Path, project: &str, env: &str, objects: &[Value], where_: &
             sorted.sort();
             if have != sorted {
                 findings.push(Finding::new(where_, None, format!(
-                    "{}: admits {} but the public subnets of `{env}` are {} (terraform/environments/{env}/main.tf vpc_cidr and az_count, terraform/stack/main.tf cidrs.public)",
+                    "{}: admits {} but the public subnets of `{name}` are {} (terraform/environments/{name}/main.tf vpc_cidr and az_count, terraform/stack/main.tf cidrs.public)",
                     crate::k8s::object_name(policy),
                     if have.is_empty() { "no ipBlock".to_string() } else { have.join(", ") },
                     want.join(", ")

@@ -3,13 +3,14 @@
 //! handed to lifecycle::apis) and against the project's policies (requests/limits, probes, security
 //! context, image tags, PDBs, default-deny policies).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use serde_norway::Value;
 
 use crate::context::Context;
 use crate::engine::Cmd;
+use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 use crate::shell::{self, cmd};
 use crate::tools::{self, Tools};
@@ -19,17 +20,15 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36";
 
 /// The Kubernetes version of the environment an overlay belongs to: the `kubernetes_version` argument
 /// of its `module "stack"` call, where that is set.
-pub fn kubernetes_version(root: &Path, overlay: &str) -> String {
-    crate::terraform::stack_argument(root, overlay, "kubernetes_version")
+pub fn kubernetes_version(env: EnvFiles<'_>) -> String {
+    env.stack_argument("kubernetes_version")
         .ok()
         .flatten()
         .and_then(|e| e.as_str().map(str::to_string))
         .unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.to_string())
 }
 
-pub fn overlay_dir(root: &Path, overlay: &str) -> PathBuf {
-    root.join("k8s").join("overlays").join(overlay)
-}
+pub use crate::env_files::overlay_dir;
 
 /// The overlays under k8s/overlays.
 pub fn overlays(root: &Path) -> Vec<String> {

@@ -25,6 +25,7 @@ mod digest;
 mod drift;
 mod edge;
 mod emulator;
+mod env_files;
 mod finding;
 mod github;
 mod gitops;

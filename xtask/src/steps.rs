@@ -9,7 +9,6 @@ use crate::bundle::Bundle;
 use crate::engine::{Cmd, Pipeline, Step, StepCtx};
 use crate::error::{not_found, usage};
 use crate::target::{output_placeholder, Against, Target};
-use crate::terraform::emulator_omissions;
 use crate::tfplan::{Plan, PlanSummary};
 use crate::tools::{self, Tool, Tools};
 use crate::{context::Context, emulator, plans, statelock};
@@ -133,11 +132,11 @@ pub fn state_backend_step<'a>(ctx: &'a Context, target: &'a Target) -> Step<'a> 
     .note("the terraform commands run only when the bucket is missing")
 }
 /// For `local`: what the emulator can't do and the stack leaves out, said before anything runs.
-pub fn announce_omissions(ctx: &Context, target: &Target, pipeline: &mut Pipeline<'_>) {
+pub fn announce_omissions(target: &Target, pipeline: &mut Pipeline<'_>) {
     if target.against != Against::Emulator {
         return;
     }
-    match emulator_omissions(&ctx.root, &target.env.name) {
+    match target.files().emulator_omissions() {
         Ok(list) if !list.is_empty() => {
             pipeline.preface(format!(
                 "`{}` runs on the AWS emulator, which can't do everything; it leaves out:",

@@ -9,7 +9,8 @@ use anyhow::{Context as _, Result};
 
 use crate::config::{Config, Environment};
 use crate::engine::{Cmd, StepCtx};
-use crate::terraform::{copy_tree, emulator_omissions, emulator_override, env_dir, env_vars, tf_dir, Terraform};
+use crate::env_files::EnvFiles;
+use crate::terraform::{copy_tree, emulator_override, env_vars, tf_dir, Terraform};
 use crate::tools::{self, Tools};
 use crate::{context::Context, emulator};
 
@@ -93,7 +94,7 @@ impl Target {
     pub fn new(ctx: &Context, env_name: &str, emulated_plan: bool) -> Result<Target> {
         let config = ctx.config()?;
         let env = config.env(env_name)?.clone();
-        let source = env_dir(&ctx.root, &env.name);
+        let source = EnvFiles::of(&ctx.root, &env).terraform_dir();
         if !source.join("main.tf").is_file() {
             return Err(crate::error::usage(format!(
                 "environment `{}` has no terraform root at {} (add one, or remove it from {})",
@@ -113,7 +114,12 @@ impl Target {
     /// Whether this environment's `emulator_omissions` name the feature (always false off the emulator).
     pub fn omits(&self, feature: &str) -> bool {
         self.uses_emulator()
-            && emulator_omissions(&self.root, &self.env.name).is_ok_and(|list| list.iter().any(|(k, _)| k == feature))
+            && self.files().emulator_omissions().is_ok_and(|list| list.iter().any(|(k, _)| k == feature))
+    }
+
+    /// The environment's files in the repository (its terraform root, its overlay's files).
+    pub fn files(&self) -> EnvFiles<'_> {
+        EnvFiles::of(&self.root, &self.env)
     }
 
     pub fn uses_emulator(&self) -> bool {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use crate::context::Context;
+use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 use crate::terraform::{self, Terraform};
 use crate::tools::{CHECKOV, KUBECTL, KUBE_VALIDATE, TERRAFORM, ZIZMOR};
@@ -153,7 +154,11 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
     // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
     let envs: Vec<String> = match ctx.config() {
-        Ok(config) => config.environments().map(|e| e.name.clone()).collect(),
+        Ok(config) => config
+            .environments()
+            .filter(|e| EnvFiles::of(&ctx.root, e).has_terraform())
+            .map(|e| e.name.clone())
+            .collect(),
         Err(e) => {
             let why = format!("{e:#}");
             checks.push(Check::new("contracts", Reads::default(), move || bail!("{why}")));
@@ -161,9 +166,6 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
         }
     };
     for name in envs {
-        if !terraform::env_dir(&ctx.root, &name).join("main.tf").is_file() {
-            continue;
-        }
         // The plan's key (terraform/, its -vars, the TF_VAR_*s) and what the contracts read beside it.
         let plan_key = {
             let name = name.clone();
@@ -224,9 +226,10 @@ fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
     let releases = crate::releases::load(&ctx.root)?;
     let provided = crate::releases::provided_in(&releases, overlay);
     let mut findings = crate::crds::check_overlay(&provided, overlay, &objects, &where_);
-    if terraform::env_dir(&ctx.root, overlay).join("main.tf").is_file() {
-        findings.extend(crate::capacity::check(&ctx.root, overlay, &releases, &objects));
-        findings.extend(crate::edge::check(&ctx.root, &ctx.config()?.project, overlay, &objects, &where_));
+    let env = EnvFiles::of_overlay(&ctx.root, overlay);
+    if env.has_terraform() {
+        findings.extend(crate::capacity::check(env, &releases, &objects));
+        findings.extend(crate::edge::check(env, &ctx.config()?.project, &objects));
     } else {
         findings.push(Finding::new(
             &where_,

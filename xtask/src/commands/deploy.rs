@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: DeployArgs) -> Result<()> {
     let env = &target.env.name;
     let invocation = if meta.is_some() { format!("deploy {env} --plan") } else { format!("deploy {env}") };
     let mut pipeline = Pipeline::new(ctx, invocation, env.as_str());
-    steps::announce_omissions(ctx, &target, &mut pipeline);
+    steps::announce_omissions(&target, &mut pipeline);
     // Off-hours (unprotected environments only): brought up before the plan is made or checked, and
     // back down at the end.
     let offhours = !target.env.protected;

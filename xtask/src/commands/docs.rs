@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 
 use crate::context::Context;
 use crate::contracts::identity_map;
+use crate::env_files::EnvFiles;
 use crate::terraform::checks::{docs_tables, documented_modules, with_tables};
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -33,8 +34,10 @@ pub fn run(ctx: &Context) -> Result<()> {
         println!("updated {}", crate::lifecycle::CALENDAR_DOC);
         changed += 1;
     }
-    if ctx.root.join(identity_map::FILE).is_file() && crate::terraform::env_dir(&ctx.root, identity_map::FROM).is_dir()
-    {
+    // The map is made from its environment's plan, where that environment is configured and has a root.
+    let config = ctx.config().ok();
+    let from = config.as_ref().and_then(|c| c.env(identity_map::FROM).ok());
+    if ctx.root.join(identity_map::FILE).is_file() && from.is_some_and(|e| EnvFiles::of(&ctx.root, e).has_terraform()) {
         // The planner stops the emulator it started at the end of this statement.
         let got = crate::plans::Planner::new(ctx).emulated_plan(identity_map::FROM);
         let inputs = crate::contracts::Inputs::load(ctx, identity_map::FROM, &got?.path)?;

@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: EnvRunArgs) -> Result<()> {
     let found: RefCell<Option<Report>> = RefCell::new(None);
     {
         let mut pipeline = Pipeline::new(ctx, format!("drift {}", target.env.name), target.env.name.as_str());
-        steps::announce_omissions(ctx, &target, &mut pipeline);
+        steps::announce_omissions(&target, &mut pipeline);
         steps::ready_steps(ctx, &target, &mut pipeline);
         pipeline.step(steps::init_step(ctx, &target));
         pipeline.step(drift::step(ctx, &target, &found));

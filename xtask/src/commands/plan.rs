@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
         format!("plan {}", target.env.name)
     };
     let mut pipeline = Pipeline::new(ctx, invocation, target.env.name.as_str());
-    steps::announce_omissions(ctx, &target, &mut pipeline);
+    steps::announce_omissions(&target, &mut pipeline);
     if let Some(emails) = target.emulated_alert_emails() {
         pipeline.preface(format!(
             "emulated plan: TF_VAR_alert_emails is not set, so alert_emails = {emails} stands in (the real plan needs it)"
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
         ));
     }
     if !target.env.emulator {
-        let minor = crate::lifecycle::environment_minor(&ctx.root, &target.env.name);
+        let minor = crate::lifecycle::environment_minor(target.files());
         if let (Ok((minor, ..)), Ok(calendar)) = (minor, crate::lifecycle::Calendar::load(&ctx.root)) {
             let status =
                 crate::lifecycle::support_status(&calendar, &target.env.name, minor, crate::lifecycle::today());

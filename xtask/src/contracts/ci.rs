@@ -225,7 +225,9 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         .iter()
         .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    let repo = crate::terraform::stack_argument(&inputs.root, &inputs.env.name, "github_repository")
+    let repo = inputs
+        .files()
+        .stack_argument("github_repository")
         .ok()
         .flatten()
         .and_then(|e| e.as_str().map(str::to_string))

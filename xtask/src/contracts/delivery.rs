@@ -272,9 +272,8 @@ fn server_exposure(inputs: &Inputs) -> Vec<Finding> {
         };
         let enabled = |path: &str| release.value(&format!("{path}.enabled")).and_then(Value::as_bool) == Some(true);
         let mut refuse = |path: &str, why: &str| {
-            let key = path.rsplit('.').next().unwrap_or(path);
-            findings.push(release.finding_at(
-                &format!("{key}:"),
+            findings.push(release.finding_at_key(
+                path,
                 format!("`{path}` publishes the Argo CD server {why}: keep it private (cargo xtask tunnel) or put the ALB's OIDC in front"),
             ));
         };

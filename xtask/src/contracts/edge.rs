@@ -98,8 +98,8 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
 
         match release.value(SSL_POLICY).and_then(Value::as_str) {
             Some(policy) if policy.starts_with(TLS13) => {}
-            other => findings.push(release.finding_at(
-                "sslPolicy:",
+            other => findings.push(release.finding_at_key(
+                SSL_POLICY,
                 format!(
                 "the ALB's HTTPS listener policy is {} (values `{SSL_POLICY}`): it must be a TLS 1.3 policy, {TLS13}*",
                 other.map(|p| format!("`{p}`")).unwrap_or_else(|| "the controller's default".into())

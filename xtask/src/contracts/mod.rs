@@ -35,6 +35,7 @@ use anyhow::{Context as _, Result};
 use serde_norway::Value;
 
 use crate::context::Context;
+use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 use crate::releases::Release;
 pub use plan::{Plan, Resource};
@@ -260,6 +261,18 @@ impl HelmRelease {
         )
     }
 
+    /// A finding at the key a dotted path names (`server.service`) in the last values file that sets
+    /// it, the one that wins the merge (else the release list).
+    pub fn finding_at_key(&self, path: &str, message: impl AsRef<str>) -> Finding {
+        for file in self.files.iter().rev() {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if let Some(line) = key_line(&text, path) {
+                return Finding::new(file, Some(line), format!("release {}: {}", self.release.name, message.as_ref()));
+            }
+        }
+        self.finding(message)
+    }
+
     /// A finding at the first values file that mentions `needle` (else the release list).
     pub fn finding_at(&self, needle: &str, message: impl AsRef<str>) -> Finding {
         for file in self.files.iter().rev() {
@@ -270,6 +283,36 @@ impl HelmRelease {
         }
         self.finding(message)
     }
+}
+
+/// The 1-based line of a dotted key path in a block-style YAML mapping: each key is looked for among
+/// its parent's direct children (the lines at the first child's indent, until the parent's block ends),
+/// so `server.service` never lands on a `service:` of another section.
+fn key_line(text: &str, path: &str) -> Option<usize> {
+    let mut keys = path.split('.');
+    let mut want = keys.next()?;
+    let (mut parent, mut children) = (None::<usize>, None::<usize>);
+    for (i, line) in text.lines().enumerate() {
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        if parent.is_some_and(|p| indent <= p) {
+            return None;
+        }
+        if *children.get_or_insert(indent) != indent {
+            continue;
+        }
+        let key = content.split_once(':').map(|(k, _)| k.trim().trim_matches(['"', '\'']));
+        if key == Some(want) {
+            match keys.next() {
+                Some(next) => (want, parent, children) = (next, Some(indent), None),
+                None => return Some(i + 1),
+            }
+        }
+    }
+    None
 }
 
 /// A GitHub Actions workflow.
@@ -291,23 +334,24 @@ pub struct Inputs {
     pub before_releases: std::collections::BTreeSet<(String, String)>,
     /// The overlay's Argo CD root (k8s/overlays/<env>/argocd), rendered, where Argo CD runs.
     pub gitops: Option<Overlay>,
+    environment: crate::config::Environment,
 }
 
 impl Inputs {
+    /// The environment's files in the repository.
+    pub fn files(&self) -> EnvFiles<'_> {
+        EnvFiles::of(&self.root, &self.environment)
+    }
+
     /// The inputs of `env` with its plan JSON at `plan_path`: the overlay rendered (unbound), the
     /// releases the environment gets with their values, the workflows.
     pub fn load(ctx: &Context, env: &str, plan_path: &Path) -> Result<Inputs> {
         let config = ctx.config()?;
         let e = config.env(env)?;
-        let env_dir = crate::terraform::env_dir(&ctx.root, env);
-        let plan = Plan::load(plan_path, &env_dir)?;
+        let files = EnvFiles::of(&ctx.root, e);
+        let plan = Plan::load(plan_path, &files.terraform_dir())?;
         let yaml = crate::k8s::render(ctx, &e.overlay)?;
-        let overlay = Overlay::from_render(
-            &e.overlay,
-            &crate::k8s::overlay_dir(&ctx.root, &e.overlay),
-            &ctx.root.join("k8s"),
-            &yaml,
-        )?;
+        let overlay = Overlay::from_render(&e.overlay, &files.overlay_dir(), &ctx.root.join("k8s"), &yaml)?;
         let gitops = if crate::gitops::owns(ctx, &e.overlay) {
             let name = crate::gitops::root_overlay(&e.overlay);
             let yaml = crate::k8s::render(ctx, &name)?;
@@ -316,11 +360,11 @@ impl Inputs {
             None
         };
         let releases = if ctx.root.join(crate::releases::LIST).is_file() {
-            crate::releases::ordered(&ctx.root, &e.overlay)?
+            crate::releases::ordered(files)?
                 .into_iter()
                 .map(|release| HelmRelease {
-                    values: release.values(&ctx.root, &e.overlay),
-                    files: release.values_files(&ctx.root, &e.overlay),
+                    values: release.values(files),
+                    files: release.values_files(files),
                     list: ctx.root.join(crate::releases::LIST),
                     release,
                 })
@@ -344,6 +388,7 @@ impl Inputs {
             workflows: workflows(&ctx.root)?,
             before_releases: crate::k8s::before_releases_keys(ctx)?,
             gitops,
+            environment: e.clone(),
         })
     }
 }
@@ -377,4 +422,37 @@ pub fn run(inputs: &Inputs) -> Vec<Finding> {
 /// `validate`'s `contracts <env>`: the inputs from the plan at `plan_path`, every contract run.
 pub fn check(ctx: &Context, env: &str, plan_path: &Path) -> Result<Vec<Finding>> {
     Ok(run(&Inputs::load(ctx, env, plan_path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_line;
+
+    const VALUES: &str = "\
+# comment
+controller:
+  service:
+    type: ClusterIP
+server:
+  ingress:
+    enabled: false
+
+  service:
+    # the one asked for
+    type: LoadBalancer
+\"quoted\":
+  key: 1
+";
+
+    #[test]
+    fn a_dotted_key_is_found_under_its_own_parent_only() {
+        assert_eq!(key_line(VALUES, "server.service"), Some(9));
+        assert_eq!(key_line(VALUES, "server.service.type"), Some(11));
+        assert_eq!(key_line(VALUES, "controller.service"), Some(3));
+        assert_eq!(key_line(VALUES, "quoted.key"), Some(13));
+        // A grandchild is not a child; a key past its parent's block is not in it.
+        assert_eq!(key_line(VALUES, "server.type"), None);
+        assert_eq!(key_line(VALUES, "controller.ingress"), None);
+        assert_eq!(key_line(VALUES, "missing"), None);
+    }
 }

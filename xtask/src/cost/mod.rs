@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 
 use crate::context::Context;
+use crate::env_files::EnvFiles;
 use crate::error::usage;
 use crate::tfplan::Plan;
 pub use actual::{actual_report, cost_explorer_cmds, last_month};
@@ -99,7 +100,7 @@ pub fn price(ctx: &Context, env: &crate::config::Environment, plan_path: &Path) 
     let regions = Regions { primary: &region, dr: &dr_region, dr_addresses: &dr_addresses };
     let calendar = crate::lifecycle::Calendar::load(&ctx.root)?;
     let estimate = estimate(changes, &prices, &traffic, &regions, &calendar, crate::lifecycle::today())?;
-    Ok(Priced { estimate, budget: budget(&ctx.root, &env.name), prices })
+    Ok(Priced { estimate, budget: budget(EnvFiles::of(&ctx.root, env)), prices })
 }
 
 /// The gate: an error when the estimate is over the budget, or incomplete (something unpriced);

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{main_tf, Priced};
+use crate::env_files::EnvFiles;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Budget {
@@ -18,9 +19,9 @@ pub(super) enum Budget {
     Missing(String),
 }
 
-pub(super) fn budget(root: &Path, env: &str) -> Budget {
-    let file = main_tf(env);
-    match crate::terraform::stack_argument(root, env, "monthly_budget_usd") {
+pub(super) fn budget(env: EnvFiles<'_>) -> Budget {
+    let file = main_tf(env.name());
+    match env.stack_argument("monthly_budget_usd") {
         Ok(Some(expr)) => match expr.as_number().and_then(|n| n.as_f64()) {
             Some(v) => Budget::Set(v),
             None => Budget::Missing(format!("monthly_budget_usd in {file} is not a number literal: gate skipped")),

@@ -13,6 +13,7 @@ use serde_norway::Value;
 use toml::Spanned;
 
 use super::{toml_error, Minor, RawSource};
+use crate::env_files::EnvFiles;
 use crate::error::line_of;
 use crate::error::usage;
 use crate::finding::Finding;
@@ -164,7 +165,7 @@ pub fn overlay_findings(
     overlay: &str,
     yaml: &str,
 ) -> Result<(Vec<Finding>, Vec<Finding>)> {
-    let version = crate::k8s::kubernetes_version(&ctx.root, overlay);
+    let version = crate::k8s::kubernetes_version(EnvFiles::of_overlay(&ctx.root, overlay));
     let schemas = crate::k8s::schema_check(ctx, yaml, overlay, &version)?;
     let minor = Minor::parse(&version)
         .ok_or_else(|| usage(format!("`{overlay}`: kubernetes_version `{version}` is not like 1.35")))?;

@@ -16,6 +16,7 @@ use time::Date;
 use toml::Spanned;
 
 use crate::clock;
+use crate::env_files::EnvFiles;
 use crate::error::{line_of, usage};
 use crate::finding::Finding;
 use crate::releases::Release;
@@ -180,12 +181,11 @@ pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow
 
 /// The Kubernetes minor an environment's terraform sets (`kubernetes_version` of its `module "stack"`),
 /// with the file and line that says it.
-pub fn environment_minor(root: &Path, env: &str) -> Result<(Minor, PathBuf, usize)> {
-    let file = crate::terraform::env_dir(root, env).join("main.tf");
+pub fn environment_minor(env: EnvFiles<'_>) -> Result<(Minor, PathBuf, usize)> {
+    let file = env.main_tf();
     let text = std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-    let value = crate::terraform::stack_argument(root, env, "kubernetes_version")?
-        .and_then(|e| e.as_str().map(str::to_string))
-        .ok_or_else(|| {
+    let value =
+        env.stack_argument("kubernetes_version")?.and_then(|e| e.as_str().map(str::to_string)).ok_or_else(|| {
             usage(format!("{}: `module \"stack\"` sets no kubernetes_version (a string like \"1.35\")", file.display()))
         })?;
     let minor = Minor::parse_exact(&value)
@@ -255,10 +255,11 @@ pub fn environment_support(
     };
     let mut out = Vec::new();
     for env in config.environments().filter(|e| !e.emulator) {
-        if !crate::terraform::env_dir(root, &env.name).join("main.tf").is_file() {
+        let files = EnvFiles::of(root, env);
+        if !files.has_terraform() {
             continue;
         }
-        let line = match environment_minor(root, &env.name) {
+        let line = match environment_minor(files) {
             Ok((minor, ..)) => support_status(&calendar, &env.name, minor, today),
             Err(e) => Err(format!("{e:#}")),
         };
@@ -286,7 +287,7 @@ pub fn release_support_findings(root: &Path, releases: &[Release]) -> Vec<Findin
             }
         }
         for env in &r.environments {
-            let Ok((minor, ..)) = environment_minor(root, env) else { continue };
+            let Ok((minor, ..)) = environment_minor(EnvFiles::of_overlay(root, env)) else { continue };
             if !r.kubernetes.contains_key(&minor.to_string()) {
                 findings.push(at(format!(
                     "runs in `{env}` at Kubernetes {minor} (terraform/environments/{env}/main.tf) but its `kubernetes` table records no support for {minor}"

@@ -207,10 +207,10 @@ pub fn install_steps<'a>(ctx: &'a Context, target: &'a Target, pipeline: &mut Pi
     }
     pipeline.step(issuer_step(ctx, target));
     let kubeconfig = target.kubeconfig();
-    for release in releases::ordered(&ctx.root, &target.env.overlay)?.into_iter().filter(|r| r.is_mesh()) {
+    for release in releases::ordered(target.files())?.into_iter().filter(|r| r.is_mesh()) {
         let helm = Tools::new(ctx).cmd(tools::HELM);
         let bound_dir = release.bound_dir(&ctx.work, &target.env.name);
-        let values = release.install_values(&ctx.root, &target.env.overlay, &bound_dir);
+        let values = release.install_values(target.files(), &bound_dir);
         let install = release.install(helm, &values, &kubeconfig, &output_placeholder);
         let name = format!("helm-{}", release.name);
         if release.name == "linkerd-control-plane" {

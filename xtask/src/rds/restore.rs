@@ -51,7 +51,7 @@ pub fn steps<'a>(
     request: Request,
     confirm: bool,
 ) -> Result<()> {
-    steps::announce_omissions(ctx, target, pipeline);
+    steps::announce_omissions(target, pipeline);
     steps::with_outputs(ctx, target, pipeline);
     pipeline.step(source_step(ctx, target, request));
     if confirm {

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::context::Context;
 use crate::engine::Cmd;
+use crate::env_files::EnvFiles;
 use crate::error::{line_of, usage};
 use crate::finding::Finding;
 use crate::target::Target;
@@ -147,10 +148,10 @@ impl Release {
         root.join("helm-values").join(&self.name)
     }
 
-    /// The values files for an environment, in the order helm layers them.
-    pub fn values_files(&self, root: &Path, env: &str) -> [PathBuf; 2] {
-        let dir = self.values_dir(root);
-        [dir.join("values.yaml"), dir.join(format!("values-{env}.yaml"))]
+    /// The values files for an environment (its overlay's), in the order helm layers them.
+    pub fn values_files(&self, env: EnvFiles<'_>) -> [PathBuf; 2] {
+        let dir = self.values_dir(env.root());
+        [dir.join("values.yaml"), dir.join(format!("values-{}.yaml", env.overlay()))]
     }
 
     /// Where the bound copies of this release's values files are written for environment `env_name`
@@ -162,8 +163,8 @@ impl Release {
     /// The values files helm gets (values of `env`), in order: each that names a terraform output
     /// (`${terraform:NAME}`, see [`crate::bindings::bind_values`]) as its bound copy in `bound_dir`,
     /// which [`Release::bind_values`] writes once the outputs are recorded; the others as they are.
-    pub fn install_values(&self, root: &Path, env: &str, bound_dir: &Path) -> Vec<PathBuf> {
-        self.values_files(root, env)
+    pub fn install_values(&self, env: EnvFiles<'_>, bound_dir: &Path) -> Vec<PathBuf> {
+        self.values_files(env)
             .into_iter()
             .map(|file| match std::fs::read_to_string(&file) {
                 Ok(text) if binds(&text) => bound_dir.join(file.file_name().unwrap_or_default()),
@@ -178,12 +179,12 @@ impl Release {
     /// were are returned. The one place a release's values are bound (deploy, mesh install, local).
     pub fn bind_values(&self, ctx: &Context, target: &Target, stand_ins: bool) -> Result<Vec<String>> {
         use anyhow::Context as _;
-        let (root, env, env_name) = (&ctx.root, &target.env.overlay, &target.env.name);
+        let (root, env_name) = (&ctx.root, &target.env.name);
         let bound_dir = &self.bound_dir(&ctx.work, env_name);
         let outputs = &target.outputs_file();
         let what = || format!("release {} takes terraform outputs in its values", self.name);
         let mut stood_in: Vec<String> = Vec::new();
-        for file in self.values_files(root, env) {
+        for file in self.values_files(target.files()) {
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
             if !binds(&text) {
                 continue;
@@ -209,9 +210,9 @@ impl Release {
 
     /// The merged values of an environment (values.yaml, then values-<env>.yaml over it); `Null` where
     /// a file is missing or unreadable (check_list reports those).
-    pub fn values(&self, root: &Path, env: &str) -> serde_norway::Value {
+    pub fn values(&self, env: EnvFiles<'_>) -> serde_norway::Value {
         let mut merged = serde_norway::Value::Null;
-        for file in self.values_files(root, env) {
+        for file in self.values_files(env) {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             if let Ok(v) = serde_norway::from_str::<serde_norway::Value>(&text) {
                 merge(&mut merged, v);
@@ -302,12 +303,13 @@ pub fn load_list(root: &Path) -> Result<List> {
 }
 
 /// The releases an environment gets, each after everything it needs (list order otherwise).
-pub fn ordered(root: &Path, env: &str) -> Result<Vec<Release>> {
-    Ok(ordered_list(root, env)?.releases)
+pub fn ordered(env: EnvFiles<'_>) -> Result<Vec<Release>> {
+    Ok(ordered_list(env)?.releases)
 }
 
 /// `ordered`, with the namespace table (deploy labels each namespace before its first release).
-pub fn ordered_list(root: &Path, env: &str) -> Result<List> {
+pub fn ordered_list(env: EnvFiles<'_>) -> Result<List> {
+    let (root, env) = (env.root(), env.overlay());
     let list = load_list(root)?;
     let findings = check_all(root, &list);
     let all = list.releases;
@@ -352,8 +354,8 @@ pub fn check_all(root: &Path, list: &List) -> Vec<Finding> {
 
 /// The API groups a release's objects belong to in `env`, each with where that was read: its values
 /// (`crds::in_values`) and its `uses`.
-pub fn crd_uses(root: &Path, release: &Release, env: &str) -> Vec<(String, String)> {
-    let mut found = crate::crds::in_values(&release.values(root, env));
+pub fn crd_uses(release: &Release, env: EnvFiles<'_>) -> Vec<(String, String)> {
+    let mut found = crate::crds::in_values(&release.values(env));
     found.extend(release.uses.iter().map(|g| (g.clone(), "its `uses`".to_string())));
     let mut seen = std::collections::BTreeSet::new();
     found.retain(|(g, _)| seen.insert(g.clone()));
@@ -383,7 +385,9 @@ fn check_crd_order(root: &Path, releases: &[Release]) -> Vec<Finding> {
             }
         }
         for env in &r.environments {
-            for (group, why) in crd_uses(root, r, env).into_iter().filter(|(g, _)| !provided.contains(g.as_str())) {
+            for (group, why) in
+                crd_uses(r, EnvFiles::of_overlay(root, env)).into_iter().filter(|(g, _)| !provided.contains(g.as_str()))
+            {
                 let providers: Vec<&str> =
                     releases.iter().filter(|o| o.provides.contains(&group)).map(|o| o.name.as_str()).collect();
                 let fix = match providers.as_slice() {
@@ -410,10 +414,11 @@ fn check_pairing(root: &Path, releases: &[Release]) -> Vec<Finding> {
         let at = |msg: String| Finding::new(&file, Some(r.line), msg);
         if let Some(path) = &r.follows_kubernetes {
             for env in &r.environments {
-                let values = r.values(root, env);
+                let files = EnvFiles::of_overlay(root, env);
+                let values = r.values(files);
                 let found = path.split('.').try_fold(&values, |v, k| v.get(k));
                 let version = found.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-                let cluster = crate::k8s::kubernetes_version(root, env);
+                let cluster = crate::k8s::kubernetes_version(files);
                 match (minor(&version), minor(&cluster)) {
                     (None, _) => findings.push(at(format!(
                         "release `{}` follows Kubernetes by `{path}`, which its `{env}` values don't set to a version",
@@ -492,7 +497,7 @@ pub fn check_list(root: &Path, releases: &[Release]) -> Vec<Finding> {
             findings.push(at(format!("release `{}`: `pods` names `{env}`, which it is not enabled in", r.name)));
         }
         for env in &r.environments {
-            for file in r.values_files(root, env) {
+            for file in r.values_files(EnvFiles::of_overlay(root, env)) {
                 match std::fs::read_to_string(&file) {
                     Err(_) => findings.push(at(format!(
                         "release `{}` is enabled in `{env}` but {} is missing",

@@ -283,44 +283,6 @@ fn tf_files_with(dir: &Path, suffix: &str) -> bool {
     std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(suffix))
 }
 
-/// What an emulator environment leaves out: the `emulator_omissions` map in its `module "stack"` call
-/// (feature → why the emulator can't do it), the one place that list lives.
-pub fn emulator_omissions(root: &Path, env: &str) -> Result<Vec<(String, String)>> {
-    let path = env_dir(root, env).join("main.tf");
-    let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
-    let mut list = Vec::new();
-    for (name, block, _) in file.blocks("module") {
-        if name != "stack" {
-            continue;
-        }
-        let Some(attr) = block.body.get_attribute("emulator_omissions") else { continue };
-        let Some(object) = attr.value.as_object() else {
-            anyhow::bail!("{}: emulator_omissions must be a map literal", path.display());
-        };
-        for (key, value) in object.iter() {
-            let key = match key {
-                hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
-                hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
-            };
-            let why = value.expr().as_str().unwrap_or_default().to_string();
-            list.push((key, why));
-        }
-    }
-    Ok(list)
-}
-
-/// A literal argument of an environment's `module "stack"` call (its sizing), e.g. the monthly budget.
-/// `None` when the environment does not set it.
-pub fn stack_argument(root: &Path, env: &str, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
-    let path = env_dir(root, env).join("main.tf");
-    let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
-    let found = file
-        .blocks("module")
-        .filter(|(label, ..)| label == "stack")
-        .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -522,7 +522,7 @@ mod tests {
         let minor = |v: &str| -> i64 { v.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap() };
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         for env in ["dev", "staging", "production", "dr"] {
-            let cluster = minor(&crate::k8s::kubernetes_version(root, env));
+            let cluster = minor(&crate::k8s::kubernetes_version(crate::env_files::EnvFiles::of_overlay(root, env)));
             let pinned = minor(pinned_version(KUBECTL).unwrap());
             assert!((pinned - cluster).abs() <= 1, "kubectl {pinned} vs {env}'s 1.{cluster}");
             assert!(minor(KUBECTL.min) >= cluster - 1, "doctor's minimum for kubectl is too old for {env}");

@@ -82,7 +82,7 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Step<'
             c.log(line);
         }
         if written && !target.uses_emulator() {
-            let file = crate::terraform::env_dir(&ctx.root, &target.env.name).join("main.tf");
+            let file = target.files().main_tf();
             c.fact(format!(
                 "{} now says kubernetes_version = \"{}\" (it said {}): commit it with this upgrade",
                 file.strip_prefix(&ctx.root).unwrap_or(&file).display(),

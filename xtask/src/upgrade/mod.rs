@@ -45,7 +45,7 @@ pub fn prepare(ctx: &Context, target: &Target, to: &str, yes: bool, dry_run: boo
     let env = &target.env.name;
     let to = Minor::parse_exact(to)
         .ok_or_else(|| usage(format!("--to `{to}` is not a Kubernetes minor version like 1.36")))?;
-    let (tree, tree_file, tree_line) = lifecycle::environment_minor(&ctx.root, env)?;
+    let (tree, tree_file, tree_line) = lifecycle::environment_minor(target.files())?;
     let shown = tree_file.strip_prefix(&ctx.root).unwrap_or(&tree_file).display().to_string();
     match to.above(tree) {
         0 | 1 => {}

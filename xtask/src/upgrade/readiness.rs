@@ -36,7 +36,7 @@ pub fn template(ctx: &Context, target: &Target, release: &Release, to: Minor, ou
         .args(["template", &release.name, &release.chart, "--repo", &release.repository])
         .args(["--version", &release.version, "--namespace", &release.namespace, "--include-crds"])
         .arg(format!("--kube-version={to}.0"));
-    for file in release.values_files(&ctx.root, &target.env.overlay) {
+    for file in release.values_files(target.files()) {
         cmd = cmd.arg("-f").arg(file.to_string_lossy());
     }
     for (path, output) in &release.set_from_terraform {
@@ -103,7 +103,7 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Result
             insights(c, &calls, &cluster, up.to, &mut found)?;
         }
         removed_apis(c, ctx, target, &releases, up.to, &mut found)?;
-        support(&releases, target, ctx, up.to, &mut found);
+        support(&releases, target, up.to, &mut found);
         if !target.omits("eks_addons") {
             addons(c, &calls, &cluster, up.to, &mut found)?;
         }
@@ -249,7 +249,7 @@ fn removed_apis(
 
 /// Each release records the target as supported, and a release that follows the Kubernetes version is
 /// at the target's line.
-fn support(releases: &[Release], target: &Target, ctx: &Context, to: Minor, found: &mut Found) {
+fn support(releases: &[Release], target: &Target, to: Minor, found: &mut Found) {
     let key = to.to_string();
     for r in releases {
         match r.kubernetes.get(&key).map(String::as_str) {
@@ -267,7 +267,7 @@ fn support(releases: &[Release], target: &Target, ctx: &Context, to: Minor, foun
             )),
         }
         if let Some(path) = &r.follows_kubernetes {
-            let values = r.values(&ctx.root, &target.env.overlay);
+            let values = r.values(target.files());
             let set = path.split('.').try_fold(&values, |v, k| v.get(k)).and_then(|v| v.as_str()).unwrap_or("");
             if Minor::parse(set) != Some(to) {
                 found.problems.push(format!(

@@ -8,6 +8,13 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The 1-based line of `file` (in this repository) where `needle` first appears, so an expected
+/// finding follows the file as it is edited instead of pinning a line number.
+pub fn line(file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+    1 + text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{file} has no line with {needle:?}"))
+}
+
 /// A scratch area for one test: its own work dir (journal, logs, emulator state), the project's
 /// installed tools, no colour, not GitHub Actions.
 pub struct Sandbox {

@@ -120,8 +120,7 @@ fn identity_a_helm_service_account_renamed_away_from_its_roles_trust() {
         "  name: external-dns-controller\n",
     );
     // The finding points at the name's line, wherever the values file has it now.
-    let values = std::fs::read_to_string(repo_root().join("helm-values/external-dns/values.yaml")).unwrap();
-    let line = 1 + values.lines().position(|l| l == "  name: external-dns").unwrap();
+    let line = line("helm-values/external-dns/values.yaml", "  name: external-dns");
     finds(
         &contracts_dev_reusing_the_plan(&sb),
         &[

@@ -13,13 +13,6 @@ fn contracts_dev(sb: &Sandbox) -> Run {
     contracts_with_the_plan_of(&repository().0, sb, "dev")
 }
 
-/// The 1-based line of `file` (in this repository) where `needle` first appears, so the expected
-/// findings follow the workflows as they are edited instead of pinning line numbers.
-fn line(file: &str, needle: &str) -> usize {
-    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
-    1 + text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{file} has no line with {needle:?}"))
-}
-
 const OPS_ROLE: &str = "role-to-assume: ${{ vars.AWS_OPERATIONS_ROLE_ARN }}";
 const APPLY: &str =
     "      - run: cargo xtask deploy \"$ENVIRONMENT\" --plan \"target/xtask/plans/$ENVIRONMENT.tfplan\" --yes";

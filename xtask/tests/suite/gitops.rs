@@ -225,12 +225,7 @@ fn delivery_a_repository_credential_not_from_an_external_secret() {
 
 #[test]
 fn delivery_the_argo_cd_server_published_without_single_sign_on() {
-    let line = std::fs::read_to_string(repo_root().join("helm-values/argo-cd/values.yaml"))
-        .unwrap()
-        .lines()
-        .position(|l| l == "  ingress:")
-        .expect("server.ingress in argo-cd's values")
-        + 1;
+    let line = line("helm-values/argo-cd/values.yaml", "  ingress:");
     let sb = one_change(
         "helm-values/argo-cd/values.yaml",
         "  ingress:\n    enabled: false",

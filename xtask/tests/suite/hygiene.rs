@@ -525,3 +525,30 @@ fn xtask_variables_are_read_only_in_cli_rs() {
     }
     assert!(wrong.is_empty(), "XTASK_* variables read outside cli.rs: {wrong:#?}");
 }
+
+/// Architecture invariant: an environment's files are found through its `EnvFiles` handle, which knows
+/// both of its names (its own, for terraform; its overlay's, for k8s/ and helm-values/). No function
+/// takes a repository root beside a bare environment or overlay name but the two path primitives
+/// (`terraform::env_dir`, `env_files::overlay_dir`), and only env_files.rs calls `env_dir`.
+#[test]
+fn environment_files_are_found_through_env_files() {
+    let mut wrong = Vec::new();
+    for (module, path) in modules() {
+        let code = code(&path);
+        for (n, line) in code.lines().enumerate() {
+            let at = format!("{}:{}", path.display(), n + 1);
+            let Some((_, signature)) = line.split_once("fn ") else { continue };
+            let name = signature.split(['(', '<']).next().unwrap_or_default();
+            let params = signature.split_once('(').map_or("", |(_, p)| p.split(')').next().unwrap_or(""));
+            let root = params.contains("root: &Path") || params.contains("root: &std::path::Path");
+            let named = ["env: &str", "overlay: &str", "env_name: &str"].iter().any(|p| params.contains(p));
+            if root && named && !["env_dir", "overlay_dir"].contains(&name) {
+                wrong.push(format!("{at}: fn {name} takes a root and a bare name"));
+            }
+        }
+        if module != "env_files" && module != "terraform" && code.contains("env_dir(") {
+            wrong.push(format!("{}: {module} calls env_dir", path.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "environment files found around EnvFiles: {wrong:#?}");
+}

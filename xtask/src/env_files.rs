@@ -1,0 +1,133 @@
+//! One environment's files in the repository, under the two names it goes by: its own, which names its
+//! terraform root (`terraform/environments/<name>`), and its overlay's, which names what it runs
+//! (`k8s/overlays/<overlay>` and each release's `values-<overlay>.yaml`): `local` runs dev's overlay,
+//! `dr` production's. What reads an environment's files takes this handle, so neither name can be
+//! passed where the other belongs and no caller rebuilds a path from a root and a bare name.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::config::Environment;
+use crate::terraform::TfFile;
+
+/// k8s/overlays/<overlay>: the path primitive under [`EnvFiles::overlay_dir`], for the checks that go
+/// through every overlay.
+pub fn overlay_dir(root: &Path, overlay: &str) -> PathBuf {
+    root.join("k8s").join("overlays").join(overlay)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct EnvFiles<'a> {
+    root: &'a Path,
+    name: &'a str,
+    overlay: &'a str,
+}
+
+impl<'a> EnvFiles<'a> {
+    /// A configured environment's files.
+    pub fn of(root: &'a Path, env: &'a Environment) -> EnvFiles<'a> {
+        EnvFiles { root, name: &env.name, overlay: &env.overlay }
+    }
+
+    /// The files of the environment an overlay is named after (validate's per-overlay checks, which
+    /// run without the configuration: overlay `dev` runs on terraform's `dev`).
+    pub fn of_overlay(root: &'a Path, overlay: &'a str) -> EnvFiles<'a> {
+        EnvFiles { root, name: overlay, overlay }
+    }
+
+    pub fn root(&self) -> &'a Path {
+        self.root
+    }
+
+    /// The environment's own name (its terraform root, its work files, its state).
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The overlay it runs, and the helm-values environment its releases take.
+    pub fn overlay(&self) -> &'a str {
+        self.overlay
+    }
+
+    /// terraform/environments/<name>
+    pub fn terraform_dir(&self) -> PathBuf {
+        crate::terraform::env_dir(self.root, self.name)
+    }
+
+    /// The root's main.tf, where its `module "stack"` call sets the environment's sizing.
+    pub fn main_tf(&self) -> PathBuf {
+        self.terraform_dir().join("main.tf")
+    }
+
+    pub fn has_terraform(&self) -> bool {
+        self.main_tf().is_file()
+    }
+
+    /// k8s/overlays/<overlay>
+    pub fn overlay_dir(&self) -> PathBuf {
+        overlay_dir(self.root, self.overlay)
+    }
+
+    /// A literal argument of the root's `module "stack"` call (its sizing), e.g. the monthly budget.
+    /// `None` when the environment does not set it.
+    pub fn stack_argument(&self, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
+        let file = TfFile::read(&self.main_tf()).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let found = file
+            .blocks("module")
+            .filter(|(label, ..)| label == "stack")
+            .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
+        Ok(found)
+    }
+
+    /// What an emulator environment leaves out: the `emulator_omissions` map in its `module "stack"`
+    /// call (feature → why the emulator can't do it), the one place that list lives.
+    pub fn emulator_omissions(&self) -> Result<Vec<(String, String)>> {
+        let path = self.main_tf();
+        let Some(expr) = self.stack_argument("emulator_omissions")? else { return Ok(Vec::new()) };
+        let Some(object) = expr.as_object() else {
+            anyhow::bail!("{}: emulator_omissions must be a map literal", path.display());
+        };
+        let key = |k: &hcl_edit::expr::ObjectKey| match k {
+            hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+            hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
+        };
+        Ok(object.iter().map(|(k, v)| (key(k), v.expr().as_str().unwrap_or_default().to_string())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_reads_its_own_root_and_its_overlays_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let tf = dir.path().join("terraform/environments/local");
+        std::fs::create_dir_all(&tf).unwrap();
+        std::fs::write(
+            tf.join("main.tf"),
+            "module \"stack\" {\n  source = \"../../stack\"\n  az_count = 2\n  emulator_omissions = {\n    cdn = \"no CloudFront\"\n    \"eks_addons\" = \"no add-ons\"\n  }\n}\n",
+        )
+        .unwrap();
+        let files = EnvFiles { root: dir.path(), name: "local", overlay: "dev" };
+        assert!(files.has_terraform());
+        assert!(files.overlay_dir().ends_with("k8s/overlays/dev"));
+        assert_eq!(
+            files.stack_argument("az_count").unwrap().and_then(|e| e.as_number().and_then(|n| n.as_u64())),
+            Some(2)
+        );
+        assert!(files.stack_argument("vpc_cidr").unwrap().is_none());
+        assert_eq!(
+            files.emulator_omissions().unwrap(),
+            vec![
+                ("cdn".to_string(), "no CloudFront".to_string()),
+                ("eks_addons".to_string(), "no add-ons".to_string())
+            ]
+        );
+        // dev's own root is not there: nothing to read, and the error names the file.
+        let dev = EnvFiles::of_overlay(dir.path(), "dev");
+        assert!(!dev.has_terraform());
+        assert!(format!("{:#}", dev.stack_argument("az_count").unwrap_err()).contains("environments/dev/main.tf"));
+    }
+}
