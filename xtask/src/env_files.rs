@@ -80,6 +80,12 @@ impl<'a> EnvFiles<'a> {
         Ok(found)
     }
 
+    /// The Kubernetes version its `module "stack"` call sets (`kubernetes_version`), where it sets one
+    /// as a string: what the schemas are checked against, and what `upgrade` starts from.
+    pub fn kubernetes_version(&self) -> Result<Option<String>> {
+        Ok(self.stack_argument("kubernetes_version")?.and_then(|e| e.as_str().map(str::to_string)))
+    }
+
     /// What an emulator environment leaves out: the `emulator_omissions` map in its `module "stack"`
     /// call (feature → why the emulator can't do it), the one place that list lives.
     pub fn emulator_omissions(&self) -> Result<Vec<(String, String)>> {

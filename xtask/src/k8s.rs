@@ -21,11 +21,7 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.36";
 /// The Kubernetes version of the environment an overlay belongs to: the `kubernetes_version` argument
 /// of its `module "stack"` call, where that is set.
 pub fn kubernetes_version(env: EnvFiles<'_>) -> String {
-    env.stack_argument("kubernetes_version")
-        .ok()
-        .flatten()
-        .and_then(|e| e.as_str().map(str::to_string))
-        .unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.to_string())
+    env.kubernetes_version().ok().flatten().unwrap_or_else(|| DEFAULT_KUBERNETES_VERSION.to_string())
 }
 
 pub use crate::env_files::overlay_dir;

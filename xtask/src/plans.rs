@@ -91,18 +91,36 @@ fn permits() -> usize {
 }
 
 /// Makes and reuses emulated plans for one command (validate's worker threads share it): the turns
-/// that keep at most [`permits`] plans running at once, and whether it started the emulator, which it
-/// then stops when dropped.
+/// that keep at most [`permits`] plans running at once, each environment's plan key (hashed once per
+/// command: validate's cache and the plan's reuse ask for it), and whether it started the emulator,
+/// which it then stops when dropped.
 pub struct Planner<'a> {
     ctx: &'a Context,
     running: Mutex<usize>,
     freed: Condvar,
+    keys: Mutex<std::collections::BTreeMap<String, String>>,
     started_emulator: Mutex<bool>,
 }
 
 impl<'a> Planner<'a> {
     pub fn new(ctx: &'a Context) -> Planner<'a> {
-        Planner { ctx, running: Mutex::new(0), freed: Condvar::new(), started_emulator: Mutex::new(false) }
+        Planner {
+            ctx,
+            running: Mutex::new(0),
+            freed: Condvar::new(),
+            keys: Mutex::default(),
+            started_emulator: Mutex::new(false),
+        }
+    }
+
+    /// `env`'s emulated-plan key ([`key`]), computed the first time it is asked for.
+    pub fn key(&self, env: &str) -> Result<String> {
+        if let Some(known) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(env) {
+            return Ok(known.clone());
+        }
+        let computed = key(self.ctx, &Target::new(self.ctx, env, true)?)?;
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(env.to_string(), computed.clone());
+        Ok(computed)
     }
 
     /// `env`'s emulated plan: reused while its key matches, otherwise made the way
@@ -111,7 +129,7 @@ impl<'a> Planner<'a> {
         let ctx = self.ctx;
         let started = Instant::now();
         let target = Target::new(ctx, env, true)?;
-        let key = key(ctx, &target)?;
+        let key = self.key(env)?;
         if is_current(&target, &key) {
             let took = started.elapsed();
             return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took, waited: Duration::ZERO });

@@ -166,10 +166,11 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
         }
     };
     for name in envs {
-        // The plan's key (terraform/, its -vars, the TF_VAR_*s) and what the contracts read beside it.
+        // The plan's key (terraform/, its -vars, the TF_VAR_*s; hashed once, the plan's reuse asks the
+        // planner for the same) and what the contracts read beside it.
         let plan_key = {
             let name = name.clone();
-            move || crate::plans::key(ctx, &crate::target::Target::new(ctx, &name, true)?)
+            move || planner.key(&name)
         };
         let reads = Reads::paths(&["k8s", "helm-values", ".github", crate::contracts::identity_map::FILE, TF])
             .tools(&[KUBECTL])

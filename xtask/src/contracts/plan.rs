@@ -57,9 +57,14 @@ pub struct Plan {
     outputs_unknown: Value,
     /// The plan itself, for its root variables as planned (`aws_account_id`, `region`).
     plan: tfplan::Plan,
-    /// Source text read from terraform/ (locals, resource locations), read once per plan.
+    /// Source text read from terraform/ (the locals it follows), read once per plan.
     memo: std::cell::RefCell<BTreeMap<String, Option<String>>>,
+    /// Each module directory's `resource` and `data` blocks, read once: (block, type, name) → file, line.
+    blocks: std::cell::RefCell<BTreeMap<PathBuf, BlockIndex>>,
 }
+
+/// Where a module's blocks are written: (`resource` or `data`, type, name) → (file, line).
+type BlockIndex = BTreeMap<(String, String, String), (PathBuf, usize)>;
 
 impl Plan {
     pub fn load(path: &Path, env_dir: &Path) -> Result<Plan> {
@@ -98,6 +103,7 @@ impl Plan {
             outputs_unknown: stack.after_unknown,
             plan,
             memo: Default::default(),
+            blocks: Default::default(),
         })
     }
 
@@ -434,19 +440,23 @@ impl Plan {
     pub fn location(&self, r: &Resource) -> (PathBuf, Option<usize>) {
         let dir = self.module_dir(&r.module);
         let ident = if r.data { "data" } else { "resource" };
-        let found = self.memo(format!("location {} {ident} {} {}", dir.display(), r.kind, r.name), || {
+        let mut blocks = self.blocks.borrow_mut();
+        let index = blocks.entry(dir.clone()).or_insert_with(|| {
+            let mut index = BlockIndex::new();
             for file in crate::terraform::tf_files(&dir) {
                 let Ok(tf) = crate::terraform::TfFile::read(&file) else { continue };
-                let named = |b: &hcl_edit::structure::Block| b.labels.get(1).is_some_and(|l| l.as_str() == r.name);
-                let line = tf.blocks(ident).find(|(kind, b, _)| kind == &r.kind && named(b)).map(|(_, _, line)| line);
-                if let Some(line) = line {
-                    return Some(format!("{line}\n{}", file.display()));
+                for ident in ["resource", "data"] {
+                    for (kind, block, line) in tf.blocks(ident) {
+                        let Some(name) = block.labels.get(1) else { continue };
+                        let at = (ident.to_string(), kind, name.as_str().to_string());
+                        index.entry(at).or_insert_with(|| (file.clone(), line));
+                    }
                 }
             }
-            None
+            index
         });
-        match found.as_deref().and_then(|f| f.split_once('\n')) {
-            Some((line, file)) => (PathBuf::from(file), line.parse().ok()),
+        match index.get(&(ident.to_string(), r.kind.clone(), r.name.clone())) {
+            Some((file, line)) => (file.clone(), Some(*line)),
             None => (dir, None),
         }
     }

@@ -184,10 +184,9 @@ pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow
 pub fn environment_minor(env: EnvFiles<'_>) -> Result<(Minor, PathBuf, usize)> {
     let file = env.main_tf();
     let text = std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-    let value =
-        env.stack_argument("kubernetes_version")?.and_then(|e| e.as_str().map(str::to_string)).ok_or_else(|| {
-            usage(format!("{}: `module \"stack\"` sets no kubernetes_version (a string like \"1.35\")", file.display()))
-        })?;
+    let value = env.kubernetes_version()?.ok_or_else(|| {
+        usage(format!("{}: `module \"stack\"` sets no kubernetes_version (a string like \"1.35\")", file.display()))
+    })?;
     let minor = Minor::parse_exact(&value)
         .ok_or_else(|| usage(format!("{}: kubernetes_version `{value}` is not like 1.35", file.display())))?;
     let line = version_line(&text).map_or(1, |(i, _)| i + 1);
