@@ -77,7 +77,7 @@ module "security" {
   application_secrets = toset(concat(flatten([for w in local.workloads : w.app_secrets]), var.gitops ? ["argocd-repository"] : []))
   # What external-secrets reads besides them: each service's database login, and the RDS master
   # secret the database-setup job creates the roles with.
-  external_secret_names = values(module.database.service_secret_names)
+  external_secret_names = values(module.database_logins.service_secret_names)
   external_secret_arns  = [module.database.master_secret_arn]
   loki_bucket_arn       = module.storage.bucket_arns["loki"]
 
@@ -92,7 +92,7 @@ module "security" {
   # governance modules refuse a rule or alarm whose publisher this list lacks.
   sns_key_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com", "events.amazonaws.com"]
   # The secret versions this stack writes (the services' database logins): the plan role's refresh reads them.
-  refreshed_secret_names = values(module.database.service_secret_names)
+  refreshed_secret_names = values(module.database_logins.service_secret_names)
   operations = {
     db_instance_identifier = local.db_name
     state_bucket           = local.state_bucket
@@ -235,8 +235,6 @@ module "database" {
   logs_kms_key_arn         = module.security.kms_key_arns["logs"]
   log_retention_days       = var.log_retention_days
   alarm_topic_arn          = module.monitoring.alert_topic_arn
-  service_databases        = local.with_database
-  secrets_kms_key_arn      = module.security.kms_key_arns["secrets"]
 
   enable_performance_insights = !contains(local.omit, "performance_insights")
   custom_parameter_group      = !contains(local.omit, "db_parameter_group")
@@ -245,6 +243,30 @@ module "database" {
   # encrypted with that region's key, restorable there to a point in time (the dr environment).
   backup_replication = var.dr_enabled ? { kms_key_arn = module.storage.replica_kms_key_arn } : null
   restore_source     = var.database_restore_source
+}
+
+# Each service's database login: its secret, which the cluster's database-setup job makes the role from.
+module "database_logins" {
+  source = "../modules/database-logins"
+
+  project             = var.project
+  environment         = var.environment
+  protected           = var.protected
+  database_identifier = module.database.instance_identifier
+  master_username     = module.database.master_username
+  service_databases   = local.with_database
+  secrets_kms_key_arn = module.security.kms_key_arns["secrets"]
+}
+
+# The logins were the database module's until they had a module of their own.
+moved {
+  from = module.database.aws_secretsmanager_secret.service
+  to   = module.database_logins.aws_secretsmanager_secret.service
+}
+
+moved {
+  from = module.database.aws_secretsmanager_secret_version.service
+  to   = module.database_logins.aws_secretsmanager_secret_version.service
 }
 
 module "cache" {

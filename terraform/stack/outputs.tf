@@ -42,7 +42,7 @@ output "app_secret_names" {
 
 output "db_secret_names" {
   description = "Service => name of its database login secret `<project>/<env>/db/<service>` (JSON username, password)."
-  value       = module.database.service_secret_names
+  value       = module.database_logins.service_secret_names
 }
 
 output "workload_role_arns" {

@@ -18,9 +18,9 @@ output "address" {
   value       = aws_db_instance.primary.address
 }
 
-output "service_secret_names" {
-  description = "Service => name of its login secret `<project>/<env>/db/<service>` (JSON username, password)."
-  value       = { for k, s in aws_secretsmanager_secret.service : k => s.name }
+output "master_username" {
+  description = "The instance's master user (RDS keeps its password): no service's login may take its name."
+  value       = var.master_username
 }
 
 output "port" {

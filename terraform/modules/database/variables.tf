@@ -194,47 +194,6 @@ variable "log_retention_days" {
   }
 }
 
-variable "service_databases" {
-  description = "Services with a database of their own: each gets a login role and a database named like it with underscores (user-service: user_service), and a secret `<project>/<env>/db/<service>` holding the role's credentials."
-  type        = set(string)
-
-  validation {
-    condition     = alltrue([for s in var.service_databases : can(regex("^[a-z][a-z0-9-]{0,62}$", s))])
-    error_message = "service_databases: each name becomes a PostgreSQL identifier (hyphens as underscores), at most 63 bytes (NAMEDATALEN - 1) of lowercase a-z, 0-9 and -, starting with a letter; got ${join(", ", var.service_databases)}."
-  }
-  # PostgreSQL reserves role names starting with pg_ ("Database Roles"); RDS keeps its own roles as
-  # rdsadmin and rds_* ("Understanding PostgreSQL roles and permissions", RDS User Guide).
-  validation {
-    condition     = alltrue([for s in var.service_databases : !startswith(replace(s, "-", "_"), "pg_") && !startswith(s, "rds")])
-    error_message = "service_databases: role names starting with pg_ are reserved by PostgreSQL, and rds* by RDS; got ${join(", ", var.service_databases)}."
-  }
-  validation {
-    condition     = !contains([for s in var.service_databases : replace(s, "-", "_")], var.master_username)
-    error_message = "service_databases: a service's role would be the master user ${var.master_username}; the master login stays RDS's own."
-  }
-}
-
-variable "secrets_kms_key_arn" {
-  description = "KMS key the services' login secrets are encrypted with (the security module's `secrets` key)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.secrets_kms_key_arn))
-    error_message = "secrets_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
-  }
-}
-
-variable "password_version" {
-  description = "Generation of the services' database passwords: raise it to write new ones (the database-setup job then resets the roles)."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.password_version >= 1 && floor(var.password_version) == var.password_version
-    error_message = "password_version must be a whole number from 1 (secret_string_wo_version); got ${var.password_version}."
-  }
-}
-
 variable "restore_source" {
   description = "Create the primary from a backup instead of empty: a snapshot (`snapshot_identifier`: a name, or an ARN for a copy or another account's), or a point in time of an instance's automated backups (`source_dbi_resource_id`, or `source_automated_backups_arn` for backups replicated to another region; with `restore_time` in UTC, or `use_latest_restorable_time`). Used when the instance is created: `cargo xtask restore <env>` passes it for the one apply that replaces the instance; null otherwise."
   type = object({

@@ -1,6 +1,5 @@
 terraform {
-  # 1.11: write-only arguments (secret_string_wo), which keep the services' passwords out of the state.
-  required_version = ">= 1.11"
+  required_version = ">= 1.10"
 
   required_providers {
     aws = {

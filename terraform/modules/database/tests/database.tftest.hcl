@@ -1,40 +1,26 @@
 # RDS rules AWS enforces, refused at plan time: storage autoscaling above the allocation, a major-only
 # engine version under automatic minor upgrades, and the exported logs' groups made before RDS makes
-# its own, service logins PostgreSQL or RDS would refuse, and restore sources RestoreDBInstanceToPointInTime
-# would refuse. Offline (the provider below calls nothing).
-
-# Not a mock_provider: Terraform 1.11's mocks refuse any configuration with an ephemeral resource ("No
-# ephemeral resource types in mock providers"). The provider is configured to make no call instead
-# (static fake keys, no credential, account or metadata look-ups), and every run plans nothing that
-# asks AWS: planned creates, and data sources the provider answers itself (partition, policy
-# documents). Only the run that targets the secrets names services, so the ephemeral password (a
-# GetRandomPassword call) is never opened here; `cargo xtask plan <env> --emulated` and `deploy local`
-# open it against the emulator.
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "offline"
-  secret_key                  = "offline"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  max_retries                 = 1
-  endpoints {
-    secretsmanager = "http://127.0.0.1:9"
+# its own, and restore sources RestoreDBInstanceToPointInTime would refuse. Offline, on mock providers
+# (the services' logins, whose ephemeral passwords Terraform 1.11's mocks refuse, are the
+# database-logins module's); each data source a precondition compares is given its value.
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
 # The DR Region, where automated backups are replicated to.
-provider "aws" {
-  alias                       = "dr"
-  region                      = "us-west-2"
-  access_key                  = "offline"
-  secret_key                  = "offline"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  max_retries                 = 1
+mock_provider "aws" {
+  alias = "dr"
+  mock_data "aws_region" {
+    defaults = { name = "us-west-2" }
+  }
 }
 
 variables {
@@ -46,8 +32,6 @@ variables {
   security_group_ids    = ["sg-database"]
   kms_key_arn           = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
   logs_kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
-  secrets_kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/77777777-8888-9999-0000-111111111111"
-  service_databases     = []
 }
 
 run "production_sizing_plans" {
@@ -133,68 +117,6 @@ run "a_pinned_minor_without_automatic_upgrades_plans" {
   }
 }
 
-run "each_service_gets_its_login_secret" {
-  command = plan
-
-  variables {
-    service_databases = ["user-service", "content-service"]
-  }
-  plan_options {
-    target = [aws_secretsmanager_secret.service]
-  }
-
-  assert {
-    condition     = aws_secretsmanager_secret.service["user-service"].name == "authorworks/production/db/user-service" && aws_secretsmanager_secret.service["user-service"].kms_key_id == var.secrets_kms_key_arn
-    error_message = "one secret per service, <project>/<env>/db/<service>, under the secrets key"
-  }
-  assert {
-    condition     = local.service_roles["content-service"] == "content_service"
-    error_message = "roles and databases are named like the service with underscores"
-  }
-}
-
-run "a_service_name_that_is_no_identifier_is_refused" {
-  command = plan
-
-  variables {
-    service_databases = ["User_Service"]
-  }
-
-  expect_failures = [var.service_databases]
-}
-
-run "a_reserved_role_name_is_refused" {
-  command = plan
-
-  variables {
-    service_databases = ["pg-stats"]
-  }
-
-  expect_failures = [var.service_databases]
-}
-
-run "a_service_named_like_the_master_user_is_refused" {
-  command = plan
-
-  variables {
-    service_databases = ["authorworks-admin"]
-  }
-
-  expect_failures = [var.service_databases]
-}
-
-run "a_fractional_password_version_is_refused" {
-  command = plan
-
-  variables {
-    password_version = 1.5
-  }
-
-  expect_failures = [var.password_version]
-}
-
-# Production replicates its automated backups to the DR Region (point-in-time restore there), encrypted
-# with a key of that Region.
 run "backups_replicate_to_the_dr_region" {
   command = plan
   variables {
