@@ -130,8 +130,7 @@ pub fn bind_outputs(yaml: &str, outputs: &Path, env: &str, stand_ins: bool) -> R
     }
     let recorded = Outputs::read(outputs)?;
     let mut stood_in = Vec::new();
-    let bound = bind(yaml, &mut |b| {
-        match lookup(&recorded, &b.name, b.key.as_deref()) {
+    let bound = bind(yaml, &mut |b| match lookup(&recorded, &b.name, b.key.as_deref()) {
         Lookup::Value(v) => Ok(v),
         Lookup::Null if stand_ins => {
             if !stood_in.contains(&b.target()) {
@@ -140,11 +139,11 @@ pub fn bind_outputs(yaml: &str, outputs: &Path, env: &str, stand_ins: bool) -> R
             Ok(stand_in(b))
         }
         Lookup::Null => Err(format!(
-            "terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
-            b.name
+            "terraform output `{}` is null in `{env}` (what sets it is switched off in {})",
+            b.name,
+            crate::env_files::shown_main_tf(env)
         )),
         Lookup::Missing(why) => Err(format!("{why} (see {})", outputs.display())),
-    }
     })?;
     Ok((bound, stood_in))
 }
@@ -209,12 +208,15 @@ pub fn bind_values(
                 stand_in(&b)
             }
             Lookup::Null => bail!(
-                "{}: {} can't be bound: terraform output `{}` is null in `{env}` (what sets it is switched off in terraform/environments/{env}/main.tf)",
+                "{}: {} can't be bound: terraform output `{}` is null in `{env}` (what sets it is switched off in {})",
                 file.display(),
                 b.text,
-                b.name
+                b.name,
+                crate::env_files::shown_main_tf(env)
             ),
-            Lookup::Missing(why) => bail!("{}: {} can't be bound: {why} (see {})", file.display(), b.text, outputs.display()),
+            Lookup::Missing(why) => {
+                bail!("{}: {} can't be bound: {why} (see {})", file.display(), b.text, outputs.display())
+            }
         };
         bound = bound.replace(&b.text, &value);
     }

@@ -148,10 +148,11 @@ pub fn check(env: EnvFiles<'_>, project: &str, objects: &[Value]) -> Vec<Finding
             sorted.sort();
             if have != sorted {
                 findings.push(Finding::new(where_, None, format!(
-                    "{}: admits {} but the public subnets of `{name}` are {} (terraform/environments/{name}/main.tf vpc_cidr and az_count, terraform/stack/main.tf cidrs.public)",
+                    "{}: admits {} but the public subnets of `{name}` are {} ({} vpc_cidr and az_count, terraform/stack/main.tf cidrs.public)",
                     crate::k8s::object_name(policy),
                     if have.is_empty() { "no ipBlock".to_string() } else { have.join(", ") },
-                    want.join(", ")
+                    want.join(", "),
+                    env.shown_main_tf()
                 )));
             }
         }

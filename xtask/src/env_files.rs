@@ -17,6 +17,13 @@ pub fn overlay_dir(root: &Path, overlay: &str) -> PathBuf {
     root.join("k8s").join("overlays").join(overlay)
 }
 
+/// An environment root's main.tf as messages show it, relative to the repository
+/// (`terraform/environments/<name>/main.tf`), for the messages that know only the environment's name.
+pub fn shown_main_tf(name: &str) -> String {
+    let dir = crate::terraform::env_dir(Path::new(""), name);
+    dir.join("main.tf").to_string_lossy().into_owned()
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct EnvFiles<'a> {
     root: &'a Path,
@@ -58,6 +65,11 @@ impl<'a> EnvFiles<'a> {
     /// The root's main.tf, where its `module "stack"` call sets the environment's sizing.
     pub fn main_tf(&self) -> PathBuf {
         self.terraform_dir().join("main.tf")
+    }
+
+    /// [`shown_main_tf`] of this environment.
+    pub fn shown_main_tf(&self) -> String {
+        shown_main_tf(self.name)
     }
 
     pub fn has_terraform(&self) -> bool {
@@ -119,6 +131,7 @@ mod tests {
         let files = EnvFiles { root: dir.path(), name: "local", overlay: "dev" };
         assert!(files.has_terraform());
         assert!(files.overlay_dir().ends_with("k8s/overlays/dev"));
+        assert_eq!(files.shown_main_tf(), "terraform/environments/local/main.tf");
         assert_eq!(
             files.stack_argument("az_count").unwrap().and_then(|e| e.as_number().and_then(|n| n.as_u64())),
             Some(2)

@@ -201,13 +201,14 @@ impl Target {
             // The output exists and is null: what sets it is off in this environment.
             serde_json::Value::Null if declared => {
                 let env = &self.env.name;
+                let main_tf = self.files().shown_main_tf();
                 let fix = match name {
                     "certificate_arn" => format!(
                         "the ACM certificate is issued once the zone is delegated: point the parent zone or registrar at \
-                         output name_servers, set dns_delegated = true in terraform/environments/{env}/main.tf and deploy \
+                         output name_servers, set dns_delegated = true in {main_tf} and deploy \
                          again (docs/INFRASTRUCTURE.md, \"First apply in a new account\")"
                     ),
-                    _ => format!("what creates it is switched off in terraform/environments/{env}/main.tf"),
+                    _ => format!("what creates it is switched off in {main_tf}"),
                 };
                 anyhow::bail!("terraform output `{name}` is null in `{env}`: {fix}")
             }

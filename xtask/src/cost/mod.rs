@@ -113,7 +113,7 @@ pub fn gate(env: &str, priced: &Priced, override_flag: &str) -> Result<()> {
                 "{env}: the estimate {}/month is over the budget {}/month (monthly_budget_usd in {}); size the environment down, or pass {override_flag}",
                 money(total),
                 money(limit),
-                main_tf(env)
+                crate::env_files::shown_main_tf(env)
             ));
         }
     }
@@ -125,10 +125,6 @@ pub fn gate(env: &str, priced: &Priced, override_flag: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-pub(super) fn main_tf(env: &str) -> String {
-    format!("terraform/environments/{env}/main.tf")
 }
 
 /// The plan to price: `--plan FILE`, else the saved plan, else the emulated one (said so), else how to

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::{main_tf, Priced};
+use super::Priced;
 use crate::env_files::EnvFiles;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,7 @@ pub(super) enum Budget {
 }
 
 pub(super) fn budget(env: EnvFiles<'_>) -> Budget {
-    let file = main_tf(env.name());
+    let file = env.shown_main_tf();
     match env.stack_argument("monthly_budget_usd") {
         Ok(Some(expr)) => match expr.as_number().and_then(|n| n.as_f64()) {
             Some(v) => Budget::Set(v),

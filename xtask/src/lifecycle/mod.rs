@@ -286,10 +286,12 @@ pub fn release_support_findings(root: &Path, releases: &[Release]) -> Vec<Findin
             }
         }
         for env in &r.environments {
-            let Ok((minor, ..)) = environment_minor(EnvFiles::of_overlay(root, env)) else { continue };
+            let files = EnvFiles::of_overlay(root, env);
+            let Ok((minor, ..)) = environment_minor(files) else { continue };
             if !r.kubernetes.contains_key(&minor.to_string()) {
                 findings.push(at(format!(
-                    "runs in `{env}` at Kubernetes {minor} (terraform/environments/{env}/main.tf) but its `kubernetes` table records no support for {minor}"
+                    "runs in `{env}` at Kubernetes {minor} ({}) but its `kubernetes` table records no support for {minor}",
+                    files.shown_main_tf()
                 )));
             }
         }

@@ -426,8 +426,9 @@ fn check_pairing(root: &Path, releases: &[Release]) -> Vec<Finding> {
                     ))),
                     (Some(have), Some(want)) if have != want => findings.push(at(format!(
                         "release `{}`: `{path}` is {version} in `{env}` but the cluster runs Kubernetes {cluster} \
-                         (terraform/environments/{env}/main.tf kubernetes_version): pin the {cluster} line",
-                        r.name
+                         ({} kubernetes_version): pin the {cluster} line",
+                        r.name,
+                        files.shown_main_tf()
                     ))),
                     _ => {}
                 }
