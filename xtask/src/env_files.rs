@@ -20,8 +20,12 @@ pub fn overlay_dir(root: &Path, overlay: &str) -> PathBuf {
 /// An environment root's main.tf as messages show it, relative to the repository
 /// (`terraform/environments/<name>/main.tf`), for the messages that know only the environment's name.
 pub fn shown_main_tf(name: &str) -> String {
-    let dir = crate::terraform::env_dir(Path::new(""), name);
-    dir.join("main.tf").to_string_lossy().into_owned()
+    shown_terraform_dir(name).join("main.tf").to_string_lossy().into_owned()
+}
+
+/// An environment's terraform root relative to the repository (`terraform/environments/<name>`).
+fn shown_terraform_dir(name: &str) -> PathBuf {
+    crate::terraform::env_dir(Path::new(""), name)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +74,11 @@ impl<'a> EnvFiles<'a> {
     /// [`shown_main_tf`] of this environment.
     pub fn shown_main_tf(&self) -> String {
         shown_main_tf(self.name)
+    }
+
+    /// Its terraform root as messages show it, relative to the repository.
+    pub fn shown_terraform_dir(&self) -> String {
+        shown_terraform_dir(self.name).to_string_lossy().into_owned()
     }
 
     pub fn has_terraform(&self) -> bool {
@@ -132,6 +141,7 @@ mod tests {
         assert!(files.has_terraform());
         assert!(files.overlay_dir().ends_with("k8s/overlays/dev"));
         assert_eq!(files.shown_main_tf(), "terraform/environments/local/main.tf");
+        assert_eq!(files.shown_terraform_dir(), "terraform/environments/local");
         assert_eq!(
             files.stack_argument("az_count").unwrap().and_then(|e| e.as_number().and_then(|n| n.as_u64())),
             Some(2)

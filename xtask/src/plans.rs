@@ -115,11 +115,24 @@ impl<'a> Planner<'a> {
 
     /// `env`'s emulated-plan key ([`key`]), computed the first time it is asked for.
     pub fn key(&self, env: &str) -> Result<String> {
-        if let Some(known) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(env) {
-            return Ok(known.clone());
+        match self.known_key(env) {
+            Some(known) => Ok(known),
+            None => self.key_of(&Target::new(self.ctx, env, true)?),
         }
-        let computed = key(self.ctx, &Target::new(self.ctx, env, true)?)?;
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(env.to_string(), computed.clone());
+    }
+
+    fn known_key(&self, env: &str) -> Option<String> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(env).cloned()
+    }
+
+    /// [`Planner::key`] for a target already built.
+    fn key_of(&self, target: &Target) -> Result<String> {
+        let env = &target.env.name;
+        if let Some(known) = self.known_key(env) {
+            return Ok(known);
+        }
+        let computed = key(self.ctx, target)?;
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(env.clone(), computed.clone());
         Ok(computed)
     }
 
@@ -129,7 +142,7 @@ impl<'a> Planner<'a> {
         let ctx = self.ctx;
         let started = Instant::now();
         let target = Target::new(ctx, env, true)?;
-        let key = self.key(env)?;
+        let key = self.key_of(&target)?;
         if is_current(&target, &key) {
             let took = started.elapsed();
             return Ok(Got { env: env.into(), path: target.plan_json(), reused: true, took, waited: Duration::ZERO });

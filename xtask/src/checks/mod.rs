@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use crate::config::Environment;
 use crate::context::Context;
 use crate::env_files::EnvFiles;
 use crate::finding::Finding;
@@ -153,11 +154,11 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
     }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
     // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
-    let envs: Vec<String> = match ctx.config() {
+    let envs: Vec<(String, Environment)> = match ctx.config() {
         Ok(config) => config
             .environments()
             .filter(|e| EnvFiles::of(&ctx.root, e).has_terraform())
-            .map(|e| e.name.clone())
+            .map(|e| (config.project.clone(), e.clone()))
             .collect(),
         Err(e) => {
             let why = format!("{e:#}");
@@ -165,7 +166,8 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
             Vec::new()
         }
     };
-    for name in envs {
+    for (project, env) in envs {
+        let name = env.name.clone();
         // The plan's key (terraform/, its -vars, the TF_VAR_*s; hashed once, the plan's reuse asks the
         // planner for the same) and what the contracts read beside it.
         let plan_key = {
@@ -177,7 +179,7 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
             .also(plan_key);
         checks.push(Check::new(format!("contracts {name}"), reads, move || {
             let got = planner.emulated_plan(&name)?;
-            let findings = crate::contracts::check(ctx, &name, &got.path)?;
+            let findings = crate::contracts::check(ctx, &project, &env, &got.path)?;
             Ok(Outcome { findings, warnings: Vec::new(), plan: Some((name.clone(), got.line())) })
         }));
     }
@@ -223,11 +225,11 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
 /// edge objects name terraform's security group and public subnets.
 fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
-    let where_ = crate::k8s::overlay_dir(&ctx.root, overlay);
+    let env = EnvFiles::of_overlay(&ctx.root, overlay);
+    let where_ = env.overlay_dir();
     let releases = crate::releases::load(&ctx.root)?;
     let provided = crate::releases::provided_in(&releases, overlay);
     let mut findings = crate::crds::check_overlay(&provided, overlay, &objects, &where_);
-    let env = EnvFiles::of_overlay(&ctx.root, overlay);
     if env.has_terraform() {
         findings.extend(crate::capacity::check(env, &releases, &objects));
         findings.extend(crate::edge::check(env, &ctx.config()?.project, &objects));
@@ -235,7 +237,7 @@ fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
         findings.push(Finding::new(
             &where_,
             None,
-            format!("overlay `{overlay}` has no terraform environment terraform/environments/{overlay} to run on"),
+            format!("overlay `{overlay}` has no terraform environment {} to run on", env.shown_terraform_dir()),
         ));
     }
     Ok(findings)

@@ -36,11 +36,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     // The map is made from its environment's plan, where that environment is configured and has a root.
     let config = ctx.config().ok();
-    let from = config.as_ref().and_then(|c| c.env(identity_map::FROM).ok());
-    if ctx.root.join(identity_map::FILE).is_file() && from.is_some_and(|e| EnvFiles::of(&ctx.root, e).has_terraform()) {
+    let from = config.as_ref().and_then(|c| Some((&c.project, c.env(identity_map::FROM).ok()?)));
+    let from = from.filter(|(_, e)| EnvFiles::of(&ctx.root, e).has_terraform());
+    if let (true, Some((project, env))) = (ctx.root.join(identity_map::FILE).is_file(), from) {
         // The planner stops the emulator it started at the end of this statement.
         let got = crate::plans::Planner::new(ctx).emulated_plan(identity_map::FROM);
-        let inputs = crate::contracts::Inputs::load(ctx, identity_map::FROM, &got?.path)?;
+        let inputs = crate::contracts::Inputs::load(ctx, project, env, &got?.path)?;
         if identity_map::write(&ctx.root, &inputs)? {
             println!("updated {}", identity_map::FILE);
             changed += 1;

@@ -13,10 +13,10 @@ use super::{Inputs, Workflow};
 use crate::finding::Finding;
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if !inputs.env.real {
+    if !inputs.env.real() {
         return Vec::new();
     }
-    check_with(&inputs.workflows, &inputs.env.name)
+    check_with(&inputs.workflows, inputs.env.name())
 }
 
 fn calls_of(job: &Job<'_>, verb: &str) -> Vec<(Vec<String>, usize)> {

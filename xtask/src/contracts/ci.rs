@@ -218,7 +218,7 @@ pub struct Settings {
 }
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if !inputs.env.real {
+    if !inputs.env.real() {
         return Vec::new();
     }
     let envs: Vec<String> = crate::terraform::environment_dirs(&inputs.root)
@@ -232,7 +232,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         .flatten()
         .and_then(|e| e.as_str().map(str::to_string))
         .unwrap_or_default();
-    check_with(&inputs.workflows, &inputs.env.name, &inputs.plan, &Settings { envs, repo })
+    check_with(&inputs.workflows, inputs.env.name(), &inputs.plan, &Settings { envs, repo })
 }
 
 /// The contract for environment `env` over `workflows` and `env`'s plan.

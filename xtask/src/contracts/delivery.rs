@@ -100,7 +100,7 @@ fn rollouts(inputs: &Inputs) -> Vec<Finding> {
     {
         findings.push(overlay.finding_at(
             "kind: Rollout",
-            format!("overlay `{}` has Rollouts but environment `{}` does not get the argo-rollouts release (helm-values/releases.toml)", overlay.name, inputs.env.name),
+            format!("overlay `{}` has Rollouts but environment `{}` does not get the argo-rollouts release (helm-values/releases.toml)", overlay.name, inputs.env.name()),
         ));
     }
     findings
@@ -250,7 +250,7 @@ fn applications(inputs: &Inputs, root: &Overlay) -> Vec<Finding> {
             "kind: Application",
             format!(
                 "the Argo CD root of `{}` defines no Application `{}`, which `deploy` waits for",
-                inputs.env.overlay,
+                inputs.env.overlay(),
                 gitops::APP
             ),
         ));

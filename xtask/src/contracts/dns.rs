@@ -35,7 +35,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let published = external_dns(inputs);
     let mut findings = Vec::new();
     // `local` renders another environment's overlay (dev's) and serves nothing: its hosts are dev's.
-    let ingresses = inputs.overlay.of_kind("Ingress").filter(|_| inputs.env.overlay == inputs.env.name);
+    let ingresses = inputs.overlay.of_kind("Ingress").filter(|_| inputs.env.overlay() == inputs.env.name());
     for ing in ingresses {
         let spec = ing.value.get("spec");
         let mut hosts: Vec<&str> = spec
@@ -63,7 +63,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
             } else if !published && !has_record(host) {
                 findings.push(at(format!(
                     "host {host} has no record in the plan's zone {zone} and no external-dns release of `{}` publishes Ingress hosts",
-                    inputs.env.name
+                    inputs.env.name()
                 )));
             }
         }

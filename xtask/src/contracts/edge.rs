@@ -25,7 +25,7 @@ const SSL_POLICY: &str = "ingressClassParams.spec.sslPolicy";
 const TLS13: &str = "ELBSecurityPolicy-TLS13-";
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if !inputs.env.real {
+    if !inputs.env.real() {
         return Vec::new();
     }
     let plan = &inputs.plan;
@@ -37,7 +37,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         for acl in &acls {
             findings.push(plan.finding(
                 acl,
-                format!("the regional web ACL reaches no ALB: `{}` gets no {CHART} release", inputs.env.name),
+                format!("the regional web ACL reaches no ALB: `{}` gets no {CHART} release", inputs.env.name()),
             ));
         }
         return findings;

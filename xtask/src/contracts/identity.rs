@@ -67,7 +67,7 @@ pub fn claims(inputs: &Inputs) -> Vec<Claim<'_>> {
         let fallback = binding
             .as_ref()
             .and_then(|b| b.key.clone())
-            .map(|k| format!("{}-{}-{k}", inputs.env.project, inputs.env.name));
+            .map(|k| format!("{}-{}-{k}", inputs.env.project(), inputs.env.name()));
         let roles = roles_of(plan, output, Some(value), fallback);
         let at = inputs.overlay.finding_at(value, String::new());
         let at = Finding { message: sa.label(), ..at };

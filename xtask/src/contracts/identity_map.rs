@@ -25,7 +25,7 @@ pub const END: &str = "<!-- END_IDENTITY_MAP -->";
 
 /// `authorworks-dev-media-service` → `authorworks-<env>-media-service`.
 fn general(name: &str, inputs: &Inputs) -> String {
-    let (project, env) = (&inputs.env.project, &inputs.env.name);
+    let (project, env) = (inputs.env.project(), inputs.env.name());
     name.replace(&format!("{project}-{env}-"), &format!("{project}-<env>-"))
         .replace(&format!("{project}/{env}/"), &format!("{project}/<env>/"))
 }
@@ -206,7 +206,7 @@ pub fn with_tables(text: &str, tables: &str) -> Option<String> {
 /// For [`FROM`], and every other real environment: one map holds for all of them.
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let path = inputs.root.join(FILE);
-    if !(inputs.env.name == FROM || inputs.env.real) || !path.is_file() {
+    if !(inputs.env.name() == FROM || inputs.env.real()) || !path.is_file() {
         return Vec::new();
     }
     let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -218,13 +218,13 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         return Vec::new();
     }
     let line = text.lines().position(|l| l.contains(BEGIN)).map(|i| i + 1);
-    if inputs.env.name == FROM {
+    if inputs.env.name() == FROM {
         return vec![Finding::new(&path, line, "the identity map is stale: run `cargo xtask docs`")];
     }
     let written = text.split(BEGIN).nth(1).and_then(|t| t.split(END).next()).unwrap_or("");
     // A workflow job that runs in GitHub environments of other environments only (operations.yml's
     // matrix leaves dr out) has no role here: its row is not this environment's to compare.
-    let env = inputs.env.name.as_str();
+    let env = inputs.env.name();
     let ours = |l: &&str| {
         let cells: Vec<&str> = l.split('|').map(str::trim).collect();
         let workflow_row = cells.len() > 4 && cells[1].contains(".yml");
@@ -242,7 +242,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     vec![Finding::new(
         &path,
         line,
-        format!("the identity map is {FROM}'s, but `{}`'s differs (run `cargo xtask docs`; if it still differs, the environments' identities differ): {differs}", inputs.env.name),
+        format!("the identity map is {FROM}'s, but `{}`'s differs (run `cargo xtask docs`; if it still differs, the environments' identities differ): {differs}", inputs.env.name()),
     )]
 }
 

@@ -72,7 +72,7 @@ fn images(object: &Object) -> Vec<(String, String)> {
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let env = &inputs.env;
-    if env.overlay != env.name {
+    if env.overlay() != env.name() {
         return Vec::new();
     }
     let mut findings = overlay_images(inputs);
@@ -83,7 +83,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
 fn overlay_images(inputs: &Inputs) -> Vec<Finding> {
     let env = &inputs.env;
     let plan = &inputs.plan;
-    let host = format!("{}.dkr.ecr.{}.amazonaws.com", env.account, env.region);
+    let host = format!("{}.dkr.ecr.{}.amazonaws.com", env.account(), env.region());
     let repositories: Vec<(&str, &str)> =
         plan.of_type("aws_ecr_repository").filter_map(|r| Some((r.text("name")?, r.address.as_str()))).collect();
     let immutable = |name: &str| {
@@ -116,7 +116,7 @@ fn overlay_images(inputs: &Inputs) -> Vec<Finding> {
                     format!(
                         "{what}, from {}, not from {}'s registry {host}: pull it from a repository the plan creates (aws_ecr_repository: {}) or through a pull-through cache prefix (aws_ecr_pull_through_cache_rule) — set `newName` in the overlay's `images:`",
                         parsed.host,
-                        env.name,
+                        env.name(),
                         made()
                     ),
                 ));
@@ -267,7 +267,7 @@ fn release_images(inputs: &Inputs) -> Vec<Finding> {
                     &value,
                     format!(
                         "`{path}: {value}` is {why}: every image of a release comes through {}'s pull-through cache, `{REGISTRY_BINDING}/<prefix>/<upstream path>` for a prefix of the plan ({}): {made}{}",
-                        inputs.env.name,
+                        inputs.env.name(),
                         plan.path.display(),
                         prefix_of(&value).unwrap_or_default()
                     ),

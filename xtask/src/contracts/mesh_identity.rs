@@ -41,7 +41,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
         return Vec::new();
     };
     let mut findings = Vec::new();
-    let env = &inputs.env.name;
+    let env = inputs.env.name();
     let reads = format!("linkerd-control-plane reads Secret {}/{}", issuer::NAMESPACE, issuer::ISSUER);
     let scheme = cp.value("identity.issuer.scheme").and_then(|v| v.as_str()).unwrap_or("linkerd.io/tls");
     if scheme != "kubernetes.io/tls" {

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_norway::Value;
 
+use crate::config::Environment;
 use crate::context::Context;
 use crate::env_files::EnvFiles;
 use crate::finding::Finding;
@@ -65,18 +66,40 @@ pub const CONTRACTS: &[(&str, Contract)] = &[
     ("images", images::check),
 ];
 
-/// The environment the contracts run for.
+/// The environment the contracts run for: as xtask.toml configures it, with the project's name.
 #[derive(Debug, Clone)]
 pub struct Env {
-    pub name: String,
+    project: String,
+    config: Environment,
+}
+
+impl Env {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
     /// The overlay and helm-values environment it uses.
-    pub overlay: String,
-    pub project: String,
-    pub region: String,
+    pub fn overlay(&self) -> &str {
+        &self.config.overlay
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn region(&self) -> &str {
+        &self.config.region
+    }
+
     /// The AWS account xtask.toml names for the environment.
-    pub account: String,
+    pub fn account(&self) -> &str {
+        &self.config.account_id
+    }
+
     /// A real AWS environment (not `local` on the emulator).
-    pub real: bool,
+    pub fn real(&self) -> bool {
+        !self.config.emulator
+    }
 }
 
 /// One object of the rendered overlay and the file:line that defines it (found by kind and name in
@@ -334,20 +357,17 @@ pub struct Inputs {
     pub before_releases: std::collections::BTreeSet<(String, String)>,
     /// The overlay's Argo CD root (k8s/overlays/<env>/argocd), rendered, where Argo CD runs.
     pub gitops: Option<Overlay>,
-    environment: crate::config::Environment,
 }
 
 impl Inputs {
     /// The environment's files in the repository.
     pub fn files(&self) -> EnvFiles<'_> {
-        EnvFiles::of(&self.root, &self.environment)
+        EnvFiles::of(&self.root, &self.env.config)
     }
 
-    /// The inputs of `env` with its plan JSON at `plan_path`: the overlay rendered (unbound), the
-    /// releases the environment gets with their values, the workflows.
-    pub fn load(ctx: &Context, env: &str, plan_path: &Path) -> Result<Inputs> {
-        let config = ctx.config()?;
-        let e = config.env(env)?;
+    /// The inputs of `env` (configured under `project`) with its plan JSON at `plan_path`: the overlay
+    /// rendered (unbound), the releases the environment gets with their values, the workflows.
+    pub fn load(ctx: &Context, project: &str, e: &Environment, plan_path: &Path) -> Result<Inputs> {
         let files = EnvFiles::of(&ctx.root, e);
         let plan = Plan::load(plan_path, &files.terraform_dir())?;
         let yaml = crate::k8s::render(ctx, &e.overlay)?;
@@ -374,21 +394,13 @@ impl Inputs {
         };
         Ok(Inputs {
             root: ctx.root.clone(),
-            env: Env {
-                name: e.name.clone(),
-                overlay: e.overlay.clone(),
-                project: config.project.clone(),
-                region: e.region.clone(),
-                account: e.account_id.clone(),
-                real: !e.emulator,
-            },
+            env: Env { project: project.to_string(), config: e.clone() },
             plan,
             overlay,
             releases,
             workflows: workflows(&ctx.root)?,
             before_releases: crate::k8s::before_releases_keys(ctx)?,
             gitops,
-            environment: e.clone(),
         })
     }
 }
@@ -420,8 +432,8 @@ pub fn run(inputs: &Inputs) -> Vec<Finding> {
 }
 
 /// `validate`'s `contracts <env>`: the inputs from the plan at `plan_path`, every contract run.
-pub fn check(ctx: &Context, env: &str, plan_path: &Path) -> Result<Vec<Finding>> {
-    Ok(run(&Inputs::load(ctx, env, plan_path)?))
+pub fn check(ctx: &Context, project: &str, env: &Environment, plan_path: &Path) -> Result<Vec<Finding>> {
+    Ok(run(&Inputs::load(ctx, project, env, plan_path)?))
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn topic_admits(plan: &Plan, topic: &Resource, service: &str) -> Option<bool> {
 }
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if !inputs.env.real {
+    if !inputs.env.real() {
         return Vec::new();
     }
     let plan = &inputs.plan;

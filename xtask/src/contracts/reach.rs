@@ -23,10 +23,10 @@ const LABEL_SUFFIX: &str = "-${{ github.run_id }}-${{ github.run_attempt }}";
 const API_PORT: u16 = 443;
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
-    if !inputs.env.real {
+    if !inputs.env.real() {
         return Vec::new();
     }
-    check_with(&inputs.workflows, &inputs.env.name, &inputs.plan)
+    check_with(&inputs.workflows, inputs.env.name(), &inputs.plan)
 }
 
 pub fn check_with(workflows: &[Workflow], env: &str, plan: &Plan) -> Vec<Finding> {

@@ -166,7 +166,7 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
             if !in_overlay && !named && external.is_empty() {
                 findings.push(w.finding(
                     &overlay.dir,
-                    format!("reads Secret {ns}/{name}, which nothing in `{}` produces (no Secret, no ExternalSecret with target {name}, no named producer)", inputs.env.name),
+                    format!("reads Secret {ns}/{name}, which nothing in `{}` produces (no Secret, no ExternalSecret with target {name}, no named producer)", inputs.env.name()),
                 ));
             }
             for es in external {
@@ -214,7 +214,7 @@ fn external_secret(inputs: &Inputs, es: &Object, roles: &[&Resource], grants: &[
         };
         // Its ARN as Secrets Manager makes it: the name and six random characters.
         let account = plan.variable("aws_account_id").unwrap_or("000000000000");
-        let region = plan.variable("region").unwrap_or(&inputs.env.region);
+        let region = plan.variable("region").unwrap_or(inputs.env.region());
         let arn_like = format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf");
         if roles.is_empty() || !may(grants, "secretsmanager:GetSecretValue", secret, &arn_like) {
             findings.push(es.finding(

@@ -116,7 +116,7 @@ pub(super) fn at_values(release: &HelmRelease, path: &[String], message: String)
 
 pub fn check(inputs: &Inputs) -> Vec<Finding> {
     let classes = classes(&inputs.overlay.objects);
-    let overlay = &inputs.env.overlay;
+    let overlay = inputs.env.overlay();
     let mut findings = Vec::new();
     for o in &inputs.overlay.objects {
         let claims: Vec<(String, Class)> = match o.kind.as_str() {

@@ -309,6 +309,18 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
     }
 }
 
+/// An overlay with no terraform root of its name has nothing to run on: validate names the root it
+/// looked for.
+#[test]
+fn validate_refuses_an_overlay_without_its_terraform_root() {
+    let sb = broken_copy(|_, t| t);
+    std::fs::remove_dir_all(sb.path("repo").join("terraform/environments/staging")).unwrap();
+    let out = sb.run(&["validate", "--only", "cluster fit staging"]);
+    out.assert_code(1);
+    let expected = "overlay `staging` has no terraform environment terraform/environments/staging to run on";
+    assert!(out.stdout().contains(expected), "`{expected}` missing from:\n{}", out.stdout());
+}
+
 /// A container without limits in the overlay (here an init container the dev overlay adds).
 #[test]
 fn validate_refuses_an_overlay_container_without_limits() {
