@@ -145,6 +145,11 @@ output "aws_load_balancer_controller_role_arn" {
   value       = module.edge.controller_role_arn
 }
 
+output "alb_security_group_id" {
+  description = "The ALB's security group (the network module's `alb` tier): the gateway Ingress binds it as `$${terraform:alb_security_group_id}`, so every environment's overlay, dr's production overlay too, names its own."
+  value       = module.network.security_group_ids["alb"]
+}
+
 output "alb_web_acl_arn" {
   description = "Regional web ACL the controller associates with the ALB, or `none` where the environment has no WAF."
   value       = module.edge.web_acl_arn

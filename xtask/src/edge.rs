@@ -1,10 +1,11 @@
-//! The seam between the overlay's edge objects and terraform's network: each ALB Ingress names, in
-//! `alb.ingress.kubernetes.io/security-groups`, the `Name` tag of the network module's `alb`
-//! security group, and the `alb-to-gateway` NetworkPolicy admits exactly the environment's public
-//! subnets (where the ALB's nodes are). Both expected values are derived from terraform's own
-//! expressions: the group's `name` and the module's `local.name`, the stack's `cidrs.public` rule
-//! (`cidrsubnet(var.vpc_cidr, <bits>, <first> + i)` for each of `az_count` zones) with the
-//! environment's `vpc_cidr` and `az_count`.
+//! The seam between the overlay's edge objects and terraform's network: each ALB Ingress binds, in
+//! `alb.ingress.kubernetes.io/security-groups`, the stack output that is the network module's `alb`
+//! security group (`${terraform:<output>}`, replaced at deploy from the environment's own outputs, so
+//! dr, which runs production's overlay, gets its own group), and the `alb-to-gateway` NetworkPolicy
+//! admits exactly the environment's public subnets (where the ALB's nodes are). Both expected values
+//! are derived from terraform's own expressions: the stack output whose value is the network module's
+//! `security_group_ids["alb"]`, and the stack's `cidrs.public` rule (`cidrsubnet(var.vpc_cidr, <bits>,
+//! <first> + i)` for each of `az_count` zones) with the environment's `vpc_cidr` and `az_count`.
 
 use std::net::Ipv4Addr;
 
@@ -22,32 +23,23 @@ fn source(e: &impl std::fmt::Display) -> String {
     e.to_string().trim().trim_matches('"').to_string()
 }
 
-/// The `Name` of the network module's `alb` security group in `env` (`{project}-{env}-alb`, as
-/// terraform/modules/network/main.tf spells it).
-pub fn alb_security_group(env: EnvFiles<'_>, project: &str) -> Result<String, Finding> {
-    let path = terraform::tf_dir(env.root()).join("modules/network/main.tf");
+/// The binding of the stack output whose value is the network module's `alb` security group
+/// (`${terraform:alb_security_group_id}`), as terraform/stack/outputs.tf declares it.
+pub fn alb_security_group_binding(root: &std::path::Path) -> Result<String, Finding> {
+    let path = terraform::tf_dir(root).join("stack/outputs.tf");
     let file = TfFile::read(&path)?;
-    let local_name = file
-        .blocks("locals")
-        .find_map(|(_, b, _)| b.body.get_attribute("name").map(|a| source(&a.value)))
-        .ok_or_else(|| Finding::new(&path, None, "no `local.name`: the alb security group's name can't be derived"))?;
-    let group = file
-        .blocks("resource")
-        .find(|(kind, b, _)| kind == "aws_security_group" && b.labels.get(1).map(|l| l.as_str()) == Some("alb"))
-        .and_then(|(_, b, _)| b.body.get_attribute("name").map(|a| source(&a.value)))
-        .ok_or_else(|| Finding::new(&path, None, "no aws_security_group \"alb\" with a `name`"))?;
-    let name = group
-        .replace("${local.name}", &local_name)
-        .replace("${var.project}", project)
-        .replace("${var.environment}", env.name());
-    if name.contains("${") {
-        return Err(Finding::new(
-            &path,
-            None,
-            format!("the alb security group's name `{group}` is not derivable here"),
-        ));
-    }
-    Ok(name)
+    let is_alb_group = |value: &str| {
+        let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        ["module.network.security_group_ids[\"alb\"]", "module.network.security_group_ids.alb"]
+            .contains(&value.as_str())
+    };
+    let found = file
+        .blocks("output")
+        .find(|(_, b, _)| b.body.get_attribute("value").is_some_and(|a| is_alb_group(&a.value.to_string())))
+        .map(|(name, _, _)| format!("${{terraform:{name}}}"));
+    found.ok_or_else(|| {
+            Finding::new(&path, None, "no output whose value is module.network.security_group_ids[\"alb\"]: the ALB's Ingress has no security group to bind")
+        })
 }
 
 /// terraform's `cidrsubnet(prefix, newbits, netnum)` for IPv4.
@@ -105,12 +97,11 @@ pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
 }
 
 /// The overlay's edge objects against terraform.
-pub fn check(env: EnvFiles<'_>, project: &str, objects: &[Value]) -> Vec<Finding> {
+pub fn check(env: EnvFiles<'_>, objects: &[Value]) -> Vec<Finding> {
     let (name, where_) = (env.name(), &env.overlay_dir());
     let mut findings = Vec::new();
     let get = |v: &Value, path: &[&str]| k8s::get(v, path).cloned();
-    let network = "terraform/modules/network/main.tf";
-    match alb_security_group(env, project) {
+    match alb_security_group_binding(env.root()) {
         Err(f) => findings.push(f),
         Ok(want) => {
             for ing in objects.iter().filter(|o| o.get("kind").and_then(Value::as_str) == Some("Ingress")) {
@@ -121,7 +112,7 @@ pub fn check(env: EnvFiles<'_>, project: &str, objects: &[Value]) -> Vec<Finding
                 let have = have.as_ref().and_then(Value::as_str).unwrap_or("(none)");
                 if have != want {
                     findings.push(Finding::new(where_, None, format!(
-                        "{}: {SECURITY_GROUPS} is `{have}` but terraform's alb security group in `{name}` is named `{want}` ({network}, aws_security_group.alb)",
+                        "{}: {SECURITY_GROUPS} is `{have}` but must be `{want}`: terraform's alb security group, bound from `{name}`'s own outputs (terraform/stack/outputs.tf)",
                         crate::k8s::object_name(ing)
                     )));
                 }

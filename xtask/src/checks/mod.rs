@@ -149,7 +149,27 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
         }));
         for overlay in crate::k8s::overlays(&ctx.root) {
             let reads = Reads::paths(&["k8s", "helm-values", TF]).tools(&[KUBECTL]);
-            checks.push(Check::findings(format!("cluster fit {overlay}"), reads, move || cluster_fit(ctx, &overlay)));
+            checks.push(Check::findings(format!("cluster fit {overlay}"), reads, move || {
+                cluster_fit(ctx, EnvFiles::of_overlay(&ctx.root, &overlay))
+            }));
+        }
+        // An environment that runs another's overlay on a cluster of its own (dr runs production's)
+        // runs it on its own terraform: its node groups, its public subnets, its outputs. (`local`'s
+        // emulator has no cluster to fit; a configuration that doesn't load is the contracts' finding.)
+        let borrowing: Vec<Environment> = ctx
+            .config()
+            .map(|c| {
+                c.environments()
+                    .filter(|e| !e.emulator && e.overlay != e.name && EnvFiles::of(&ctx.root, e).has_terraform())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for env in borrowing {
+            let reads = Reads::paths(&["k8s", "helm-values", TF]).tools(&[KUBECTL]);
+            checks.push(Check::findings(format!("cluster fit {}", env.name), reads, move || {
+                cluster_fit(ctx, EnvFiles::of(&ctx.root, &env))
+            }));
         }
     }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
@@ -223,16 +243,16 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
 /// custom resources come from a release the environment gets, its pods fit the node groups, and its
 /// edge objects name terraform's security group and public subnets.
-fn cluster_fit(ctx: &Context, overlay: &str) -> Result<Vec<Finding>> {
+fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
+    let overlay = env.overlay();
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
-    let env = EnvFiles::of_overlay(&ctx.root, overlay);
     let where_ = env.overlay_dir();
     let releases = crate::releases::load(&ctx.root)?;
     let provided = crate::releases::provided_in(&releases, overlay);
     let mut findings = crate::crds::check_overlay(&provided, overlay, &objects, &where_);
     if env.has_terraform() {
         findings.extend(crate::capacity::check(env, &releases, &objects));
-        findings.extend(crate::edge::check(env, &ctx.config()?.project, &objects));
+        findings.extend(crate::edge::check(env, &objects));
     } else {
         findings.push(Finding::new(
             &where_,

@@ -289,24 +289,41 @@ fn validate_checks_the_pod_security_levels_and_their_readme_table() {
     assert!(text.contains("helm-values/README.md:") && text.contains("the Pod Security table differs"), "{text}");
 }
 
-/// The edge seam: the Ingress names terraform's alb group, the policy admits the public subnets.
+/// The edge seam: the Ingress binds terraform's alb group, the policy admits the public subnets.
 #[test]
 fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() {
     let sb = broken_copy(|p, t| match p {
-        "k8s/overlays/dev/kustomization.yaml" => t
-            .replace("value: authorworks-dev-alb", "value: authorworks-dev-lb")
-            .replace("cidr: 10.2.2.0/24", "cidr: 10.2.3.0/24"),
+        "k8s/base/ingress.yaml" => {
+            t.replace("security-groups: ${terraform:alb_security_group_id}", "security-groups: authorworks-dev-alb")
+        }
+        "k8s/overlays/dev/kustomization.yaml" => t.replace("cidr: 10.2.2.0/24", "cidr: 10.2.3.0/24"),
         _ => t,
     });
     let out = sb.run(&["validate", "--only", "cluster fit dev"]);
     out.assert_code(1);
     let text = out.stdout();
     for expected in [
-        "alb.ingress.kubernetes.io/security-groups is `authorworks-dev-lb` but terraform's alb security group in `dev` is named `authorworks-dev-alb` (terraform/modules/network/main.tf, aws_security_group.alb)",
+        "Ingress authorworks/gateway: alb.ingress.kubernetes.io/security-groups is `authorworks-dev-alb` but must be `${terraform:alb_security_group_id}`: terraform's alb security group, bound from `dev`'s own outputs (terraform/stack/outputs.tf)",
         "NetworkPolicy authorworks/alb-to-gateway: admits 10.2.1.0/24, 10.2.3.0/24 but the public subnets of `dev` are 10.2.1.0/24, 10.2.2.0/24",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
+}
+
+/// dr runs production's overlay on its own terraform: its cluster fit is checked against dr's network,
+/// not production's.
+#[test]
+fn validate_fits_dr_to_its_own_terraform_not_production_s() {
+    let sb = broken_copy(|p, t| match p {
+        "terraform/environments/dr/main.tf" => t.replace("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.3.0.0/16\""),
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "cluster fit dr", "--only", "cluster fit production"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    let expected = "but the public subnets of `dr` are 10.3.1.0/24, 10.3.2.0/24, 10.3.3.0/24";
+    assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    assert!(text.contains("ok     cluster fit production"), "production's own fit is unchanged:\n{text}");
 }
 
 /// An overlay with no terraform root of its name has nothing to run on: validate names the root it
