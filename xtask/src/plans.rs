@@ -4,6 +4,10 @@
 //! the root declares. [`Planner::emulated_plan`] reuses the plan while the key matches and otherwise makes it
 //! with the very steps `plan <env> --emulated` runs (the emulator started on demand), quietly, into a
 //! log. `validate` gets its contracts' plans this way.
+//! It runs the xtask binary (`emulator start`, `plan <env> --emulated`) rather than the pipeline in this
+//! process: a pipeline's notes, learnt secrets, watched emulator and interrupt count are process-wide
+//! (xtask/README.md, "Process-wide state"), so plans made side by side inside validate would share them
+//! with each other and with validate's checks.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
