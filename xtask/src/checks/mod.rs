@@ -241,8 +241,9 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
 }
 
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
-/// custom resources come from a release the environment gets, its pods fit the node groups, and its
-/// edge objects name terraform's security group and public subnets.
+/// custom resources come from a release the environment gets, its pods fit the node groups, its edge
+/// objects name terraform's security group and public subnets, and an environment running another's
+/// overlay runs it at that environment's Kubernetes minor.
 fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
     let overlay = env.overlay();
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
@@ -253,6 +254,7 @@ fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
     if env.has_terraform() {
         findings.extend(crate::capacity::check(env, &releases, &objects));
         findings.extend(crate::edge::check(env, &objects));
+        findings.extend(crate::lifecycle::borrowed_version_finding(env));
     } else {
         findings.push(Finding::new(
             &where_,

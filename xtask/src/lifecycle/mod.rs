@@ -193,6 +193,36 @@ pub fn environment_minor(env: EnvFiles<'_>) -> Result<(Minor, PathBuf, usize)> {
     Ok((minor, file, line))
 }
 
+/// An environment that runs another's overlay (dr runs production's) runs it at that environment's
+/// Kubernetes minor: the overlay's APIs, its releases' support rows and their minor-following pins are
+/// all checked at the overlay environment's version, so a borrower left behind at an upgrade would be
+/// rebuilt on a minor nothing was checked for. `None` when they agree (or the overlay's environment
+/// has no terraform root: the overlay's own check says that).
+pub fn borrowed_version_finding(env: EnvFiles<'_>) -> Option<Finding> {
+    let lender = EnvFiles::of_overlay(env.root(), env.overlay());
+    if env.name() == env.overlay() || !lender.has_terraform() {
+        return None;
+    }
+    let (own, file, line) = match environment_minor(env) {
+        Ok(found) => found,
+        Err(e) => return Some(Finding::new(&env.main_tf(), None, format!("{e:#}"))),
+    };
+    let Ok((theirs, ..)) = environment_minor(lender) else { return None };
+    (own != theirs).then(|| {
+        Finding::new(
+            &file,
+            Some(line),
+            format!(
+                "`{}` runs `{}`'s overlay but sets kubernetes_version = \"{own}\" where {} sets \"{theirs}\": the overlay and its releases are checked at {theirs}; set \"{theirs}\" here with {}'s upgrade (docs/DEPLOYMENT.md, \"Before the upgrade\")",
+                env.name(),
+                env.overlay(),
+                lender.shown_main_tf(),
+                env.overlay()
+            ),
+        )
+    })
+}
+
 /// The (0-based) line of main.tf that sets `kubernetes_version`, and its text; `None` unless exactly one does.
 pub fn version_line(text: &str) -> Option<(usize, &str)> {
     let mut found = text.lines().enumerate().filter(|(_, l)| {

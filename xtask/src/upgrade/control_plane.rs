@@ -89,6 +89,19 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Step<'
                 up.to,
                 up.tree
             ));
+            // An environment that runs this one's overlay (dr) is held to its minor by validate.
+            let config = ctx.config()?;
+            for other in config.environments().filter(|e| !e.emulator && e.overlay == target.env.name && e.name != target.env.name) {
+                c.fact(format!(
+                    "`{}` runs `{}`'s overlay: set kubernetes_version = \"{}\" in {} in the same commit (validate's \"cluster fit {}\" holds it to `{}`'s)",
+                    other.name,
+                    target.env.name,
+                    up.to,
+                    crate::env_files::shown_main_tf(&other.name),
+                    other.name,
+                    target.env.name
+                ));
+            }
         }
         if changes.is_empty() {
             c.note(format!("the cluster already runs {}: nothing to apply", up.to));

@@ -132,12 +132,19 @@ const IN_PLACE: &str = r#"{"format_version":"1.2","resource_changes":[{"address"
 /// (`$REMOVED_API`: cert-manager renders a policy/v1beta1 PodDisruptionBudget).
 fn cluster() -> Sandbox {
     let mut files = fixture_files();
-    files.retain(|(p, _)| !p.starts_with("terraform/environments/dev/") && !p.starts_with("k8s/overlays/dev/"));
+    files.retain(|(p, _)| {
+        !p.starts_with("terraform/environments/dev/") && !p.starts_with("k8s/overlays/dev/") && *p != "xtask.toml"
+    });
+    // `standby` runs dev's overlay in another region, as dr runs production's: dev's upgrade names it.
+    let config = format!(
+        "{FIXTURE_CONFIG}\n[environments.standby]\naccount_id = \"111122223333\"\nregion = \"us-west-2\"\noverlay = \"dev\"\n"
+    );
     let calendar = std::fs::read_to_string(repo_root().join("k8s/eks-versions.toml")).unwrap();
     let removed = std::fs::read_to_string(repo_root().join("k8s/removed-apis.toml")).unwrap();
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     files.extend([
         ("terraform/environments/dev/main.tf", MAIN_TF),
+        ("xtask.toml", leak(config)),
         ("k8s/eks-versions.toml", leak(calendar)),
         ("k8s/removed-apis.toml", leak(removed)),
         ("k8s/overlays/dev/kustomization.yaml", "resources:\n  - app.yaml\n"),
@@ -269,6 +276,10 @@ fn the_pipeline_moves_the_cluster_from_1_35_to_1_36_in_order() {
     let text = out.stdout();
     assert!(
         text.contains("terraform/environments/dev/main.tf now says kubernetes_version = \"1.36\" (it said 1.35): commit it with this upgrade"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`standby` runs `dev`'s overlay: set kubernetes_version = \"1.36\" in terraform/environments/standby/main.tf in the same commit"),
         "{text}"
     );
     assert!(text.contains("Kubelet version skew\" is WARNING"), "the warning insight is said: {text}");

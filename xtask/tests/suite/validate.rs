@@ -311,18 +311,24 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
 }
 
 /// dr runs production's overlay on its own terraform: its cluster fit is checked against dr's network,
-/// not production's.
+/// not production's, and at production's Kubernetes minor.
 #[test]
 fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     let sb = broken_copy(|p, t| match p {
-        "terraform/environments/dr/main.tf" => t.replace("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.3.0.0/16\""),
+        "terraform/environments/dr/main.tf" => t
+            .replace("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.3.0.0/16\"")
+            .replace("kubernetes_version = \"1.36\"", "kubernetes_version = \"1.35\""),
         _ => t,
     });
     let out = sb.run(&["validate", "--only", "cluster fit dr", "--only", "cluster fit production"]);
     out.assert_code(1);
     let text = out.stdout();
-    let expected = "but the public subnets of `dr` are 10.3.1.0/24, 10.3.2.0/24, 10.3.3.0/24";
-    assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    for expected in [
+        "but the public subnets of `dr` are 10.3.1.0/24, 10.3.2.0/24, 10.3.3.0/24",
+        "terraform/environments/dr/main.tf:25: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
     assert!(text.contains("ok     cluster fit production"), "production's own fit is unchanged:\n{text}");
 }
 
