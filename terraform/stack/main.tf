@@ -154,6 +154,10 @@ module "ecr" {
   github_oidc_provider_arn    = module.security.github_oidc_provider_arn
   service_repositories        = merge({ for s in keys(local.workloads) : s => "${local.github_owner}/${s}" }, var.service_github_repositories)
   node_role_name              = module.eks.node_role_name
+  # Production copies its services' images to its DR region; dr pulls those copies (its own region's
+  # registry, bound as ${terraform:registry_host} in the overlay it runs) and makes no repositories.
+  replicate_to_region             = var.dr_enabled ? data.aws_region.dr.name : null
+  service_repositories_replicated = var.service_repositories_replicated
 }
 
 module "eks" {

@@ -314,6 +314,12 @@ variable "gitops" {
   default     = false
 }
 
+variable "service_repositories_replicated" {
+  description = "True in the DR environment: its service repositories are production's, replicated into this region by production's registry (terraform/modules/ecr), so none are made here."
+  type        = bool
+  default     = false
+}
+
 variable "dr_enabled" {
   description = "Replicate buckets to the DR region (provider aws.dr) and keep a key there for snapshot copies."
   type        = bool

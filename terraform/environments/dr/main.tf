@@ -66,6 +66,9 @@ module "stack" {
 
   # No DR of the DR: nothing is replicated onwards.
   dr_enabled = false
+  # The services' images are production's, replicated here as CI pushes them there (production's
+  # dr_enabled): dr pulls them from this region's registry and makes no repositories of its own.
+  service_repositories_replicated = true
   # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
   gitops     = true
   enable_waf = true

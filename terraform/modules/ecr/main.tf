@@ -12,6 +12,9 @@ locals {
   repository_arn_prefix = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository"
   missing_ci            = setsubtract(var.services, keys(var.service_repositories))
   authenticated         = { for p, r in var.pull_through_cache : p => r if r.authenticated }
+  # The services whose repositories (and push roles) are made here: none where they are another
+  # region's replicas.
+  made = var.service_repositories_replicated ? toset([]) : var.services
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -20,7 +23,7 @@ locals {
 # grant on the key when it creates the repository, with the creator's kms:CreateGrant, and pushes and
 # pulls need no KMS permission of their own (ECR User Guide, "Encryption at rest").
 resource "aws_ecr_repository" "service" {
-  for_each = var.services
+  for_each = local.made
 
   name                 = "${var.project}/${each.key}"
   image_tag_mutability = "IMMUTABLE"
@@ -164,7 +167,7 @@ resource "aws_iam_role_policy" "node_pull_through_cache" {
 # "Configuring a role for GitHub OIDC identity provider": the sub condition is what binds the role to
 # the repository). It may get a registry login token and push to its own repository, nothing else.
 data "aws_iam_policy_document" "push_trust" {
-  for_each = var.services
+  for_each = local.made
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -186,7 +189,7 @@ data "aws_iam_policy_document" "push_trust" {
 }
 
 resource "aws_iam_role" "push" {
-  for_each = var.services
+  for_each = local.made
 
   name               = "${local.name}-${each.key}-ecr-push"
   description        = "Assumed by ${lookup(var.service_repositories, each.key, "")}'s CI at ${var.push_ref}: pushes ${var.project}/${each.key} only"
@@ -196,7 +199,7 @@ resource "aws_iam_role" "push" {
 
 data "aws_iam_policy_document" "push" {
   #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken has no resource-level permissions (Resource "*" is the only form); the push actions name the service's repository.
-  for_each = var.services
+  for_each = local.made
 
   statement {
     sid       = "RegistryLogin"
@@ -218,9 +221,43 @@ data "aws_iam_policy_document" "push" {
 }
 
 resource "aws_iam_role_policy" "push" {
-  for_each = var.services
+  for_each = local.made
 
   name   = "${local.name}-${each.key}-ecr-push"
   role   = aws_iam_role.push[each.key].id
   policy = data.aws_iam_policy_document.push[each.key].json
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The service repositories' images, copied to the DR region as they are pushed, so the DR environment
+# (production's overlay in that region) pulls them from its own region's registry when the home region
+# is lost. Within one account, cross-Region replication needs no registry policy, and ECR creates a
+# destination repository that does not exist yet (ECR User Guide, "Private image replication"); only
+# images pushed after the rule exists are copied. A registry has one replication configuration, which
+# PutReplicationConfiguration replaces whole (ECR API Reference): this is the only one in the account's
+# home region.
+resource "aws_ecr_replication_configuration" "this" {
+  count = var.replicate_to_region == null ? 0 : 1
+
+  replication_configuration {
+    rule {
+      destination {
+        region      = var.replicate_to_region
+        registry_id = local.account_id
+      }
+      # The service repositories (`<project>/<service>`), not the pull-through cache's (ECR does not
+      # replicate those).
+      repository_filter {
+        filter      = "${var.project}/"
+        filter_type = "PREFIX_MATCH"
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.replicate_to_region != local.region
+      error_message = "replicate_to_region is this registry's own region (${local.region}): replication copies to another Region."
+    }
+  }
 }

@@ -124,6 +124,23 @@ variable "service_repositories" {
   }
 }
 
+variable "service_repositories_replicated" {
+  description = "True where the service repositories are another region's replicas (the DR environment: production's registry replicates them here): they, their lifecycle and the push roles are not made here, and CI pushes to the home region."
+  type        = bool
+  default     = false
+}
+
+variable "replicate_to_region" {
+  description = "Region the service repositories' images are replicated to as they are pushed (production: its DR region), or null."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.replicate_to_region == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.replicate_to_region))
+    error_message = "replicate_to_region is a Region name like us-west-2, or null."
+  }
+}
+
 variable "push_ref" {
   description = "The git ref whose workflow runs may push (GitHub's default OIDC subject repo:<owner>/<name>:ref:<ref>)."
   type        = string

@@ -13,8 +13,18 @@
 //! values, is not seen — helm-values/README.md, "Images", lists each release's keys, checked against
 //! the charts' renders.
 //!
+//! The overlay names the registry the same way, `${terraform:registry_host}/<repository>`: a host spelled
+//! out would be one environment's, wrong for every other that renders the overlay (dr runs
+//! production's in us-west-2, where us-east-1's registry is the one thing a regional failover can't
+//! reach).
+//!
+//! An environment with a DR region (production) replicates every service repository its overlay pulls
+//! from to that region (`aws_ecr_replication_configuration`, a PREFIX_MATCH filter covering the
+//! repository): those copies are what dr pulls.
+//!
 //! Only environments that render their own overlay are checked: `local` renders dev's for the
-//! emulator's account, and `dr` renders production's, whose images are in production's region.
+//! emulator's account, and `dr` renders production's, whose service repositories are production's
+//! replicas (made by replication, not in dr's plan).
 
 use serde_norway::Value;
 
@@ -77,13 +87,101 @@ pub fn check(inputs: &Inputs) -> Vec<Finding> {
     }
     let mut findings = overlay_images(inputs);
     findings.extend(release_images(inputs));
+    findings.extend(replication(inputs));
+    findings
+}
+
+/// One rule of a planned `aws_ecr_replication_configuration`, as the plan JSON holds it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ReplicationConfiguration {
+    #[serde(default)]
+    rule: Vec<ReplicationRule>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ReplicationRule {
+    #[serde(default)]
+    destination: Vec<ReplicationDestination>,
+    #[serde(default)]
+    repository_filter: Vec<RepositoryFilter>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ReplicationDestination {
+    #[serde(default)]
+    region: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct RepositoryFilter {
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    filter_type: Option<String>,
+}
+
+/// The rules of planned replication configurations (`replication_configuration` values) that copy to `region`.
+fn rules_to<'a>(configurations: impl Iterator<Item = &'a serde_json::Value>, region: &str) -> Vec<ReplicationRule> {
+    configurations
+        .filter_map(|v| serde_json::from_value::<Vec<ReplicationConfiguration>>(v.clone()).ok())
+        .flatten()
+        .flat_map(|c| c.rule)
+        .filter(|rule| rule.destination.iter().any(|d| d.region.as_deref() == Some(region)))
+        .collect()
+}
+
+/// Whether one of `rules` copies `repository`: a rule without filters copies every repository, a
+/// PREFIX_MATCH filter those whose name starts with it (ECR API Reference, RepositoryFilter).
+fn replicates(rules: &[ReplicationRule], repository: &str) -> bool {
+    rules.iter().any(|rule| {
+        rule.repository_filter.is_empty()
+            || rule.repository_filter.iter().any(|f| {
+                f.filter_type.as_deref() == Some("PREFIX_MATCH")
+                    && f.filter.as_deref().is_some_and(|p| repository.starts_with(p))
+            })
+    })
+}
+
+/// Every service repository the overlay pulls from is replicated to the environment's DR region.
+fn replication(inputs: &Inputs) -> Vec<Finding> {
+    let (env, plan) = (&inputs.env, &inputs.plan);
+    let Some(dr_region) = env.dr_region() else { return Vec::new() };
+    let rules = rules_to(
+        plan.of_type("aws_ecr_replication_configuration").filter_map(|r| r.known("replication_configuration")),
+        dr_region,
+    );
+    let covered = |repository: &str| replicates(&rules, repository);
+    let services: Vec<&str> = plan.of_type("aws_ecr_repository").filter_map(|r| r.text("name")).collect();
+    let mut findings = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for object in &inputs.overlay.objects {
+        for (container, image) in images(object) {
+            let parsed = parse(&image);
+            if parsed.host != REGISTRY_BINDING
+                || !services.contains(&parsed.repository.as_str())
+                || covered(&parsed.repository)
+                || !seen.insert(parsed.repository.clone())
+            {
+                continue;
+            }
+            findings.push(object.finding(
+                &inputs.overlay.dir,
+                format!(
+                    "container {container} runs `{image}`, but the plan ({}) does not replicate ECR repository `{}` to {}'s DR region {dr_region} (aws_ecr_replication_configuration, a PREFIX_MATCH filter covering it): the DR environment runs this overlay there and would have no image to pull",
+                    plan.path.display(),
+                    parsed.repository,
+                    env.name()
+                ),
+            ));
+        }
+    }
     findings
 }
 
 fn overlay_images(inputs: &Inputs) -> Vec<Finding> {
     let env = &inputs.env;
     let plan = &inputs.plan;
-    let host = format!("{}.dkr.ecr.{}.amazonaws.com", env.account(), env.region());
+    let host = REGISTRY_BINDING;
     let repositories: Vec<(&str, &str)> =
         plan.of_type("aws_ecr_repository").filter_map(|r| Some((r.text("name")?, r.address.as_str()))).collect();
     let immutable = |name: &str| {
@@ -114,9 +212,11 @@ fn overlay_images(inputs: &Inputs) -> Vec<Finding> {
                 findings.push(object.finding(
                     &inputs.overlay.dir,
                     format!(
-                        "{what}, from {}, not from {}'s registry {host}: pull it from a repository the plan creates (aws_ecr_repository: {}) or through a pull-through cache prefix (aws_ecr_pull_through_cache_rule) — set `newName` in the overlay's `images:`",
+                        "{what}, from {}, not from {host}, the registry of the environment that runs it (`{}`'s, {}.dkr.ecr.{}.amazonaws.com, bound at deploy): pull it from a repository the plan creates (aws_ecr_repository: {}) or through a pull-through cache prefix (aws_ecr_pull_through_cache_rule) — set `newName` in the overlay's `images:` to `{host}/<repository>`",
                         parsed.host,
                         env.name(),
+                        env.account(),
+                        env.region(),
                         made()
                     ),
                 ));
@@ -292,6 +392,22 @@ mod tests {
                 off_cache(&v, &part, &["quay", "k8s", "docker-hub"]).map(|why| format!("{path}: {why}"))
             })
             .collect()
+    }
+
+    #[test]
+    fn replication_covers_a_repository_by_prefix_to_the_dr_region_only() {
+        // As the plan JSON holds the ecr module's rule.
+        let planned = serde_json::json!([{"rule": [{
+            "destination": [{"region": "us-west-2", "registry_id": "123456789012"}],
+            "repository_filter": [{"filter": "authorworks/", "filter_type": "PREFIX_MATCH"}]
+        }]}]);
+        let to_dr = rules_to([&planned].into_iter(), "us-west-2");
+        assert!(replicates(&to_dr, "authorworks/gateway"));
+        assert!(!replicates(&to_dr, "github/cloudnative-pg/pgbouncer"), "outside the prefix");
+        assert!(rules_to([&planned].into_iter(), "eu-west-1").is_empty(), "another region's rule covers nothing");
+        let unfiltered = serde_json::json!([{"rule": [{"destination": [{"region": "us-west-2"}]}]}]);
+        assert!(replicates(&rules_to([&unfiltered].into_iter(), "us-west-2"), "anything/at-all"));
+        assert!(!replicates(&[], "authorworks/gateway"), "no configuration, nothing copied");
     }
 
     #[test]

@@ -96,6 +96,11 @@ impl Env {
         &self.config.account_id
     }
 
+    /// The region the environment's backups and images are copied to, if it has one (xtask.toml).
+    pub fn dr_region(&self) -> Option<&str> {
+        self.config.dr_region.as_deref()
+    }
+
     /// A real AWS environment (not `local` on the emulator).
     pub fn real(&self) -> bool {
         !self.config.emulator

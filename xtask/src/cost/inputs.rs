@@ -189,6 +189,7 @@ pub(super) const USAGE_KEYS: &[(&str, &[&str])] = &[
     ("aws_kms_key", &["monthly_requests"]),
     ("aws_secretsmanager_secret", &["monthly_api_calls"]),
     ("aws_ecr_repository", &["storage_gb"]),
+    ("aws_ecr_replication_configuration", &["monthly_replicated_gb", "storage_gb"]),
     ("aws_sns_topic", &["monthly_requests"]),
     ("aws_codebuild_project", &["monthly_build_minutes"]),
     ("aws_config_configuration_recorder", &["monthly_configuration_items"]),

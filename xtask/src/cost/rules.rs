@@ -105,6 +105,20 @@ const METERED: &[Metered] = &[
         |p| p.s3_replication_gb,
     ),
     ("aws_sns_topic", "API requests", "monthly_requests", 1e6, "million requests", |p| p.sns_requests_million),
+    // ECR replication: the pushed images cross regions (inter-region transfer out of the source) and are
+    // stored again in the destination's registry (ECR pricing: replication is billed as data transfer
+    // and storage).
+    (
+        "aws_ecr_replication_configuration",
+        "cross-region transfer of pushed images",
+        "monthly_replicated_gb",
+        1.0,
+        "GB",
+        |p| p.inter_region_transfer_gb,
+    ),
+    ("aws_ecr_replication_configuration", "replicated image storage", "storage_gb", 1.0, "GB-months", |p| {
+        p.ecr_storage_gb_month
+    }),
 ];
 
 /// The rule of every [`Metered`] type: a line per row of its type.

@@ -107,29 +107,31 @@ fn the_plans_hold_a_repository_per_service_a_cache_rule_and_the_s3_gateway_endpo
 }
 
 const DEV: &str = "k8s/overlays/dev/kustomization.yaml";
-const GATEWAY: &str = "newName: 210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway,";
+const GATEWAY: &str = "newName: \"${terraform:registry_host}/authorworks/gateway\",";
 
 #[test]
 fn images_an_image_from_a_repository_the_plan_does_not_create() {
-    let sb = one_change(DEV, GATEWAY, "newName: 210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway-v2,");
+    let sb = one_change(DEV, GATEWAY, "newName: \"${terraform:registry_host}/authorworks/gateway-v2\",");
     finds(
         &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
         &[
             "k8s/base/services/gateway.yaml:",
-            "Deployment authorworks/gateway: container gateway runs `210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway-v2:0.9.0`",
+            "Deployment authorworks/gateway: container gateway runs `${terraform:registry_host}/authorworks/gateway-v2:0.9.0`",
             "creates no ECR repository `authorworks/gateway-v2` and no pull-through cache rule for its prefix",
         ],
     );
 }
 
 #[test]
-fn images_an_image_from_outside_the_environment_s_registry() {
-    let sb = one_change(DEV, GATEWAY, "newName: ghcr.io/authorworks/gateway,");
+fn images_an_image_from_a_registry_spelled_out_instead_of_bound() {
+    // Even the environment's own registry spelled out: dr, running production's overlay, would pull
+    // from us-east-1.
+    let sb = one_change(DEV, GATEWAY, "newName: 210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway,");
     finds(
         &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
         &[
             "k8s/base/services/gateway.yaml:",
-            "runs `ghcr.io/authorworks/gateway:0.9.0`, from ghcr.io, not from dev's registry 210987654321.dkr.ecr.us-east-1.amazonaws.com",
+            "runs `210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway:0.9.0`, from 210987654321.dkr.ecr.us-east-1.amazonaws.com, not from ${terraform:registry_host}, the registry of the environment that runs it (`dev`'s, 210987654321.dkr.ecr.us-east-1.amazonaws.com, bound at deploy)",
             "authorworks/gateway",
             "github/…",
         ],
@@ -138,12 +140,12 @@ fn images_an_image_from_outside_the_environment_s_registry() {
 
 #[test]
 fn images_a_moving_tag_in_a_repository_with_immutable_tags() {
-    let sb = one_change(DEV, "authorworks/gateway, newTag: \"0.9.0\"", "authorworks/gateway, newTag: \"main\"");
+    let sb = one_change(DEV, "authorworks/gateway\", newTag: \"0.9.0\"", "authorworks/gateway\", newTag: \"main\"");
     finds(
         &contracts_with_the_plan_of(&repository().0, &sb, "dev"),
         &[
             "k8s/base/services/gateway.yaml:",
-            "runs `210987654321.dkr.ecr.us-east-1.amazonaws.com/authorworks/gateway:main`, a moving tag `main`",
+            "runs `${terraform:registry_host}/authorworks/gateway:main`, a moving tag `main`",
             "has immutable tags",
             "module.stack.module.ecr",
         ],

@@ -130,3 +130,56 @@ run "a_lifecycle_keeping_too_few_releases_is_refused" {
 
   expect_failures = [var.keep_releases]
 }
+
+run "production_replicates_the_service_repositories_to_its_dr_region" {
+  command = plan
+
+  variables {
+    replicate_to_region = "us-west-2"
+  }
+
+  assert {
+    condition     = one(one(aws_ecr_replication_configuration.this[0].replication_configuration).rule).destination[0].region == "us-west-2" && one(one(aws_ecr_replication_configuration.this[0].replication_configuration).rule).destination[0].registry_id == "123456789012"
+    error_message = "the images are copied to the DR region of the same account's registry"
+  }
+  assert {
+    condition     = one(one(one(aws_ecr_replication_configuration.this[0].replication_configuration).rule).repository_filter).filter == "authorworks/" && one(one(one(aws_ecr_replication_configuration.this[0].replication_configuration).rule).repository_filter).filter_type == "PREFIX_MATCH"
+    error_message = "only the service repositories (<project>/…) are replicated"
+  }
+}
+
+run "no_replication_unless_asked" {
+  command = plan
+
+  assert {
+    condition     = length(aws_ecr_replication_configuration.this) == 0
+    error_message = "without replicate_to_region the registry has no replication configuration"
+  }
+}
+
+run "replication_to_its_own_region_is_refused" {
+  command = plan
+
+  variables {
+    replicate_to_region = "us-east-1"
+  }
+
+  expect_failures = [aws_ecr_replication_configuration.this]
+}
+
+run "the_dr_registry_makes_no_repositories_or_push_roles_of_its_own" {
+  command = plan
+
+  variables {
+    service_repositories_replicated = true
+  }
+
+  assert {
+    condition     = length(aws_ecr_repository.service) == 0 && length(aws_iam_role.push) == 0 && length(aws_ecr_lifecycle_policy.service) == 0
+    error_message = "the repositories are production's replicas: none made here, no push roles"
+  }
+  assert {
+    condition     = length(aws_ecr_pull_through_cache_rule.this) == 2
+    error_message = "the region's own pull-through cache stays"
+  }
+}
