@@ -32,6 +32,42 @@ impl Binding {
     }
 }
 
+/// What an environment running another's overlay (dr runs production's) must not find spelled out in it:
+/// the owner's resource-name prefix (`<project>-<owner>-`), and its region and account where the
+/// runner's differ. The runner's own come only through bindings. `(literal, what it is)` for each word
+/// of `text` outside YAML comments.
+pub fn foreign_literals(
+    text: &str,
+    project: &str,
+    owner: &crate::config::Environment,
+    runner: &crate::config::Environment,
+) -> Vec<(usize, String, &'static str)> {
+    let mut words = vec![(format!("{project}-{}-", owner.name), "its resources' name prefix")];
+    if owner.region != runner.region {
+        words.push((owner.region.clone(), "its region"));
+    }
+    if owner.account_id != runner.account_id {
+        words.push((owner.account_id.clone(), "its account"));
+    }
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        // A comment: `#` at the line's start or after a space.
+        let code = match line.find('#').filter(|&i| i == 0 || line[..i].ends_with([' ', '\t'])) {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        for (word, what) in &words {
+            for (i, _) in code.match_indices(word.as_str()) {
+                found.push((offset + i, word.clone(), *what));
+            }
+        }
+        offset += line.len();
+    }
+    found.sort();
+    found
+}
+
 /// Every binding in `text`, in order.
 pub fn references(text: &str) -> Vec<Binding> {
     let mut out = Vec::new();
@@ -231,6 +267,36 @@ pub fn stand_in(b: &Binding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_literals_are_the_owner_s_names_region_and_account_outside_comments() {
+        let env = |name: &str, account: &str, region: &str| crate::config::Environment {
+            name: name.into(),
+            account_id: account.into(),
+            region: region.into(),
+            dr_region: None,
+            protected: true,
+            emulator: false,
+            overlay: "production".into(),
+            promote_from: None,
+        };
+        let (owner, runner) = (env("production", "432109876543", "us-east-1"), env("dr", "432109876543", "us-west-2"));
+        let text = "# us-east-1 in a comment\nsg: authorworks-production-alb\nregion: us-east-1 # us-east-1\nacct: 432109876543\nok: ${terraform:region}\n";
+        let found: Vec<(String, &str)> =
+            foreign_literals(text, "authorworks", &owner, &runner).into_iter().map(|(_, w, what)| (w, what)).collect();
+        assert_eq!(
+            found,
+            [
+                ("authorworks-production-".to_string(), "its resources' name prefix"),
+                ("us-east-1".to_string(), "its region"),
+            ],
+            "the account is shared (same account), comments are not read"
+        );
+        let elsewhere = env("dr", "111122223333", "us-east-1");
+        let found: Vec<String> =
+            foreign_literals(text, "authorworks", &owner, &elsewhere).into_iter().map(|(_, w, _)| w).collect();
+        assert_eq!(found, ["authorworks-production-", "432109876543"]);
+    }
 
     const RENDER: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: media-service\n  namespace: authorworks\n  annotations:\n    eks.amazonaws.com/role-arn: ${terraform:workload_role_arns.media-service}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\ndata:\n  REGION: ${terraform:region}\n  CACHE: ${terraform:cache_endpoint}\n";
 

@@ -240,6 +240,49 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
     Ok(Outcome { findings, warnings: next_minor, plan: None })
 }
 
+/// Where the environment runs another's overlay (dr runs production's): nothing in the rendered overlay
+/// or the values of the releases it gets spells out the owner's names, region or account
+/// (`bindings::foreign_literals`); the environment's own reach them as `${terraform:…}` bindings.
+fn borrowed_literals(
+    ctx: &Context,
+    env: EnvFiles<'_>,
+    objects: &[serde_norway::Value],
+    releases: &[crate::releases::Release],
+) -> Result<Vec<Finding>> {
+    if env.name() == env.overlay() {
+        return Ok(Vec::new());
+    }
+    let config = ctx.config()?;
+    let find = |name: &str| config.environments().find(|e| e.name == name);
+    let (Some(owner), Some(runner)) = (find(env.overlay()), find(env.name())) else { return Ok(Vec::new()) };
+    let says = |literal: &str, what: &str| {
+        format!(
+            "names `{literal}`, `{}`'s own ({what}), but `{}` runs this overlay with its own: bind it from terraform (`${{terraform:NAME}}`)",
+            owner.name, runner.name
+        )
+    };
+    let mut findings = Vec::new();
+    for object in objects {
+        let text = serde_norway::to_string(object)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (_, literal, what) in crate::bindings::foreign_literals(&text, &config.project, owner, runner) {
+            if seen.insert(literal.clone()) {
+                let message = format!("{}: {}", crate::k8s::object_name(object), says(&literal, what));
+                findings.push(Finding::new(&env.overlay_dir(), None, message));
+            }
+        }
+    }
+    for release in releases.iter().filter(|r| r.environments.iter().any(|e| e == env.overlay())) {
+        for file in release.values_files(env).iter().filter(|f| f.is_file()) {
+            let text = std::fs::read_to_string(file)?;
+            for (at, literal, what) in crate::bindings::foreign_literals(&text, &config.project, owner, runner) {
+                findings.push(Finding::new(file, Some(crate::error::line_of(&text, at)), says(&literal, what)));
+            }
+        }
+    }
+    Ok(findings)
+}
+
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
 /// custom resources come from a release the environment gets, its pods fit the node groups, its edge
 /// objects name terraform's security group and public subnets, and an environment running another's
@@ -255,6 +298,7 @@ fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
         findings.extend(crate::capacity::check(env, &releases, &objects));
         findings.extend(crate::edge::check(env, &objects));
         findings.extend(crate::lifecycle::borrowed_version_finding(env));
+        findings.extend(borrowed_literals(ctx, env, &objects, &releases)?);
     } else {
         findings.push(Finding::new(
             &where_,

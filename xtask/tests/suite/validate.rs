@@ -332,6 +332,34 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     assert!(text.contains("ok     cluster fit production"), "production's own fit is unchanged:\n{text}");
 }
 
+/// What production's overlay and values spell out of production (a name, its region) is wrong in dr,
+/// which runs them with its own: cluster fit dr names each; production's own fit doesn't mind.
+#[test]
+fn validate_refuses_production_s_literals_in_the_overlay_dr_runs() {
+    let sb = broken_copy(|p, t| match p {
+        "k8s/overlays/production/kustomization.yaml" => t.replace(
+            "      - LOG_LEVEL=info\n",
+            "      - LOG_LEVEL=info\n      - BUCKET=authorworks-production-media\n",
+        ),
+        "helm-values/external-dns/values-production.yaml" => {
+            t.replace("{}", "aws: {region: us-east-1} # not us-east-1 here")
+        }
+        _ => t,
+    });
+    let out = sb.run(&["validate", "--only", "cluster fit dr", "--only", "cluster fit production"]);
+    out.assert_code(1);
+    let text = out.stdout();
+    assert!(
+        text.lines().any(|l| l.starts_with("k8s/overlays/production: ConfigMap authorworks/platform-")
+            && l.contains(": names `authorworks-production-`, `production`'s own (its resources' name prefix), but `dr` runs this overlay with its own: bind it from terraform (`${terraform:NAME}`)")),
+        "{text}"
+    );
+    let expected = "helm-values/external-dns/values-production.yaml:2: names `us-east-1`, `production`'s own (its region), but `dr` runs this overlay with its own";
+    assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    assert_eq!(text.matches("names `us-east-1`").count(), 1, "the comment is not read:\n{text}");
+    assert!(text.contains("ok     cluster fit production"), "production's own names are its own:\n{text}");
+}
+
 /// An overlay with no terraform root of its name has nothing to run on: validate names the root it
 /// looked for.
 #[test]
