@@ -16,6 +16,24 @@ use super::signals::{interrupts_received, signal_group, signals_received};
 use super::ui::human;
 use super::{Cmd, Mode, StepCtx};
 
+/// Starts a process, and again while its executable is busy. A file just written is "text busy"
+/// (ETXTBSY) while a child that another thread forked before the writer closed it has not yet exec'd
+/// (the fd is close-on-exec): `tools install` writing a binary beside other installs, a test suite
+/// writing a stand-in while it starts other processes. The window is that fork-to-exec gap, so a few
+/// short waits see it closed.
+pub fn start_when_not_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut waited = 0;
+    loop {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && waited < 40 => {
+                waited += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// What a quick query printed and how it ended.
 pub struct Probe {
     pub success: bool,
@@ -79,7 +97,7 @@ impl StepCtx {
         } else {
             expr.stderr_to_stdout().stdout_file(writer)
         };
-        let handle = expr.start().map_err(|e| {
+        let handle = start_when_not_busy(|| expr.start()).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 usage(not_found(&cmd.program))
             } else {
@@ -204,7 +222,7 @@ impl Cmd {
         for (key, value, _) in &self.env {
             expr = expr.env(key, value);
         }
-        let handle = expr.start().ok()?;
+        let handle = start_when_not_busy(|| expr.start()).ok()?;
         match handle.wait_timeout(limit) {
             Ok(Some(out)) => {
                 Some(Probe { success: out.status.success(), stdout: String::from_utf8_lossy(&out.stdout).into_owned() })
@@ -228,6 +246,31 @@ impl Cmd {
         for (key, value, _) in &self.env {
             command.env(key, value);
         }
-        command.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0).spawn()
+        command.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0);
+        start_when_not_busy(|| command.spawn())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_busy_executable_is_started_again_and_other_errors_are_not() {
+        let mut calls = 0;
+        let started = super::start_when_not_busy(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(std::io::Error::from_raw_os_error(libc::ETXTBSY))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(started.unwrap(), 3);
+        let mut calls = 0;
+        let refused = super::start_when_not_busy(|| -> std::io::Result<()> {
+            calls += 1;
+            Err(std::io::Error::from_raw_os_error(libc::EACCES))
+        });
+        assert!(refused.is_err());
+        assert_eq!(calls, 1, "only a busy executable is tried again");
     }
 }
