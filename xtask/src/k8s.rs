@@ -270,7 +270,7 @@ pub fn schema_check(ctx: &Context, yaml: &str, overlay: &str, kubernetes_version
         kubernetes_version.to_string()
     };
     let sh = shell::at(&ctx.root)?;
-    let out = shell::run("kubernetes-validate", cmd!(sh, "{exe} --strict --quiet -k {version} {file}"))?;
+    let out = shell::run("kubernetes-validate", || cmd!(sh, "{exe} --strict --quiet -k {version} {file}"))?;
     let text = out.combined();
     let where_ = overlay_dir(&ctx.root, overlay);
     let mut findings: Vec<Finding> = text

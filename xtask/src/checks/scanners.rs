@@ -51,7 +51,8 @@ fn unknown() -> String {
 pub(super) fn checkov(ctx: &Context, args: &[&str]) -> Result<Vec<Finding>> {
     let exe = shell::program(Tools::new(ctx).find(tools::CHECKOV), tools::CHECKOV.bin)?;
     let sh = shell::at(&ctx.root)?;
-    let quiet = cmd!(sh, "{exe} --quiet --compact --output json --skip-download {args...}").env("LOG_LEVEL", "ERROR");
+    let quiet =
+        || cmd!(sh, "{exe} --quiet --compact --output json --skip-download {args...}").env("LOG_LEVEL", "ERROR");
     let text = shell::run("checkov", quiet)?.stdout;
     checkov_findings(&ctx.root.join(args[1]), &text)
 }
@@ -132,7 +133,7 @@ struct ZizmorPoint {
 pub(super) fn zizmor(ctx: &Context) -> Result<Vec<Finding>> {
     let exe = shell::program(Tools::new(ctx).find(tools::ZIZMOR), tools::ZIZMOR.bin)?;
     let sh = shell::at(&ctx.root)?;
-    let quiet = cmd!(sh, "{exe} --offline --quiet --format json --min-severity medium .github/workflows");
+    let quiet = || cmd!(sh, "{exe} --offline --quiet --format json --min-severity medium .github/workflows");
     let out = shell::run("zizmor", quiet)?;
     let answer: Vec<ZizmorFinding> = serde_json::from_str(&out.stdout).map_err(|_| {
         anyhow::anyhow!("zizmor did not answer with JSON: {}", out.combined().chars().take(300).collect::<String>())

@@ -22,6 +22,7 @@ mod step;
 mod ui;
 
 pub use cmd::{quote, Cmd};
+pub use exec::start_when_not_busy;
 pub use hooks::{install, say, Hooks};
 pub use pipeline::{Pipeline, RunArgs, Workspace};
 pub use signals::{alive, signal_group};

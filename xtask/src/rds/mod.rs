@@ -232,7 +232,7 @@ pub fn db_step<'a>(
 pub fn git_revision(ctx: &Context) -> String {
     let revision = || -> Result<String> {
         let sh = shell::at(&ctx.root)?;
-        let out = shell::run("git", cmd!(sh, "git rev-parse --short=12 HEAD"))?;
+        let out = shell::run("git", || cmd!(sh, "git rev-parse --short=12 HEAD"))?;
         Ok(if out.success { out.stdout } else { String::new() })
     };
     revision()

@@ -16,7 +16,7 @@ use crate::tools::{self, Tools};
 pub fn fmt_check(ctx: &Context) -> Result<Vec<Finding>> {
     let exe = shell::program(Tools::new(ctx).find(tools::TERRAFORM), tools::TERRAFORM.bin)?;
     let sh = shell::at(&ctx.root)?;
-    let out = shell::run("terraform", cmd!(sh, "{exe} fmt -check -diff -recursive -no-color terraform"))?;
+    let out = shell::run("terraform", || cmd!(sh, "{exe} fmt -check -diff -recursive -no-color terraform"))?;
     Ok(parse_fmt_diff(&out.stdout))
 }
 
