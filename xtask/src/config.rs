@@ -62,6 +62,14 @@ pub struct Environment {
     pub promote_from: Option<String>,
 }
 
+impl Environment {
+    /// The environment whose overlay this one runs on a cluster of its own (dr runs production's):
+    /// `None` for an environment with its own overlay, and for the emulator's, which has no cluster.
+    pub fn borrowed_overlay(&self) -> Option<&str> {
+        (!self.emulator && self.overlay != self.name).then_some(self.overlay.as_str())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {

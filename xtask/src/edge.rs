@@ -33,13 +33,12 @@ pub fn alb_security_group_binding(root: &std::path::Path) -> Result<String, Find
         ["module.network.security_group_ids[\"alb\"]", "module.network.security_group_ids.alb"]
             .contains(&value.as_str())
     };
+    let missing = "no output whose value is module.network.security_group_ids[\"alb\"]: the ALB's Ingress has no security group to bind";
     let found = file
         .blocks("output")
         .find(|(_, b, _)| b.body.get_attribute("value").is_some_and(|a| is_alb_group(&a.value.to_string())))
         .map(|(name, _, _)| format!("${{terraform:{name}}}"));
-    found.ok_or_else(|| {
-            Finding::new(&path, None, "no output whose value is module.network.security_group_ids[\"alb\"]: the ALB's Ingress has no security group to bind")
-        })
+    found.ok_or_else(|| Finding::new(&path, None, missing))
 }
 
 /// terraform's `cidrsubnet(prefix, newbits, netnum)` for IPv4.

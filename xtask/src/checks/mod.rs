@@ -105,6 +105,7 @@ fn run_one(check: &Check, key: Option<String>, cache: &Cache) -> Ran {
 const TF: &str = "terraform";
 
 pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> Result<Vec<Check<'a>>> {
+    let config = ctx.config();
     let mut checks: Vec<Check> = vec![
         Check::findings("terraform fmt", Reads::paths(&[TF]).tools(&[TERRAFORM]), || terraform::checks::fmt_check(ctx)),
         Check::findings("terraform module conventions", Reads::paths(&[TF]), || {
@@ -147,34 +148,31 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
             findings.extend(crate::lifecycle::release_support_findings(&ctx.root, &list.releases));
             Ok(findings)
         }));
-        for overlay in crate::k8s::overlays(&ctx.root) {
-            let reads = Reads::paths(&["k8s", "helm-values", TF]).tools(&[KUBECTL]);
-            checks.push(Check::findings(format!("cluster fit {overlay}"), reads, move || {
-                cluster_fit(ctx, EnvFiles::of_overlay(&ctx.root, &overlay))
-            }));
+        // Each overlay on its own environment's terraform; and an environment that runs another's
+        // overlay on a cluster of its own (dr runs production's) on its own terraform: its node groups,
+        // its public subnets, its outputs. (A configuration that doesn't load is the contracts' finding.)
+        let mut fits: Vec<(String, Option<Borrowed>)> =
+            crate::k8s::overlays(&ctx.root).into_iter().map(|overlay| (overlay, None)).collect();
+        if let Ok(config) = &config {
+            for runner in config.environments().filter(|e| EnvFiles::of(&ctx.root, e).has_terraform()) {
+                if let Some(overlay) = runner.borrowed_overlay() {
+                    let owner = config.environments().find(|e| e.name == overlay).cloned();
+                    let borrowed = Borrowed { project: config.project.clone(), owner, runner: runner.clone() };
+                    fits.push((runner.name.clone(), Some(borrowed)));
+                }
+            }
         }
-        // An environment that runs another's overlay on a cluster of its own (dr runs production's)
-        // runs it on its own terraform: its node groups, its public subnets, its outputs. (`local`'s
-        // emulator has no cluster to fit; a configuration that doesn't load is the contracts' finding.)
-        let borrowing: Vec<Environment> = ctx
-            .config()
-            .map(|c| {
-                c.environments()
-                    .filter(|e| !e.emulator && e.overlay != e.name && EnvFiles::of(&ctx.root, e).has_terraform())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        for env in borrowing {
+        for (name, borrowed) in fits {
             let reads = Reads::paths(&["k8s", "helm-values", TF]).tools(&[KUBECTL]);
-            checks.push(Check::findings(format!("cluster fit {}", env.name), reads, move || {
-                cluster_fit(ctx, EnvFiles::of(&ctx.root, &env))
+            checks.push(Check::findings(format!("cluster fit {name}"), reads, move || match &borrowed {
+                None => cluster_fit(ctx, EnvFiles::of_overlay(&ctx.root, &name), None),
+                Some(b) => cluster_fit(ctx, EnvFiles::of(&ctx.root, &b.runner), Some(b)),
             }));
         }
     }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
     // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
-    let envs: Vec<(String, Environment)> = match ctx.config() {
+    let envs: Vec<(String, Environment)> = match &config {
         Ok(config) => config
             .environments()
             .filter(|e| EnvFiles::of(&ctx.root, e).has_terraform())
@@ -240,21 +238,24 @@ fn overlay_check(ctx: &Context, overlay: &str) -> Result<Outcome> {
     Ok(Outcome { findings, warnings: next_minor, plan: None })
 }
 
+/// An environment that runs another's overlay (`runner` runs `owner`'s; `None` where the overlay is
+/// no configured environment's), as the configuration says.
+struct Borrowed {
+    project: String,
+    owner: Option<Environment>,
+    runner: Environment,
+}
+
 /// Where the environment runs another's overlay (dr runs production's): nothing in the rendered overlay
 /// or the values of the releases it gets spells out the owner's names, region or account
 /// (`bindings::foreign_literals`); the environment's own reach them as `${terraform:…}` bindings.
 fn borrowed_literals(
-    ctx: &Context,
     env: EnvFiles<'_>,
+    borrowed: &Borrowed,
     objects: &[serde_norway::Value],
     releases: &[crate::releases::Release],
 ) -> Result<Vec<Finding>> {
-    if env.name() == env.overlay() {
-        return Ok(Vec::new());
-    }
-    let config = ctx.config()?;
-    let find = |name: &str| config.environments().find(|e| e.name == name);
-    let (Some(owner), Some(runner)) = (find(env.overlay()), find(env.name())) else { return Ok(Vec::new()) };
+    let Borrowed { project, owner: Some(owner), runner } = borrowed else { return Ok(Vec::new()) };
     let says = |literal: &str, what: &str| {
         format!(
             "names `{literal}`, `{}`'s own ({what}), but `{}` runs this overlay with its own: bind it from terraform (`${{terraform:NAME}}`)",
@@ -265,7 +266,7 @@ fn borrowed_literals(
     for object in objects {
         let text = serde_norway::to_string(object)?;
         let mut seen = std::collections::BTreeSet::new();
-        for (_, literal, what) in crate::bindings::foreign_literals(&text, &config.project, owner, runner) {
+        for (_, literal, what) in crate::bindings::foreign_literals(&text, project, owner, runner) {
             if seen.insert(literal.clone()) {
                 let message = format!("{}: {}", crate::k8s::object_name(object), says(&literal, what));
                 findings.push(Finding::new(&env.overlay_dir(), None, message));
@@ -275,7 +276,7 @@ fn borrowed_literals(
     for release in releases.iter().filter(|r| r.environments.iter().any(|e| e == env.overlay())) {
         for file in release.values_files(env).iter().filter(|f| f.is_file()) {
             let text = std::fs::read_to_string(file)?;
-            for (at, literal, what) in crate::bindings::foreign_literals(&text, &config.project, owner, runner) {
+            for (at, literal, what) in crate::bindings::foreign_literals(&text, project, owner, runner) {
                 findings.push(Finding::new(file, Some(crate::error::line_of(&text, at)), says(&literal, what)));
             }
         }
@@ -287,7 +288,7 @@ fn borrowed_literals(
 /// custom resources come from a release the environment gets, its pods fit the node groups, its edge
 /// objects name terraform's security group and public subnets, and an environment running another's
 /// overlay runs it at that environment's Kubernetes minor.
-fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
+fn cluster_fit(ctx: &Context, env: EnvFiles<'_>, borrowed: Option<&Borrowed>) -> Result<Vec<Finding>> {
     let overlay = env.overlay();
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
     let where_ = env.overlay_dir();
@@ -297,8 +298,10 @@ fn cluster_fit(ctx: &Context, env: EnvFiles<'_>) -> Result<Vec<Finding>> {
     if env.has_terraform() {
         findings.extend(crate::capacity::check(env, &releases, &objects));
         findings.extend(crate::edge::check(env, &objects));
-        findings.extend(crate::lifecycle::borrowed_version_finding(env));
-        findings.extend(borrowed_literals(ctx, env, &objects, &releases)?);
+        if let Some(borrowed) = borrowed {
+            findings.extend(crate::lifecycle::borrowed_version_finding(env));
+            findings.extend(borrowed_literals(env, borrowed, &objects, &releases)?);
+        }
     } else {
         findings.push(Finding::new(
             &where_,

@@ -91,7 +91,7 @@ pub fn step<'a>(ctx: &'a Context, target: &'a Target, up: &'a Upgrade) -> Step<'
             ));
             // An environment that runs this one's overlay (dr) is held to its minor by validate.
             let config = ctx.config()?;
-            for other in config.environments().filter(|e| !e.emulator && e.overlay == target.env.name && e.name != target.env.name) {
+            for other in config.environments().filter(|e| e.borrowed_overlay() == Some(target.env.name.as_str())) {
                 c.fact(format!(
                     "`{}` runs `{}`'s overlay: set kubernetes_version = \"{}\" in {} in the same commit (validate's \"cluster fit {}\" holds it to `{}`'s)",
                     other.name,
