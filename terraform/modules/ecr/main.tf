@@ -15,6 +15,8 @@ locals {
   # The services whose repositories (and push roles) are made here: none where they are another
   # region's replicas.
   made = var.service_repositories_replicated ? toset([]) : var.services
+  # The service repositories' names start with it; replication copies what does.
+  service_prefix = "${var.project}/"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -25,7 +27,7 @@ locals {
 resource "aws_ecr_repository" "service" {
   for_each = local.made
 
-  name                 = "${var.project}/${each.key}"
+  name                 = "${local.service_prefix}${each.key}"
   image_tag_mutability = "IMMUTABLE"
 
   # Also set per repository: the registry's rule below is what scans (PutImageScanningConfiguration is
@@ -248,7 +250,7 @@ resource "aws_ecr_replication_configuration" "this" {
       # The service repositories (`<project>/<service>`), not the pull-through cache's (ECR does not
       # replicate those).
       repository_filter {
-        filter      = "${var.project}/"
+        filter      = local.service_prefix
         filter_type = "PREFIX_MATCH"
       }
     }
