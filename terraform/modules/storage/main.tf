@@ -321,50 +321,44 @@ resource "aws_kms_key" "replica" {
   tags                    = merge(var.tags, { Name = "${local.name}-replica-key" })
 }
 
-resource "aws_s3_bucket" "replica" {
-  #checkov:skip=CKV_AWS_144:This is the replication destination.
-  #checkov:skip=CKV_AWS_18:Access to the DR copies is recorded by CloudTrail; they are read only in a recovery.
-  #checkov:skip=CKV2_AWS_62:No consumer of bucket events exists.
-  for_each = local.replicated
-  provider = aws.dr
+# The DR copies, hardened like their sources by the shared building block, in the DR region: versioned
+# (replication needs versioning at both ends), SSE-KMS with the replica key and the bucket key, public
+# access blocked, ACLs off (replicas stay this account's: source and destination are in one account, so
+# no owner override is needed; S3 User Guide, "Changing the replica owner"), and TLS-only like every
+# other bucket. Not replicated onwards; no access logs: access to them is recorded by CloudTrail and
+# they are read only in a recovery; no consumer of their events exists. Their lifecycle is below.
+module "replicas" {
+  source    = "../hardened-bucket"
+  providers = { aws = aws.dr }
 
-  bucket = "${local.bucket_names[each.key]}-dr"
-  tags   = merge(var.tags, { Name = "${local.bucket_names[each.key]}-dr", Purpose = "${each.key}-replica" })
+  buckets = { for k, _ in local.replicated : k => {
+    name        = "${local.bucket_names[k]}-dr"
+    kms_key_arn = aws_kms_key.replica[0].arn
+    tags        = { Purpose = "${k}-replica" }
+  } }
+  enforce_tls = var.enforce_tls
+  tags        = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "replica" {
-  for_each = local.replicated
-  provider = aws.dr
-
-  bucket = aws_s3_bucket.replica[each.key].id
-  versioning_configuration {
-    status = "Enabled"
-  }
+# State written before the replicas used the building block keeps its buckets: the resources moved into it.
+moved {
+  from = aws_s3_bucket.replica
+  to   = module.replicas.aws_s3_bucket.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "replica" {
-  for_each = local.replicated
-  provider = aws.dr
-
-  bucket = aws_s3_bucket.replica[each.key].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.replica[0].arn
-    }
-    bucket_key_enabled = true
-  }
+moved {
+  from = aws_s3_bucket_versioning.replica
+  to   = module.replicas.aws_s3_bucket_versioning.this
 }
 
-resource "aws_s3_bucket_public_access_block" "replica" {
-  for_each = local.replicated
-  provider = aws.dr
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.replica
+  to   = module.replicas.aws_s3_bucket_server_side_encryption_configuration.this
+}
 
-  bucket                  = aws_s3_bucket.replica[each.key].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+moved {
+  from = aws_s3_bucket_public_access_block.replica
+  to   = module.replicas.aws_s3_bucket_public_access_block.this
 }
 
 # S3 does not replicate what lifecycle rules do (S3 User Guide, "What does Amazon S3 replicate?": lifecycle
@@ -375,7 +369,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
   for_each = local.replicated
   provider = aws.dr
 
-  bucket = aws_s3_bucket.replica[each.key].id
+  # Named through its versioning: S3 wants versioning on before a lifecycle rule on a versioned bucket.
+  bucket = module.replicas.versioned_names[each.key]
 
   rule {
     id     = "expiry-as-source"
@@ -404,8 +399,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
       error_message = "S3 lifecycle rules (module storage): the DR replica of bucket ${each.key} is stored in ${local.replica_storage_class}, which bills ${local.min_storage_days[local.replica_storage_class]} days at least, but would expire objects after ${coalesce(local.lifecycle[each.key].expiration_days, -1)} days (noncurrent: ${local.lifecycle[each.key].noncurrent_expiration}); keep replicated data at least that long."
     }
   }
-
-  depends_on = [aws_s3_bucket_versioning.replica]
 }
 
 data "aws_iam_policy_document" "replication_trust" {
@@ -431,7 +424,7 @@ data "aws_iam_policy_document" "replication" {
   }
   statement {
     actions   = ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"]
-    resources = [for k, _ in local.replicated : "${aws_s3_bucket.replica[k].arn}/*"]
+    resources = [for k, _ in local.replicated : "${module.replicas.arns[k]}/*"]
   }
   statement {
     actions   = ["kms:Decrypt"]
@@ -482,7 +475,7 @@ resource "aws_s3_bucket_replication_configuration" "this" {
     }
 
     destination {
-      bucket        = aws_s3_bucket.replica[each.key].arn
+      bucket        = module.replicas.arns[each.key]
       storage_class = local.replica_storage_class
       encryption_configuration {
         replica_kms_key_id = aws_kms_key.replica[0].arn
@@ -490,7 +483,8 @@ resource "aws_s3_bucket_replication_configuration" "this" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.replica]
+  # Replication needs versioning on at both ends (the source is named through its versioning above).
+  depends_on = [module.replicas]
 }
 
 data "aws_iam_policy_document" "key_admin" {

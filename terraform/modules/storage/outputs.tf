@@ -15,7 +15,7 @@ output "media_bucket_regional_domain_name" {
 
 output "replica_bucket_arns" {
   description = "ARNs of the DR-region replicas (empty without replication)."
-  value       = { for k, v in aws_s3_bucket.replica : k => v.arn }
+  value       = module.replicas.arns
 }
 
 output "replica_kms_key_arn" {

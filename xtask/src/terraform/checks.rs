@@ -86,6 +86,7 @@ pub fn conventions(root: &Path) -> Vec<Finding> {
                 }
                 outputs.insert(name);
             }
+            findings.extend(made_outside_its_building_block(&dir, &path, &file));
             for (name, _, line) in file.blocks("provider") {
                 findings.push(Finding::new(
                     &path,
@@ -107,6 +108,42 @@ pub fn conventions(root: &Path) -> Vec<Finding> {
                 }
             }
             findings.extend(row_problems);
+        }
+    }
+    findings
+}
+
+/// The shared building blocks and the resource types each is the only maker of (terraform/README.md):
+/// a bucket written by hand beside `hardened-bucket` is one the hardening (TLS-only, owner-enforced, …)
+/// can miss, as the DR replicas once did.
+const BUILDING_BLOCKS: &[(&str, &[&str])] = &[
+    (
+        "hardened-bucket",
+        &[
+            "aws_s3_bucket",
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_ownership_controls",
+            "aws_s3_bucket_policy",
+        ],
+    ),
+    ("waf-acl", &["aws_wafv2_web_acl"]),
+];
+
+/// Each resource of `file` (in module `dir`) whose type a building block makes, outside that block.
+fn made_outside_its_building_block(dir: &Path, path: &Path, file: &TfFile) -> Vec<Finding> {
+    let module = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let mut findings = Vec::new();
+    for (_, block, line) in file.blocks("resource") {
+        let kind = block.labels.first().map(|l| l.as_str()).unwrap_or_default();
+        let owner = BUILDING_BLOCKS.iter().find(|(_, kinds)| kinds.contains(&kind)).map(|(owner, _)| *owner);
+        if let Some(owner) = owner.filter(|owner| *owner != module) {
+            findings.push(Finding::new(
+                path,
+                Some(line),
+                format!("`{kind}` is made by the building block modules/{owner} only: call it instead (terraform/README.md)"),
+            ));
         }
     }
     findings
@@ -214,6 +251,35 @@ mod tests {
         let f = parse_fmt_diff(diff);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].to_string(), "terraform/a.tf:5: not formatted: run `terraform fmt -recursive terraform`");
+    }
+
+    #[test]
+    fn a_bucket_or_web_acl_made_outside_its_building_block_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "resource \"aws_s3_bucket\" \"replica\" {\n  bucket = \"x\"\n}\n\nresource \"aws_s3_bucket_lifecycle_configuration\" \"replica\" {\n  bucket = \"x\"\n}\n\nresource \"aws_wafv2_web_acl\" \"this\" {\n}\n";
+        for (module, expected) in [
+            (
+                "storage",
+                vec![
+                    "storage/main.tf:1: `aws_s3_bucket` is made by the building block modules/hardened-bucket only: call it instead (terraform/README.md)",
+                    "storage/main.tf:9: `aws_wafv2_web_acl` is made by the building block modules/waf-acl only: call it instead (terraform/README.md)",
+                ],
+            ),
+            (
+                "hardened-bucket",
+                vec!["hardened-bucket/main.tf:9: `aws_wafv2_web_acl` is made by the building block modules/waf-acl only: call it instead (terraform/README.md)"],
+            ),
+        ] {
+            let path = dir.path().join(module).join("main.tf");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            let file = TfFile::read(&path).unwrap();
+            let got: Vec<String> = made_outside_its_building_block(&dir.path().join(module), &path, &file)
+                .iter()
+                .map(|f| f.to_string().replace(&format!("{}/", dir.path().display()), ""))
+                .collect();
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]

@@ -55,8 +55,12 @@ run "production_replicates_with_its_own_lifecycle" {
   }
   assert {
     # media and backups (the content bucket, which nothing used, is gone).
-    condition     = length(aws_s3_bucket_lifecycle_configuration.replica) == length(aws_s3_bucket.replica) && length(aws_s3_bucket.replica) == 2
+    condition     = length(aws_s3_bucket_lifecycle_configuration.replica) == length(module.replicas.names) && length(module.replicas.names) == 2
     error_message = "every replica bucket has a lifecycle"
+  }
+  assert {
+    condition     = length(module.replicas.policy_bucket_names) == 2 && length(module.replicas.versioned_names) == 2
+    error_message = "every replica bucket is hardened like its source: versioned, and TLS-only"
   }
 }
 
