@@ -51,21 +51,12 @@ locals {
   sns_source_account_publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "cloudtrail.amazonaws.com"]
 }
 
+# Each key's statements for the services that use it as themselves; the kms-key building block puts the
+# account's administration (AccountAdministers) before them.
 data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself); the account root administers it, as AWS's default key policy does.
+  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself).
   #checkov:skip=CKV_AWS_356:A key policy's Resource is always "*" (the key itself).
-  #checkov:skip=CKV_AWS_109:The account root administers its own keys, as AWS's default key policy does; IAM policies decide who in the account may.
   for_each = var.key_purposes
-
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root]
-    }
-  }
 
   # eks: EC2 Auto Scaling launches the node groups' instances with encrypted root volumes.
   dynamic "statement" {
@@ -239,21 +230,27 @@ check "autoscaling_service_linked_role_exists" {
   }
 }
 
-resource "aws_kms_key" "this" {
-  for_each = var.key_purposes
+# One key per purpose, made by the shared building block (rotated, an alias, administered by the account),
+# with the statements above.
+module "keys" {
+  source = "../kms-key"
 
-  description             = "${local.name} ${each.key}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms[each.key].json
-  tags                    = merge(var.tags, { Name = "${local.name}-${each.key}-key" })
+  keys = { for p in var.key_purposes : p => {
+    name        = "${local.name}-${p}"
+    description = "${local.name} ${p}"
+    policy_json = data.aws_iam_policy_document.kms[p].json
+  } }
+  tags = var.tags
 }
 
-resource "aws_kms_alias" "this" {
-  for_each = var.key_purposes
+moved {
+  from = aws_kms_key.this
+  to   = module.keys.aws_kms_key.this
+}
 
-  name          = "alias/${local.name}-${each.key}"
-  target_key_id = aws_kms_key.this[each.key].key_id
+moved {
+  from = aws_kms_alias.this
+  to   = module.keys.aws_kms_alias.this
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -313,7 +310,7 @@ locals {
       Version = "2012-10-17"
       Statement = [
         { Sid = "PublishAlerts", Effect = "Allow", Action = ["sns:Publish"], Resource = [var.alert_topic_arn] },
-        { Sid = "EncryptForTheTopic", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = [aws_kms_key.this["sns"].arn] },
+        { Sid = "EncryptForTheTopic", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = [module.keys.arns["sns"]] },
       ]
     })
     # The EBS CSI driver's volumes are encrypted with the eks key. AWS's policy for a customer-managed
@@ -327,8 +324,8 @@ locals {
       Version = "2012-10-17"
       Statement = [
         { Sid = "Volumes", Effect = "Allow", Action = ["ec2:CreateVolume", "ec2:DeleteVolume", "ec2:AttachVolume", "ec2:DetachVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot", "ec2:ModifyVolume", "ec2:CreateTags", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeInstances", "ec2:DescribeAvailabilityZones", "ec2:DescribeVolumesModifications", "ec2:DescribeTags"], Resource = "*", Condition = { StringEquals = { "aws:RequestedRegion" = local.region } } },
-        { Sid = "GrantsForVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource = [aws_kms_key.this["eks"].arn], Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
-        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource = [aws_kms_key.this["eks"].arn] },
+        { Sid = "GrantsForVolumes", Effect = "Allow", Action = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource = [module.keys.arns["eks"]], Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } } },
+        { Sid = "EncryptVolumes", Effect = "Allow", Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource = [module.keys.arns["eks"]] },
       ]
     })
     external-secrets = data.aws_iam_policy_document.external_secrets.json
@@ -340,7 +337,7 @@ locals {
       Statement = [
         { Sid = "ListTheLogBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = [var.loki_bucket_arn] },
         { Sid = "ReadWriteLogObjects", Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = ["${var.loki_bucket_arn}/*"] },
-        { Sid = "EncryptLogObjects", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = [aws_kms_key.this["s3"].arn] },
+        { Sid = "EncryptLogObjects", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = [module.keys.arns["s3"]] },
       ]
     })
   }
@@ -375,7 +372,7 @@ data "aws_iam_policy_document" "external_secrets" {
   statement {
     sid       = "DecryptThemThroughSecretsManager"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this["secrets"].arn, aws_kms_key.this["rds"].arn]
+    resources = [module.keys.arns["secrets"], module.keys.arns["rds"]]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -538,7 +535,7 @@ data "aws_iam_policy_document" "github_operations" {
   statement {
     sid       = "EncryptBackups"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.this["s3"].arn]
+    resources = [module.keys.arns["s3"]]
   }
   statement {
     sid       = "Snapshot"
@@ -579,7 +576,7 @@ data "aws_iam_policy_document" "github_operations" {
   statement {
     sid       = "UseDatabaseKeys"
     actions   = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
-    resources = compact([aws_kms_key.this["rds"].arn, local.ops.dr_backup_kms_key_arn])
+    resources = compact([module.keys.arns["rds"], local.ops.dr_backup_kms_key_arn])
     condition {
       test     = "StringLike"
       variable = "kms:ViaService"
@@ -740,7 +737,7 @@ data "aws_iam_policy_document" "github_plan" {
     content {
       sid       = "DecryptThemThroughSecretsManager"
       actions   = ["kms:Decrypt"]
-      resources = [aws_kms_key.this["secrets"].arn]
+      resources = [module.keys.arns["secrets"]]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -827,7 +824,7 @@ resource "aws_secretsmanager_secret" "app" {
 
   name                    = "${local.secrets_prefix}/app/${each.key}"
   description             = "${each.key} for ${local.name} (value set out of band)"
-  kms_key_id              = aws_kms_key.this["secrets"].arn
+  kms_key_id              = module.keys.arns["secrets"]
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = merge(var.tags, { Name = "${local.name}-${each.key}" })
 

@@ -1,6 +1,6 @@
 output "kms_key_arns" {
   description = "KMS key ARN per purpose (eks, rds, s3, logs, cache, secrets, sns, ecr)."
-  value       = { for k, v in aws_kms_key.this : k => v.arn }
+  value       = module.keys.arns
 }
 
 output "controller_role_arns" {

@@ -13,18 +13,22 @@ locals {
   name = "${var.project}-${var.environment}-tfstate"
 }
 
-resource "aws_kms_key" "state" {
-  # The account administers its key, as AWS's default key policy does; IAM decides who in it may.
-  policy                  = data.aws_iam_policy_document.key_admin.json
-  description             = "Encrypts ${var.bucket_name} (terraform state)"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  tags                    = merge(var.tags, { Name = "${local.name}-key" })
+# The state's key, made by the shared building block (rotated, an alias, administered by the account).
+module "key" {
+  source = "../kms-key"
+
+  keys = { state = { name = local.name, description = "Encrypts ${var.bucket_name} (terraform state)" } }
+  tags = var.tags
 }
 
-resource "aws_kms_alias" "state" {
-  name          = "alias/${local.name}"
-  target_key_id = aws_kms_key.state.key_id
+moved {
+  from = aws_kms_key.state
+  to   = module.key.aws_kms_key.this["state"]
+}
+
+moved {
+  from = aws_kms_alias.state
+  to   = module.key.aws_kms_alias.this["state"]
 }
 
 # The bucket's hardening (versioning, default encryption with the key above, the public access block,
@@ -37,7 +41,7 @@ module "bucket" {
   source = "../hardened-bucket"
 
   buckets = {
-    state = { name = var.bucket_name, kms_key_arn = aws_kms_key.state.arn, tags = { Name = local.name } }
+    state = { name = var.bucket_name, kms_key_arn = module.key.arns["state"], tags = { Name = local.name } }
   }
   enforce_tls = var.enforce_tls
   tags        = var.tags
@@ -73,21 +77,3 @@ moved {
   from = aws_s3_bucket_policy.state[0]
   to   = module.bucket.aws_s3_bucket_policy.this["state"]
 }
-
-data "aws_iam_policy_document" "key_admin" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself).
-  #checkov:skip=CKV_AWS_356:A key policy's Resource is always "*" (the key itself).
-  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.key_admin.partition}:iam::${data.aws_caller_identity.key_admin.account_id}:root"]
-    }
-  }
-}
-
-data "aws_partition" "key_admin" {}
-data "aws_caller_identity" "key_admin" {}

@@ -10,5 +10,5 @@ output "bucket_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the state."
-  value       = aws_kms_key.state.arn
+  value       = module.key.arns["state"]
 }

@@ -309,16 +309,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
 # ---------------------------------------------------------------------------------------------------
 # Cross-region replication to the DR region (production)
 
-resource "aws_kms_key" "replica" {
-  # The account administers its key, as AWS's default key policy does; IAM decides who in it may.
-  policy   = data.aws_iam_policy_document.key_admin.json
-  count    = var.enable_replication ? 1 : 0
-  provider = aws.dr
+# The replicas' key, in the DR region, made by the shared building block (rotated, an alias,
+# administered by the account).
+module "replica_key" {
+  source    = "../kms-key"
+  providers = { aws = aws.dr }
 
-  description             = "${local.name} replicated buckets in ${data.aws_region.dr.name}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  tags                    = merge(var.tags, { Name = "${local.name}-replica-key" })
+  keys = var.enable_replication ? { replica = { name = "${local.name}-replica", description = "${local.name} replicated buckets in ${data.aws_region.dr.name}" } } : {}
+  tags = var.tags
+}
+
+moved {
+  from = aws_kms_key.replica[0]
+  to   = module.replica_key.aws_kms_key.this["replica"]
 }
 
 # The DR copies, hardened like their sources by the shared building block, in the DR region: versioned
@@ -333,7 +336,7 @@ module "replicas" {
 
   buckets = { for k, _ in local.replicated : k => {
     name        = "${local.bucket_names[k]}-dr"
-    kms_key_arn = aws_kms_key.replica[0].arn
+    kms_key_arn = module.replica_key.arns["replica"]
     tags        = { Purpose = "${k}-replica" }
   } }
   enforce_tls = var.enforce_tls
@@ -432,7 +435,7 @@ data "aws_iam_policy_document" "replication" {
   }
   statement {
     actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.replica[0].arn]
+    resources = [module.replica_key.arns["replica"]]
   }
 }
 
@@ -478,7 +481,7 @@ resource "aws_s3_bucket_replication_configuration" "this" {
       bucket        = module.replicas.arns[each.key]
       storage_class = local.replica_storage_class
       encryption_configuration {
-        replica_kms_key_id = aws_kms_key.replica[0].arn
+        replica_kms_key_id = module.replica_key.arns["replica"]
       }
     }
   }
@@ -486,21 +489,3 @@ resource "aws_s3_bucket_replication_configuration" "this" {
   # Replication needs versioning on at both ends (the source is named through its versioning above).
   depends_on = [module.replicas]
 }
-
-data "aws_iam_policy_document" "key_admin" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource is always "*" (the key itself).
-  #checkov:skip=CKV_AWS_356:A key policy's Resource is always "*" (the key itself).
-  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.key_admin.partition}:iam::${data.aws_caller_identity.key_admin.account_id}:root"]
-    }
-  }
-}
-
-data "aws_partition" "key_admin" {}
-data "aws_caller_identity" "key_admin" {}

@@ -20,7 +20,7 @@ output "replica_bucket_arns" {
 
 output "replica_kms_key_arn" {
   description = "KMS key of the DR region's copies, also used to encrypt RDS snapshots copied there (null without replication)."
-  value       = try(aws_kms_key.replica[0].arn, null)
+  value       = lookup(module.replica_key.arns, "replica", null)
 }
 
 output "config_delivery_bucket" {

@@ -115,7 +115,8 @@ pub fn conventions(root: &Path) -> Vec<Finding> {
 
 /// The shared building blocks and the resource types each is the only maker of (terraform/README.md):
 /// a bucket written by hand beside `hardened-bucket` is one the hardening (TLS-only, owner-enforced, …)
-/// can miss, as the DR replicas once did.
+/// can miss, as the DR replicas once did; a key written by hand, one without rotation or the account's
+/// administration.
 const BUILDING_BLOCKS: &[(&str, &[&str])] = &[
     (
         "hardened-bucket",
@@ -129,6 +130,7 @@ const BUILDING_BLOCKS: &[(&str, &[&str])] = &[
         ],
     ),
     ("waf-acl", &["aws_wafv2_web_acl"]),
+    ("kms-key", &["aws_kms_key", "aws_kms_alias"]),
 ];
 
 /// Each resource of `file` (in module `dir`) whose type a building block makes, outside that block.

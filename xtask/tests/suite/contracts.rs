@@ -218,7 +218,7 @@ fn network_the_database_group_admits_the_nodes_on_another_port() {
 #[test]
 fn keys_a_key_policy_that_no_longer_delegates_use_to_the_accounts_iam() {
     let sb = one_change(
-        "terraform/modules/security/main.tf",
+        "terraform/modules/kms-key/main.tf",
         "    sid       = \"AccountAdministers\"\n    actions   = [\"kms:*\"]\n",
         "    sid       = \"AccountAdministers\"\n    actions   = [\"kms:Create*\", \"kms:Describe*\", \"kms:Enable*\", \"kms:List*\", \"kms:Put*\", \"kms:Update*\", \"kms:Revoke*\", \"kms:Disable*\", \"kms:Get*\", \"kms:Delete*\", \"kms:TagResource\", \"kms:UntagResource\", \"kms:ScheduleKeyDeletion\", \"kms:CancelKeyDeletion\"]\n",
     );
@@ -226,7 +226,7 @@ fn keys_a_key_policy_that_no_longer_delegates_use_to_the_accounts_iam() {
         &sb.run(&["validate", "--only", "contracts dev"]),
         &[
             "terraform/modules/security/main.tf:",
-            "module.stack.module.security.aws_iam_role_policy.controller[\"alertmanager\"]: module.stack.module.security.module.irsa.aws_iam_role.this[\"alertmanager\"] uses module.stack.module.security.aws_kms_key.this[\"sns\"] (kms:GenerateDataKey*, kms:Decrypt)",
+            "module.stack.module.security.aws_iam_role_policy.controller[\"alertmanager\"]: module.stack.module.security.module.irsa.aws_iam_role.this[\"alertmanager\"] uses module.stack.module.security.module.keys.aws_kms_key.this[\"sns\"] (kms:GenerateDataKey*, kms:Decrypt)",
             "neither names the role nor delegates",
         ],
     );
@@ -273,7 +273,7 @@ fn keys_and_notifications_an_eventbridge_rule_the_topic_or_its_key_refuses() {
         &out,
         &[
             "terraform/modules/monitoring/main.tf:",
-            "aws_cloudwatch_event_target.guardduty: events.amazonaws.com publishes to module.stack.module.monitoring.aws_sns_topic.alerts for it, but the topic's key module.stack.module.security.aws_kms_key.this[\"sns\"] does not let events.amazonaws.com kms:GenerateDataKey*, kms:Decrypt",
+            "aws_cloudwatch_event_target.guardduty: events.amazonaws.com publishes to module.stack.module.monitoring.aws_sns_topic.alerts for it, but the topic's key module.stack.module.security.module.keys.aws_kms_key.this[\"sns\"] does not let events.amazonaws.com kms:GenerateDataKey*, kms:Decrypt",
             "its requests carry no aws:SourceAccount or aws:SourceArn",
         ],
     );

@@ -92,7 +92,7 @@ run "external_secrets_reads_exactly_the_workloads_secrets" {
     error_message = "external-secrets reads the application secrets and the named secrets, each exactly (name plus Secrets Manager's six-character suffix)"
   }
   assert {
-    condition     = data.aws_iam_policy_document.external_secrets.statement[1].resources == toset([aws_kms_key.this["secrets"].arn, aws_kms_key.this["rds"].arn])
+    condition     = data.aws_iam_policy_document.external_secrets.statement[1].resources == toset([module.keys.arns["secrets"], module.keys.arns["rds"]])
     error_message = "external-secrets decrypts with exactly the secrets and rds keys"
   }
   assert {

@@ -10,6 +10,9 @@ mock_provider "aws" {
 
 mock_provider "aws" {
   alias = "dr"
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
 }
 
 variables {
