@@ -187,14 +187,20 @@ resource "aws_cloudwatch_dashboard" "this" {
 
 locals {
   trail = var.enable_cloudtrail ? toset(["this"]) : toset([])
-  # S3 lifecycle of the trail's bucket: GLACIER after trail_archive_after_days, deleted after
-  # trail_retention_days. S3 rejects an expiration that is not after every transition, and GLACIER
-  # bills 90 days however early an object leaves (S3 User Guide, "Constraints and considerations for
-  # transitions"; "Comparing the Amazon S3 storage classes").
-  trail_lifecycle_problems = concat(
-    var.trail_retention_days <= var.trail_archive_after_days ? ["expiration at day ${var.trail_retention_days} is not after the transition to GLACIER at day ${var.trail_archive_after_days}; S3 requires every expiration after every transition"] : [],
-    var.trail_retention_days > var.trail_archive_after_days && var.trail_retention_days - var.trail_archive_after_days < 90 ? ["expiration at day ${var.trail_retention_days} deletes log files less than GLACIER's minimum storage of 90 days after they moved there (day ${var.trail_archive_after_days})"] : [],
-  )
+  # A log file is never overwritten; a noncurrent version exists only after a delete.
+  trail_noncurrent_expiration_days = 30
+}
+
+# S3 lifecycle of the trail's bucket: GLACIER after trail_archive_after_days, deleted after
+# trail_retention_days, checked against S3's lifecycle rules by the shared building block.
+module "trail_lifecycle_rules" {
+  source = "../s3-lifecycle-rules"
+
+  rules = { trail = {
+    transitions                = [{ days = var.trail_archive_after_days, storage_class = "GLACIER" }]
+    expiration_days            = var.trail_retention_days
+    noncurrent_expiration_days = local.trail_noncurrent_expiration_days
+  } }
 }
 
 # The trail's bucket, hardened by the shared building block (versioned, SSE-KMS with the logs key, public
@@ -280,9 +286,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
       days = var.trail_retention_days
     }
 
-    # A log file is never overwritten; a noncurrent version exists only after a delete.
     noncurrent_version_expiration {
-      noncurrent_days = 30
+      noncurrent_days = local.trail_noncurrent_expiration_days
     }
 
     abort_incomplete_multipart_upload {
@@ -292,8 +297,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
 
   lifecycle {
     precondition {
-      condition     = length(local.trail_lifecycle_problems) == 0
-      error_message = "S3 lifecycle rules (module monitoring, CloudTrail bucket): ${join("; ", local.trail_lifecycle_problems)}."
+      condition     = length(module.trail_lifecycle_rules.problems["trail"]) == 0
+      error_message = "S3 lifecycle rules (module monitoring, CloudTrail bucket): ${join("; ", module.trail_lifecycle_rules.problems["trail"])}."
     }
   }
 }

@@ -154,21 +154,9 @@ moved {
   to   = module.buckets.aws_s3_bucket_policy.this
 }
 
-# S3 Lifecycle: what AWS rejects (the API refuses the whole configuration) and what it charges for,
-# refused here at plan time. From the Amazon S3 API Reference (Transition, NoncurrentVersionTransition)
-# and the S3 User Guide ("Transitioning objects using Amazon S3 Lifecycle", "Constraints and
-# considerations for transitions"; minimum storage durations in "Comparing the Amazon S3 storage
-# classes"):
-# - an expiration must come after every transition of the same rule, for current and noncurrent
-#   versions alike ("'Days' in the Expiration action ... must be greater than 'Days' in the Transition");
-# - STANDARD_IA and ONEZONE_IA take an object only 30 days after its creation (or after it became
-#   noncurrent) at the earliest, and hold it 30 days before it may move on;
-# - GLACIER_IR and GLACIER bill 90 days and DEEP_ARCHIVE 180 days however early an object leaves: a
-#   rule that deletes or moves objects sooner pays for storage nobody has, so it is refused too.
+# Each bucket's lifecycle: its transitions and expirations, checked against S3's lifecycle rules by the
+# shared building block (modules/s3-lifecycle-rules) and refused at plan time where one breaks them.
 locals {
-  min_storage_days = { STANDARD_IA = 30, ONEZONE_IA = 30, INTELLIGENT_TIERING = 0, GLACIER_IR = 90, GLACIER = 90, DEEP_ARCHIVE = 180 }
-  ia_classes       = ["STANDARD_IA", "ONEZONE_IA"]
-
   # Per bucket: transitions (in order) and expiry of current versions, and of noncurrent versions.
   # Backups are kept 7/30/90 days (dev/staging/production) and read in a restore: they stay in
   # STANDARD, since any colder class would bill more days than they are kept or than it saves.
@@ -212,19 +200,26 @@ locals {
       noncurrent_expiration  = var.noncurrent_version_expire_days
     }
   }
+}
 
-  # Every broken rule, one line each, per bucket: current versions ("current") and noncurrent ones.
-  lifecycle_problems = { for b, l in local.lifecycle : b => flatten([
-    for kind, v in {
-      current    = { transitions = l.transitions, expiration = l.expiration_days }
-      noncurrent = { transitions = l.noncurrent_transitions, expiration = l.noncurrent_expiration }
-      } : concat(
-      [for t in v.transitions : "bucket ${b}, ${kind} versions: transition to ${t.storage_class} at day ${t.days}, but S3 moves objects to ${t.storage_class} 30 days after creation at the earliest" if contains(local.ia_classes, t.storage_class) && t.days < 30],
-      [for t in v.transitions : "bucket ${b}, ${kind} versions: expiration at day ${v.expiration} is not after the transition to ${t.storage_class} at day ${t.days}; S3 requires every expiration after every transition" if v.expiration != null && try(v.expiration <= t.days, false)],
-      [for i, t in slice(v.transitions, 0, max(length(v.transitions) - 1, 0)) : "bucket ${b}, ${kind} versions: the transition to ${v.transitions[i + 1].storage_class} at day ${v.transitions[i + 1].days} leaves objects in ${t.storage_class} less than its minimum ${local.min_storage_days[t.storage_class]} days (from day ${t.days})" if v.transitions[i + 1].days - t.days < local.min_storage_days[t.storage_class]],
-      [for t in slice(v.transitions, max(length(v.transitions) - 1, 0), length(v.transitions)) : "bucket ${b}, ${kind} versions: expiration at day ${v.expiration} deletes objects less than ${t.storage_class}'s minimum storage of ${local.min_storage_days[t.storage_class]} days after they moved there (day ${t.days})" if v.expiration != null && try(v.expiration > t.days, false) && try(v.expiration - t.days < local.min_storage_days[t.storage_class], false)],
-    )
-  ]) }
+# Every broken rule, one line each, per bucket; the replicas (`<bucket>-dr`) are written in the
+# replication rule's storage class and expire like their sources (below).
+module "lifecycle_rules" {
+  source = "../s3-lifecycle-rules"
+
+  rules = merge(
+    { for b, l in local.lifecycle : b => {
+      transitions                = l.transitions
+      expiration_days            = l.expiration_days
+      noncurrent_transitions     = l.noncurrent_transitions
+      noncurrent_expiration_days = l.noncurrent_expiration
+    } },
+    { for b, _ in local.replicated : "${b}-dr" => {
+      written_in                 = local.replica_storage_class
+      expiration_days            = local.lifecycle[b].expiration_days
+      noncurrent_expiration_days = local.lifecycle[b].noncurrent_expiration
+    } },
+  )
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
@@ -272,8 +267,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   lifecycle {
     precondition {
-      condition     = length(local.lifecycle_problems[each.key]) == 0
-      error_message = "S3 lifecycle rules (module storage): ${join("; ", local.lifecycle_problems[each.key])}."
+      condition     = length(module.lifecycle_rules.problems[each.key]) == 0
+      error_message = "S3 lifecycle rules (module storage): ${join("; ", module.lifecycle_rules.problems[each.key])}."
     }
   }
 
@@ -398,8 +393,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
 
   lifecycle {
     precondition {
-      condition     = alltrue([for d in [local.lifecycle[each.key].expiration_days, local.lifecycle[each.key].noncurrent_expiration] : d == null || try(d >= local.min_storage_days[local.replica_storage_class], false)])
-      error_message = "S3 lifecycle rules (module storage): the DR replica of bucket ${each.key} is stored in ${local.replica_storage_class}, which bills ${local.min_storage_days[local.replica_storage_class]} days at least, but would expire objects after ${coalesce(local.lifecycle[each.key].expiration_days, -1)} days (noncurrent: ${local.lifecycle[each.key].noncurrent_expiration}); keep replicated data at least that long."
+      condition     = length(module.lifecycle_rules.problems["${each.key}-dr"]) == 0
+      error_message = "S3 lifecycle rules (module storage, the DR replica of bucket ${each.key}, which expires like its source): ${join("; ", module.lifecycle_rules.problems["${each.key}-dr"])}; keep replicated data at least that long."
     }
   }
 }

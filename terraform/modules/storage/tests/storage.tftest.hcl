@@ -30,8 +30,8 @@ run "every_environment_retention_plans" {
   }
 
   assert {
-    condition     = length(flatten(values(local.lifecycle_problems))) == 0
-    error_message = "dev's lifecycle rules break none of S3's rules: ${join("; ", flatten(values(local.lifecycle_problems)))}"
+    condition     = length(flatten(values(module.lifecycle_rules.problems))) == 0
+    error_message = "dev's lifecycle rules break none of S3's rules: ${join("; ", flatten(values(module.lifecycle_rules.problems)))}"
   }
   assert {
     condition     = one(aws_s3_bucket_lifecycle_configuration.this["backups"].rule[0].expiration).days == 7
