@@ -38,6 +38,7 @@ mod preflight;
 mod rds;
 mod recovery;
 mod releases;
+mod sizing;
 mod statelock;
 mod steps;
 mod target;

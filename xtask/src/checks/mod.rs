@@ -287,7 +287,7 @@ fn borrowed_literals(
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
 /// custom resources come from a release the environment gets, its pods fit the node groups, its edge
 /// objects name terraform's security group and public subnets, and an environment running another's
-/// overlay runs it at that environment's Kubernetes minor.
+/// overlay runs it at that environment's Kubernetes minor and sizing.
 fn cluster_fit(ctx: &Context, env: EnvFiles<'_>, borrowed: Option<&Borrowed>) -> Result<Vec<Finding>> {
     let overlay = env.overlay();
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
@@ -300,6 +300,7 @@ fn cluster_fit(ctx: &Context, env: EnvFiles<'_>, borrowed: Option<&Borrowed>) ->
         findings.extend(crate::edge::check(env, &objects));
         if let Some(borrowed) = borrowed {
             findings.extend(crate::lifecycle::borrowed_version_finding(env));
+            findings.extend(crate::sizing::borrowed_sizing_findings(env));
             findings.extend(borrowed_literals(env, borrowed, &objects, &releases)?);
         }
     } else {

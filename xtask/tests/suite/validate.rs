@@ -311,13 +311,19 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
 }
 
 /// dr runs production's overlay on its own terraform: its cluster fit is checked against dr's network,
-/// not production's, and at production's Kubernetes minor.
+/// not production's, at production's Kubernetes minor and with production's sizing (here production's
+/// database grew and dr's copy did not follow).
 #[test]
 fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     let sb = broken_copy(|p, t| match p {
         "terraform/environments/dr/main.tf" => t
             .replace("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.3.0.0/16\"")
             .replace("kubernetes_version = \"1.36\"", "kubernetes_version = \"1.35\""),
+        "terraform/environments/production/main.tf" => {
+            let from = "db_instance_class       = \"db.r5.large\"";
+            assert!(t.contains(from), "{p}");
+            t.replace(from, "db_instance_class       = \"db.r5.xlarge\"")
+        }
         _ => t,
     });
     let out = sb.run(&["validate", "--only", "cluster fit dr", "--only", "cluster fit production"]);
@@ -326,6 +332,8 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     for expected in [
         "but the public subnets of `dr` are 10.3.1.0/24, 10.3.2.0/24, 10.3.3.0/24",
         "terraform/environments/dr/main.tf:25: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
+        "`dr` runs `production`'s overlay as `production` rebuilt but sets vpc_cidr = \"10.3.0.0/16\" where terraform/environments/production/main.tf sets vpc_cidr = \"10.0.0.0/16\"",
+        "terraform/environments/dr/main.tf:45: `dr` runs `production`'s overlay as `production` rebuilt but sets db_instance_class = \"db.r5.large\" where terraform/environments/production/main.tf sets db_instance_class = \"db.r5.xlarge\": a failover would put `production`'s load on other resources than it runs on",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }

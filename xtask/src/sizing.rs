@@ -1,0 +1,187 @@
+//! An environment's sizing: the arguments of its `module "stack"` call that say how big it is. An
+//! environment that runs another's overlay on a cluster of its own (dr runs production's) is that
+//! environment rebuilt elsewhere, so it is sized as that one is: its root carries a copy of the owner's
+//! sizing (terraform has no include across roots), and this is the check that the copy is the owner's.
+//! A production that grew its database or node groups while dr kept the old figures would fail over
+//! onto less than it ran on; a cluster fit only notices what the overlay asks for.
+
+use serde_json::Value;
+
+use crate::env_files::EnvFiles;
+use crate::finding::Finding;
+
+/// The stack's sizing arguments (terraform/stack/variables.tf) an environment rebuilt from another's
+/// sets as that one does. `kubernetes_version` is held apart, with the upgrade's advice
+/// (`lifecycle::borrowed_version_finding`); what is the environment's own (its names, its restore
+/// source, which account-wide singletons it makes) is not sizing.
+pub const ARGUMENTS: &[&str] = &[
+    "vpc_cidr",
+    "az_count",
+    "single_nat_gateway",
+    "node_groups",
+    "db_instance_class",
+    "db_allocated_storage_gb",
+    "db_max_allocated_storage_gb",
+    "db_multi_az",
+    "db_read_replica",
+    "backup_retention_days",
+    "cache_node_type",
+    "cache_nodes",
+    "cache_cluster_mode",
+    "cache_shards",
+    "cache_replicas_per_shard",
+];
+
+/// Every sizing argument in which `env`, running another environment's overlay, differs from that
+/// environment: one finding each, at the borrower's line. None for an environment running its own
+/// overlay, or when the owner has no terraform root (the overlay's own check says that).
+pub fn borrowed_sizing_findings(env: EnvFiles<'_>) -> Vec<Finding> {
+    let owner = EnvFiles::of_overlay(env.root(), env.overlay());
+    if env.name() == env.overlay() || !owner.has_terraform() {
+        return Vec::new();
+    }
+    let text = std::fs::read_to_string(env.main_tf()).unwrap_or_default();
+    let mut findings = Vec::new();
+    for name in ARGUMENTS {
+        let (own, theirs) = match (sized(env, name), sized(owner, name)) {
+            (Ok(own), Ok(theirs)) => (own, theirs),
+            (Err(e), _) | (_, Err(e)) => {
+                findings.push(Finding::new(&env.main_tf(), None, format!("{e:#}")));
+                return findings;
+            }
+        };
+        if own == theirs {
+            continue;
+        }
+        let shown = |v: &Option<Value>| {
+            v.as_ref().map_or_else(|| "nothing (the stack's default)".to_string(), |v| format!("{name} = {v}"))
+        };
+        findings.push(Finding::new(
+            &env.main_tf(),
+            argument_line(&text, name),
+            format!(
+                "`{}` runs `{}`'s overlay as `{}` rebuilt but sets {} where {} sets {}: a failover would put `{}`'s load on other resources than it runs on; set it as `{}` does, in the same commit",
+                env.name(),
+                env.overlay(),
+                env.overlay(),
+                shown(&own),
+                owner.shown_main_tf(),
+                shown(&theirs),
+                env.overlay(),
+                env.overlay(),
+            ),
+        ));
+    }
+    findings
+}
+
+/// The argument's value as JSON where it is a literal (so layout and comments don't count), its
+/// expression's text otherwise; `None` when the call does not set it.
+fn sized(env: EnvFiles<'_>, name: &str) -> anyhow::Result<Option<Value>> {
+    Ok(env.stack_argument(name)?.map(|e| literal(&e)))
+}
+
+fn literal(expr: &hcl_edit::expr::Expression) -> Value {
+    use hcl_edit::expr::{Expression, ObjectKey};
+    match expr {
+        Expression::Null(_) => Value::Null,
+        Expression::Bool(b) => Value::Bool(*b.value()),
+        Expression::Number(n) => {
+            n.value().as_i64().map(Value::from).or_else(|| n.value().as_f64().map(Value::from)).unwrap_or(Value::Null)
+        }
+        Expression::String(s) => Value::String(s.as_str().to_string()),
+        Expression::Array(a) => Value::Array(a.iter().map(literal).collect()),
+        Expression::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        ObjectKey::Ident(i) => i.as_str().to_string(),
+                        ObjectKey::Expression(e) => match literal(e) {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    };
+                    (key, literal(v.expr()))
+                })
+                .collect(),
+        ),
+        other => {
+            let mut bare = other.clone();
+            hcl_edit::Decorate::decor_mut(&mut bare).clear();
+            Value::String(format!("${{{}}}", bare.to_string().split_whitespace().collect::<Vec<_>>().join(" ")))
+        }
+    }
+}
+
+/// The line of `text` that sets `name` (its first `name =`), for the finding.
+fn argument_line(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.trim_start().strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('='))
+                && l.contains('=')
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Environment;
+
+    const OWNER: &str = "module \"stack\" {\n  source = \"../../stack\"\n  vpc_cidr = \"10.0.0.0/16\"\n  node_groups = {\n    app = { instance_types = [\"t3.large\"], min_size = 3 }\n  }\n  db_instance_class = \"db.r5.large\"\n  cache_shards = 2\n}\n";
+
+    fn tree(borrower: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (env, text) in [("production", OWNER), ("dr", borrower)] {
+            let root = dir.path().join("terraform/environments").join(env);
+            std::fs::create_dir_all(&root).unwrap();
+            std::fs::write(root.join("main.tf"), text).unwrap();
+        }
+        dir
+    }
+
+    fn findings(borrower: &str, overlay: &str) -> Vec<String> {
+        let dir = tree(borrower);
+        let env = Environment {
+            name: "dr".into(),
+            account_id: "432109876543".into(),
+            region: "us-west-2".into(),
+            dr_region: None,
+            protected: true,
+            emulator: false,
+            overlay: overlay.into(),
+            promote_from: None,
+        };
+        borrowed_sizing_findings(EnvFiles::of(dir.path(), &env))
+            .iter()
+            .map(|f| f.to_string().replace(&format!("{}/", dir.path().display()), ""))
+            .collect()
+    }
+
+    #[test]
+    fn the_owner_s_sizing_laid_out_otherwise_is_the_same() {
+        let same = "module \"stack\" {\n  source = \"../../stack\"\n  # production's shape\n  vpc_cidr = \"10.0.0.0/16\"\n  node_groups = {\n    app = {\n      instance_types = [\"t3.large\"] # one type\n      min_size       = 3\n    }\n  }\n  db_instance_class = \"db.r5.large\"\n  cache_shards      = 2\n  domain_name       = \"elsewhere\"\n}\n";
+        assert_eq!(findings(same, "production"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_sizing_argument_that_differs_is_named_at_its_line() {
+        let behind = "module \"stack\" {\n  source = \"../../stack\"\n  vpc_cidr = \"10.0.0.0/16\"\n  node_groups = {\n    app = { instance_types = [\"t3.large\"], min_size = 2 }\n  }\n  db_instance_class = \"db.r5.medium\"\n}\n";
+        assert_eq!(
+            findings(behind, "production"),
+            [
+                "terraform/environments/dr/main.tf:4: `dr` runs `production`'s overlay as `production` rebuilt but sets node_groups = {\"app\":{\"instance_types\":[\"t3.large\"],\"min_size\":2}} where terraform/environments/production/main.tf sets node_groups = {\"app\":{\"instance_types\":[\"t3.large\"],\"min_size\":3}}: a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
+                "terraform/environments/dr/main.tf:7: `dr` runs `production`'s overlay as `production` rebuilt but sets db_instance_class = \"db.r5.medium\" where terraform/environments/production/main.tf sets db_instance_class = \"db.r5.large\": a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
+                "terraform/environments/dr/main.tf: `dr` runs `production`'s overlay as `production` rebuilt but sets nothing (the stack's default) where terraform/environments/production/main.tf sets cache_shards = 2: a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_environment_running_its_own_overlay_is_sized_as_it_says() {
+        assert_eq!(
+            findings("module \"stack\" {\n  db_instance_class = \"db.t3.micro\"\n}\n", "dr"),
+            Vec::<String>::new()
+        );
+    }
+}
