@@ -177,6 +177,16 @@ mod tests {
         );
     }
 
+    /// A renamed stack variable would leave its old name unset on both sides, equal, and unchecked.
+    #[test]
+    fn every_sizing_argument_is_a_variable_of_the_stack() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let file = crate::terraform::TfFile::read(&crate::terraform::tf_dir(root).join("stack/variables.tf")).unwrap();
+        let variables: Vec<String> = file.blocks("variable").map(|(name, ..)| name).collect();
+        let missing: Vec<&&str> = ARGUMENTS.iter().filter(|a| !variables.iter().any(|v| v == *a)).collect();
+        assert!(missing.is_empty(), "not variables of terraform/stack: {missing:?}");
+    }
+
     #[test]
     fn an_environment_running_its_own_overlay_is_sized_as_it_says() {
         assert_eq!(

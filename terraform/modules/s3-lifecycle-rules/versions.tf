@@ -1,10 +1,5 @@
 terraform {
   required_version = ">= 1.10"
 
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.100, < 6.0"
-    }
-  }
+  # No providers: the module makes nothing (it computes the problems its callers refuse).
 }
