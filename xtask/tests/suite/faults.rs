@@ -104,8 +104,10 @@ fn small_local() -> Sandbox {
         "helm-values",
         "cost",
         "terraform/bootstrap",
+        // The bootstrap's module and the building blocks it calls.
         "terraform/modules/state-backend",
         "terraform/modules/hardened-bucket",
+        "terraform/modules/kms-key",
     ] {
         copy_dir(&real.join(dir), &root.join(dir));
     }
