@@ -1,19 +1,21 @@
-//! An environment's sizing: the arguments of its `module "stack"` call that say how big it is. An
-//! environment that runs another's overlay on a cluster of its own (dr runs production's) is that
-//! environment rebuilt elsewhere, so it is sized as that one is: its root carries a copy of the owner's
-//! sizing (terraform has no include across roots), and this is the check that the copy is the owner's.
-//! A production that grew its database or node groups while dr kept the old figures would fail over
-//! onto less than it ran on; a cluster fit only notices what the overlay asks for.
+//! An environment's sizing: the arguments of its `module "stack"` call that say how big it is. Two
+//! environments run another's overlay, and each is that one's shape: `dr` is production rebuilt in
+//! another region, `local` is dev's shape on the AWS emulator. Each root carries a copy of the owner's
+//! sizing (terraform has no include across roots); this is the check that the copy is the owner's. A
+//! production that grew its database or node groups while dr kept the old figures would fail over onto
+//! less than it ran on (a cluster fit only notices what the overlay asks for); a local left behind
+//! would stop rehearsing dev's shape. `kubernetes_version` is not held here: dr's is held to
+//! production's with the upgrade's advice (`lifecycle::borrowed_version_finding`), and local's is its
+//! own (`upgrade local` rehearses an upgrade against the emulator without touching dev).
 
 use serde_json::Value;
 
 use crate::env_files::EnvFiles;
 use crate::finding::Finding;
 
-/// The stack's sizing arguments (terraform/stack/variables.tf) an environment rebuilt from another's
-/// sets as that one does. `kubernetes_version` is held apart, with the upgrade's advice
-/// (`lifecycle::borrowed_version_finding`); what is the environment's own (its names, its restore
-/// source, which account-wide singletons it makes) is not sizing.
+/// The stack's sizing arguments (terraform/stack/variables.tf) an environment of another's shape sets
+/// as that one does. What is the environment's own (its names, its restore source, which account-wide
+/// singletons it makes, its Kubernetes version) is not sizing.
 pub const ARGUMENTS: &[&str] = &[
     "vpc_cidr",
     "az_count",
@@ -33,9 +35,10 @@ pub const ARGUMENTS: &[&str] = &[
 ];
 
 /// Every sizing argument in which `env`, running another environment's overlay, differs from that
-/// environment: one finding each, at the borrower's line. None for an environment running its own
-/// overlay, or when the owner has no terraform root (the overlay's own check says that).
-pub fn borrowed_sizing_findings(env: EnvFiles<'_>) -> Vec<Finding> {
+/// environment: one finding each, at the copy's line. None for an environment running its own overlay,
+/// or when the owner has no terraform root (the overlay's own check says that). `emulator`: `env` is
+/// applied to the AWS emulator (local), not rebuilt from the owner in AWS (dr).
+pub fn copy_findings(env: EnvFiles<'_>, emulator: bool) -> Vec<Finding> {
     let owner = EnvFiles::of_overlay(env.root(), env.overlay());
     if env.name() == env.overlay() || !owner.has_terraform() {
         return Vec::new();
@@ -56,18 +59,30 @@ pub fn borrowed_sizing_findings(env: EnvFiles<'_>) -> Vec<Finding> {
         let shown = |v: &Option<Value>| {
             v.as_ref().map_or_else(|| "nothing (the stack's default)".to_string(), |v| format!("{name} = {v}"))
         };
+        let (is, consequence) = if emulator {
+            (
+                format!("is `{}`'s shape on the emulator", env.overlay()),
+                format!(
+                    "the emulator would apply another shape than `{}`'s, and `{}` would stop rehearsing it",
+                    env.overlay(),
+                    env.name()
+                ),
+            )
+        } else {
+            (
+                format!("runs `{}`'s overlay as `{}` rebuilt", env.overlay(), env.overlay()),
+                format!("a failover would put `{}`'s load on other resources than it runs on", env.overlay()),
+            )
+        };
         findings.push(Finding::new(
             &env.main_tf(),
             argument_line(&text, name),
             format!(
-                "`{}` runs `{}`'s overlay as `{}` rebuilt but sets {} where {} sets {}: a failover would put `{}`'s load on other resources than it runs on; set it as `{}` does, in the same commit",
+                "`{}` {is} but sets {} where {} sets {}: {consequence}; set it as `{}` does, in the same commit",
                 env.name(),
-                env.overlay(),
-                env.overlay(),
                 shown(&own),
                 owner.shown_main_tf(),
                 shown(&theirs),
-                env.overlay(),
                 env.overlay(),
             ),
         ));
@@ -140,7 +155,7 @@ mod tests {
         dir
     }
 
-    fn findings(borrower: &str, overlay: &str) -> Vec<String> {
+    fn findings(borrower: &str, overlay: &str, emulator: bool) -> Vec<String> {
         let dir = tree(borrower);
         let env = Environment {
             name: "dr".into(),
@@ -148,11 +163,11 @@ mod tests {
             region: "us-west-2".into(),
             dr_region: None,
             protected: true,
-            emulator: false,
+            emulator,
             overlay: overlay.into(),
             promote_from: None,
         };
-        borrowed_sizing_findings(EnvFiles::of(dir.path(), &env))
+        copy_findings(EnvFiles::of(dir.path(), &env), emulator)
             .iter()
             .map(|f| f.to_string().replace(&format!("{}/", dir.path().display()), ""))
             .collect()
@@ -161,19 +176,28 @@ mod tests {
     #[test]
     fn the_owner_s_sizing_laid_out_otherwise_is_the_same() {
         let same = "module \"stack\" {\n  source = \"../../stack\"\n  # production's shape\n  vpc_cidr = \"10.0.0.0/16\"\n  node_groups = {\n    app = {\n      instance_types = [\"t3.large\"] # one type\n      min_size       = 3\n    }\n  }\n  db_instance_class = \"db.r5.large\"\n  cache_shards      = 2\n  domain_name       = \"elsewhere\"\n}\n";
-        assert_eq!(findings(same, "production"), Vec::<String>::new());
+        assert_eq!(findings(same, "production", false), Vec::<String>::new());
     }
 
     #[test]
     fn each_sizing_argument_that_differs_is_named_at_its_line() {
         let behind = "module \"stack\" {\n  source = \"../../stack\"\n  vpc_cidr = \"10.0.0.0/16\"\n  node_groups = {\n    app = { instance_types = [\"t3.large\"], min_size = 2 }\n  }\n  db_instance_class = \"db.r5.medium\"\n}\n";
         assert_eq!(
-            findings(behind, "production"),
+            findings(behind, "production", false),
             [
                 "terraform/environments/dr/main.tf:4: `dr` runs `production`'s overlay as `production` rebuilt but sets node_groups = {\"app\":{\"instance_types\":[\"t3.large\"],\"min_size\":2}} where terraform/environments/production/main.tf sets node_groups = {\"app\":{\"instance_types\":[\"t3.large\"],\"min_size\":3}}: a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
                 "terraform/environments/dr/main.tf:7: `dr` runs `production`'s overlay as `production` rebuilt but sets db_instance_class = \"db.r5.medium\" where terraform/environments/production/main.tf sets db_instance_class = \"db.r5.large\": a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
                 "terraform/environments/dr/main.tf: `dr` runs `production`'s overlay as `production` rebuilt but sets nothing (the stack's default) where terraform/environments/production/main.tf sets cache_shards = 2: a failover would put `production`'s load on other resources than it runs on; set it as `production` does, in the same commit",
             ]
+        );
+    }
+
+    #[test]
+    fn an_emulator_copy_left_behind_is_named_as_such() {
+        let behind = OWNER.replace("cache_shards = 2", "cache_shards = 3");
+        assert_eq!(
+            findings(&behind, "production", true),
+            ["terraform/environments/dr/main.tf:8: `dr` is `production`'s shape on the emulator but sets cache_shards = 3 where terraform/environments/production/main.tf sets cache_shards = 2: the emulator would apply another shape than `production`'s, and `dr` would stop rehearsing it; set it as `production` does, in the same commit"]
         );
     }
 
@@ -190,7 +214,7 @@ mod tests {
     #[test]
     fn an_environment_running_its_own_overlay_is_sized_as_it_says() {
         assert_eq!(
-            findings("module \"stack\" {\n  db_instance_class = \"db.t3.micro\"\n}\n", "dr"),
+            findings("module \"stack\" {\n  db_instance_class = \"db.t3.micro\"\n}\n", "dr", false),
             Vec::<String>::new()
         );
     }

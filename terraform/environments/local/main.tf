@@ -1,5 +1,7 @@
 # local: dev's shape applied to the AWS emulator that `cargo xtask` runs on 127.0.0.1. Only what the
 # emulator can't do is left out or reshaped, each with the reason (printed by `cargo xtask deploy local`).
+# The sizing below is a copy of dev's, held to it by `cargo xtask validate` ("sizing copies"); the
+# Kubernetes version is local's own (`cargo xtask upgrade local` rehearses an upgrade here).
 module "stack" {
   source = "../../stack"
   providers = {

@@ -170,6 +170,23 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
             }));
         }
     }
+    // The environments of another's shape (dr, local) sized as that one is. (A configuration that doesn't
+    // load is the contracts' finding.)
+    if let Ok(config) = &config {
+        let copies: Vec<Environment> = config
+            .environments()
+            .filter(|e| e.overlay != e.name && EnvFiles::of(&ctx.root, e).has_terraform())
+            .cloned()
+            .collect();
+        if !copies.is_empty() {
+            checks.push(Check::findings("sizing copies", Reads::paths(&["terraform/environments"]), move || {
+                Ok(copies
+                    .iter()
+                    .flat_map(|e| crate::sizing::copy_findings(EnvFiles::of(&ctx.root, e), e.emulator))
+                    .collect())
+            }));
+        }
+    }
     // The contracts between terraform, the cluster and the workflows, over each environment's emulated
     // plan (reused while terraform/ is unchanged; made at most half the cores at a time).
     let envs: Vec<(String, Environment)> = match &config {
@@ -287,7 +304,7 @@ fn borrowed_literals(
 /// What the overlay and the releases ask of the environment's cluster: the CRDs of the overlay's
 /// custom resources come from a release the environment gets, its pods fit the node groups, its edge
 /// objects name terraform's security group and public subnets, and an environment running another's
-/// overlay runs it at that environment's Kubernetes minor and sizing.
+/// overlay runs it at that environment's Kubernetes minor.
 fn cluster_fit(ctx: &Context, env: EnvFiles<'_>, borrowed: Option<&Borrowed>) -> Result<Vec<Finding>> {
     let overlay = env.overlay();
     let objects = crate::k8s::parse(&crate::k8s::render(ctx, overlay)?)?;
@@ -300,7 +317,6 @@ fn cluster_fit(ctx: &Context, env: EnvFiles<'_>, borrowed: Option<&Borrowed>) ->
         findings.extend(crate::edge::check(env, &objects));
         if let Some(borrowed) = borrowed {
             findings.extend(crate::lifecycle::borrowed_version_finding(env));
-            findings.extend(crate::sizing::borrowed_sizing_findings(env));
             findings.extend(borrowed_literals(env, borrowed, &objects, &releases)?);
         }
     } else {

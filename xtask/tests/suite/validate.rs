@@ -311,8 +311,8 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
 }
 
 /// dr runs production's overlay on its own terraform: its cluster fit is checked against dr's network,
-/// not production's, at production's Kubernetes minor and with production's sizing (here production's
-/// database grew and dr's copy did not follow).
+/// not production's, at production's Kubernetes minor; and its copy of production's sizing is held to
+/// production's (here production's database grew and dr's copy did not follow), as local's is to dev's.
 #[test]
 fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     let sb = broken_copy(|p, t| match p {
@@ -324,9 +324,22 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
             assert!(t.contains(from), "{p}");
             t.replace(from, "db_instance_class       = \"db.r5.xlarge\"")
         }
+        "terraform/environments/local/main.tf" => {
+            let from = "  az_count           = 2\n";
+            assert!(t.contains(from), "{p}");
+            t.replace(from, "  az_count           = 3\n")
+        }
         _ => t,
     });
-    let out = sb.run(&["validate", "--only", "cluster fit dr", "--only", "cluster fit production"]);
+    let out = sb.run(&[
+        "validate",
+        "--only",
+        "cluster fit dr",
+        "--only",
+        "cluster fit production",
+        "--only",
+        "sizing copies",
+    ]);
     out.assert_code(1);
     let text = out.stdout();
     for expected in [
@@ -334,6 +347,7 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
         "terraform/environments/dr/main.tf:25: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
         "`dr` runs `production`'s overlay as `production` rebuilt but sets vpc_cidr = \"10.3.0.0/16\" where terraform/environments/production/main.tf sets vpc_cidr = \"10.0.0.0/16\"",
         "terraform/environments/dr/main.tf:45: `dr` runs `production`'s overlay as `production` rebuilt but sets db_instance_class = \"db.r5.large\" where terraform/environments/production/main.tf sets db_instance_class = \"db.r5.xlarge\": a failover would put `production`'s load on other resources than it runs on",
+        "terraform/environments/local/main.tf:19: `local` is `dev`'s shape on the emulator but sets az_count = 3 where terraform/environments/dev/main.tf sets az_count = 2",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
