@@ -90,14 +90,28 @@ impl<'a> EnvFiles<'a> {
         overlay_dir(self.root, self.overlay)
     }
 
+    /// The files of the environment whose overlay this one runs (dr's: production's), where it runs
+    /// another's and that one has a terraform root (else the overlay's own check says so).
+    pub fn overlay_owner(&self) -> Option<EnvFiles<'a>> {
+        let owner = EnvFiles::of_overlay(self.root, self.overlay);
+        (self.name != self.overlay && owner.has_terraform()).then_some(owner)
+    }
+
     /// A literal argument of the root's `module "stack"` call (its sizing), e.g. the monthly budget.
     /// `None` when the environment does not set it.
     pub fn stack_argument(&self, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
+        Ok(self.stack_arguments()?.remove(name))
+    }
+
+    /// Every argument of the root's `module "stack"` call, by name, from one read of main.tf.
+    pub fn stack_arguments(&self) -> Result<std::collections::BTreeMap<String, hcl_edit::expr::Expression>> {
         let file = TfFile::read(&self.main_tf()).map_err(|f| anyhow::anyhow!("{f}"))?;
-        let found = file
-            .blocks("module")
-            .filter(|(label, ..)| label == "stack")
-            .find_map(|(_, block, _)| block.body.get_attribute(name).map(|a| a.value.clone()));
+        let mut found = std::collections::BTreeMap::new();
+        for (_, block, _) in file.blocks("module").filter(|(label, ..)| label == "stack") {
+            for attr in block.body.attributes() {
+                found.entry(attr.key.as_str().to_string()).or_insert_with(|| attr.value.clone());
+            }
+        }
         Ok(found)
     }
 

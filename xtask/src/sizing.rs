@@ -39,20 +39,15 @@ pub const ARGUMENTS: &[&str] = &[
 /// or when the owner has no terraform root (the overlay's own check says that). `emulator`: `env` is
 /// applied to the AWS emulator (local), not rebuilt from the owner in AWS (dr).
 pub fn copy_findings(env: EnvFiles<'_>, emulator: bool) -> Vec<Finding> {
-    let owner = EnvFiles::of_overlay(env.root(), env.overlay());
-    if env.name() == env.overlay() || !owner.has_terraform() {
-        return Vec::new();
-    }
+    let Some(owner) = env.overlay_owner() else { return Vec::new() };
+    let (own_args, their_args) = match (sized(env), sized(owner)) {
+        (Ok(own), Ok(theirs)) => (own, theirs),
+        (Err(e), _) | (_, Err(e)) => return vec![Finding::new(&env.main_tf(), None, format!("{e:#}"))],
+    };
     let text = std::fs::read_to_string(env.main_tf()).unwrap_or_default();
     let mut findings = Vec::new();
     for name in ARGUMENTS {
-        let (own, theirs) = match (sized(env, name), sized(owner, name)) {
-            (Ok(own), Ok(theirs)) => (own, theirs),
-            (Err(e), _) | (_, Err(e)) => {
-                findings.push(Finding::new(&env.main_tf(), None, format!("{e:#}")));
-                return findings;
-            }
-        };
+        let (own, theirs) = (own_args.get(*name).cloned(), their_args.get(*name).cloned());
         if own == theirs {
             continue;
         }
@@ -76,7 +71,7 @@ pub fn copy_findings(env: EnvFiles<'_>, emulator: bool) -> Vec<Finding> {
         };
         findings.push(Finding::new(
             &env.main_tf(),
-            argument_line(&text, name),
+            crate::terraform::argument_lines(&text, name).next().map(|(i, _)| i + 1),
             format!(
                 "`{}` {is} but sets {} where {} sets {}: {consequence}; set it as `{}` does, in the same commit",
                 env.name(),
@@ -90,10 +85,11 @@ pub fn copy_findings(env: EnvFiles<'_>, emulator: bool) -> Vec<Finding> {
     findings
 }
 
-/// The argument's value as JSON where it is a literal (so layout and comments don't count), its
-/// expression's text otherwise; `None` when the call does not set it.
-fn sized(env: EnvFiles<'_>, name: &str) -> anyhow::Result<Option<Value>> {
-    Ok(env.stack_argument(name)?.map(|e| literal(&e)))
+/// The sizing arguments the stack call sets, each as JSON where it is a literal (so layout and comments
+/// don't count), its expression's text otherwise.
+fn sized(env: EnvFiles<'_>) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+    let mut args = env.stack_arguments()?;
+    Ok(ARGUMENTS.iter().filter_map(|name| Some((name.to_string(), literal(&args.remove(*name)?)))).collect())
 }
 
 fn literal(expr: &hcl_edit::expr::Expression) -> Value {
@@ -126,16 +122,6 @@ fn literal(expr: &hcl_edit::expr::Expression) -> Value {
             Value::String(format!("${{{}}}", bare.to_string().split_whitespace().collect::<Vec<_>>().join(" ")))
         }
     }
-}
-
-/// The line of `text` that sets `name` (its first `name =`), for the finding.
-fn argument_line(text: &str, name: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            l.trim_start().strip_prefix(name).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('='))
-                && l.contains('=')
-        })
-        .map(|i| i + 1)
 }
 
 #[cfg(test)]

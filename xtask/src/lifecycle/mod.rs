@@ -199,10 +199,7 @@ pub fn environment_minor(env: EnvFiles<'_>) -> Result<(Minor, PathBuf, usize)> {
 /// rebuilt on a minor nothing was checked for. `None` when they agree (or the overlay's environment
 /// has no terraform root: the overlay's own check says that).
 pub fn borrowed_version_finding(env: EnvFiles<'_>) -> Option<Finding> {
-    let lender = EnvFiles::of_overlay(env.root(), env.overlay());
-    if env.name() == env.overlay() || !lender.has_terraform() {
-        return None;
-    }
+    let lender = env.overlay_owner()?;
     let (own, file, line) = match environment_minor(env) {
         Ok(found) => found,
         Err(e) => return Some(Finding::new(&env.main_tf(), None, format!("{e:#}"))),
@@ -225,10 +222,7 @@ pub fn borrowed_version_finding(env: EnvFiles<'_>) -> Option<Finding> {
 
 /// The (0-based) line of main.tf that sets `kubernetes_version`, and its text; `None` unless exactly one does.
 pub fn version_line(text: &str) -> Option<(usize, &str)> {
-    let mut found = text.lines().enumerate().filter(|(_, l)| {
-        let t = l.trim_start();
-        t.strip_prefix("kubernetes_version").is_some_and(|rest| rest.trim_start().starts_with('='))
-    });
+    let mut found = crate::terraform::argument_lines(text, "kubernetes_version");
     let first = found.next()?;
     found.next().is_none().then_some(first)
 }

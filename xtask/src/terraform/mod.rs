@@ -130,6 +130,14 @@ impl TfFile {
     }
 }
 
+/// The (0-based) lines of HCL `text` that set the argument `name` (`name = …`), with their text: what
+/// a finding points at and what `upgrade` rewrites.
+pub fn argument_lines<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+    text.lines()
+        .enumerate()
+        .filter(move |(_, l)| l.trim_start().strip_prefix(name).is_some_and(|rest| rest.trim_start().starts_with('=')))
+}
+
 pub fn has_attr(block: &hcl_edit::structure::Block, name: &str) -> bool {
     block.body.get_attribute(name).is_some()
 }
