@@ -18,9 +18,9 @@ locals {
   # zone needs 76 at production's maximum node count with one zone lost (the eks module computes it and
   # refuses subnets too small: its subnet_cidrs precondition).
   cidrs = {
-    public   = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
-    private  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 4, 2 + i)]
-    database = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 21 + i)]
+    public   = [for i in range(var.sizing.az_count) : cidrsubnet(var.sizing.vpc_cidr, 8, 1 + i)]
+    private  = [for i in range(var.sizing.az_count) : cidrsubnet(var.sizing.vpc_cidr, 4, 2 + i)]
+    database = [for i in range(var.sizing.az_count) : cidrsubnet(var.sizing.vpc_cidr, 8, 21 + i)]
   }
 }
 
@@ -108,12 +108,12 @@ module "network" {
 
   project                 = var.project
   environment             = var.environment
-  vpc_cidr                = var.vpc_cidr
-  az_count                = var.az_count
+  vpc_cidr                = var.sizing.vpc_cidr
+  az_count                = var.sizing.az_count
   public_subnet_cidrs     = local.cidrs.public
   private_subnet_cidrs    = local.cidrs.private
   database_subnet_cidrs   = local.cidrs.database
-  single_nat_gateway      = var.single_nat_gateway
+  single_nat_gateway      = var.sizing.single_nat_gateway
   cluster_name            = local.cluster_name
   flow_log_retention_days = var.log_retention_days
   logs_kms_key_arn        = module.security.kms_key_arns["logs"]
@@ -174,7 +174,7 @@ module "eks" {
   secrets_kms_key_arn          = module.security.kms_key_arns["eks"]
   logs_kms_key_arn             = module.security.kms_key_arns["logs"]
   log_retention_days           = var.log_retention_days
-  node_groups                  = var.node_groups
+  node_groups                  = var.sizing.node_groups
   enable_addons                = !contains(local.omit, "eks_addons")
   ebs_csi_role_arn             = module.security.controller_role_arns["ebs-csi"]
   node_security_group_ids      = [module.network.security_group_ids["nodes"]]
@@ -226,12 +226,12 @@ module "database" {
 
   project                  = var.project
   environment              = var.environment
-  instance_class           = var.db_instance_class
-  allocated_storage_gb     = var.db_allocated_storage_gb
-  max_allocated_storage_gb = var.db_max_allocated_storage_gb
-  multi_az                 = var.db_multi_az
-  create_read_replica      = var.db_read_replica
-  backup_retention_days    = min(var.backup_retention_days, 35)
+  instance_class           = var.sizing.db_instance_class
+  allocated_storage_gb     = var.sizing.db_allocated_storage_gb
+  max_allocated_storage_gb = var.sizing.db_max_allocated_storage_gb
+  multi_az                 = var.sizing.db_multi_az
+  create_read_replica      = var.sizing.db_read_replica
+  backup_retention_days    = min(var.sizing.backup_retention_days, 35)
   protected                = var.protected
   subnet_ids               = module.network.database_subnet_ids
   security_group_ids       = [module.network.security_group_ids["database"]]
@@ -279,11 +279,11 @@ module "cache" {
 
   project                 = var.project
   environment             = var.environment
-  node_type               = var.cache_node_type
-  num_cache_clusters      = var.cache_nodes
-  cluster_mode            = var.cache_cluster_mode
-  num_node_groups         = var.cache_shards
-  replicas_per_node_group = var.cache_replicas_per_shard
+  node_type               = var.sizing.cache_node_type
+  num_cache_clusters      = var.sizing.cache_nodes
+  cluster_mode            = var.sizing.cache_cluster_mode
+  num_node_groups         = var.sizing.cache_shards
+  replicas_per_node_group = var.sizing.cache_replicas_per_shard
   snapshot_retention_days = var.protected ? 7 : 1
   subnet_ids              = module.network.database_subnet_ids
   security_group_ids      = [module.network.security_group_ids["cache"]]
@@ -320,7 +320,7 @@ module "storage" {
   environment         = var.environment
   kms_key_arn         = module.security.kms_key_arns["s3"]
   state_bucket        = local.state_bucket
-  backups_expire_days = var.backup_retention_days
+  backups_expire_days = var.sizing.backup_retention_days
   enable_replication  = var.dr_enabled
   media_reader_arns   = contains(local.omit, "cdn") ? [] : [module.cdn[0].distribution_arn]
   # The ALB the load balancer controller makes writes its access logs under this prefix.

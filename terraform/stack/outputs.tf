@@ -57,7 +57,7 @@ output "ebs_kms_key_arn" {
 
 output "backup_retention_days" {
   description = "How long backups are kept (cargo xtask backup prunes its snapshots past it)."
-  value       = var.backup_retention_days
+  value       = var.sizing.backup_retention_days
 }
 
 output "backups_bucket" {

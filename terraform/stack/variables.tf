@@ -24,32 +24,71 @@ variable "tags" {
   default     = {}
 }
 
-# ---- network
-variable "vpc_cidr" {
-  description = "The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private x.x.32.0/20, x.x.48.0/20, x.x.64.0/20 (room for prefix delegation), database x.x.21-23.0/24."
-  type        = string
+# ---- sizing
+variable "sizing" {
+  description = "How big the environment is: its network, node groups, database and cache. Written once per shape, in terraform/environments/<env>/sizing (output `values`), and read by every root of that shape: dr runs production's, local dev's. Each field is described where the type is written, in variables.tf."
+  type = object({
+    # The VPC's /16; subnets are carved from it: public x.x.1-3.0/24, private x.x.32.0/20, x.x.48.0/20,
+    # x.x.64.0/20 (room for prefix delegation), database x.x.21-23.0/24.
+    vpc_cidr = string
+    # Availability zones the environment spans.
+    az_count = optional(number, 3)
+    # One NAT gateway shared by all zones (dev) instead of one per zone.
+    single_nat_gateway = optional(bool, false)
+    # Managed node groups (see the eks module): system, application, batch …
+    node_groups = map(object({
+      instance_types = list(string)
+      capacity_type  = string
+      min_size       = number
+      max_size       = number
+      desired_size   = number
+      disk_size_gb   = optional(number, 30)
+      labels         = optional(map(string), {})
+      taints = optional(list(object({
+        key    = string
+        value  = string
+        effect = string
+      })), [])
+    }))
+    # RDS instance class.
+    db_instance_class = string
+    # RDS storage in GiB.
+    db_allocated_storage_gb = optional(number, 20)
+    # RDS storage autoscaling ceiling in GiB: at least 10% above db_allocated_storage_gb (the database
+    # module refuses less), 0 for none.
+    db_max_allocated_storage_gb = number
+    # RDS Multi-AZ standby.
+    db_multi_az = optional(bool, false)
+    # An RDS read replica.
+    db_read_replica = optional(bool, false)
+    # Days automated RDS backups (and `cargo xtask backup` snapshots) are kept.
+    backup_retention_days = number
+    # ElastiCache node type.
+    cache_node_type = string
+    # Nodes of the (non-clustered) Redis replication group; 2+ enables failover.
+    cache_nodes = optional(number, 1)
+    # Redis cluster mode (sharded).
+    cache_cluster_mode = optional(bool, false)
+    # Redis shards in cluster mode.
+    cache_shards = optional(number, 2)
+    # Redis replicas per shard in cluster mode.
+    cache_replicas_per_shard = optional(number, 1)
+  })
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0)) && endswith(var.vpc_cidr, "/16")
+    condition     = can(cidrhost(var.sizing.vpc_cidr, 0)) && endswith(var.sizing.vpc_cidr, "/16")
     error_message = "vpc_cidr must be a /16 such as 10.2.0.0/16."
   }
-}
-
-variable "az_count" {
-  description = "Availability zones the environment spans."
-  type        = number
-  default     = 3
 
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 3
+    condition     = var.sizing.az_count >= 2 && var.sizing.az_count <= 3
     error_message = "az_count must be 2 or 3."
   }
-}
 
-variable "single_nat_gateway" {
-  description = "One NAT gateway shared by all zones (dev) instead of one per zone."
-  type        = bool
-  default     = false
+  validation {
+    condition     = var.sizing.backup_retention_days >= 1 && var.sizing.backup_retention_days <= 3650
+    error_message = "backup_retention_days must be between 1 and 3650 (RDS keeps automated backups 35 days at most; cargo xtask backup's snapshots cover the rest)."
+  }
 }
 
 # ---- cluster
@@ -64,24 +103,6 @@ variable "kubernetes_version" {
   }
 }
 
-variable "node_groups" {
-  description = "Managed node groups (see the eks module): system, application, batch …"
-  type = map(object({
-    instance_types = list(string)
-    capacity_type  = string
-    min_size       = number
-    max_size       = number
-    desired_size   = number
-    disk_size_gb   = optional(number, 30)
-    labels         = optional(map(string), {})
-    taints = optional(list(object({
-      key    = string
-      value  = string
-      effect = string
-    })), [])
-  }))
-}
-
 variable "api_public_access_cidrs" {
   description = "Operators' public IPv4 ranges that may reach the Kubernetes API's public endpoint: the alternative to `cargo xtask tunnel` (empty: private endpoint only, the default)."
   type        = list(string)
@@ -94,44 +115,6 @@ variable "ci_runner_connection_authorized" {
 }
 
 # ---- data
-variable "db_instance_class" {
-  description = "RDS instance class."
-  type        = string
-}
-
-variable "db_allocated_storage_gb" {
-  description = "RDS storage in GiB."
-  type        = number
-  default     = 20
-}
-
-variable "db_max_allocated_storage_gb" {
-  description = "RDS storage autoscaling ceiling in GiB: at least 10% above db_allocated_storage_gb (the database module refuses less), 0 for none."
-  type        = number
-}
-
-variable "db_multi_az" {
-  description = "RDS Multi-AZ standby."
-  type        = bool
-  default     = false
-}
-
-variable "db_read_replica" {
-  description = "An RDS read replica."
-  type        = bool
-  default     = false
-}
-
-variable "backup_retention_days" {
-  description = "Days automated RDS backups (and `cargo xtask backup` snapshots) are kept."
-  type        = number
-
-  validation {
-    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 3650
-    error_message = "backup_retention_days must be between 1 and 3650 (RDS keeps automated backups 35 days at most; cargo xtask backup's snapshots cover the rest)."
-  }
-}
-
 variable "database_restore_source" {
   description = "What `cargo xtask restore <env>` creates the database from (a snapshot, or a point in time of automated backups; the database module's restore_source); null otherwise."
   type = object({
@@ -148,35 +131,6 @@ variable "protected" {
   description = "Deletion protection and final snapshots on the data resources."
   type        = bool
   default     = true
-}
-
-variable "cache_node_type" {
-  description = "ElastiCache node type."
-  type        = string
-}
-
-variable "cache_nodes" {
-  description = "Nodes of the (non-clustered) Redis replication group; 2+ enables failover."
-  type        = number
-  default     = 1
-}
-
-variable "cache_cluster_mode" {
-  description = "Redis cluster mode (sharded)."
-  type        = bool
-  default     = false
-}
-
-variable "cache_shards" {
-  description = "Redis shards in cluster mode."
-  type        = number
-  default     = 2
-}
-
-variable "cache_replicas_per_shard" {
-  description = "Redis replicas per shard in cluster mode."
-  type        = number
-  default     = 1
 }
 
 # ---- edge, identity, operations

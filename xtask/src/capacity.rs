@@ -116,13 +116,13 @@ pub fn eks_limits(root: &Path) -> Result<(Vec<(String, EniLimits)>, bool), Findi
     Ok((limits, prefix))
 }
 
-/// The environment's node groups (`node_groups` of its `module "stack"` call).
+/// The environment's node groups (`node_groups` of its sizing).
 pub fn node_groups(env: EnvFiles<'_>) -> Result<Vec<NodeGroup>, Finding> {
-    let path = env.main_tf();
+    let path = env.sizing_file();
     let expr = env
         .stack_argument("node_groups")
         .map_err(|e| Finding::new(&path, None, format!("{e:#}")))?
-        .ok_or_else(|| Finding::new(&path, None, "module \"stack\" sets no `node_groups`"))?;
+        .ok_or_else(|| Finding::new(&path, None, "the sizing sets no `node_groups`"))?;
     let Some(groups) = expr.as_object() else {
         return Err(Finding::new(&path, None, "`node_groups` must be a map literal"));
     };
@@ -176,7 +176,7 @@ pub fn overlay_pods(objects: &[Value]) -> (u32, u32) {
 /// The fit of one environment: a finding naming the environment, the pods asked and the capacity
 /// when they don't fit at the node groups' desired size.
 pub fn check(env: EnvFiles<'_>, releases: &[Release], objects: &[Value]) -> Vec<Finding> {
-    let (root, name, main) = (env.root(), env.name(), env.main_tf());
+    let (root, name, main) = (env.root(), env.name(), env.sizing_file());
     let (groups, (limits, prefix)) = match (node_groups(env), eks_limits(root)) {
         (Ok(g), Ok(l)) => (g, l),
         (Err(f), _) | (_, Err(f)) => return vec![f],

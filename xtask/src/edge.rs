@@ -4,7 +4,7 @@
 //! dr, which runs production's overlay, gets its own group), and the `alb-to-gateway` NetworkPolicy
 //! admits exactly the environment's public subnets (where the ALB's nodes are). Both expected values
 //! are derived from terraform's own expressions: the stack output whose value is the network module's
-//! `security_group_ids["alb"]`, and the stack's `cidrs.public` rule (`cidrsubnet(var.vpc_cidr, <bits>,
+//! `security_group_ids["alb"]`, and the stack's `cidrs.public` rule (`cidrsubnet(var.sizing.vpc_cidr, <bits>,
 //! <first> + i)` for each of `az_count` zones) with the environment's `vpc_cidr` and `az_count`.
 
 use std::net::Ipv4Addr;
@@ -57,7 +57,7 @@ pub fn cidrsubnet(prefix: &str, newbits: u32, netnum: u32) -> Option<String> {
 /// The environment's public subnet CIDRs, as the stack computes them.
 pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
     let stack = terraform::tf_dir(env.root()).join("stack/main.tf");
-    let main = env.main_tf();
+    let main = env.sizing_file();
     let file = TfFile::read(&stack)?;
     let rule = file
         .blocks("locals")
@@ -68,23 +68,23 @@ pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
             })
         })
         .ok_or_else(|| Finding::new(&stack, None, "no `local.cidrs.public`: the public subnets can't be derived"))?;
-    // [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 1 + i)]
+    // [for i in range(var.sizing.az_count) : cidrsubnet(var.sizing.vpc_cidr, 8, 1 + i)]
     let args = rule
-        .split_once("cidrsubnet(var.vpc_cidr,")
+        .split_once("cidrsubnet(var.sizing.vpc_cidr,")
         .and_then(|(_, rest)| rest.split_once(')'))
         .map(|(args, _)| args.split(',').map(str::trim).collect::<Vec<_>>());
     let parsed = args.as_deref().and_then(|a| match a {
         [bits, num] => Some((bits.parse::<u32>().ok()?, num.strip_suffix("+ i")?.trim().parse::<u32>().ok()?)),
         _ => None,
     });
-    let Some((newbits, first)) = parsed.filter(|_| rule.contains("range(var.az_count)")) else {
+    let Some((newbits, first)) = parsed.filter(|_| rule.contains("range(var.sizing.az_count)")) else {
         return Err(Finding::new(&stack, None, format!("`cidrs.public = {rule}` is not the form this check reads")));
     };
     let arg = |name: &str| env.stack_argument(name).ok().flatten();
     let vpc = arg("vpc_cidr").and_then(|e| e.as_str().map(str::to_string));
     let azs = arg("az_count").and_then(|e| e.as_number().and_then(|n| n.as_u64()));
     let (Some(vpc), Some(azs)) = (vpc, azs) else {
-        return Err(Finding::new(&main, None, "module \"stack\" needs literal `vpc_cidr` and `az_count`"));
+        return Err(Finding::new(&main, None, "the sizing needs literal `vpc_cidr` and `az_count`"));
     };
     (0..azs as u32)
         .map(|i| {
@@ -142,7 +142,7 @@ pub fn check(env: EnvFiles<'_>, objects: &[Value]) -> Vec<Finding> {
                     crate::k8s::object_name(policy),
                     if have.is_empty() { "no ipBlock".to_string() } else { have.join(", ") },
                     want.join(", "),
-                    env.shown_main_tf()
+                    env.shown_sizing_file()
                 )));
             }
         }

@@ -97,22 +97,100 @@ impl<'a> EnvFiles<'a> {
         (self.name != self.overlay && owner.has_terraform()).then_some(owner)
     }
 
-    /// A literal argument of the root's `module "stack"` call (its sizing), e.g. the monthly budget.
-    /// `None` when the environment does not set it.
+    /// A literal argument of the root's `module "stack"` call, e.g. the monthly budget, or a field of its
+    /// `sizing` (as [`Self::stack_arguments`] reads it). `None` when the environment does not set it.
     pub fn stack_argument(&self, name: &str) -> Result<Option<hcl_edit::expr::Expression>> {
         Ok(self.stack_arguments()?.remove(name))
     }
 
-    /// Every argument of the root's `module "stack"` call, by name, from one read of main.tf.
+    /// Every argument of the root's `module "stack"` call, by name, with the fields of its `sizing`
+    /// among them as if each were an argument: read from the object written there, or from the `values`
+    /// output of the module it names ([`Self::sizing_module`]), which another root may call too.
     pub fn stack_arguments(&self) -> Result<std::collections::BTreeMap<String, hcl_edit::expr::Expression>> {
-        let file = TfFile::read(&self.main_tf()).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let file = self.main()?;
         let mut found = std::collections::BTreeMap::new();
         for (_, block, _) in file.blocks("module").filter(|(label, ..)| label == "stack") {
             for attr in block.body.attributes() {
                 found.entry(attr.key.as_str().to_string()).or_insert_with(|| attr.value.clone());
             }
         }
+        let sizing = match (found.remove("sizing"), self.sizing_module_in(&file)?) {
+            (_, Some(module)) => {
+                let path = module.dir.join("main.tf");
+                let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
+                let value = file.blocks("output").find(|(label, ..)| label == "values").and_then(|(_, block, _)| {
+                    block.body.attributes().find(|a| a.key.as_str() == "value").map(|a| a.value.clone())
+                });
+                Some(
+                    value
+                        .ok_or_else(|| anyhow::anyhow!("{}: no `output \"values\"` with a `value`", path.display()))?,
+                )
+            }
+            (written, None) => written,
+        };
+        if let Some(sizing) = sizing {
+            let Some(object) = sizing.as_object() else {
+                anyhow::bail!(
+                    "{}: `sizing` must be an object literal or `module.<name>.values`",
+                    self.sizing_file().display()
+                );
+            };
+            for (key, value) in object.iter() {
+                found.entry(object_key(key)).or_insert_with(|| value.expr().clone());
+            }
+        }
         Ok(found)
+    }
+
+    /// The module whose `values` the root's stack call takes as its `sizing` (`sizing = module.<name>.values`),
+    /// where it takes one: that module's directory and the line of its call in main.tf.
+    pub fn sizing_module(&self) -> Result<Option<SizingModule>> {
+        self.sizing_module_in(&self.main()?)
+    }
+
+    fn sizing_module_in(&self, file: &TfFile) -> Result<Option<SizingModule>> {
+        let sizing = file.blocks("module").filter(|(label, ..)| label == "stack").find_map(|(_, block, _)| {
+            block.body.attributes().find(|a| a.key.as_str() == "sizing").map(|a| a.value.clone())
+        });
+        let Some(sizing) = sizing else { return Ok(None) };
+        let mut bare = sizing;
+        hcl_edit::Decorate::decor_mut(&mut bare).clear();
+        let text = bare.to_string();
+        let Some(name) = text.trim().strip_prefix("module.").and_then(|r| r.strip_suffix(".values")) else {
+            return Ok(None);
+        };
+        let main = self.main_tf();
+        let Some((_, block, line)) = file.blocks("module").find(|(label, ..)| label == name) else {
+            anyhow::bail!("{}: `sizing = module.{name}.values` but there is no module \"{name}\"", main.display());
+        };
+        let Some(source) = block
+            .body
+            .attributes()
+            .find(|a| a.key.as_str() == "source")
+            .and_then(|a| a.value.as_str().map(str::to_string))
+        else {
+            anyhow::bail!("{}:{line}: module \"{name}\" needs a literal `source`", main.display());
+        };
+        Ok(Some(SizingModule { dir: crate::terraform::normalize(&self.terraform_dir().join(source)), line }))
+    }
+
+    /// The file the environment's sizing is written in, for messages: its sizing module's main.tf (which
+    /// may be another root's: dr's is production's), else its own main.tf.
+    pub fn sizing_file(&self) -> PathBuf {
+        match self.sizing_module() {
+            Ok(Some(module)) => module.dir.join("main.tf"),
+            _ => self.main_tf(),
+        }
+    }
+
+    /// The sizing file as messages show it, relative to the repository.
+    pub fn shown_sizing_file(&self) -> String {
+        let file = self.sizing_file();
+        file.strip_prefix(self.root).unwrap_or(&file).to_string_lossy().into_owned()
+    }
+
+    fn main(&self) -> Result<TfFile> {
+        TfFile::read(&self.main_tf()).map_err(|f| anyhow::anyhow!("{f}"))
     }
 
     /// The Kubernetes version its `module "stack"` call sets (`kubernetes_version`), where it sets one
@@ -129,11 +207,23 @@ impl<'a> EnvFiles<'a> {
         let Some(object) = expr.as_object() else {
             anyhow::bail!("{}: emulator_omissions must be a map literal", path.display());
         };
-        let key = |k: &hcl_edit::expr::ObjectKey| match k {
-            hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
-            hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
-        };
-        Ok(object.iter().map(|(k, v)| (key(k), v.expr().as_str().unwrap_or_default().to_string())).collect())
+        Ok(object.iter().map(|(k, v)| (object_key(k), v.expr().as_str().unwrap_or_default().to_string())).collect())
+    }
+}
+
+/// Where an environment's sizing is written: see [`EnvFiles::sizing_module`].
+#[derive(Debug, PartialEq)]
+pub struct SizingModule {
+    /// The module's directory, normalized (`<root>/terraform/environments/production/sizing`).
+    pub dir: PathBuf,
+    /// The line of the module's call in the environment's main.tf.
+    pub line: usize,
+}
+
+fn object_key(k: &hcl_edit::expr::ObjectKey) -> String {
+    match k {
+        hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+        hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
     }
 }
 
@@ -168,9 +258,47 @@ mod tests {
                 ("eks_addons".to_string(), "no add-ons".to_string())
             ]
         );
+        assert_eq!(files.sizing_module().unwrap(), None);
+        assert_eq!(files.sizing_file(), tf.join("main.tf"));
         // dev's own root is not there: nothing to read, and the error names the file.
         let dev = EnvFiles::of_overlay(dir.path(), "dev");
         assert!(!dev.has_terraform());
         assert!(format!("{:#}", dev.stack_argument("az_count").unwrap_err()).contains("environments/dev/main.tf"));
+    }
+
+    /// A root that takes its sizing from a module (its own, or another root's) reads the module's
+    /// `values` as its arguments; one that writes it inline reads those.
+    #[test]
+    fn the_sizing_is_read_from_the_module_the_stack_takes_it_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let envs = dir.path().join("terraform/environments");
+        for (path, text) in [
+            ("production/sizing/main.tf", "output \"values\" {\n  value = {\n    az_count = 3\n    vpc_cidr = \"10.0.0.0/16\"\n  }\n}\n"),
+            ("dr/main.tf", "# dr\nmodule \"shape\" {\n  source = \"../production/sizing\"\n}\nmodule \"stack\" {\n  sizing = module.shape.values\n  az_count = 2\n  monthly_budget_usd = 5\n}\n"),
+            ("staging/main.tf", "module \"stack\" {\n  sizing = {\n    az_count = 2\n  }\n}\n"),
+            ("lost/main.tf", "module \"stack\" {\n  sizing = module.gone.values\n}\n"),
+        ] {
+            std::fs::create_dir_all(envs.join(path).parent().unwrap()).unwrap();
+            std::fs::write(envs.join(path), text).unwrap();
+        }
+        let number = |files: EnvFiles, name| {
+            files.stack_argument(name).unwrap().and_then(|e| e.as_number().and_then(|n| n.as_u64()))
+        };
+        let dr = EnvFiles::of_overlay(dir.path(), "dr");
+        let module = dr.sizing_module().unwrap().unwrap();
+        assert_eq!((module.dir, module.line), (envs.join("production/sizing"), 2));
+        assert_eq!(dr.sizing_file(), envs.join("production/sizing/main.tf"));
+        assert_eq!(dr.shown_sizing_file(), "terraform/environments/production/sizing/main.tf");
+        assert_eq!(number(dr, "monthly_budget_usd"), Some(5), "the call's own arguments stay");
+        assert_eq!(number(dr, "az_count"), Some(2), "an argument of the call is read before the sizing's");
+        assert_eq!(
+            dr.stack_argument("vpc_cidr").unwrap().and_then(|e| e.as_str().map(str::to_string)).as_deref(),
+            Some("10.0.0.0/16")
+        );
+        let staging = EnvFiles::of_overlay(dir.path(), "staging");
+        assert_eq!(number(staging, "az_count"), Some(2));
+        let lost = EnvFiles::of_overlay(dir.path(), "lost");
+        assert!(format!("{:#}", lost.stack_arguments().unwrap_err())
+            .contains("`sizing = module.gone.values` but there is no module \"gone\""));
     }
 }

@@ -1,4 +1,8 @@
 # dev: cheap and single-NAT; spot for what can be interrupted; off-hours shutdown (cargo xtask schedule).
+module "sizing" {
+  source = "./sizing"
+}
+
 module "stack" {
   source = "../../stack"
   providers = {
@@ -12,41 +16,10 @@ module "stack" {
 
   database_restore_source = var.database_restore_source
 
-  vpc_cidr           = "10.2.0.0/16"
-  az_count           = 2
-  single_nat_gateway = true
-
+  sizing             = module.sizing.values
   kubernetes_version = "1.36"
-  node_groups = {
-    system = {
-      instance_types = ["t3.small"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 1
-      max_size       = 2
-      desired_size   = 1
-      labels         = { workload = "system" }
-    }
-    # Spot: three types of one shape (2 vCPUs, 4 GiB), so one empty capacity pool takes no more than
-    # its share; a 2 GiB shape has only two x86 types (t3.small, t3a.small).
-    application = {
-      instance_types = ["t3.medium", "t3a.medium", "c5.large"]
-      capacity_type  = "SPOT"
-      min_size       = 1
-      max_size       = 3
-      desired_size   = 1
-      labels         = { workload = "application" }
-    }
-  }
 
-  db_instance_class     = "db.t3.micro"
-  backup_retention_days = 7
-  protected             = false
-
-  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
-  db_max_allocated_storage_gb = 50
-
-  cache_node_type = "cache.t3.micro"
-  cache_nodes     = 1
+  protected = false
 
   domain_name = "dev.authorworks.io"
   # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers

@@ -8,6 +8,13 @@
 # Config service-linked roles, the GitHub OIDC provider, the account's S3 public access block, the
 # multi-region trail (it records us-west-2 too) and the account's budget. The VPC is production's
 # 10.0.0.0/16 (no peering between the two), so the production overlay it runs serves unchanged.
+#
+# Its sizing is production's, read from the one place production's root reads it: production grown is
+# dr grown. Its Kubernetes version is held to production's by `cargo xtask validate` (cluster fit dr).
+module "sizing" {
+  source = "../production/sizing"
+}
+
 module "stack" {
   source = "../../stack"
   providers = {
@@ -19,36 +26,8 @@ module "stack" {
   project     = var.project
   environment = var.environment
 
-  vpc_cidr = "10.0.0.0/16"
-  az_count = 3
-
+  sizing             = module.sizing.values
   kubernetes_version = "1.36"
-  node_groups = {
-    system = {
-      instance_types = ["t3.large"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 2
-      max_size       = 3
-      desired_size   = 2
-      labels         = { workload = "system" }
-    }
-    application = {
-      instance_types = ["t3.large"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 3
-      max_size       = 12
-      desired_size   = 4
-      labels         = { workload = "application" }
-    }
-  }
-
-  db_instance_class       = "db.r5.large"
-  db_allocated_storage_gb = 100
-  db_multi_az             = true
-  backup_retention_days   = 90
-
-  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
-  db_max_allocated_storage_gb = 500
 
   # Production's database at the latest restorable time (or db_restore_time) of its automated backups
   # replicated here: production's output db_backups_replication_arn, given where terraform runs as
@@ -58,11 +37,6 @@ module "stack" {
     restore_time                 = var.db_restore_time
     use_latest_restorable_time   = var.db_restore_time == null ? true : null
   }
-
-  cache_node_type          = "cache.r5.large"
-  cache_cluster_mode       = true
-  cache_shards             = 2
-  cache_replicas_per_shard = 1
 
   # No DR of the DR: nothing is replicated onwards.
   dr_enabled = false

@@ -1,7 +1,11 @@
 # local: dev's shape applied to the AWS emulator that `cargo xtask` runs on 127.0.0.1. Only what the
 # emulator can't do is left out or reshaped, each with the reason (printed by `cargo xtask deploy local`).
-# The sizing below is a copy of dev's, held to it by `cargo xtask validate` ("sizing copies"); the
-# Kubernetes version is local's own (`cargo xtask upgrade local` rehearses an upgrade here).
+# Its sizing is dev's, read from the one place dev's root reads it; the Kubernetes version is local's
+# own (`cargo xtask upgrade local` rehearses an upgrade here).
+module "sizing" {
+  source = "../dev/sizing"
+}
+
 module "stack" {
   source = "../../stack"
   providers = {
@@ -15,41 +19,10 @@ module "stack" {
 
   database_restore_source = var.database_restore_source
 
-  vpc_cidr           = "10.2.0.0/16"
-  az_count           = 2
-  single_nat_gateway = true
-
+  sizing             = module.sizing.values
   kubernetes_version = "1.36"
-  node_groups = {
-    system = {
-      instance_types = ["t3.small"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 1
-      max_size       = 2
-      desired_size   = 1
-      labels         = { workload = "system" }
-    }
-    # Spot: three types of one shape (2 vCPUs, 4 GiB), so one empty capacity pool takes no more than
-    # its share; a 2 GiB shape has only two x86 types (t3.small, t3a.small).
-    application = {
-      instance_types = ["t3.medium", "t3a.medium", "c5.large"]
-      capacity_type  = "SPOT"
-      min_size       = 1
-      max_size       = 3
-      desired_size   = 1
-      labels         = { workload = "application" }
-    }
-  }
 
-  db_instance_class     = "db.t3.micro"
-  backup_retention_days = 7
-  protected             = false
-
-  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
-  db_max_allocated_storage_gb = 50
-
-  cache_node_type = "cache.t3.micro"
-  cache_nodes     = 1
+  protected = false
 
   domain_name = "local.authorworks.io"
   # The emulator's ACM issues at once and nothing resolves its zone: there is nothing to delegate.

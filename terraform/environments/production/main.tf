@@ -2,6 +2,10 @@
 # automated backups replicated to us-west-2), Redis in cluster mode, WAF, and everything that matters
 # copied to us-west-2. No read replica: no service reads from one (docs/COST_OPTIMIZATION.md); the
 # Multi-AZ standby is the failover.
+module "sizing" {
+  source = "./sizing"
+}
+
 module "stack" {
   source = "../../stack"
   providers = {
@@ -15,41 +19,8 @@ module "stack" {
 
   database_restore_source = var.database_restore_source
 
-  vpc_cidr = "10.0.0.0/16"
-  az_count = 3
-
+  sizing             = module.sizing.values
   kubernetes_version = "1.36"
-  node_groups = {
-    system = {
-      instance_types = ["t3.large"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 2
-      max_size       = 3
-      desired_size   = 2
-      labels         = { workload = "system" }
-    }
-    application = {
-      instance_types = ["t3.large"]
-      capacity_type  = "ON_DEMAND"
-      min_size       = 3
-      max_size       = 12
-      desired_size   = 4
-      labels         = { workload = "application" }
-    }
-  }
-
-  db_instance_class       = "db.r5.large"
-  db_allocated_storage_gb = 100
-  db_multi_az             = true
-  backup_retention_days   = 90
-
-  # Storage autoscaling ceiling: at least 10% above the allocation (RDS refuses less).
-  db_max_allocated_storage_gb = 500
-
-  cache_node_type          = "cache.r5.large"
-  cache_cluster_mode       = true
-  cache_shards             = 2
-  cache_replicas_per_shard = 1
 
   dr_enabled = true
   # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).

@@ -170,19 +170,19 @@ pub fn checks<'a>(ctx: &'a Context, planner: &'a crate::plans::Planner<'a>) -> R
             }));
         }
     }
-    // The environments of another's shape (dr, local) sized as that one is. (A configuration that doesn't
-    // load is the contracts' finding.)
+    // The environments of another's shape (dr, local) take that one's sizing. (A configuration that
+    // doesn't load is the contracts' finding.)
     if let Ok(config) = &config {
-        let copies: Vec<Environment> = config
+        let borrowers: Vec<Environment> = config
             .environments()
             .filter(|e| e.overlay != e.name && EnvFiles::of(&ctx.root, e).has_terraform())
             .cloned()
             .collect();
-        if !copies.is_empty() {
-            checks.push(Check::findings("sizing copies", Reads::paths(&["terraform/environments"]), move || {
-                Ok(copies
+        if !borrowers.is_empty() {
+            checks.push(Check::findings("shared sizing", Reads::paths(&["terraform/environments"]), move || {
+                Ok(borrowers
                     .iter()
-                    .flat_map(|e| crate::sizing::copy_findings(EnvFiles::of(&ctx.root, e), e.emulator))
+                    .flat_map(|e| crate::sizing::shared_findings(EnvFiles::of(&ctx.root, e), e.emulator))
                     .collect())
             }));
         }

@@ -154,8 +154,29 @@ fn made_outside_its_building_block(dir: &Path, path: &Path, file: &TfFile) -> Ve
 const BEGIN_DOCS: &str = "<!-- BEGIN_TF_DOCS -->";
 const END_DOCS: &str = "<!-- END_TF_DOCS -->";
 
+/// An expression (a type, a default) on one line for a table cell, without the comments written in it
+/// (the stack's `sizing` type describes each field in a comment; the description says where).
 fn one_line(expr: &hcl_edit::expr::Expression) -> String {
-    expr.to_string().split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    let text = expr.to_string();
+    let code = text.lines().map(without_comment).collect::<Vec<_>>().join(" ");
+    code.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+}
+
+/// A line of HCL up to its `#` or `//` comment, if it has one outside a string.
+fn without_comment(line: &str) -> &str {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return &line[..i],
+            '/' if !in_string && line[i..].starts_with("//") => return &line[..i],
+            _ => {}
+        }
+    }
+    line
 }
 
 /// The Inputs and Outputs tables of a module, generated from its variables and outputs.
@@ -246,6 +267,16 @@ fn readme_tables(path: &Path, text: &str, variables: &BTreeSet<String>, outputs:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_cell_leaves_the_comments_in_a_type_out() {
+        let body = hcl_edit::parser::parse_body(
+            "type = object({\n  # The VPC's /16.\n  vpc_cidr = string // its range\n  name = optional(string, \"a # b\")\n})\n",
+        )
+        .unwrap();
+        let attr = body.attributes().next().unwrap();
+        assert_eq!(one_line(&attr.value), "object({ vpc_cidr = string name = optional(string, \"a # b\") })");
+    }
 
     #[test]
     fn fmt_diff_points_at_the_first_changed_line() {

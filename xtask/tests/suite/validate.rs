@@ -236,7 +236,7 @@ fn validate_refuses_an_env_whose_pods_exceed_its_node_capacity() {
     out.assert_code(1);
     let text = out.stdout();
     assert!(
-        text.contains("terraform/environments/dev/main.tf: `dev` asks for ")
+        text.contains("terraform/environments/dev/sizing/main.tf: `dev` asks for ")
             && text.contains("but its untainted node groups hold 28 at their desired size (prefix delegation off)"),
         "{text}"
     );
@@ -311,23 +311,21 @@ fn validate_refuses_an_edge_that_names_other_groups_or_subnets_than_terraform() 
 }
 
 /// dr runs production's overlay on its own terraform: its cluster fit is checked against dr's network,
-/// not production's, at production's Kubernetes minor; and its copy of production's sizing is held to
-/// production's (here production's database grew and dr's copy did not follow), as local's is to dev's.
+/// not production's, at production's Kubernetes minor; and its sizing is production's sizing module, so
+/// a dr (or a local, dev's shape) that takes its sizing from elsewhere is refused by "shared sizing".
 #[test]
 fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     let sb = broken_copy(|p, t| match p {
-        "terraform/environments/dr/main.tf" => t
-            .replace("vpc_cidr = \"10.0.0.0/16\"", "vpc_cidr = \"10.3.0.0/16\"")
-            .replace("kubernetes_version = \"1.36\"", "kubernetes_version = \"1.35\""),
-        "terraform/environments/production/main.tf" => {
-            let from = "db_instance_class       = \"db.r5.large\"";
+        "terraform/environments/dr/main.tf" => {
+            let from = "source = \"../production/sizing\"";
             assert!(t.contains(from), "{p}");
-            t.replace(from, "db_instance_class       = \"db.r5.xlarge\"")
+            t.replace(from, "source = \"../staging/sizing\"")
+                .replace("kubernetes_version = \"1.36\"", "kubernetes_version = \"1.35\"")
         }
         "terraform/environments/local/main.tf" => {
-            let from = "  az_count           = 2\n";
+            let from = "source = \"../dev/sizing\"";
             assert!(t.contains(from), "{p}");
-            t.replace(from, "  az_count           = 3\n")
+            t.replace(from, "source = \"../staging/sizing\"")
         }
         _ => t,
     });
@@ -338,16 +336,15 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
         "--only",
         "cluster fit production",
         "--only",
-        "sizing copies",
+        "shared sizing",
     ]);
     out.assert_code(1);
     let text = out.stdout();
     for expected in [
-        "but the public subnets of `dr` are 10.3.1.0/24, 10.3.2.0/24, 10.3.3.0/24",
-        "terraform/environments/dr/main.tf:25: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
-        "`dr` runs `production`'s overlay as `production` rebuilt but sets vpc_cidr = \"10.3.0.0/16\" where terraform/environments/production/main.tf sets vpc_cidr = \"10.0.0.0/16\"",
-        "terraform/environments/dr/main.tf:45: `dr` runs `production`'s overlay as `production` rebuilt but sets db_instance_class = \"db.r5.large\" where terraform/environments/production/main.tf sets db_instance_class = \"db.r5.xlarge\": a failover would put `production`'s load on other resources than it runs on",
-        "terraform/environments/local/main.tf:19: `local` is `dev`'s shape on the emulator but sets az_count = 3 where terraform/environments/dev/main.tf sets az_count = 2",
+        "but the public subnets of `dr` are 10.1.1.0/24, 10.1.2.0/24, 10.1.3.0/24 (terraform/environments/staging/sizing/main.tf vpc_cidr and az_count",
+        "terraform/environments/dr/main.tf:30: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
+        "terraform/environments/dr/main.tf:14: `dr` runs `production`'s overlay as `production` rebuilt but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/production/sizing as `production` does: a failover would put `production`'s load on other resources than it runs on",
+        "terraform/environments/local/main.tf:5: `local` is `dev`'s shape on the emulator but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/dev/sizing as `dev` does",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
