@@ -35,21 +35,9 @@ variable "sizing" {
     az_count = optional(number, 3)
     # One NAT gateway shared by all zones (dev) instead of one per zone.
     single_nat_gateway = optional(bool, false)
-    # Managed node groups (see the eks module): system, application, batch …
-    node_groups = map(object({
-      instance_types = list(string)
-      capacity_type  = string
-      min_size       = number
-      max_size       = number
-      desired_size   = number
-      disk_size_gb   = optional(number, 30)
-      labels         = optional(map(string), {})
-      taints = optional(list(object({
-        key    = string
-        value  = string
-        effect = string
-      })), [])
-    }))
+    # Managed node groups by name: system, application, batch … Their shape, defaults and rules are
+    # the eks module's `node_groups`, which this is given to whole.
+    node_groups = any
     # RDS instance class.
     db_instance_class = string
     # RDS storage in GiB.
