@@ -92,7 +92,7 @@ variable "kubernetes_version" {
 }
 
 variable "api_public_access_cidrs" {
-  description = "Operators' public IPv4 ranges that may reach the Kubernetes API's public endpoint: the alternative to `cargo xtask tunnel` (empty: private endpoint only, the default)."
+  description = "Operators' fixed public IPv4 ranges that may reach the Kubernetes API's public endpoint, at most 40 (EKS's quota): the alternative to `cargo xtask tunnel <env>` through the bastion (empty: private endpoint only, the default)."
   type        = list(string)
   default     = []
 }

@@ -1,4 +1,5 @@
 # dev: cheap and single-NAT; spot for what can be interrupted; off-hours shutdown (cargo xtask schedule).
+# What each argument of module "stack" means, and when to change it: terraform/stack/README.md.
 module "sizing" {
   source = "./sizing"
 }
@@ -21,19 +22,11 @@ module "stack" {
 
   protected = false
 
-  domain_name = "dev.authorworks.io"
-  # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers
-  # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
-  dns_delegated     = false
-  github_repository = "authorworks/authorworks-infra"
-  # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
-  gitops = true
-  # People reach the private API endpoint through `cargo xtask tunnel dev` (the bastion). To open the
-  # public endpoint to operators' fixed public ranges as well, list them here (at most 40; empty keeps
-  # the endpoint private only).
-  api_public_access_cidrs = []
-  # The CI runners' GitHub connection: true once a person has completed it in the console; the first
-  # apply in a new account runs with TF_VAR_ci_runner_connection_authorized=false (docs/INFRASTRUCTURE.md).
+  domain_name                     = "dev.authorworks.io"
+  dns_delegated                   = false
+  github_repository               = "authorworks/authorworks-infra"
+  gitops                          = true
+  api_public_access_cidrs         = []
   ci_runner_connection_authorized = var.ci_runner_connection_authorized
   log_retention_days              = 14
   alert_emails                    = var.alert_emails

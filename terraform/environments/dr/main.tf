@@ -11,6 +11,7 @@
 #
 # Its sizing is production's, read from the one place production's root reads it: production grown is
 # dr grown. Its Kubernetes version is held to production's by `cargo xtask validate` (cluster fit dr).
+# What each argument of module "stack" means, and when to change it: terraform/stack/README.md.
 module "sizing" {
   source = "../production/sizing"
 }

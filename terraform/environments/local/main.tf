@@ -2,6 +2,7 @@
 # emulator can't do is left out or reshaped, each with the reason (printed by `cargo xtask deploy local`).
 # Its sizing is dev's, read from the one place dev's root reads it; the Kubernetes version is local's
 # own (`cargo xtask upgrade local` rehearses an upgrade here).
+# What each argument of module "stack" means, and when to change it: terraform/stack/README.md.
 module "sizing" {
   source = "../dev/sizing"
 }

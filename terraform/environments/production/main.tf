@@ -2,6 +2,7 @@
 # automated backups replicated to us-west-2), Redis in cluster mode, WAF, and everything that matters
 # copied to us-west-2. No read replica: no service reads from one (docs/COST_OPTIMIZATION.md); the
 # Multi-AZ standby is the failover.
+# What each argument of module "stack" means, and when to change it: terraform/stack/README.md.
 module "sizing" {
   source = "./sizing"
 }
@@ -23,21 +24,13 @@ module "stack" {
   kubernetes_version = "1.36"
 
   dr_enabled = true
-  # Argo CD syncs the application (k8s/gitops; its repository credential secret is made).
   gitops     = true
   enable_waf = true
 
-  domain_name = "authorworks.io"
-  # Set true once the parent zone or the registrar delegates domain_name to this zone's name servers
-  # (output name_servers): docs/INFRASTRUCTURE.md, "First apply in a new account".
-  dns_delegated     = false
-  github_repository = "authorworks/authorworks-infra"
-  # People reach the private API endpoint through `cargo xtask tunnel production` (the bastion). To open the
-  # public endpoint to operators' fixed public ranges as well, list them here (at most 40; empty keeps
-  # the endpoint private only).
-  api_public_access_cidrs = []
-  # The CI runners' GitHub connection: true once a person has completed it in the console; the first
-  # apply in a new account runs with TF_VAR_ci_runner_connection_authorized=false (docs/INFRASTRUCTURE.md).
+  domain_name                     = "authorworks.io"
+  dns_delegated                   = false
+  github_repository               = "authorworks/authorworks-infra"
+  api_public_access_cidrs         = []
   ci_runner_connection_authorized = var.ci_runner_connection_authorized
   log_retention_days              = 90
   alert_emails                    = var.alert_emails

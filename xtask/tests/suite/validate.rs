@@ -342,9 +342,9 @@ fn validate_fits_dr_to_its_own_terraform_not_production_s() {
     let text = out.stdout();
     for expected in [
         "but the public subnets of `dr` are 10.1.1.0/24, 10.1.2.0/24, 10.1.3.0/24 (terraform/environments/staging/sizing/main.tf vpc_cidr and az_count",
-        "terraform/environments/dr/main.tf:30: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
-        "terraform/environments/dr/main.tf:14: `dr` runs `production`'s overlay as `production` rebuilt but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/production/sizing as `production` does: a failover would put `production`'s load on other resources than it runs on",
-        "terraform/environments/local/main.tf:5: `local` is `dev`'s shape on the emulator but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/dev/sizing as `dev` does",
+        "terraform/environments/dr/main.tf:31: `dr` runs `production`'s overlay but sets kubernetes_version = \"1.35\" where terraform/environments/production/main.tf sets \"1.36\"",
+        "terraform/environments/dr/main.tf:15: `dr` runs `production`'s overlay as `production` rebuilt but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/production/sizing as `production` does: a failover would put `production`'s load on other resources than it runs on",
+        "terraform/environments/local/main.tf:6: `local` is `dev`'s shape on the emulator but takes its sizing from terraform/environments/staging/sizing, not from terraform/environments/dev/sizing as `dev` does",
     ] {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
