@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hcl_edit::expr::{Expression, Object, ObjectKey};
+use hcl_edit::expr::{Expression, Object};
 use serde_norway::Value;
 
 use crate::env_files::EnvFiles;
@@ -53,15 +53,8 @@ pub struct NodeGroup {
     pub tainted: bool,
 }
 
-pub fn key_name(k: &ObjectKey) -> String {
-    match k {
-        ObjectKey::Ident(i) => i.as_str().to_string(),
-        ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
-    }
-}
-
 fn field<'a>(o: &'a Object, name: &str) -> Option<&'a Expression> {
-    o.iter().find(|(k, _)| key_name(k) == name).map(|(_, v)| v.expr())
+    o.iter().find(|(k, _)| terraform::object_key(k) == name).map(|(_, v)| v.expr())
 }
 
 fn number(e: Option<&Expression>) -> Option<u32> {
@@ -94,13 +87,16 @@ pub fn eks_limits(root: &Path) -> Result<(Vec<(String, EniLimits)>, bool), Findi
         let get = |n: &str| number(entry.and_then(|o| field(o, n)));
         match (get("enis"), get("ips"), get("vcpus")) {
             (Some(enis), Some(ips), Some(vcpus)) if ips > 0 => {
-                limits.push((key_name(k), EniLimits { enis, ips, vcpus }))
+                limits.push((terraform::object_key(k), EniLimits { enis, ips, vcpus }))
             }
             _ => {
                 return Err(Finding::new(
                     &path,
                     None,
-                    format!("`local.eni_limits[\"{}\"]` needs numbers enis, ips (> 0) and vcpus", key_name(k)),
+                    format!(
+                        "`local.eni_limits[\"{}\"]` needs numbers enis, ips (> 0) and vcpus",
+                        terraform::object_key(k)
+                    ),
                 ))
             }
         }
@@ -128,7 +124,7 @@ pub fn node_groups(env: EnvFiles<'_>) -> Result<Vec<NodeGroup>, Finding> {
     };
     let mut out = Vec::new();
     for (k, v) in groups.iter() {
-        let name = key_name(k);
+        let name = terraform::object_key(k);
         let Some(g) = v.expr().as_object() else {
             return Err(Finding::new(&path, None, format!("node group `{name}` must be an object literal")));
         };

@@ -64,7 +64,7 @@ pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
         .find_map(|(_, b, _)| b.body.get_attribute("cidrs").map(|a| a.value.clone()))
         .and_then(|c| {
             c.as_object().and_then(|o| {
-                o.iter().find(|(k, _)| crate::capacity::key_name(k) == "public").map(|(_, v)| source(v.expr()))
+                o.iter().find(|(k, _)| terraform::object_key(k) == "public").map(|(_, v)| source(v.expr()))
             })
         })
         .ok_or_else(|| Finding::new(&stack, None, "no `local.cidrs.public`: the public subnets can't be derived"))?;
@@ -80,9 +80,9 @@ pub fn public_subnets(env: EnvFiles<'_>) -> Result<Vec<String>, Finding> {
     let Some((newbits, first)) = parsed.filter(|_| rule.contains("range(var.sizing.az_count)")) else {
         return Err(Finding::new(&stack, None, format!("`cidrs.public = {rule}` is not the form this check reads")));
     };
-    let arg = |name: &str| env.stack_argument(name).ok().flatten();
-    let vpc = arg("vpc_cidr").and_then(|e| e.as_str().map(str::to_string));
-    let azs = arg("az_count").and_then(|e| e.as_number().and_then(|n| n.as_u64()));
+    let args = env.stack_arguments().unwrap_or_default();
+    let vpc = args.get("vpc_cidr").and_then(|e| e.as_str().map(str::to_string));
+    let azs = args.get("az_count").and_then(|e| e.as_number().and_then(|n| n.as_u64()));
     let (Some(vpc), Some(azs)) = (vpc, azs) else {
         return Err(Finding::new(&main, None, "the sizing needs literal `vpc_cidr` and `az_count`"));
     };

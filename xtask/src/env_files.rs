@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::config::Environment;
-use crate::terraform::TfFile;
+use crate::terraform::{object_key, TfFile};
 
 /// k8s/overlays/<overlay>: the path primitive under [`EnvFiles::overlay_dir`], for the checks that go
 /// through every overlay.
@@ -114,30 +114,26 @@ impl<'a> EnvFiles<'a> {
                 found.entry(attr.key.as_str().to_string()).or_insert_with(|| attr.value.clone());
             }
         }
-        let sizing = match (found.remove("sizing"), self.sizing_module_in(&file)?) {
-            (_, Some(module)) => {
+        let Some(written) = found.remove("sizing") else { return Ok(found) };
+        let (sizing, written_in) = match self.module_of(&file, &written)? {
+            None => (written, self.main_tf()),
+            Some(module) => {
                 let path = module.dir.join("main.tf");
                 let file = TfFile::read(&path).map_err(|f| anyhow::anyhow!("{f}"))?;
-                let value = file.blocks("output").find(|(label, ..)| label == "values").and_then(|(_, block, _)| {
-                    block.body.attributes().find(|a| a.key.as_str() == "value").map(|a| a.value.clone())
-                });
-                Some(
-                    value
-                        .ok_or_else(|| anyhow::anyhow!("{}: no `output \"values\"` with a `value`", path.display()))?,
-                )
+                let value = file
+                    .blocks("output")
+                    .find(|(label, ..)| label == "values")
+                    .and_then(|(_, block, _)| block.body.get_attribute("value").map(|a| a.value.clone()));
+                let value = value
+                    .ok_or_else(|| anyhow::anyhow!("{}: no `output \"values\"` with a `value`", path.display()))?;
+                (value, path)
             }
-            (written, None) => written,
         };
-        if let Some(sizing) = sizing {
-            let Some(object) = sizing.as_object() else {
-                anyhow::bail!(
-                    "{}: `sizing` must be an object literal or `module.<name>.values`",
-                    self.sizing_file().display()
-                );
-            };
-            for (key, value) in object.iter() {
-                found.entry(object_key(key)).or_insert_with(|| value.expr().clone());
-            }
+        let Some(object) = sizing.as_object() else {
+            anyhow::bail!("{}: `sizing` must be an object literal or `module.<name>.values`", written_in.display());
+        };
+        for (key, value) in object.iter() {
+            found.entry(object_key(key)).or_insert_with(|| value.expr().clone());
         }
         Ok(found)
     }
@@ -145,15 +141,20 @@ impl<'a> EnvFiles<'a> {
     /// The module whose `values` the root's stack call takes as its `sizing` (`sizing = module.<name>.values`),
     /// where it takes one: that module's directory and the line of its call in main.tf.
     pub fn sizing_module(&self) -> Result<Option<SizingModule>> {
-        self.sizing_module_in(&self.main()?)
+        let file = self.main()?;
+        let sizing = file
+            .blocks("module")
+            .filter(|(label, ..)| label == "stack")
+            .find_map(|(_, block, _)| block.body.get_attribute("sizing").map(|a| a.value.clone()));
+        match sizing {
+            Some(sizing) => self.module_of(&file, &sizing),
+            None => Ok(None),
+        }
     }
 
-    fn sizing_module_in(&self, file: &TfFile) -> Result<Option<SizingModule>> {
-        let sizing = file.blocks("module").filter(|(label, ..)| label == "stack").find_map(|(_, block, _)| {
-            block.body.attributes().find(|a| a.key.as_str() == "sizing").map(|a| a.value.clone())
-        });
-        let Some(sizing) = sizing else { return Ok(None) };
-        let mut bare = sizing;
+    /// The module call in main.tf (`file`) that a `sizing` expression names, if it is `module.<name>.values`.
+    fn module_of(&self, file: &TfFile, sizing: &hcl_edit::expr::Expression) -> Result<Option<SizingModule>> {
+        let mut bare = sizing.clone();
         hcl_edit::Decorate::decor_mut(&mut bare).clear();
         let text = bare.to_string();
         let Some(name) = text.trim().strip_prefix("module.").and_then(|r| r.strip_suffix(".values")) else {
@@ -163,12 +164,7 @@ impl<'a> EnvFiles<'a> {
         let Some((_, block, line)) = file.blocks("module").find(|(label, ..)| label == name) else {
             anyhow::bail!("{}: `sizing = module.{name}.values` but there is no module \"{name}\"", main.display());
         };
-        let Some(source) = block
-            .body
-            .attributes()
-            .find(|a| a.key.as_str() == "source")
-            .and_then(|a| a.value.as_str().map(str::to_string))
-        else {
+        let Some(source) = block.body.get_attribute("source").and_then(|a| a.value.as_str().map(str::to_string)) else {
             anyhow::bail!("{}:{line}: module \"{name}\" needs a literal `source`", main.display());
         };
         Ok(Some(SizingModule { dir: crate::terraform::normalize(&self.terraform_dir().join(source)), line }))
@@ -218,13 +214,6 @@ pub struct SizingModule {
     pub dir: PathBuf,
     /// The line of the module's call in the environment's main.tf.
     pub line: usize,
-}
-
-fn object_key(k: &hcl_edit::expr::ObjectKey) -> String {
-    match k {
-        hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
-        hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
-    }
 }
 
 #[cfg(test)]

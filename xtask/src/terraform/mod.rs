@@ -130,6 +130,14 @@ impl TfFile {
     }
 }
 
+/// The name an HCL object key gives: an identifier's, or a string key's text (`"eks_addons" = …`).
+pub fn object_key(k: &hcl_edit::expr::ObjectKey) -> String {
+    match k {
+        hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
+        hcl_edit::expr::ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
+    }
+}
+
 /// The (0-based) lines of HCL `text` that set the argument `name` (`name = …`), with their text: what
 /// a finding points at and what `upgrade` rewrites.
 pub fn argument_lines<'a>(text: &'a str, name: &'a str) -> impl Iterator<Item = (usize, &'a str)> + 'a {
